@@ -1,0 +1,57 @@
+//! Items used by code that `#[differentiate]` generates. Not a public API: names and
+//! signatures may change in any release.
+#![doc(hidden)]
+
+pub use num_traits::Float;
+
+/// A value of the same type (and shape) as another, filled with zeros: the gradient of an
+/// unconnected `wrt` entry.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be differentiated: it has no zero gradient",
+    label = "this value's type is not a float, a float collection or a tensor",
+    note = "#[differentiate] supports f32, f64, generic `T: Float`, and (as they land) arrays, Vec and Tensor"
+)]
+pub trait ZeroLike {
+    /// A zero of the same type and shape as `self`.
+    fn zero_like(&self) -> Self;
+}
+
+/// A value of the same type (and shape) as another, filled with ones: the seed of `f_grad`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the output of a differentiated function",
+    label = "outputs must be floats (f32, f64, `T: Float`) or tuples of them",
+    note = "`f_grad` seeds every output with one; use `f_vjp` to pass a seed of your own"
+)]
+pub trait OneLike {
+    /// A one of the same type and shape as `self`.
+    fn one_like(&self) -> Self;
+}
+
+impl<T: Float> ZeroLike for T {
+    #[inline(always)]
+    fn zero_like(&self) -> Self {
+        T::zero()
+    }
+}
+
+impl<T: Float> OneLike for T {
+    #[inline(always)]
+    fn one_like(&self) -> Self {
+        T::one()
+    }
+}
+
+/// The constant `value` converted to the float type of `_witness`. Derivative rules of
+/// generic functions need constants such as `0.5` or `ln 2` in a type only known to rustc.
+#[inline(always)]
+pub fn lit_like<T: Float>(_witness: &T, value: f64) -> T {
+    // f32 and f64 always convert from f64; a user's own Float type is trusted to.
+    T::from(value).unwrap_or_else(T::nan)
+}
+
+/// A passive number (for example the integer exponent of `powi`) converted to the float type
+/// of `_witness`.
+#[inline(always)]
+pub fn cast_like<T: Float, N: num_traits::ToPrimitive>(_witness: &T, value: N) -> T {
+    T::from(value).unwrap_or_else(T::nan)
+}

@@ -1,0 +1,36 @@
+//! Compile-time automatic differentiation for Rust.
+//!
+//! See the README for a tour. Everything a user needs comes from the prelude:
+//!
+//! ```
+//! use autodiff::prelude::*;
+//!
+//! #[differentiate]
+//! fn f(x: f64, y: f64) -> f64 {
+//!     x * y + x.sin()
+//! }
+//!
+//! let (value, (dx, dy)) = f_grad(1.0, 2.0);
+//! assert_eq!(value, 2.0 + 1.0_f64.sin());
+//! assert_eq!((dx, dy), (2.0 + 1.0_f64.cos(), 1.0));
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub use autodiff_core::stop_gradient;
+pub use autodiff_macros::differentiate;
+
+/// Everything a user of `#[differentiate]` needs: `use autodiff::prelude::*;`.
+///
+/// It exports no trait with float-method names besides [`Float`](num_traits::Float), so
+/// `x.sin()` on an `f64` stays unambiguous.
+pub mod prelude {
+    pub use crate::{differentiate, stop_gradient};
+    pub use autodiff_core::__private::Float;
+}
+
+/// Items the generated code refers to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use autodiff_core::__private::*;
+}
