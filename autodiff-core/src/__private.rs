@@ -55,3 +55,27 @@ pub fn lit_like<T: Float>(_witness: &T, value: f64) -> T {
 pub fn cast_like<T: Float, N: num_traits::ToPrimitive>(_witness: &T, value: N) -> T {
     T::from(value).unwrap_or_else(T::nan)
 }
+
+/// `ln x` for `x > 0`, else zero: the exponent's partial of `powf` (TensorFlow's `pow`
+/// gradient masks `ln x` the same way, so `0.0.powf(y)` has a zero gradient in `y`).
+#[inline(always)]
+pub fn ln_or_zero<T: Float>(x: T) -> T {
+    if x > T::zero() {
+        x.ln()
+    } else {
+        T::zero()
+    }
+}
+
+/// The sign of `x` with `sign(0) = 0`: the derivative of `abs`, as TensorFlow's (Rust's
+/// `signum` gives 1 at +0).
+#[inline(always)]
+pub fn sign<T: Float>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        -T::one()
+    } else {
+        T::zero()
+    }
+}

@@ -1,7 +1,83 @@
-//! The compiler behind `#[differentiate]`.
+//! The compiler behind `#[differentiate]`, as a plain library: the proc-macro crate
+//! (`autodiff-macros`) is a one-line wrapper, and tests, the `generated` example and the
+//! compile-time benchmarks call [`differentiate`] on `proc_macro2` tokens directly.
+//!
+//! The pipeline, one module per pass, in the order data flows:
+//!
+//! ```text
+//! args      attribute tokens -> Config (wrt, stop, unconnected)
+//! lower     syn::ItemFn -> IR (three-address statements); unsupported syntax -> errors
+//! check     what wrt/stop name; code without a derivative on a differentiated path
+//! activity  varied / useful / active variables; connectivity of each wrt entry
+//! rules     THE table of derivative rules, read by forward and reverse
+//! forward   IR -> primal + tangent IR (f_jvp)
+//! reverse   IR -> primal sweep + adjoint sweep (f_grad, f_vjp)
+//! simplify  common subexpressions, dead code
+//! emit      IR -> tokens, hygienic names; signatures of the generated functions
+//! ```
+//! `derive` runs forward/reverse/simplify for each generated function, `interp` evaluates
+//! IR (the oracle of the property tests), and `fallback` is what the user gets on error:
+//! their function unchanged, the errors, and stubs that keep callers from a cascade of
+//! follow-on errors.
+#![forbid(unsafe_code)]
+
+pub mod activity;
+pub mod args;
+pub mod check;
+pub mod ctxt;
+pub mod derive;
+pub mod emit;
+pub mod fallback;
+pub mod forward;
+pub mod generate;
+pub mod interp;
+pub mod ir;
+pub mod lower;
+pub mod reverse;
+pub mod rules;
+pub mod simplify;
+
 use proc_macro2::TokenStream;
 
-/// Expands `#[differentiate(attr)] item`.
-pub fn differentiate(_attr: TokenStream, item: TokenStream) -> TokenStream {
-    item
+/// Expands `#[differentiate(attr)] item`. Never panics: bad input becomes `compile_error!`s
+/// at the offending spans, next to the user's function.
+pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            let err = syn::Error::new_spanned(
+                first_token(&item),
+                "#[differentiate] goes on a function (`fn f(x: f64) -> f64 { .. }`)",
+            );
+            let err = err.to_compile_error();
+            return quote::quote!(#err #item);
+        }
+    };
+    match expand(attr, &function) {
+        Ok(tokens) => tokens,
+        Err(err) => fallback::expand(&function, err),
+    }
+}
+
+/// The pipeline; every pass reports into one `Ctxt`, checked before code is generated.
+pub fn expand(attr: TokenStream, function: &syn::ItemFn) -> syn::Result<TokenStream> {
+    let cx = ctxt::Ctxt::new();
+    let config = args::parse(&cx, attr);
+    let lowered = lower::function(&cx, function);
+    let spec = check::resolve(&cx, &config, &lowered, &function.sig.output);
+    if cx.has_errors() {
+        return cx.check().map(|()| TokenStream::new());
+    }
+    let wrt: Vec<ir::VarId> = spec.wrt.iter().map(|w| w.var).collect();
+    let act = activity::analyze(&lowered.f, &wrt, &spec.stop);
+    check::active_opaque(&cx, &lowered.f, &act);
+    cx.check()?;
+    let grad = derive::reverse(&lowered.f, &act, &spec, derive::Seed::Ones);
+    let vjp = derive::reverse(&lowered.f, &act, &spec, derive::Seed::Given);
+    let jvp = derive::forward(&lowered.f, &act, &spec);
+    Ok(generate::functions(function, &config, &lowered, &spec, &grad, &vjp, &jvp))
+}
+
+fn first_token(tokens: &TokenStream) -> TokenStream {
+    tokens.clone().into_iter().take(1).collect()
 }

@@ -1,0 +1,110 @@
+//! Activity analysis (Enzyme's and Tapenade's): a variable is *varied* when it depends on a
+//! `wrt` entry through a path that no stop cuts, *useful* when an output depends on it
+//! through such a path, and *active* when both. Only active variables get derivative code.
+//!
+//! It also decides TensorFlow's connectivity at compile time: a `wrt` entry is connected
+//! exactly when it is useful.
+use crate::ir::{Function, Op, Rhs, Stmt, VarId};
+
+#[derive(Clone, Debug)]
+pub struct Activity {
+    pub varied: Vec<bool>,
+    pub useful: Vec<bool>,
+    /// Variables through which no gradient flows back (`stop = [..]`).
+    pub stopped: Vec<bool>,
+}
+
+impl Activity {
+    pub fn is_active(&self, v: VarId) -> bool {
+        self.varied[v] && self.useful[v]
+    }
+}
+
+/// Whether a derivative flows from an operand of `stmt` to its result.
+fn flows(stmt: &Stmt) -> bool {
+    match &stmt.rhs {
+        Rhs::Op(op, _) => !matches!(op, Op::Stop | Op::Sign | Op::CastLike | Op::LnOrZero),
+        Rhs::Opaque(o) => !o.passive_result,
+    }
+}
+
+/// Runs both analyses over straight-line code (one forward and one backward sweep).
+pub fn analyze(f: &Function, wrt: &[VarId], stop: &[VarId]) -> Activity {
+    let n = f.vars.len();
+    let mut stopped = vec![false; n];
+    for &s in stop {
+        stopped[s] = true;
+    }
+    let mut varied = vec![false; n];
+    for &w in wrt {
+        varied[w] = true;
+    }
+    for stmt in &f.body {
+        let Some(dst) = stmt.dst else { continue };
+        if varied[dst] || stopped[dst] || !flows(stmt) {
+            continue;
+        }
+        varied[dst] = stmt.reads().iter().any(|&r| varied[r]);
+    }
+    let mut useful = vec![false; n];
+    for out in &f.outputs {
+        if let Some(v) = out.var() {
+            useful[v] = true;
+        }
+    }
+    for stmt in f.body.iter().rev() {
+        let Some(dst) = stmt.dst else { continue };
+        if !useful[dst] || stopped[dst] || !flows(stmt) {
+            continue;
+        }
+        for r in stmt.reads() {
+            useful[r] = true;
+        }
+    }
+    Activity {
+        varied,
+        useful,
+        stopped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Operand, Origin};
+    use proc_macro2::Span;
+
+    /// a; b = 2a; y = a + b: the stop_gradients example from TensorFlow's documentation.
+    fn tf_example() -> (Function, VarId, VarId) {
+        let mut f = Function::default();
+        let a = f.new_var("a", Span::call_site(), Origin::Param(0));
+        f.params.push(a);
+        let b = f.push_op(Op::Mul, vec![Operand::Lit(2.0), Operand::Var(a)], Span::call_site());
+        let y = f.push_op(Op::Add, vec![Operand::Var(a), Operand::Var(b)], Span::call_site());
+        f.outputs.push(Operand::Var(y));
+        (f, a, b)
+    }
+
+    #[test]
+    fn stop_cuts_usefulness_but_not_own_gradient() {
+        let (f, a, b) = tf_example();
+        let act = analyze(&f, &[a, b], &[b]);
+        assert!(act.is_active(a) && act.is_active(b));
+        let act = analyze(&f, &[a], &[]);
+        assert!(act.is_active(b), "b carries a's derivative");
+        let act = analyze(&f, &[a], &[b]);
+        assert!(!act.varied[b], "a stopped b is a constant");
+    }
+
+    #[test]
+    fn unused_input_is_not_useful() {
+        let mut f = Function::default();
+        let x = f.new_var("x", Span::call_site(), Origin::Param(0));
+        let z = f.new_var("z", Span::call_site(), Origin::Param(1));
+        f.params = vec![x, z];
+        let y = f.push_op(Op::Unary(crate::ir::Unary::Sin), vec![Operand::Var(x)], Span::call_site());
+        f.outputs.push(Operand::Var(y));
+        let act = analyze(&f, &[x, z], &[]);
+        assert!(act.useful[x] && !act.useful[z]);
+    }
+}

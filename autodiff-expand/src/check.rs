@@ -1,0 +1,159 @@
+//! Cross-cutting checks (serde's `check.rs`): what `wrt` and `stop` name, and code without a
+//! derivative applied to values that carry one. Each rule is one small function that says
+//! why it exists.
+use crate::activity::Activity;
+use crate::args::Config;
+use crate::ctxt::Ctxt;
+use crate::ir::{Function, Rhs, VarId};
+use crate::lower::{Kind, Lowered};
+use proc_macro2::{Ident, TokenStream};
+use quote::ToTokens;
+use syn::{ReturnType, Type};
+
+/// One entry of `wrt`, resolved.
+pub struct WrtEntry {
+    pub ident: Ident,
+    pub var: VarId,
+    /// The parameter's index, or `None` for a `let` binding.
+    pub param: Option<usize>,
+    /// The gradient's type.
+    pub grad_ty: TokenStream,
+    /// A scalar float (`f32`, `f64`, `T`): zeros and ones can be literals.
+    pub scalar: bool,
+}
+
+pub struct Spec {
+    pub wrt: Vec<WrtEntry>,
+    pub stop: Vec<VarId>,
+    /// `wrt = x`: the gradient is not a tuple.
+    pub bare: bool,
+}
+
+pub fn resolve(cx: &Ctxt, config: &Config, lowered: &Lowered, ret: &ReturnType) -> Spec {
+    let (names, bare) = match &config.wrt {
+        Some(list) => (list.names.clone(), list.bare),
+        None => (default_wrt(cx, lowered, ret), false),
+    };
+    let wrt = names.iter().filter_map(|name| resolve_wrt(cx, lowered, name, ret)).collect();
+    let stop = config
+        .stop
+        .iter()
+        .filter_map(|name| resolve_name(cx, lowered, name, "stop"))
+        .collect();
+    Spec { wrt, stop, bare }
+}
+
+/// Without `wrt`, every parameter of a float type, as TensorFlow's `xs` would list them.
+fn default_wrt(cx: &Ctxt, lowered: &Lowered, ret: &ReturnType) -> Vec<Ident> {
+    let names: Vec<Ident> = lowered
+        .params
+        .iter()
+        .filter(|p| p.kind == Kind::Float)
+        .map(|p| p.ident.clone())
+        .collect();
+    if names.is_empty() && !lowered.params.is_empty() {
+        cx.error_spanned_by(
+            ret,
+            "no parameter has a float type (f32, f64 or a generic `T`); name the parameters to differentiate with `wrt = [..]`",
+        );
+    }
+    names
+}
+
+/// `wrt` may name a parameter of a differentiable type, or an immutable top-level `let`
+/// (TensorFlow's `xs` may be any tensor of the graph).
+fn resolve_wrt(cx: &Ctxt, lowered: &Lowered, name: &Ident, ret: &ReturnType) -> Option<WrtEntry> {
+    if let Some((index, p)) = lowered.params.iter().enumerate().find(|(_, p)| p.ident == *name) {
+        if p.kind == Kind::Passive {
+            cx.error_spanned_by(
+                name,
+                format!("`{name}` has type `{}`, which has no gradient; remove it from `wrt`", p.ty.to_token_stream()),
+            );
+            return None;
+        }
+        return Some(WrtEntry {
+            ident: name.clone(),
+            var: p.var,
+            param: Some(index),
+            grad_ty: strip_reference(&p.ty).to_token_stream(),
+            scalar: p.kind == Kind::Float,
+        });
+    }
+    let var = resolve_name(cx, lowered, name, "wrt")?;
+    let top = lowered.top_lets.iter().rev().find(|t| t.ident == *name)?;
+    let grad_ty = match (&top.ty, ret) {
+        (Some(ty), _) => ty.to_token_stream(),
+        (None, ReturnType::Type(_, ty)) if is_scalar_path(ty) => ty.to_token_stream(),
+        _ => {
+            cx.error_spanned_by(
+                &top.ident,
+                format!("annotate the type of `{name}` (`let {name}: f64 = ..;`) so its gradient's type can be written"),
+            );
+            return None;
+        }
+    };
+    Some(WrtEntry {
+        ident: name.clone(),
+        var,
+        param: None,
+        scalar: top.ty.as_ref().map_or(true, is_scalar_path),
+        grad_ty,
+    })
+}
+
+/// A parameter, or a `let` at the top level of the body bound exactly once.
+fn resolve_name(cx: &Ctxt, lowered: &Lowered, name: &Ident, key: &str) -> Option<VarId> {
+    if let Some(p) = lowered.params.iter().find(|p| p.ident == *name) {
+        return Some(p.var);
+    }
+    match lowered.top_lets.iter().rev().find(|t| t.ident == *name) {
+        Some(t) if t.rebound => {
+            cx.error_spanned_by(
+                name,
+                format!("`{name}` is declared `mut`, reassigned or shadowed, so it names no single value; `{key}` can name a parameter or an immutable `let` at the top of the body"),
+            );
+            None
+        }
+        Some(t) => Some(t.var),
+        None => {
+            cx.error_spanned_by(
+                name,
+                format!("`{name}` is not a parameter or a `let` at the top level of the body; `{key}` names parameters and immutable top-level bindings"),
+            );
+            None
+        }
+    }
+}
+
+/// Code without a derivative rule must not sit on a path from a `wrt` entry to an output:
+/// silently treating it as a constant would return a wrong gradient.
+pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
+    for stmt in &f.body {
+        let (Some(dst), Rhs::Opaque(o)) = (stmt.dst, &stmt.rhs) else { continue };
+        if o.passive_result || !act.is_active(dst) {
+            continue;
+        }
+        cx.error_at(
+            stmt.span,
+            format!(
+                "{} has no derivative rule, and it is applied to a value that is being differentiated; \
+                 write it with supported float operations, wrap the value in `stop_gradient(..)` if no \
+                 gradient should flow through it, or move it into a function with its own derivative",
+                o.what
+            ),
+        );
+    }
+}
+
+fn strip_reference(ty: &Type) -> &Type {
+    match ty {
+        Type::Reference(r) => strip_reference(&r.elem),
+        Type::Paren(p) => strip_reference(&p.elem),
+        other => other,
+    }
+}
+
+/// `f64`, `f32`, `T`: a single-identifier path type.
+pub fn is_scalar_path(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some())
+}

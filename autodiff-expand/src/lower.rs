@@ -1,0 +1,678 @@
+//! Pass 2: `syn::ItemFn` -> IR. Expressions become three-address statements; every `let` and
+//! every assignment gets a fresh variable. Code the macro does not differentiate (integer
+//! arithmetic, comparisons, calls on passive values) becomes `Opaque` statements, checked by
+//! `check` once activity is known. Syntax that can never be differentiated is reported here,
+//! at its span, with a sentence saying what to write instead.
+use crate::ctxt::Ctxt;
+use crate::ir::{Binary, Function, Op, Opaque, Operand, Origin, Rhs, Stmt, Unary, VarId};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
+use quote::{quote, ToTokens};
+use std::collections::HashMap;
+use syn::spanned::Spanned;
+use syn::{BinOp, Expr, FnArg, Pat, ReturnType, Type, UnOp};
+
+/// How a parameter's type takes part in differentiation, read off its syntax.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `f32`, `f64`, a generic type parameter (assumed `Float`), or a reference to one.
+    Float,
+    /// Integers, `bool`, `char`: never differentiated.
+    Passive,
+    /// Anything else: differentiated only when named in `wrt`.
+    Other,
+}
+
+pub struct Param {
+    pub ident: Ident,
+    /// The type as written.
+    pub ty: Type,
+    pub kind: Kind,
+    pub var: VarId,
+}
+
+/// A `let` at the top level of the body: what `wrt` and `stop` may name besides parameters.
+pub struct TopLet {
+    pub ident: Ident,
+    pub var: VarId,
+    pub ty: Option<Type>,
+    /// Bound more than once (`let mut` with assignments, or shadowed): no single value to name.
+    pub rebound: bool,
+}
+
+pub struct Lowered {
+    pub f: Function,
+    pub params: Vec<Param>,
+    pub top_lets: Vec<TopLet>,
+    /// Items declared inside the body (`const N: usize = 3;`), emitted into every generated fn.
+    pub items: Vec<syn::Item>,
+    /// Number of outputs written as a tuple, or `None` for a single output.
+    pub tuple_outputs: Option<usize>,
+    /// The type parameters, so `emit` knows whether float types are concrete.
+    pub generic: bool,
+}
+
+/// Float-typed method names that are passive: their result carries no derivative (a
+/// comparison or a rounding is piecewise constant), so active receivers are fine.
+const PASSIVE_METHODS: &[&str] = &[
+    "len", "is_empty", "is_nan", "is_finite", "is_infinite", "is_normal", "is_sign_positive",
+    "is_sign_negative", "partial_cmp", "total_cmp", "floor", "ceil", "round", "trunc",
+    "to_string", "lt", "le", "gt", "ge", "eq", "ne",
+];
+
+pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
+    let mut lower = Lower {
+        cx,
+        f: Function::default(),
+        scopes: vec![HashMap::new()],
+        top_lets: Vec::new(),
+        items: Vec::new(),
+        depth: 0,
+    };
+    check_signature(cx, &item.sig);
+    let generic = item.sig.generics.type_params().next().is_some();
+    let type_params: Vec<String> = item.sig.generics.type_params().map(|t| t.ident.to_string()).collect();
+    let params = lower.params(&item.sig, &type_params);
+    let tuple_outputs = match &item.sig.output {
+        ReturnType::Default => {
+            cx.error_spanned_by(
+                &item.sig.ident,
+                "a function with no return value has nothing to differentiate; return the value to differentiate, e.g. `-> f64`",
+            );
+            None
+        }
+        ReturnType::Type(_, ty) => match &**ty {
+            Type::Tuple(t) if !t.elems.is_empty() => Some(t.elems.len()),
+            _ => None,
+        },
+    };
+    let outputs = lower.body(&item.block, tuple_outputs);
+    lower.f.outputs = outputs;
+    Lowered {
+        f: lower.f,
+        params,
+        top_lets: lower.top_lets,
+        items: lower.items,
+        tuple_outputs,
+        generic,
+    }
+}
+
+/// `async`, `unsafe`, `extern` and variadic functions have no derivative we could write.
+fn check_signature(cx: &Ctxt, sig: &syn::Signature) {
+    if let Some(a) = &sig.asyncness {
+        cx.error_spanned_by(a, "#[differentiate] cannot differentiate an `async fn`; differentiate a plain function and call it from the async code");
+    }
+    if let Some(u) = &sig.unsafety {
+        cx.error_spanned_by(u, "#[differentiate] cannot differentiate an `unsafe fn`; wrap the unsafe part in a safe function with a custom derivative");
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error_spanned_by(abi, "#[differentiate] cannot differentiate an `extern` function; differentiate a plain Rust function and call it from the extern one");
+    }
+    if let Some(v) = &sig.variadic {
+        cx.error_spanned_by(v, "#[differentiate] cannot differentiate a variadic function");
+    }
+}
+
+/// The syntactic kind of a parameter type.
+pub fn kind_of(ty: &Type, type_params: &[String]) -> Kind {
+    match ty {
+        Type::Reference(r) => kind_of(&r.elem, type_params),
+        Type::Paren(p) => kind_of(&p.elem, type_params),
+        Type::Path(p) if p.qself.is_none() => match p.path.get_ident().map(Ident::to_string) {
+            Some(name) if name == "f32" || name == "f64" || type_params.contains(&name) => Kind::Float,
+            Some(name)
+                if [
+                    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
+                    "usize", "bool", "char",
+                ]
+                .contains(&name.as_str()) =>
+            {
+                Kind::Passive
+            }
+            _ => Kind::Other,
+        },
+        _ => Kind::Other,
+    }
+}
+
+struct Lower<'a> {
+    cx: &'a Ctxt,
+    f: Function,
+    /// Name -> current variable, innermost scope last.
+    scopes: Vec<HashMap<String, VarId>>,
+    top_lets: Vec<TopLet>,
+    items: Vec<syn::Item>,
+    /// 0 at the top level of the body.
+    depth: usize,
+}
+
+impl Lower<'_> {
+    fn params(&mut self, sig: &syn::Signature, type_params: &[String]) -> Vec<Param> {
+        let mut params = Vec::new();
+        for (index, input) in sig.inputs.iter().enumerate() {
+            match input {
+                FnArg::Receiver(r) => self.cx.error_spanned_by(
+                    r,
+                    "#[differentiate] on methods is not supported yet; write a free function that takes the fields it needs",
+                ),
+                FnArg::Typed(pt) => {
+                    let ident = match &*pt.pat {
+                        Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => pi.ident.clone(),
+                        other => {
+                            self.cx.error_spanned_by(
+                                other,
+                                "#[differentiate] needs a plain name here; destructure the parameter inside the body instead",
+                            );
+                            continue;
+                        }
+                    };
+                    if let Type::Reference(r) = &*pt.ty {
+                        if let Some(m) = &r.mutability {
+                            self.cx.error_spanned_by(
+                                m,
+                                "`&mut` parameters (outputs written through a reference) are not supported; return the value instead",
+                            );
+                        }
+                    }
+                    let var = self.f.new_var(ident.to_string(), ident.span(), Origin::Param(index));
+                    self.f.params.push(var);
+                    self.bind(&ident, var);
+                    params.push(Param {
+                        kind: kind_of(&pt.ty, type_params),
+                        ident,
+                        ty: (*pt.ty).clone(),
+                        var,
+                    });
+                }
+            }
+        }
+        params
+    }
+
+    fn bind(&mut self, ident: &Ident, var: VarId) {
+        let scope = self.scopes.last_mut().expect("the function scope is never popped");
+        scope.insert(ident.to_string(), var);
+    }
+
+    fn lookup(&self, name: &str) -> Option<VarId> {
+        self.scopes.iter().rev().find_map(|s| s.get(name).copied())
+    }
+
+    /// Lowers the function body and returns its outputs.
+    fn body(&mut self, block: &syn::Block, tuple_outputs: Option<usize>) -> Vec<Operand> {
+        let Some((last, init)) = block.stmts.split_last() else {
+            self.cx.error_spanned_by(block, "the body is empty; return the value to differentiate");
+            return Vec::new();
+        };
+        for stmt in init {
+            self.stmt(stmt);
+        }
+        let tail = match last {
+            syn::Stmt::Expr(e, None) => e,
+            syn::Stmt::Expr(Expr::Return(r), Some(_)) => match &r.expr {
+                Some(e) => e,
+                None => {
+                    self.cx.error_spanned_by(r, "return the value to differentiate, e.g. `return y;`");
+                    return Vec::new();
+                }
+            },
+            other => {
+                self.stmt(other);
+                self.cx.error_spanned_by(
+                    other,
+                    "the function must end with the value it returns (a tail expression or `return ..;`)",
+                );
+                return Vec::new();
+            }
+        };
+        let tail = match tail {
+            Expr::Return(r) => match &r.expr {
+                Some(e) => &**e,
+                None => tail,
+            },
+            other => other,
+        };
+        self.outputs(tail, tuple_outputs)
+    }
+
+    fn outputs(&mut self, tail: &Expr, tuple_outputs: Option<usize>) -> Vec<Operand> {
+        match (strip_parens(tail), tuple_outputs) {
+            (Expr::Tuple(t), Some(n)) if t.elems.len() == n => t.elems.iter().map(|e| self.expr(e)).collect(),
+            (_, Some(n)) => {
+                self.cx.error_spanned_by(
+                    tail,
+                    format!("the function returns a tuple of {n}: end it with a tuple expression such as `(a, b)` so each output can be differentiated"),
+                );
+                Vec::new()
+            }
+            (e, None) => vec![self.expr(e)],
+        }
+    }
+
+    fn stmt(&mut self, stmt: &syn::Stmt) {
+        match stmt {
+            syn::Stmt::Local(local) => self.local(local),
+            syn::Stmt::Item(item) => self.items.push(item.clone()),
+            syn::Stmt::Expr(e, _) => self.expr_stmt(e),
+            syn::Stmt::Macro(m) => {
+                let what = format!("the macro `{}!`", path_name(&m.mac.path));
+                self.effect(m.to_token_stream(), what);
+            }
+        }
+    }
+
+    fn local(&mut self, local: &syn::Local) {
+        let Some(init) = &local.init else {
+            self.cx.error_spanned_by(local, "give the binding its value where it is declared: `let x = ..;`");
+            return;
+        };
+        if let Some((else_token, _)) = &init.diverge {
+            self.cx.error_spanned_by(else_token, "`let .. else` is not supported in #[differentiate] functions; use a plain `let`");
+            return;
+        }
+        self.bind_pattern(&local.pat, &init.expr, None);
+    }
+
+    /// `let pat = expr;`: names, `_`, type annotations and tuples of these.
+    fn bind_pattern(&mut self, pat: &Pat, expr: &Expr, ty: Option<&Type>) {
+        match pat {
+            Pat::Type(pt) => self.bind_pattern(&pt.pat, expr, Some(&pt.ty)),
+            Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
+                let value = self.expr(expr);
+                self.define(&pi.ident, value, ty.cloned(), pi.mutability.is_some(), true);
+            }
+            Pat::Wild(_) => {
+                self.expr(expr);
+            }
+            Pat::Tuple(pt) => match strip_parens(expr) {
+                Expr::Tuple(et) if et.elems.len() == pt.elems.len() => {
+                    let tys: Vec<Option<&Type>> = match ty {
+                        Some(Type::Tuple(tt)) if tt.elems.len() == pt.elems.len() => tt.elems.iter().map(Some).collect(),
+                        _ => vec![None; pt.elems.len()],
+                    };
+                    // Evaluate every element before binding any, as Rust does.
+                    let values: Vec<Operand> = et.elems.iter().map(|e| self.expr(e)).collect();
+                    for ((p, v), t) in pt.elems.iter().zip(values).zip(tys) {
+                        self.bind_value(p, v, t);
+                    }
+                }
+                _ => self.cx.error_spanned_by(
+                    expr,
+                    "destructure a tuple expression written in place, `let (a, b) = (x, y);`; a tuple-valued call cannot be destructured yet",
+                ),
+            },
+            other => self.cx.error_spanned_by(
+                other,
+                "this pattern is not supported in #[differentiate] functions; bind plain names or tuples of names",
+            ),
+        }
+    }
+
+    fn bind_value(&mut self, pat: &Pat, value: Operand, ty: Option<&Type>) {
+        match pat {
+            Pat::Type(pt) => self.bind_value(&pt.pat, value, Some(&pt.ty)),
+            Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
+                self.define(&pi.ident, value, ty.cloned(), pi.mutability.is_some(), true)
+            }
+            Pat::Wild(_) => {}
+            other => self.cx.error_spanned_by(other, "bind plain names inside a tuple pattern, `let (a, b) = ..;`"),
+        }
+    }
+
+    /// Gives `value` the user's name: the statement that computed it is renamed when it is
+    /// a fresh temporary, otherwise a copy is made (`let y = x;`, `let c = 2.0;`).
+    /// `declared` is false for assignments, which never make a name `wrt` can refer to.
+    fn define(&mut self, ident: &Ident, value: Operand, ty: Option<Type>, mutable: bool, declared: bool) {
+        let renamable = match (&value, self.f.body.last()) {
+            (Operand::Var(v), Some(last)) => last.dst == Some(*v) && self.f.vars[*v].origin == Origin::Temp,
+            _ => false,
+        };
+        let var = match value {
+            Operand::Var(v) if renamable => v,
+            value => {
+                let v = self.f.new_var("", ident.span(), Origin::Temp);
+                self.f.body.push(Stmt {
+                    dst: Some(v),
+                    rhs: Rhs::Op(Op::Id, vec![value]),
+                    span: ident.span(),
+                });
+                v
+            }
+        };
+        let info = &mut self.f.vars[var];
+        info.name = ident.to_string();
+        info.span = ident.span();
+        info.origin = Origin::Local;
+        info.ty = ty.as_ref().map(ToTokens::to_token_stream);
+        if self.depth == 0 {
+            // A name bound again (shadowed or assigned) no longer names one value.
+            for t in self.top_lets.iter_mut().filter(|t| t.ident == *ident) {
+                t.rebound = true;
+            }
+            if declared {
+                self.top_lets.push(TopLet {
+                    ident: ident.clone(),
+                    var,
+                    ty,
+                    rebound: mutable,
+                });
+            }
+        }
+        self.bind(ident, var);
+    }
+
+    /// Expression statements: assignments, or code run for its effect.
+    fn expr_stmt(&mut self, e: &Expr) {
+        match e {
+            Expr::Assign(a) => self.assign(&a.left, None, &a.right),
+            Expr::Binary(b) if compound_op(&b.op).is_some() => self.assign(&b.left, compound_op(&b.op), &b.right),
+            Expr::Return(r) => self.cx.error_spanned_by(
+                r,
+                "an early `return` is not supported yet; compute the result in one expression at the end",
+            ),
+            Expr::Macro(m) => {
+                let what = format!("the macro `{}!`", path_name(&m.mac.path));
+                self.effect(m.to_token_stream(), what);
+            }
+            other => {
+                self.expr(other);
+            }
+        }
+    }
+
+    /// `x = e` or `x op= e`: the name is bound to a new variable (single assignment).
+    fn assign(&mut self, left: &Expr, op: Option<Op>, right: &Expr) {
+        let Expr::Path(p) = strip_parens(left) else {
+            self.cx.error_spanned_by(left, "only plain local names can be assigned to here; element and field writes are not supported yet");
+            return;
+        };
+        let Some(ident) = p.path.get_ident() else {
+            self.cx.error_spanned_by(left, "assign to a local name");
+            return;
+        };
+        let Some(old) = self.lookup(&ident.to_string()) else {
+            self.cx.error_spanned_by(left, format!("cannot find the local `{ident}`"));
+            return;
+        };
+        let rhs = self.expr(right);
+        let value = match op {
+            Some(op) => Operand::Var(self.f.push_op(op, vec![Operand::Var(old), rhs], right.span())),
+            None => rhs,
+        };
+        self.define(ident, value, None, true, false);
+        let new = self.lookup(&ident.to_string()).expect("just bound");
+        self.f.vars[new].ty = self.f.vars[old].ty.clone();
+    }
+
+    /// Code kept as written for its effect (`println!`, `assert!`).
+    fn effect(&mut self, tokens: TokenStream, what: String) {
+        let (tokens, reads) = self.rename(tokens);
+        self.f.body.push(Stmt {
+            dst: None,
+            rhs: Rhs::Opaque(Opaque {
+                tokens,
+                reads,
+                passive_result: true,
+                what,
+            }),
+            span: Span::call_site(),
+        });
+    }
+
+    /// Lowers an expression to an operand, appending the statements that compute it.
+    fn expr(&mut self, e: &Expr) -> Operand {
+        let span = e.span();
+        match e {
+            Expr::Lit(l) => literal(&l.lit),
+            Expr::Paren(p) => self.expr(&p.expr),
+            Expr::Group(g) => self.expr(&g.expr),
+            Expr::Path(p) if p.qself.is_none() => match p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
+                Some(v) => Operand::Var(v),
+                None => self.opaque(e, "a path", true),
+            },
+            Expr::Unary(u) => match u.op {
+                UnOp::Neg(_) => {
+                    let x = self.expr(&u.expr);
+                    if let Some(c) = x.constant() {
+                        if let Operand::Const { tokens, .. } = &x {
+                            return Operand::Const {
+                                tokens: quote!(-#tokens),
+                                value: Some(-c),
+                            };
+                        }
+                    }
+                    Operand::Var(self.f.push_op(Op::Neg, vec![x], span))
+                }
+                // `*x` on a `&f64` parameter: the value behind the reference.
+                UnOp::Deref(_) => self.expr(&u.expr),
+                _ => self.opaque(e, "the `!` operator", true),
+            },
+            Expr::Binary(b) => self.binary(e, b),
+            Expr::MethodCall(m) => self.method_call(e, m),
+            Expr::Call(c) => self.call(e, c),
+            Expr::Block(b) if b.label.is_none() => self.block(&b.block),
+            Expr::Cast(_) => self.opaque(e, "an `as` cast", false),
+            Expr::Closure(c) => self.unsupported(c, "closures are not supported in #[differentiate] functions; write the computation inline, or move it into a separate #[differentiate] function"),
+            Expr::Unsafe(u) => self.unsupported(u.unsafe_token, "`unsafe` blocks are not supported in #[differentiate] functions; move the unsafe code into a separate function with a custom derivative"),
+            Expr::Async(a) => self.unsupported(a, "`async` blocks are not supported in #[differentiate] functions"),
+            Expr::Await(a) => self.unsupported(a, "`.await` is not supported in #[differentiate] functions"),
+            Expr::Return(r) => self.unsupported(r, "an early `return` is not supported yet; compute the result in one expression at the end"),
+            Expr::Tuple(t) => self.unsupported(t, "tuples can only be returned or destructured in place (`let (a, b) = (x, y);`)"),
+            Expr::Macro(m) => {
+                let what = format!("the macro `{}!`", path_name(&m.mac.path));
+                self.opaque(e, &what, false)
+            }
+            Expr::If(_) => self.opaque(e, "an `if` expression (branches on differentiated values are not supported yet)", false),
+            Expr::Match(_) => self.opaque(e, "a `match` expression", false),
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => self.opaque(e, "a loop (loops over differentiated values are not supported yet)", false),
+            Expr::Index(_) => self.opaque(e, "indexing (arrays are not supported yet)", false),
+            Expr::Field(_) => self.opaque(e, "a field access", false),
+            Expr::Reference(r) => self.expr(&r.expr),
+            _ => self.opaque(e, "this expression", false),
+        }
+    }
+
+    fn unsupported(&mut self, tokens: impl ToTokens, msg: &str) -> Operand {
+        self.cx.error_spanned_by(tokens, msg);
+        Operand::Lit(0.0)
+    }
+
+    fn block(&mut self, block: &syn::Block) -> Operand {
+        self.scopes.push(HashMap::new());
+        self.depth += 1;
+        let mut result = None;
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            match stmt {
+                syn::Stmt::Expr(e, None) if i + 1 == block.stmts.len() => result = Some(self.expr(e)),
+                other => self.stmt(other),
+            }
+        }
+        self.depth -= 1;
+        self.scopes.pop();
+        result.unwrap_or_else(|| {
+            self.cx.error_spanned_by(block, "this block has no value; end it with the expression it evaluates to");
+            Operand::Lit(0.0)
+        })
+    }
+
+    fn binary(&mut self, e: &Expr, b: &syn::ExprBinary) -> Operand {
+        let op = match b.op {
+            BinOp::Add(_) => Op::Add,
+            BinOp::Sub(_) => Op::Sub,
+            BinOp::Mul(_) => Op::Mul,
+            BinOp::Div(_) => Op::Div,
+            BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) | BinOp::Eq(_) | BinOp::Ne(_) | BinOp::And(_) | BinOp::Or(_) => {
+                return self.opaque(e, "a comparison", true)
+            }
+            _ => return self.opaque(e, &format!("the `{}` operator", b.op.to_token_stream()), false),
+        };
+        let l = self.expr(&b.left);
+        let r = self.expr(&b.right);
+        Operand::Var(self.f.push_op(op, vec![l, r], e.span()))
+    }
+
+    fn method_call(&mut self, e: &Expr, m: &syn::ExprMethodCall) -> Operand {
+        let name = m.method.to_string();
+        if m.turbofish.is_none() {
+            if let Some(op) = float_op(&name, m.args.len()) {
+                let mut args = vec![self.expr(&m.receiver)];
+                args.extend(m.args.iter().map(|a| self.expr(a)));
+                return Operand::Var(self.f.push_op(op, args, m.method.span()));
+            }
+            if name == "clone" && m.args.is_empty() {
+                let x = self.expr(&m.receiver);
+                return Operand::Var(self.f.push_op(Op::Id, vec![x], m.method.span()));
+            }
+        }
+        if PASSIVE_METHODS.contains(&name.as_str()) {
+            return self.opaque(e, &format!("the method `{name}`"), true);
+        }
+        self.opaque(e, &format!("the method `{name}`"), false)
+    }
+
+    fn call(&mut self, e: &Expr, c: &syn::ExprCall) -> Operand {
+        if let Expr::Path(p) = &*c.func {
+            let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            let last = segments.last().map(String::as_str).unwrap_or("");
+            if last == "stop_gradient" && c.args.len() == 1 {
+                let x = self.expr(&c.args[0]);
+                return Operand::Var(self.f.push_op(Op::Stop, vec![x], e.span()));
+            }
+            // `f64::sin(x)`, `T::powf(x, y)`, `Float::max(a, b)`: the method in path form.
+            if segments.len() >= 2 && !c.args.is_empty() {
+                if let Some(op) = float_op(last, c.args.len() - 1) {
+                    let args = c.args.iter().map(|a| self.expr(a)).collect();
+                    return Operand::Var(self.f.push_op(op, args, e.span()));
+                }
+            }
+            let what = format!("the function `{}`", segments.join("::"));
+            return self.opaque(e, &what, false);
+        }
+        self.opaque(e, "this call", false)
+    }
+
+    /// Code kept as written; `passive_result` when its value never carries a derivative.
+    fn opaque(&mut self, e: &Expr, what: &str, passive_result: bool) -> Operand {
+        let (tokens, reads) = self.rename(e.to_token_stream());
+        if reads.is_empty() && passive_result || reads.is_empty() && is_constant(e) {
+            return Operand::Const { tokens, value: None };
+        }
+        let dst = self.f.new_var(format!("v{}", self.f.vars.len()), e.span(), Origin::Temp);
+        self.f.body.push(Stmt {
+            dst: Some(dst),
+            rhs: Rhs::Opaque(Opaque {
+                tokens,
+                reads,
+                passive_result,
+                what: what.to_string(),
+            }),
+            span: e.span(),
+        });
+        Operand::Var(dst)
+    }
+
+    /// Replaces each local name in `tokens` by a placeholder `emit` resolves, and lists the
+    /// variables read. A name is a local when it is bound and not a field, method, path
+    /// segment, macro or function name.
+    fn rename(&self, tokens: TokenStream) -> (TokenStream, Vec<VarId>) {
+        let mut reads = Vec::new();
+        let out = self.rename_into(tokens, &mut reads);
+        reads.sort_unstable();
+        reads.dedup();
+        (out, reads)
+    }
+
+    fn rename_into(&self, tokens: TokenStream, reads: &mut Vec<VarId>) -> TokenStream {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut out = Vec::with_capacity(trees.len());
+        for (i, tree) in trees.iter().enumerate() {
+            match tree {
+                TokenTree::Group(g) => {
+                    let inner = self.rename_into(g.stream(), reads);
+                    let mut group = Group::new(g.delimiter(), inner);
+                    group.set_span(g.span());
+                    out.push(TokenTree::Group(group));
+                }
+                TokenTree::Ident(ident) => {
+                    let prev = i.checked_sub(1).map(|j| &trees[j]);
+                    let next = trees.get(i + 1);
+                    let after_dot_or_path = matches!(prev, Some(TokenTree::Punct(p)) if p.as_char() == '.' || p.as_char() == ':');
+                    let before_path_or_call = match next {
+                        Some(TokenTree::Punct(p)) => p.as_char() == ':' || p.as_char() == '!',
+                        Some(TokenTree::Group(g)) => g.delimiter() == Delimiter::Parenthesis,
+                        _ => false,
+                    };
+                    match self.lookup(&ident.to_string()) {
+                        Some(v) if !after_dot_or_path && !before_path_or_call => {
+                            reads.push(v);
+                            out.push(TokenTree::Ident(placeholder(v, ident.span())));
+                        }
+                        _ => out.push(tree.clone()),
+                    }
+                }
+                other => out.push(other.clone()),
+            }
+        }
+        out.into_iter().collect()
+    }
+}
+
+/// The identifier opaque tokens carry for variable `v` until `emit` names it.
+pub fn placeholder(v: VarId, span: Span) -> Ident {
+    Ident::new(&format!("__autodiff_var_{v}"), span)
+}
+
+/// The variable a placeholder stands for.
+pub fn placeholder_var(ident: &Ident) -> Option<VarId> {
+    ident.to_string().strip_prefix("__autodiff_var_")?.parse().ok()
+}
+
+fn float_op(name: &str, extra_args: usize) -> Option<Op> {
+    match extra_args {
+        0 => Unary::from_method(name).map(Op::Unary),
+        1 if name == "powi" => Some(Op::Powi),
+        1 => Binary::from_method(name).map(Op::Binary),
+        2 if name == "mul_add" => Some(Op::MulAdd),
+        _ => None,
+    }
+}
+
+fn compound_op(op: &BinOp) -> Option<Op> {
+    match op {
+        BinOp::AddAssign(_) => Some(Op::Add),
+        BinOp::SubAssign(_) => Some(Op::Sub),
+        BinOp::MulAssign(_) => Some(Op::Mul),
+        BinOp::DivAssign(_) => Some(Op::Div),
+        _ => None,
+    }
+}
+
+fn literal(lit: &syn::Lit) -> Operand {
+    let value = match lit {
+        syn::Lit::Float(f) => f.base10_parse::<f64>().ok(),
+        syn::Lit::Int(i) => i.base10_parse::<f64>().ok(),
+        _ => None,
+    };
+    Operand::Const {
+        tokens: lit.to_token_stream(),
+        value,
+    }
+}
+
+/// Paths and calls without local names are constants (`T::one()`, `f64::consts::PI`).
+fn is_constant(e: &Expr) -> bool {
+    matches!(e, Expr::Path(_) | Expr::Call(_) | Expr::MethodCall(_) | Expr::Cast(_) | Expr::Lit(_))
+}
+
+fn strip_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        Expr::Group(g) => strip_parens(&g.expr),
+        other => other,
+    }
+}
+
+fn path_name(path: &syn::Path) -> String {
+    path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
+}
+
