@@ -1,4 +1,5 @@
 //! The compiler behind `#[differentiate]`.
+pub mod derive_params;
 use proc_macro2::TokenStream;
 
 /// Expands `#[differentiate(attr)] item`.
