@@ -184,3 +184,29 @@ fn tuple_unit_and_nested_structs() {
         (1..=8).map(|i| (i * i) as f64).sum::<f64>().sqrt()
     );
 }
+
+mod visibility {
+    use autodiff::Params;
+
+    /// A private field type inside a public struct.
+    #[derive(Params, Debug, Clone, PartialEq)]
+    struct Hidden {
+        x: [f64; 2],
+    }
+
+    /// The derive must not trip the `private_bounds` lint on a public struct.
+    #[derive(Params, Debug, Clone, PartialEq)]
+    pub struct Public {
+        hidden: Hidden,
+        pub y: f64,
+    }
+
+    #[test]
+    fn public_struct_with_private_field_type() {
+        let p = Public {
+            hidden: Hidden { x: [1.0, 2.0] },
+            y: 3.0,
+        };
+        assert_eq!(p.leaf_lengths(), vec![2, 1]);
+    }
+}

@@ -473,18 +473,17 @@ fn linear_loss_and_grad(&(a, b): &(f64, f64)) -> (f64, (f64, f64)) {
     (loss, (da, db))
 }
 
-fn train(opt: &mut impl Optimizer<f64>, steps: usize) -> ((f64, f64), f64, f64) {
+/// The trained (a, b), the first loss and the final loss.
+type Run = ((f64, f64), f64, f64);
+
+fn train(opt: &mut impl Optimizer<f64>, steps: usize) -> Run {
     train_with_decay(opt, steps, None)
 }
 
 /// Trains from (0, 0); with `Some(half_life)` the learning rate halves every `half_life` steps
 /// (an exponential decay schedule), which RMSProp needs to settle: its steps do not shrink
 /// with the gradient.
-fn train_with_decay(
-    opt: &mut impl Optimizer<f64>,
-    steps: usize,
-    half_life: Option<u64>,
-) -> ((f64, f64), f64, f64) {
+fn train_with_decay(opt: &mut impl Optimizer<f64>, steps: usize, half_life: Option<u64>) -> Run {
     let initial_rate = opt.learning_rate();
     let mut params = (0.0_f64, 0.0_f64);
     let mut first = f64::NAN;
@@ -505,7 +504,7 @@ fn train_with_decay(
 
 #[test]
 fn minimize_fits_a_linear_model_with_every_optimizer() {
-    let runs: Vec<(&str, ((f64, f64), f64, f64))> = vec![
+    let runs: Vec<(&str, Run)> = vec![
         (
             "GradientDescent",
             train(&mut GradientDescent::new(0.1), 500),
