@@ -13,6 +13,9 @@
 //! | tuples `(A, B, ..)` of up to 8 elements | the leaves of each element, in order |
 //! | `#[derive(Params)]` structs (facade) | the leaves of each field, in declaration order |
 //!
+//! There is no impl for `&mut P`: [`Params::zeros_like`] must return a value of the same
+//! type, and a gradient collection must be owned; pass `&mut params` to the optimizer instead.
+//!
 //! So `[[f64; 3]; 2]` has two leaves of length 3, and `Vec<[f64; 2]>` one leaf of length 2
 //! per element. A float array is one leaf rather than `N` leaves of length 1 because
 //! optimizers then run one tight loop per array; the trick is [`Params::visit_slice`], which
@@ -285,6 +288,16 @@ pub struct ParamsError {
 }
 
 /// Which structures a [`ParamsError`] compared.
+///
+/// ```
+/// use autodiff_core::optim::{Adam, Optimizer};
+/// use autodiff_core::params::ParamsErrorKind;
+///
+/// let mut opt = Adam::new(0.1);
+/// opt.apply_gradients(&mut [1.0_f64, 2.0], &[0.1, 0.1]);
+/// let err = opt.try_apply_gradients(&mut 1.0_f64, &0.1).unwrap_err();
+/// assert_eq!(err.kind(), ParamsErrorKind::SlotsMismatch);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ParamsErrorKind {

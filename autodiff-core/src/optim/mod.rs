@@ -249,3 +249,33 @@ pub(crate) fn lit<T: Float>(value: f64) -> T {
     // f32 and f64 always convert from f64; a user's own Float type is trusted to.
     T::from(value).unwrap_or_else(T::nan)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_structure_is_set_once_then_checked() {
+        let mut structure = SlotStructure::default();
+        let (mut a, mut b) = ([1.0_f64, 2.0], [3.0_f64]);
+        let grads: [&[f64]; 2] = [&[0.0, 0.0], &[0.0]];
+        let lengths = structure.check(&[&mut a[..], &mut b[..]], &grads).unwrap();
+        assert_eq!(lengths, Some(vec![2, 1]));
+        assert_eq!(
+            structure.check(&[&mut a[..], &mut b[..]], &grads).unwrap(),
+            None
+        );
+        let err = structure.check(&[&mut a[..]], &[&[0.0, 0.0]]).unwrap_err();
+        assert_eq!(err.kind(), ParamsErrorKind::SlotsMismatch);
+        assert_eq!((err.expected(), err.found()), (&[2, 1][..], &[2][..]));
+    }
+
+    #[test]
+    fn slots_filled_makes_one_buffer_per_leaf() {
+        assert_eq!(
+            slots_filled(&[2, 0, 1], 0.5_f32),
+            vec![vec![0.5, 0.5], vec![], vec![0.5]]
+        );
+        assert_eq!(lit::<f32>(0.9), 0.9_f32);
+    }
+}
