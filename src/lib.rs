@@ -18,13 +18,25 @@
 #![warn(missing_docs)]
 
 pub use autodiff_core::stop_gradient;
+pub use autodiff_core::{clip, optim, params};
+pub use autodiff_core::{
+    clip_by_global_norm, clip_by_norm, clip_by_value, global_norm, Adagrad, Adam, GradientDescent,
+    Momentum, Optimizer, Params, ParamsError, ParamsErrorKind, RmsProp,
+};
 pub use autodiff_macros::differentiate;
+/// `#[derive(Params)]`: see the [`Params`](trait@Params) trait; the trait and the derive share
+/// the name, as serde's `Serialize` does.
+pub use autodiff_macros::Params;
 
 /// Everything a user of `#[differentiate]` needs: `use autodiff::prelude::*;`.
 ///
 /// It exports no trait with float-method names besides [`Float`](num_traits::Float), so
 /// `x.sin()` on an `f64` stays unambiguous.
 pub mod prelude {
+    pub use crate::{
+        clip_by_global_norm, clip_by_norm, clip_by_value, global_norm, Adagrad, Adam,
+        GradientDescent, Momentum, Optimizer, Params, RmsProp,
+    };
     pub use crate::{differentiate, stop_gradient};
     pub use autodiff_core::__private::Float;
 }

@@ -3,11 +3,22 @@
 //!
 //! - [`stop_gradient`]: the identity function that `#[differentiate]` recognises as a
 //!   barrier for gradients (TensorFlow's `tf.stop_gradient`).
+//! - [`params`]: the [`Params`] trait, any collection of parameters seen as flat slices.
+//! - [`optim`]: optimizers with TensorFlow 1.x's update rules ([`GradientDescent`],
+//!   [`Momentum`], [`Adam`], [`RmsProp`], [`Adagrad`]) and learning-rate schedules.
+//! - [`clip`]: gradient clipping with TensorFlow's semantics.
 //! - [`__private`]: helper traits and functions that generated code calls. Not a public API.
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
 pub mod __private;
+pub mod clip;
+pub mod optim;
+pub mod params;
+
+pub use clip::{clip_by_global_norm, clip_by_norm, clip_by_value, global_norm};
+pub use optim::{Adagrad, Adam, GradientDescent, Momentum, Optimizer, RmsProp};
+pub use params::{Params, ParamsError, ParamsErrorKind};
 
 /// Returns its argument unchanged; inside a `#[differentiate]` function no gradient flows
 /// back through it (TensorFlow's `tf.stop_gradient`).

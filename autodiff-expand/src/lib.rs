@@ -26,6 +26,7 @@ pub mod args;
 pub mod check;
 pub mod ctxt;
 pub mod derive;
+pub mod derive_params;
 pub mod emit;
 pub mod fallback;
 pub mod forward;

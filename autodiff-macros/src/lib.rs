@@ -12,3 +12,14 @@ use proc_macro::TokenStream;
 pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
     autodiff_expand::differentiate(attr.into(), item.into()).into()
 }
+
+/// Makes a struct whose fields are parameter collections a collection itself
+/// (`impl Params<T>`): its leaves are its fields' leaves, in declaration order, so optimizers
+/// and clipping accept it and its gradient has the struct's type.
+///
+/// Works on structs with named fields, tuple structs and unit structs, generic or not; an enum
+/// or union is an error. See `autodiff::Params` for the trait.
+#[proc_macro_derive(Params)]
+pub fn derive_params(item: TokenStream) -> TokenStream {
+    autodiff_expand::derive_params::derive_params(item.into()).into()
+}

@@ -1,0 +1,474 @@
+//! Collections of parameters seen as a sequence of flat float slices ("leaves").
+//!
+//! Optimizers and clipping never look at the type of a collection: they ask it for its
+//! leaves, in a fixed order, through [`Params::visit`] and [`Params::visit_mut`]. A
+//! collection's gradient has the same type as the collection, so parameters and gradients
+//! have the same leaves.
+//!
+//! | type | leaves |
+//! |------|--------|
+//! | `f32`, `f64` | one leaf of length 1 |
+//! | `[f64; N]`, `Vec<f64>` (floats directly inside) | one leaf of length `N` (or `len()`) |
+//! | `[P; N]`, `Vec<P>`, `Box<P>` (any other `P: Params`) | the leaves of each element, in order |
+//! | tuples `(A, B, ..)` of up to 8 elements | the leaves of each element, in order |
+//! | `#[derive(Params)]` structs (facade) | the leaves of each field, in declaration order |
+//!
+//! There is no impl for `&mut P`: [`Params::zeros_like`] must return a value of the same
+//! type, and a gradient collection must be owned; pass `&mut params` to the optimizer instead.
+//!
+//! So `[[f64; 3]; 2]` has two leaves of length 3, and `Vec<[f64; 2]>` one leaf of length 2
+//! per element. A float array is one leaf rather than `N` leaves of length 1 because
+//! optimizers then run one tight loop per array; the trick is [`Params::visit_slice`], which
+//! `f32` and `f64` override to hand out the whole slice at once.
+//!
+//! To make a new type a collection, implement the three required methods. A tensor type with
+//! `as_slice`, `as_mut_slice`, `shape` and `zeros(&shape)` needs three lines:
+//!
+//! ```
+//! use autodiff_core::params::Params;
+//!
+//! /// A stand-in for a tensor: a flat buffer and a shape.
+//! struct Grid { data: Vec<f64>, shape: Vec<usize> }
+//!
+//! impl Params<f64> for Grid {
+//!     fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a [f64])) { f(&self.data) }
+//!     fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut [f64])) { f(&mut self.data) }
+//!     fn zeros_like(&self) -> Self {
+//!         Grid { data: vec![0.0; self.data.len()], shape: self.shape.clone() }
+//!     }
+//! }
+//!
+//! let g = Grid { data: vec![1.0, 2.0, 3.0, 4.0], shape: vec![2, 2] };
+//! assert_eq!(g.leaf_lengths(), vec![4]);
+//! assert_eq!(g.zeros_like().data, vec![0.0; 4]);
+//! ```
+use num_traits::Float;
+use std::fmt;
+
+/// A collection of float parameters, seen as a sequence of flat slices ("leaves").
+///
+/// See the [module documentation](self) for the leaves of each implementing type.
+///
+/// ```
+/// use autodiff_core::params::Params;
+///
+/// let p = (1.0_f64, [2.0, 3.0], vec![[4.0, 5.0], [6.0, 7.0]]);
+/// assert_eq!(p.leaf_lengths(), vec![1, 2, 2, 2]);
+/// let mut sum = 0.0;
+/// p.visit(&mut |leaf| sum += leaf.iter().sum::<f64>());
+/// assert_eq!(sum, 28.0);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a collection of `{T}` parameters",
+    label = "optimizers and clipping need a `Params<{T}>` collection here",
+    note = "Params is implemented for f32, f64, arrays, Vec, Box, tuples of up to 8 elements, and structs with #[derive(Params)]; gradients must have the same type as the parameters"
+)]
+pub trait Params<T: Float> {
+    /// Calls `f` on each leaf, in order.
+    ///
+    /// ```
+    /// use autodiff_core::params::Params;
+    ///
+    /// let mut leaves = Vec::new();
+    /// ([1.0_f32, 2.0], 3.0_f32).visit(&mut |leaf| leaves.push(leaf.to_vec()));
+    /// assert_eq!(leaves, vec![vec![1.0, 2.0], vec![3.0]]);
+    /// ```
+    fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a [T]));
+
+    /// Calls `f` on each leaf, mutably, in the same order as [`visit`](Params::visit).
+    ///
+    /// ```
+    /// use autodiff_core::params::Params;
+    ///
+    /// let mut p = (vec![1.0_f64, 2.0], 3.0_f64);
+    /// p.visit_mut(&mut |leaf| leaf.iter_mut().for_each(|x| *x *= 10.0));
+    /// assert_eq!(p, (vec![10.0, 20.0], 30.0));
+    /// ```
+    fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut [T]));
+
+    /// A collection of the same type and structure, every entry zero.
+    ///
+    /// ```
+    /// use autodiff_core::params::Params;
+    ///
+    /// assert_eq!((vec![1.0_f64, 2.0], [3.0_f64]).zeros_like(), (vec![0.0, 0.0], [0.0]));
+    /// ```
+    fn zeros_like(&self) -> Self
+    where
+        Self: Sized;
+
+    /// The length of each leaf, in order: the structure that optimizers check.
+    ///
+    /// ```
+    /// use autodiff_core::params::Params;
+    ///
+    /// assert_eq!((2.0_f64, [[1.0_f64; 3]; 2]).leaf_lengths(), vec![1, 3, 3]);
+    /// ```
+    fn leaf_lengths(&self) -> Vec<usize> {
+        let mut lengths = Vec::new();
+        self.visit(&mut |leaf| lengths.push(leaf.len()));
+        lengths
+    }
+
+    /// The number of scalar parameters: the sum of all leaf lengths.
+    ///
+    /// ```
+    /// use autodiff_core::params::Params;
+    ///
+    /// assert_eq!((2.0_f64, vec![[1.0_f64; 3]; 4]).num_scalars(), 13);
+    /// ```
+    fn num_scalars(&self) -> usize {
+        let mut n = 0;
+        self.visit(&mut |leaf| n += leaf.len());
+        n
+    }
+
+    /// Visits a slice of values of this type. Containers (`[P; N]`, `Vec<P>`) call this
+    /// rather than visiting element by element, so that `f32` and `f64` can override it to
+    /// make a whole float array a single leaf. The default visits each element.
+    ///
+    /// ```
+    /// use autodiff_core::params::Params;
+    ///
+    /// let mut lengths = Vec::new();
+    /// f64::visit_slice(&[1.0, 2.0, 3.0], &mut |leaf| lengths.push(leaf.len()));
+    /// assert_eq!(lengths, vec![3]);
+    /// ```
+    fn visit_slice<'a>(items: &'a [Self], f: &mut dyn FnMut(&'a [T]))
+    where
+        Self: Sized,
+    {
+        for item in items {
+            item.visit(f);
+        }
+    }
+
+    /// Mutable counterpart of [`visit_slice`](Params::visit_slice).
+    ///
+    /// ```
+    /// use autodiff_core::params::Params;
+    ///
+    /// let mut xs = [1.0_f64, 2.0];
+    /// f64::visit_slice_mut(&mut xs, &mut |leaf| leaf[1] = 5.0);
+    /// assert_eq!(xs, [1.0, 5.0]);
+    /// ```
+    fn visit_slice_mut<'a>(items: &'a mut [Self], f: &mut dyn FnMut(&'a mut [T]))
+    where
+        Self: Sized,
+    {
+        for item in items {
+            item.visit_mut(f);
+        }
+    }
+}
+
+/// The leaves of `p`, collected (a helper for code that walks two collections side by side).
+pub(crate) fn leaves<T: Float, P: Params<T> + ?Sized>(p: &P) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    p.visit(&mut |leaf| out.push(leaf));
+    out
+}
+
+/// The mutable leaves of `p`, collected.
+pub(crate) fn leaves_mut<T: Float, P: Params<T> + ?Sized>(p: &mut P) -> Vec<&mut [T]> {
+    let mut out = Vec::new();
+    p.visit_mut(&mut |leaf| out.push(leaf));
+    out
+}
+
+macro_rules! impl_scalar {
+    ($($t:ty),*) => {$(
+        impl Params<$t> for $t {
+            #[inline]
+            fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a [$t])) {
+                f(std::slice::from_ref(self))
+            }
+            #[inline]
+            fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut [$t])) {
+                f(std::slice::from_mut(self))
+            }
+            #[inline]
+            fn zeros_like(&self) -> Self {
+                0.0
+            }
+            /// A slice of floats is one leaf.
+            #[inline]
+            fn visit_slice<'a>(items: &'a [Self], f: &mut dyn FnMut(&'a [$t])) {
+                f(items)
+            }
+            #[inline]
+            fn visit_slice_mut<'a>(items: &'a mut [Self], f: &mut dyn FnMut(&'a mut [$t])) {
+                f(items)
+            }
+        }
+    )*};
+}
+impl_scalar!(f32, f64);
+
+impl<T: Float, P: Params<T>, const N: usize> Params<T> for [P; N] {
+    fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a [T])) {
+        P::visit_slice(self, f)
+    }
+    fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut [T])) {
+        P::visit_slice_mut(self, f)
+    }
+    fn zeros_like(&self) -> Self {
+        std::array::from_fn(|i| self[i].zeros_like())
+    }
+}
+
+impl<T: Float, P: Params<T>> Params<T> for Vec<P> {
+    fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a [T])) {
+        P::visit_slice(self, f)
+    }
+    fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut [T])) {
+        P::visit_slice_mut(self, f)
+    }
+    fn zeros_like(&self) -> Self {
+        self.iter().map(P::zeros_like).collect()
+    }
+}
+
+impl<T: Float, P: Params<T>> Params<T> for Box<P> {
+    fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a [T])) {
+        (**self).visit(f)
+    }
+    fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut [T])) {
+        (**self).visit_mut(f)
+    }
+    fn zeros_like(&self) -> Self {
+        Box::new((**self).zeros_like())
+    }
+}
+
+macro_rules! impl_tuple {
+    ($($name:ident $idx:tt),+) => {
+        impl<T: Float, $($name: Params<T>),+> Params<T> for ($($name,)+) {
+            fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a [T])) {
+                $(self.$idx.visit(f);)+
+            }
+            fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut [T])) {
+                $(self.$idx.visit_mut(f);)+
+            }
+            fn zeros_like(&self) -> Self {
+                ($(self.$idx.zeros_like(),)+)
+            }
+        }
+    };
+}
+impl_tuple!(A 0);
+impl_tuple!(A 0, B 1);
+impl_tuple!(A 0, B 1, C 2);
+impl_tuple!(A 0, B 1, C 2, D 3);
+impl_tuple!(A 0, B 1, C 2, D 3, E 4);
+impl_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+impl_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+impl_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+
+/// Two parameter collections that should have had the same structure did not.
+///
+/// Carries both structures (the length of each leaf); [`kind`](ParamsError::kind) tells
+/// which two collections were compared.
+///
+/// ```
+/// use autodiff_core::optim::{GradientDescent, Optimizer};
+/// use autodiff_core::params::ParamsErrorKind;
+///
+/// let mut opt = GradientDescent::new(0.1);
+/// let mut params = vec![1.0_f64, 2.0];
+/// let err = opt.try_apply_gradients(&mut params, &vec![1.0]).unwrap_err();
+/// assert_eq!(err.kind(), ParamsErrorKind::GradientsMismatch);
+/// assert_eq!((err.expected(), err.found()), (&[2][..], &[1][..]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamsError {
+    kind: ParamsErrorKind,
+    expected: Vec<usize>,
+    found: Vec<usize>,
+}
+
+/// Which structures a [`ParamsError`] compared.
+///
+/// ```
+/// use autodiff_core::optim::{Adam, Optimizer};
+/// use autodiff_core::params::ParamsErrorKind;
+///
+/// let mut opt = Adam::new(0.1);
+/// opt.apply_gradients(&mut [1.0_f64, 2.0], &[0.1, 0.1]);
+/// let err = opt.try_apply_gradients(&mut 1.0_f64, &0.1).unwrap_err();
+/// assert_eq!(err.kind(), ParamsErrorKind::SlotsMismatch);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParamsErrorKind {
+    /// The gradients' leaves differ from the parameters' leaves.
+    GradientsMismatch,
+    /// An optimizer's slots were made for parameters of another structure than those it
+    /// was now given.
+    SlotsMismatch,
+}
+
+impl ParamsError {
+    /// An error of `kind`: `expected` and `found` are the leaf lengths of the two structures.
+    ///
+    /// ```
+    /// use autodiff_core::params::{ParamsError, ParamsErrorKind};
+    ///
+    /// let e = ParamsError::new(ParamsErrorKind::SlotsMismatch, vec![3], vec![2, 1]);
+    /// assert!(e.to_string().contains("[3]"));
+    /// ```
+    pub fn new(kind: ParamsErrorKind, expected: Vec<usize>, found: Vec<usize>) -> Self {
+        ParamsError {
+            kind,
+            expected,
+            found,
+        }
+    }
+
+    /// Which structures were compared.
+    ///
+    /// ```
+    /// use autodiff_core::params::{ParamsError, ParamsErrorKind};
+    ///
+    /// let e = ParamsError::new(ParamsErrorKind::SlotsMismatch, vec![3], vec![2]);
+    /// assert_eq!(e.kind(), ParamsErrorKind::SlotsMismatch);
+    /// ```
+    pub fn kind(&self) -> ParamsErrorKind {
+        self.kind
+    }
+
+    /// Leaf lengths of the reference structure: the parameters (for
+    /// [`GradientsMismatch`](ParamsErrorKind::GradientsMismatch)) or the parameters the
+    /// optimizer first saw (for [`SlotsMismatch`](ParamsErrorKind::SlotsMismatch)).
+    ///
+    /// ```
+    /// use autodiff_core::params::{ParamsError, ParamsErrorKind};
+    ///
+    /// let e = ParamsError::new(ParamsErrorKind::SlotsMismatch, vec![3], vec![2]);
+    /// assert_eq!(e.expected(), &[3]);
+    /// ```
+    pub fn expected(&self) -> &[usize] {
+        &self.expected
+    }
+
+    /// Leaf lengths of the structure that did not match: the gradients, or the parameters
+    /// of this call.
+    ///
+    /// ```
+    /// use autodiff_core::params::{ParamsError, ParamsErrorKind};
+    ///
+    /// let e = ParamsError::new(ParamsErrorKind::SlotsMismatch, vec![3], vec![2]);
+    /// assert_eq!(e.found(), &[2]);
+    /// ```
+    pub fn found(&self) -> &[usize] {
+        &self.found
+    }
+}
+
+/// Writes a structure as `2 leaves of lengths [3, 1]`, eliding the middle of long lists.
+struct Structure<'a>(&'a [usize]);
+
+impl fmt::Display for Structure<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 8;
+        let lengths = self.0;
+        let noun = if lengths.len() == 1 { "leaf" } else { "leaves" };
+        write!(f, "{} {noun} of lengths [", lengths.len())?;
+        for (i, n) in lengths.iter().enumerate() {
+            if lengths.len() > 2 * SHOWN && i == SHOWN {
+                write!(f, ", ..")?;
+            }
+            if lengths.len() > 2 * SHOWN && (SHOWN..lengths.len() - SHOWN).contains(&i) {
+                continue;
+            }
+            if i > 0 {
+                write!(f, ", ")?;
+            }
+            write!(f, "{n}")?;
+        }
+        write!(f, "]")
+    }
+}
+
+impl fmt::Display for ParamsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (expected, found) = (Structure(&self.expected), Structure(&self.found));
+        match self.kind {
+            ParamsErrorKind::GradientsMismatch => write!(
+                f,
+                "gradients do not match the parameters: the parameters have {expected}, \
+                 the gradients have {found}; pass gradients of the same collection"
+            ),
+            ParamsErrorKind::SlotsMismatch => write!(
+                f,
+                "parameters changed structure since this optimizer's first step: its slots \
+                 were made for {expected}, now it was given {found}; use one optimizer per \
+                 collection of parameters"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ParamsError {}
+
+/// Checks that `grads` has the leaves of `params`; returns the leaf lengths.
+pub(crate) fn check_same_structure<T>(
+    params: &[&mut [T]],
+    grads: &[&[T]],
+) -> Result<Vec<usize>, ParamsError> {
+    let lengths: Vec<usize> = params.iter().map(|p| p.len()).collect();
+    let same =
+        lengths.len() == grads.len() && lengths.iter().zip(grads).all(|(n, g)| *n == g.len());
+    if same {
+        Ok(lengths)
+    } else {
+        Err(ParamsError::new(
+            ParamsErrorKind::GradientsMismatch,
+            lengths,
+            grads.iter().map(|g| g.len()).collect(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structure_display_elides_long_lists() {
+        let long: Vec<usize> = (0..20).collect();
+        let s = Structure(&long).to_string();
+        assert_eq!(
+            s,
+            "20 leaves of lengths [0, 1, 2, 3, 4, 5, 6, 7, .., 12, 13, 14, 15, 16, 17, 18, 19]"
+        );
+        assert_eq!(Structure(&[3]).to_string(), "1 leaf of lengths [3]");
+    }
+
+    #[test]
+    fn nested_arrays_are_one_leaf_per_inner_float_array() {
+        let p = [[1.0_f64, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        assert_eq!(p.leaf_lengths(), vec![3, 3]);
+        let q: Vec<Vec<f32>> = vec![vec![1.0], vec![], vec![2.0, 3.0]];
+        assert_eq!(q.leaf_lengths(), vec![1, 0, 2]);
+    }
+
+    #[test]
+    fn leaves_mut_write_through() {
+        let mut p = (1.0_f64, Box::new([2.0_f64, 3.0]));
+        for leaf in leaves_mut(&mut p) {
+            leaf.iter_mut().for_each(|x| *x += 1.0);
+        }
+        assert_eq!(p, (2.0, Box::new([3.0, 4.0])));
+        assert_eq!(leaves(&p), vec![&[2.0][..], &[3.0, 4.0][..]]);
+    }
+
+    #[test]
+    fn check_same_structure_reports_both() {
+        let mut a = [1.0_f64, 2.0];
+        let b = [1.0_f64];
+        let err = check_same_structure(&[&mut a[..]], &[&b[..]]).unwrap_err();
+        assert_eq!((err.expected(), err.found()), (&[2][..], &[1][..]));
+        assert!(err.to_string().contains("1 leaf of lengths [2]"), "{err}");
+    }
+}

@@ -1,0 +1,180 @@
+//! `#[derive(Params)]`: a struct whose fields are parameter collections is a collection whose
+//! leaves are its fields' leaves, in declaration order.
+//!
+//! For
+//!
+//! ```ignore
+//! #[derive(Params)]
+//! struct Model { w: [f64; 3], b: f64 }
+//! ```
+//!
+//! it writes
+//!
+//! ```ignore
+//! impl<__AdFloat: ::autodiff::__private::Float> ::autodiff::Params<__AdFloat> for Model
+//! where [f64; 3]: ::autodiff::Params<__AdFloat>, f64: ::autodiff::Params<__AdFloat>
+//! {
+//!     fn visit<'__ad>(&'__ad self, f: &mut dyn FnMut(&'__ad [__AdFloat])) {
+//!         ::autodiff::Params::<__AdFloat>::visit(&self.w, f);
+//!         ::autodiff::Params::<__AdFloat>::visit(&self.b, f);
+//!     }
+//!     // visit_mut alike; zeros_like builds `Model { w: .., b: .. }` from the fields' zeros.
+//! }
+//! ```
+//!
+//! The float type is a fresh generic parameter bounded through the fields, so one derive
+//! serves concrete structs (`f64` fields) and generic ones (`struct Model<T> { w: Vec<T> }`)
+//! alike: rustc picks the float type from the fields.
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, GenericParam, Index, Member};
+
+/// Expands `#[derive(Params)]` on `input`; on error, returns the `compile_error!`s.
+pub fn derive_params(input: TokenStream) -> TokenStream {
+    match syn::parse2::<DeriveInput>(input).and_then(|input| expand(&input)) {
+        Ok(tokens) => tokens,
+        Err(err) => err.to_compile_error(),
+    }
+}
+
+fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let fields = struct_fields(input)?;
+    let float = format_ident!("__AdFloat");
+    let lifetime = syn::Lifetime::new("'__ad", Span::call_site());
+    let name = &input.ident;
+
+    let mut impl_generics = input.generics.clone();
+    impl_generics.params.push(GenericParam::Type(
+        syn::parse_quote!(#float: ::autodiff::__private::Float),
+    ));
+    let where_clause = impl_generics.make_where_clause();
+    for field in fields.iter() {
+        let ty = &field.ty;
+        where_clause
+            .predicates
+            .push(syn::parse_quote_spanned!(ty.span()=> #ty: ::autodiff::Params<#float>));
+    }
+    let (impl_generics, _, where_clause) = impl_generics.split_for_impl();
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+
+    let members: Vec<Member> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, field)| match &field.ident {
+            Some(ident) => Member::Named(ident.clone()),
+            None => Member::Unnamed(Index::from(i)),
+        })
+        .collect();
+    let visit = members
+        .iter()
+        .map(|m| quote_spanned!(m.span()=> ::autodiff::Params::<#float>::visit(&self.#m, __ad_f);));
+    let visit_mut = members.iter().map(|m| {
+        quote_spanned!(m.span()=> ::autodiff::Params::<#float>::visit_mut(&mut self.#m, __ad_f);)
+    });
+    let zeros = members.iter().map(
+        |m| quote_spanned!(m.span()=> #m: ::autodiff::Params::<#float>::zeros_like(&self.#m),),
+    );
+
+    Ok(quote! {
+        #[automatically_derived]
+        impl #impl_generics ::autodiff::Params<#float> for #name #ty_generics #where_clause {
+            fn visit<#lifetime>(
+                &#lifetime self,
+                __ad_f: &mut dyn ::core::ops::FnMut(&#lifetime [#float]),
+            ) {
+                #(#visit)*
+            }
+
+            fn visit_mut<#lifetime>(
+                &#lifetime mut self,
+                __ad_f: &mut dyn ::core::ops::FnMut(&#lifetime mut [#float]),
+            ) {
+                #(#visit_mut)*
+            }
+
+            fn zeros_like(&self) -> Self {
+                Self { #(#zeros)* }
+            }
+        }
+    })
+}
+
+/// The fields of a struct (named, tuple or unit); enums and unions are errors at their
+/// keyword.
+fn struct_fields(input: &DeriveInput) -> syn::Result<Vec<&syn::Field>> {
+    match &input.data {
+        Data::Struct(data) => Ok(match &data.fields {
+            Fields::Named(fields) => fields.named.iter().collect(),
+            Fields::Unnamed(fields) => fields.unnamed.iter().collect(),
+            Fields::Unit => Vec::new(),
+        }),
+        Data::Enum(data) => Err(syn::Error::new(
+            data.enum_token.span(),
+            "#[derive(Params)] needs a struct: an enum's variants hold different parameters, \
+             so optimizers could not keep their slots; use a struct with one field per \
+             parameter collection",
+        )),
+        Data::Union(data) => Err(syn::Error::new(
+            data.union_token.span(),
+            "#[derive(Params)] needs a struct: a union's fields overlap; use a struct with one \
+             field per parameter collection",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(src: &str) -> String {
+        let input: TokenStream = src.parse().expect("test input is valid Rust");
+        derive_params(input).to_string()
+    }
+
+    #[test]
+    fn named_struct_visits_fields_in_order() {
+        let out = expand_str("struct Model { w: [f64; 3], b: f64 }");
+        let w = out.find("visit (& self . w").expect("visits w");
+        let b = out.find("visit (& self . b").expect("visits b");
+        assert!(w < b, "{out}");
+        assert!(
+            out.contains(":: autodiff :: Params < __AdFloat > for Model"),
+            "{out}"
+        );
+        assert!(
+            out.contains("[f64 ; 3] : :: autodiff :: Params < __AdFloat >"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn generic_struct_keeps_its_generics() {
+        let out = expand_str("struct Model<'a, T: Copy> where T: Default { w: Vec<T>, n: &'a () }");
+        assert!(out.contains("for Model < 'a , T >"), "{out}");
+        assert!(out.contains("T : Default"), "{out}");
+    }
+
+    #[test]
+    fn tuple_struct_uses_indices() {
+        let out = expand_str("struct Pair(f64, [f64; 2]);");
+        assert!(out.contains("visit_mut (& mut self . 1"), "{out}");
+        assert!(out.contains("Self { 0 :"), "{out}");
+    }
+
+    #[test]
+    fn enum_is_an_error_that_says_what_to_do() {
+        let out = expand_str("enum E { A(f64) }");
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(
+            out.contains("use a struct with one field per parameter collection"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn union_is_an_error() {
+        let out = expand_str("union U { a: f64, b: f32 }");
+        assert!(out.contains("a union's fields overlap"), "{out}");
+    }
+}
