@@ -5,12 +5,14 @@ use crate::ir::{Cmp, Function, Op, Operand, Origin, Rhs, Stmt, VarId};
 use crate::lower::placeholder_var;
 use proc_macro2::{Group, Ident, Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, ToTokens};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Turns one derived function into statements.
 pub struct Emitter<'a> {
     f: &'a Function,
     names: Vec<Ident>,
+    /// The name was invented by the macro (`Span::mixed_site()`).
+    hygienic: Vec<bool>,
     /// Float types are concrete (`f32`/`f64`, no type parameters): rule constants can be
     /// plain literals, which rustc types from the other operand.
     concrete: bool,
@@ -26,6 +28,21 @@ impl<'a> Emitter<'a> {
     pub fn new(f: &'a Function, param_idents: &[Ident], concrete: bool) -> Self {
         let mut used: HashSet<String> = param_idents.iter().map(Ident::to_string).collect();
         let mut names: Vec<Option<Ident>> = vec![None; f.vars.len()];
+        let mut hygienic = vec![true; f.vars.len()];
+        // A user binding whose name is bound once keeps the user's own identifier, so code
+        // that names it inside a string (`println!("{c}")`) still finds it. Rebound names
+        // get hygienic, numbered names instead.
+        let mut bound: HashMap<&str, usize> = HashMap::new();
+        for var in f.vars.iter().filter(|v| matches!(v.origin, Origin::Local | Origin::Param(_))) {
+            *bound.entry(var.name.as_str()).or_default() += 1;
+        }
+        for (v, var) in f.vars.iter().enumerate() {
+            if var.origin == Origin::Local && bound[var.name.as_str()] == 1 {
+                used.insert(var.name.clone());
+                names[v] = Some(Ident::new(&var.name, var.span));
+                hygienic[v] = false;
+            }
+        }
         let fresh = |base: &str, used: &mut HashSet<String>| {
             let mut name = base.to_string();
             let mut n = 0;
@@ -37,7 +54,10 @@ impl<'a> Emitter<'a> {
         };
         for (v, var) in f.vars.iter().enumerate() {
             match var.origin {
-                Origin::Param(i) => names[v] = Some(param_idents[i].clone()),
+                Origin::Param(i) => {
+                    names[v] = Some(param_idents[i].clone());
+                    hygienic[v] = false;
+                }
                 Origin::Extra => names[v] = Some(fresh(&var.name, &mut used)),
                 _ => {}
             }
@@ -50,8 +70,7 @@ impl<'a> Emitter<'a> {
             }
             let var = &f.vars[dst];
             let base = match var.origin {
-                Origin::Local => var.name.clone(),
-                Origin::Derivative => var.name.clone(),
+                Origin::Local | Origin::Derivative => var.name.clone(),
                 _ => {
                     temps += 1;
                     format!("v{}", temps - 1)
@@ -64,7 +83,12 @@ impl<'a> Emitter<'a> {
             .enumerate()
             .map(|(v, n)| n.unwrap_or_else(|| format_ident!("__autodiff_unbound_{}", v, span = Span::mixed_site())))
             .collect();
-        Emitter { f, names, concrete }
+        Emitter {
+            f,
+            names,
+            hygienic,
+            concrete,
+        }
     }
 
     pub fn name(&self, v: VarId) -> &Ident {
@@ -190,7 +214,7 @@ impl<'a> Emitter<'a> {
                 TokenTree::Ident(ident) => match placeholder_var(&ident) {
                     Some(v) => {
                         let mut name = self.names[v].clone();
-                        if !matches!(self.f.vars[v].origin, Origin::Param(_)) {
+                        if self.hygienic[v] {
                             // Hygienic like its binding, but errors point at the user's token.
                             name.set_span(Span::mixed_site().located_at(ident.span()));
                         }

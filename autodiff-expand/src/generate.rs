@@ -126,9 +126,20 @@ impl Shared<'_> {
         Emitter::new(&d.f, &idents, !self.lowered.generic)
     }
 
+    /// Items declared in the body, and a use of the user's function: its derivatives count
+    /// as a use, so a function called only through `f_grad` raises no dead-code warning.
     fn items(&self) -> TokenStream {
         let items = &self.lowered.items;
-        quote!(#(#items)*)
+        let generics = &self.item.sig.generics;
+        let primal = if generics.lifetimes().next().is_none() {
+            let name = &self.item.sig.ident;
+            let (_, ty_generics, _) = generics.split_for_impl();
+            let turbofish = ty_generics.as_turbofish();
+            quote!(let _ = #name #turbofish;)
+        } else {
+            TokenStream::new()
+        };
+        quote!(#primal #(#items)*)
     }
 
     fn values(&self, e: &Emitter, d: &Derived) -> TokenStream {
