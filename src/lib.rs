@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub use autodiff_core::stop_gradient;
+pub use autodiff_core::tensor;
 pub use autodiff_macros::differentiate;
 
 /// Everything a user of `#[differentiate]` needs: `use autodiff::prelude::*;`.
@@ -27,6 +28,7 @@ pub use autodiff_macros::differentiate;
 pub mod prelude {
     pub use crate::{differentiate, stop_gradient};
     pub use autodiff_core::__private::Float;
+    pub use autodiff_core::{ShapeError, Tensor};
 }
 
 /// Items the generated code refers to. Not a public API.

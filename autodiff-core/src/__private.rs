@@ -55,3 +55,34 @@ pub fn lit_like<T: Float>(_witness: &T, value: f64) -> T {
 pub fn cast_like<T: Float, N: num_traits::ToPrimitive>(_witness: &T, value: N) -> T {
     T::from(value).unwrap_or_else(T::nan)
 }
+
+impl<T: Float> ZeroLike for crate::Tensor<T> {
+    /// A tensor of zeros with the same shape.
+    #[inline]
+    fn zero_like(&self) -> Self {
+        crate::Tensor::zeros(self.shape())
+    }
+}
+
+impl<T: Float> OneLike for crate::Tensor<T> {
+    /// A tensor of ones with the same shape: the seed of `f_grad` for a tensor output
+    /// (the gradient of the sum of its elements).
+    #[inline]
+    fn one_like(&self) -> Self {
+        crate::Tensor::ones(self.shape())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tensor;
+
+    #[test]
+    fn tensor_zero_and_one_like_keep_the_shape() {
+        let t = Tensor::from([[1.5_f32, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+        assert_eq!(t.zero_like(), Tensor::zeros(&[2, 3]));
+        assert_eq!(t.one_like(), Tensor::ones(&[2, 3]));
+        assert_eq!(2.5_f64.zero_like(), 0.0);
+    }
+}

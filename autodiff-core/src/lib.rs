@@ -3,11 +3,17 @@
 //!
 //! - [`stop_gradient`]: the identity function that `#[differentiate]` recognises as a
 //!   barrier for gradients (TensorFlow's `tf.stop_gradient`).
+//! - [`Tensor`]: an owned, row-major n-d array with NumPy broadcasting, GEMM-backed
+//!   `matmul`, reductions, and the derivative helpers of each tensor operation
+//!   (module [`tensor`]).
 //! - [`__private`]: helper traits and functions that generated code calls. Not a public API.
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
 pub mod __private;
+pub mod tensor;
+
+pub use tensor::{ShapeError, Tensor};
 
 /// Returns its argument unchanged; inside a `#[differentiate]` function no gradient flows
 /// back through it (TensorFlow's `tf.stop_gradient`).
