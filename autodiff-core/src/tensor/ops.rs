@@ -223,6 +223,9 @@ macro_rules! binary_operator {
     (@scalar_left $Trait:ident, $method:ident, $op:tt, $scalar:ty) => {
         impl $Trait<Tensor<$scalar>> for $scalar {
             type Output = Tensor<$scalar>;
+            // `*x = self - *x` has the scalar on the left; clippy's `*x += self` is only
+            // right for the commutative operators this macro also expands to.
+            #[allow(clippy::assign_op_pattern)]
             fn $method(self, mut rhs: Tensor<$scalar>) -> Tensor<$scalar> {
                 for x in &mut rhs.data {
                     *x = self $op *x;
