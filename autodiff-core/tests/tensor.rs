@@ -255,6 +255,12 @@ fn every_try_variant_reports_its_error() {
         "Tensor dot: shapes [4] and [3] are not aligned: 4 (last axis of the first) != 3 (first axis of the second)",
     );
     assert_error(
+        a.try_dot(&b),
+        ErrorKind::UnsupportedRank,
+        "dot",
+        "Tensor dot: shapes [2, 3] and [4] are not supported: both operands must be 1-d",
+    );
+    assert_error(
         Tensor::try_from_vec(vec![1.0_f64; 4], &[3]),
         ErrorKind::LengthMismatch,
         "from_vec",

@@ -31,7 +31,7 @@ pub enum ErrorKind {
 /// The error of a tensor operation whose operands have incompatible shapes.
 ///
 /// Unlike ndarray's, it keeps the operation's name and both shapes, and its `Display` names
-/// them: "Tensor add: shapes [2, 3] and [4] cannot be broadcast together". Its representation
+/// them: `Tensor add: shapes [2, 3] and [4] cannot be broadcast together`. Its representation
 /// is private; inspect it with [`ShapeError::kind`], [`ShapeError::operation`] and
 /// [`ShapeError::shapes`].
 ///
@@ -169,10 +169,13 @@ impl fmt::Display for ShapeError {
                     "Tensor {op}: shapes {a:?} and {b:?} are not aligned: {inner_a} (last axis of the first) != {inner_b} (first axis of the second)"
                 )
             }
-            ErrorKind::UnsupportedRank => write!(
-                f,
-                "Tensor {op}: shapes {a:?} and {b:?} are not supported: both operands must be 1-d or 2-d"
-            ),
+            ErrorKind::UnsupportedRank => {
+                let ranks = if op == "dot" { "1-d" } else { "1-d or 2-d" };
+                write!(
+                    f,
+                    "Tensor {op}: shapes {a:?} and {b:?} are not supported: both operands must be {ranks}"
+                )
+            }
             ErrorKind::LengthMismatch if op == "reshape" => write!(
                 f,
                 "Tensor reshape: cannot reshape shape {a:?} ({} elements) into shape {b:?} ({} elements)",

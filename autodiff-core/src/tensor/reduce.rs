@@ -326,9 +326,10 @@ pub fn mean_axis_vjp<T: Float>(shape: &[usize], axis: usize, g: &Tensor<T>) -> T
 /// The VJP of [`Tensor::max_axis`]: each lane's cotangent goes to the lane's **first**
 /// maximum (to the first NaN if the lane has one); every other element gets 0.
 ///
-/// On ties, TensorFlow's `reduce_max` splits the gradient evenly over all maxima and PyTorch's
-/// `amax` does too; we follow PyTorch's `max(dim)` and JAX's `argmax`-based rule instead: one
-/// element gets it all, so the result is a valid subgradient that stays sparse.
+/// On ties, TensorFlow's `reduce_max`, JAX's `max` and PyTorch's `amax` split the gradient
+/// evenly over all maxima; we follow PyTorch's `max(dim)` instead, which routes it through
+/// the returned (first) index: one element gets it all. Both are valid subgradients; this one
+/// stays sparse and needs no count of the ties.
 ///
 /// # Panics
 /// If `axis` is out of range for `x`, or `g` does not have the shape of `x` without `axis`.
