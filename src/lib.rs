@@ -23,6 +23,7 @@ pub use autodiff_core::{
     clip_by_global_norm, clip_by_norm, clip_by_value, global_norm, Adagrad, Adam, GradientDescent,
     Momentum, Optimizer, Params, ParamsError, ParamsErrorKind, RmsProp,
 };
+pub use autodiff_core::tensor;
 pub use autodiff_macros::differentiate;
 /// `#[derive(Params)]`: see the [`Params`](trait@Params) trait; the trait and the derive share
 /// the name, as serde's `Serialize` does.
@@ -39,6 +40,7 @@ pub mod prelude {
     };
     pub use crate::{differentiate, stop_gradient};
     pub use autodiff_core::__private::Float;
+    pub use autodiff_core::{ShapeError, Tensor};
 }
 
 /// Items the generated code refers to. Not a public API.

@@ -79,3 +79,34 @@ pub fn sign<T: Float>(x: T) -> T {
         T::zero()
     }
 }
+
+impl<T: Float> ZeroLike for crate::Tensor<T> {
+    /// A tensor of zeros with the same shape.
+    #[inline]
+    fn zero_like(&self) -> Self {
+        crate::Tensor::zeros(self.shape())
+    }
+}
+
+impl<T: Float> OneLike for crate::Tensor<T> {
+    /// A tensor of ones with the same shape: the seed of `f_grad` for a tensor output
+    /// (the gradient of the sum of its elements).
+    #[inline]
+    fn one_like(&self) -> Self {
+        crate::Tensor::ones(self.shape())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tensor;
+
+    #[test]
+    fn tensor_zero_and_one_like_keep_the_shape() {
+        let t = Tensor::from([[1.5_f32, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+        assert_eq!(t.zero_like(), Tensor::zeros(&[2, 3]));
+        assert_eq!(t.one_like(), Tensor::ones(&[2, 3]));
+        assert_eq!(2.5_f64.zero_like(), 0.0);
+    }
+}

@@ -7,6 +7,9 @@
 //! - [`optim`]: optimizers with TensorFlow 1.x's update rules ([`GradientDescent`],
 //!   [`Momentum`], [`Adam`], [`RmsProp`], [`Adagrad`]) and learning-rate schedules.
 //! - [`clip`]: gradient clipping with TensorFlow's semantics.
+//! - [`Tensor`]: an owned, row-major n-d array with NumPy broadcasting, GEMM-backed
+//!   `matmul`, reductions, and the derivative helpers of each tensor operation
+//!   (module [`tensor`]).
 //! - [`__private`]: helper traits and functions that generated code calls. Not a public API.
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
@@ -19,6 +22,9 @@ pub mod params;
 pub use clip::{clip_by_global_norm, clip_by_norm, clip_by_value, global_norm};
 pub use optim::{Adagrad, Adam, GradientDescent, Momentum, Optimizer, RmsProp};
 pub use params::{Params, ParamsError, ParamsErrorKind};
+pub mod tensor;
+
+pub use tensor::{ShapeError, Tensor};
 
 /// Returns its argument unchanged; inside a `#[differentiate]` function no gradient flows
 /// back through it (TensorFlow's `tf.stop_gradient`).
