@@ -24,6 +24,7 @@ pub use autodiff_core::{
     Momentum, Optimizer, Params, ParamsError, ParamsErrorKind, RmsProp,
 };
 pub use autodiff_core::tensor;
+pub use autodiff_core::{ShapeError, Tensor};
 pub use autodiff_macros::differentiate;
 /// `#[derive(Params)]`: see the [`Params`](trait@Params) trait; the trait and the derive share
 /// the name, as serde's `Serialize` does.
@@ -31,7 +32,7 @@ pub use autodiff_macros::Params;
 
 /// Everything a user of `#[differentiate]` needs: `use autodiff::prelude::*;`.
 ///
-/// It exports no trait with float-method names besides [`Float`](num_traits::Float), so
+/// It exports no trait with float-method names besides `Float` (num-traits), so
 /// `x.sin()` on an `f64` stays unambiguous.
 pub mod prelude {
     pub use crate::{
