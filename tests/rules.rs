@@ -6,16 +6,32 @@ use num_dual::{Dual64, DualNum};
 
 /// Checks `f_grad` and `f_jvp` of a one-argument function at `x`; `exact` is the derivative
 /// from an independent oracle.
-fn check(name: &str, x: f64, exact: f64, primal: fn(f64) -> f64, grad: fn(f64) -> (f64, f64), jvp: fn(f64, f64) -> (f64, f64)) {
+fn check(
+    name: &str,
+    x: f64,
+    exact: f64,
+    primal: fn(f64) -> f64,
+    grad: fn(f64) -> (f64, f64),
+    jvp: fn(f64, f64) -> (f64, f64),
+) {
     let (value, g) = grad(x);
     assert_eq!(value, primal(x), "{name}: value");
-    assert!((g - exact).abs() <= 1e-12 * (1.0 + exact.abs()), "{name}({x}): grad {g}, oracle {exact}");
+    assert!(
+        (g - exact).abs() <= 1e-12 * (1.0 + exact.abs()),
+        "{name}({x}): grad {g}, oracle {exact}"
+    );
     let h = 1e-6;
     let fd = (primal(x + h) - primal(x - h)) / (2.0 * h);
-    assert!((g - fd).abs() <= 1e-5 * (1.0 + fd.abs()), "{name}({x}): grad {g}, finite difference {fd}");
+    assert!(
+        (g - fd).abs() <= 1e-5 * (1.0 + fd.abs()),
+        "{name}({x}): grad {g}, finite difference {fd}"
+    );
     let (v2, t) = jvp(x, 0.75);
     assert_eq!(v2, value, "{name}: jvp value");
-    assert!((t - 0.75 * g).abs() <= 1e-12 * (1.0 + t.abs()), "{name}: jvp {t} vs 0.75 * grad {g}");
+    assert!(
+        (t - 0.75 * g).abs() <= 1e-12 * (1.0 + t.abs()),
+        "{name}: jvp {t} vs 0.75 * grad {g}"
+    );
 }
 
 /// One test per rule: the body is written once and run on `f64` (differentiated by the
@@ -111,9 +127,23 @@ fn methods_without_a_dual_oracle() {
     let dh = |x: f64| (x + 2.0 * (2.0 * x + 1.0)) / h(x);
     check("hypot", 0.7, dh(0.7), hypot, hypot_grad, hypot_jvp);
     let x: f64 = 0.8;
-    check("powf exponent", x, 1.7_f64.powf(x * x) * 1.7_f64.ln() * 2.0 * x, powf_exponent, powf_exponent_grad, powf_exponent_jvp);
+    check(
+        "powf exponent",
+        x,
+        1.7_f64.powf(x * x) * 1.7_f64.ln() * 2.0 * x,
+        powf_exponent,
+        powf_exponent_grad,
+        powf_exponent_jvp,
+    );
     let l = (x + 2.0).ln();
-    check("log base", x, -(5.0_f64.ln()) / (l * l * (x + 2.0)), log_base, log_base_grad, log_base_jvp);
+    check(
+        "log base",
+        x,
+        -(5.0_f64.ln()) / (l * l * (x + 2.0)),
+        log_base,
+        log_base_grad,
+        log_base_jvp,
+    );
     assert_eq!(max_min_grad(2.0, 1.0).1, (10.0, 1.0));
     assert_eq!(max_min_grad(1.0, 2.0).1, (1.0, 10.0));
     // On ties the receiver gets the gradient, for max and for min.

@@ -32,7 +32,11 @@ fn tf_stop_b(a: f64) -> f64 {
 fn tensorflow_stop_gradients_example() {
     assert_eq!(tf_stop_both_grad(0.0), (0.0, (1.0, 1.0)));
     assert_eq!(tf_stop_none_grad(0.0), (0.0, (3.0, 1.0)));
-    assert_eq!(tf_stop_leaf_grad(0.0), (0.0, (3.0, 1.0)), "stopping a leaf changes nothing");
+    assert_eq!(
+        tf_stop_leaf_grad(0.0),
+        (0.0, (3.0, 1.0)),
+        "stopping a leaf changes nothing"
+    );
     assert_eq!(tf_stop_b_grad(0.0), (0.0, (1.0, 1.0)));
 }
 

@@ -79,8 +79,16 @@ mod tests {
         let mut f = Function::default();
         let a = f.new_var("a", Span::call_site(), Origin::Param(0));
         f.params.push(a);
-        let b = f.push_op(Op::Mul, vec![Operand::Lit(2.0), Operand::Var(a)], Span::call_site());
-        let y = f.push_op(Op::Add, vec![Operand::Var(a), Operand::Var(b)], Span::call_site());
+        let b = f.push_op(
+            Op::Mul,
+            vec![Operand::Lit(2.0), Operand::Var(a)],
+            Span::call_site(),
+        );
+        let y = f.push_op(
+            Op::Add,
+            vec![Operand::Var(a), Operand::Var(b)],
+            Span::call_site(),
+        );
         f.outputs.push(Operand::Var(y));
         (f, a, b)
     }
@@ -102,7 +110,11 @@ mod tests {
         let x = f.new_var("x", Span::call_site(), Origin::Param(0));
         let z = f.new_var("z", Span::call_site(), Origin::Param(1));
         f.params = vec![x, z];
-        let y = f.push_op(Op::Unary(crate::ir::Unary::Sin), vec![Operand::Var(x)], Span::call_site());
+        let y = f.push_op(
+            Op::Unary(crate::ir::Unary::Sin),
+            vec![Operand::Var(x)],
+            Span::call_site(),
+        );
         f.outputs.push(Operand::Var(y));
         let act = analyze(&f, &[x, z], &[]);
         assert!(act.useful[x] && !act.useful[z]);

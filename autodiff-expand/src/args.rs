@@ -55,7 +55,10 @@ pub fn parse(cx: &Ctxt, attr: TokenStream) -> Config {
         };
         let name = key.to_string();
         if seen.contains(&name) {
-            cx.error_spanned_by(&key, format!("`{name}` is given twice; merge the two into one list"));
+            cx.error_spanned_by(
+                &key,
+                format!("`{name}` is given twice; merge the two into one list"),
+            );
         }
         seen.push(name.clone());
         match name.as_str() {
@@ -72,7 +75,10 @@ pub fn parse(cx: &Ctxt, attr: TokenStream) -> Config {
             UNCONNECTED => {
                 config.unconnected_explicit = true;
                 let value: Ident = meta.value()?.parse().map_err(|e| {
-                    syn::Error::new(e.span(), "expected `unconnected = zero` or `unconnected = none`")
+                    syn::Error::new(
+                        e.span(),
+                        "expected `unconnected = zero` or `unconnected = none`",
+                    )
                 })?;
                 match value.to_string().as_str() {
                     "zero" => config.unconnected = Unconnected::Zero,
@@ -86,7 +92,10 @@ pub fn parse(cx: &Ctxt, attr: TokenStream) -> Config {
             other => {
                 // Skip the value, if any, so the remaining options are still parsed.
                 if meta.input.peek(Token![=]) {
-                    let _: TokenStream = meta.value()?.parse::<syn::Expr>().map(quote::ToTokens::into_token_stream)?;
+                    let _: TokenStream = meta
+                        .value()?
+                        .parse::<syn::Expr>()
+                        .map(quote::ToTokens::into_token_stream)?;
                 }
                 cx.error_spanned_by(
                     &key,
@@ -128,9 +137,12 @@ trait ParseAnyIdent {
 
 impl ParseAnyIdent for Ident {
     fn parse_any_ident(input: ParseStream) -> syn::Result<Ident> {
-        input
-            .parse()
-            .map_err(|e| syn::Error::new(e.span(), "expected the name of a parameter or of a `let` binding"))
+        input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected the name of a parameter or of a `let` binding",
+            )
+        })
     }
 }
 
@@ -138,7 +150,10 @@ impl ParseAnyIdent for Ident {
 fn check_duplicates(cx: &Ctxt, key: &str, names: &[Ident]) {
     for (i, name) in names.iter().enumerate() {
         if names[..i].contains(name) {
-            cx.error_spanned_by(name, format!("`{name}` appears twice in `{key}`; list each name once"));
+            cx.error_spanned_by(
+                name,
+                format!("`{name}` appears twice in `{key}`; list each name once"),
+            );
         }
     }
 }

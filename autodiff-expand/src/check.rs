@@ -34,7 +34,10 @@ pub fn resolve(cx: &Ctxt, config: &Config, lowered: &Lowered, ret: &ReturnType) 
         Some(list) => (list.names.clone(), list.bare),
         None => (default_wrt(cx, lowered, ret), false),
     };
-    let wrt = names.iter().filter_map(|name| resolve_wrt(cx, lowered, name, ret)).collect();
+    let wrt = names
+        .iter()
+        .filter_map(|name| resolve_wrt(cx, lowered, name, ret))
+        .collect();
     let stop = config
         .stop
         .iter()
@@ -63,11 +66,19 @@ fn default_wrt(cx: &Ctxt, lowered: &Lowered, ret: &ReturnType) -> Vec<Ident> {
 /// `wrt` may name a parameter of a differentiable type, or an immutable top-level `let`
 /// (TensorFlow's `xs` may be any tensor of the graph).
 fn resolve_wrt(cx: &Ctxt, lowered: &Lowered, name: &Ident, ret: &ReturnType) -> Option<WrtEntry> {
-    if let Some((index, p)) = lowered.params.iter().enumerate().find(|(_, p)| p.ident == *name) {
+    if let Some((index, p)) = lowered
+        .params
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p.ident == *name)
+    {
         if p.kind == Kind::Passive {
             cx.error_spanned_by(
                 name,
-                format!("`{name}` has type `{}`, which has no gradient; remove it from `wrt`", p.ty.to_token_stream()),
+                format!(
+                    "`{name}` has type `{}`, which has no gradient; remove it from `wrt`",
+                    p.ty.to_token_stream()
+                ),
             );
             return None;
         }
@@ -126,11 +137,24 @@ fn resolve_name(cx: &Ctxt, lowered: &Lowered, name: &Ident, key: &str) -> Option
 }
 
 /// Code without a derivative rule must not sit on a path from a `wrt` entry to an output:
-/// silently treating it as a constant would return a wrong gradient.
+/// silently treating it as a constant would return a wrong gradient. Only the first such
+/// place on a path is reported; what it feeds is not a new mistake.
 pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
+    // Values computed from an already reported place.
+    let mut tainted = vec![false; f.vars.len()];
     for stmt in &f.body {
-        let (Some(dst), Rhs::Opaque(o)) = (stmt.dst, &stmt.rhs) else { continue };
+        let Some(dst) = stmt.dst else { continue };
+        let reads = stmt.reads();
+        if reads.iter().any(|&r| tainted[r]) {
+            tainted[dst] = true;
+        }
+        let Rhs::Opaque(o) = &stmt.rhs else { continue };
         if o.passive_result || !act.is_active(dst) {
+            continue;
+        }
+        let fresh = reads.iter().any(|&r| act.varied[r] && !tainted[r]);
+        tainted[dst] = true;
+        if !fresh {
             continue;
         }
         cx.error_at(

@@ -32,7 +32,11 @@ pub fn reverse(primal: &Function, act: &Activity, spec: &Spec, seed: Seed) -> De
         Seed::Ones => Vec::new(),
         Seed::Given => (0..outputs)
             .map(|k| {
-                let name = if outputs == 1 { "seed".to_string() } else { format!("seed_{k}") };
+                let name = if outputs == 1 {
+                    "seed".to_string()
+                } else {
+                    format!("seed_{k}")
+                };
                 f.new_var(name, Span::call_site(), Origin::Extra)
             })
             .collect(),
@@ -50,7 +54,11 @@ pub fn forward(primal: &Function, act: &Activity, spec: &Spec) -> Derived {
     let mut f = primal.clone();
     let mut seeds = Vec::new();
     for w in spec.wrt.iter().filter(|w| w.param.is_some()) {
-        let t = f.new_var(format!("tangent_{}", w.ident), w.ident.span(), Origin::Extra);
+        let t = f.new_var(
+            format!("tangent_{}", w.ident),
+            w.ident.span(),
+            Origin::Extra,
+        );
         seeds.push((w.var, Operand::Var(t)));
     }
     let extras = seeds.iter().filter_map(|(_, t)| t.var()).collect();

@@ -33,7 +33,11 @@ impl<'a> Emitter<'a> {
         // that names it inside a string (`println!("{c}")`) still finds it. Rebound names
         // get hygienic, numbered names instead.
         let mut bound: HashMap<&str, usize> = HashMap::new();
-        for var in f.vars.iter().filter(|v| matches!(v.origin, Origin::Local | Origin::Param(_))) {
+        for var in f
+            .vars
+            .iter()
+            .filter(|v| matches!(v.origin, Origin::Local | Origin::Param(_)))
+        {
             *bound.entry(var.name.as_str()).or_default() += 1;
         }
         for (v, var) in f.vars.iter().enumerate() {
@@ -81,7 +85,11 @@ impl<'a> Emitter<'a> {
         let names = names
             .into_iter()
             .enumerate()
-            .map(|(v, n)| n.unwrap_or_else(|| format_ident!("__autodiff_unbound_{}", v, span = Span::mixed_site())))
+            .map(|(v, n)| {
+                n.unwrap_or_else(|| {
+                    format_ident!("__autodiff_unbound_{}", v, span = Span::mixed_site())
+                })
+            })
             .collect();
         Emitter {
             f,
@@ -108,7 +116,9 @@ impl<'a> Emitter<'a> {
             Some(dst) => {
                 let name = &self.names[dst];
                 match &self.f.vars[dst].ty {
-                    Some(ty) if self.f.vars[dst].origin == Origin::Local => quote!(let #name: #ty = #rhs;),
+                    Some(ty) if self.f.vars[dst].origin == Origin::Local => {
+                        quote!(let #name: #ty = #rhs;)
+                    }
                     _ => quote!(let #name = #rhs;),
                 }
             }
@@ -196,7 +206,11 @@ impl<'a> Emitter<'a> {
     /// witness's type at run time (free after inlining).
     pub fn constant(&self, c: f64, witness: Option<&Operand>) -> TokenStream {
         let lit = Literal::f64_unsuffixed(c.abs());
-        let lit = if c.is_sign_negative() { quote!((-#lit)) } else { quote!(#lit) };
+        let lit = if c.is_sign_negative() {
+            quote!((-#lit))
+        } else {
+            quote!(#lit)
+        };
         match witness {
             Some(w) if !self.concrete => {
                 let w = self.operand(w, None);
@@ -223,7 +237,8 @@ impl<'a> Emitter<'a> {
                     None => TokenTree::Ident(ident),
                 },
                 TokenTree::Group(g) => {
-                    let mut group = Group::new(g.delimiter(), self.resolve_placeholders(g.stream()));
+                    let mut group =
+                        Group::new(g.delimiter(), self.resolve_placeholders(g.stream()));
                     group.set_span(g.span());
                     TokenTree::Group(group)
                 }

@@ -27,7 +27,9 @@ pub fn forward(primal: &Function, act: &Activity, seeds: &[(VarId, Operand)]) ->
         if !act.is_active(dst) || act.stopped[dst] || tangent[dst].is_some() {
             continue;
         }
-        let Rhs::Op(op, args) = &stmt.rhs else { continue };
+        let Rhs::Op(op, args) = &stmt.rhs else {
+            continue;
+        };
         let mut b = Builder {
             f: &mut f,
             span: stmt.span,
@@ -35,7 +37,9 @@ pub fn forward(primal: &Function, act: &Activity, seeds: &[(VarId, Operand)]) ->
         let partials = rules::partials(&mut b, *op, args, &Operand::Var(dst));
         let mut sum = None;
         for (arg, partial) in args.iter().zip(&partials) {
-            let Some(dx) = arg.var().and_then(|a| tangent[a].clone()) else { continue };
+            let Some(dx) = arg.var().and_then(|a| tangent[a].clone()) else {
+                continue;
+            };
             if let Some(term) = rules::apply(&mut b, partial, dx) {
                 sum = Some(rules::accumulate(&mut b, sum, term));
             }

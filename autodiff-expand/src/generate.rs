@@ -69,9 +69,11 @@ pub fn functions(
 
 /// Attributes that mean the same on a generated sibling.
 fn is_copied_attr(attr: &syn::Attribute) -> bool {
-    ["allow", "warn", "deny", "expect", "cfg", "cfg_attr", "inline"]
-        .iter()
-        .any(|name| attr.path().is_ident(name))
+    [
+        "allow", "warn", "deny", "expect", "cfg", "cfg_attr", "inline",
+    ]
+    .iter()
+    .any(|name| attr.path().is_ident(name))
 }
 
 fn inputs(item: &ItemFn) -> Vec<TokenStream> {
@@ -101,10 +103,21 @@ fn allows() -> TokenStream {
 
 impl Shared<'_> {
     fn name(&self, suffix: &str) -> Ident {
-        format_ident!("{}_{}", self.item.sig.ident, suffix, span = self.item.sig.ident.span())
+        format_ident!(
+            "{}_{}",
+            self.item.sig.ident,
+            suffix,
+            span = self.item.sig.ident.span()
+        )
     }
 
-    fn header(&self, name: &Ident, doc: String, extra: &[TokenStream], ret: TokenStream) -> TokenStream {
+    fn header(
+        &self,
+        name: &Ident,
+        doc: String,
+        extra: &[TokenStream],
+        ret: TokenStream,
+    ) -> TokenStream {
         let vis = &self.item.vis;
         let attrs = &self.attrs;
         let (impl_generics, _, where_clause) = self.item.sig.generics.split_for_impl();
@@ -122,7 +135,12 @@ impl Shared<'_> {
     }
 
     fn emitter<'a>(&self, d: &'a Derived) -> Emitter<'a> {
-        let idents: Vec<Ident> = self.lowered.params.iter().map(|p| p.ident.clone()).collect();
+        let idents: Vec<Ident> = self
+            .lowered
+            .params
+            .iter()
+            .map(|p| p.ident.clone())
+            .collect();
         Emitter::new(&d.f, &idents, !self.lowered.generic)
     }
 
@@ -177,7 +195,9 @@ impl Shared<'_> {
                 let witness = Operand::Var(w.var);
                 let value = match g {
                     Some(g) => e.operand(g, Some(&witness)),
-                    None if self.config.unconnected == Unconnected::None => return quote!(::core::option::Option::None),
+                    None if self.config.unconnected == Unconnected::None => {
+                        return quote!(::core::option::Option::None)
+                    }
                     None if w.scalar && concrete => e.constant(0.0, None),
                     None => {
                         let w = e.name(w.var);
@@ -225,7 +245,12 @@ impl Shared<'_> {
     }
 
     fn names_list(&self) -> String {
-        self.spec.wrt.iter().map(|w| format!("`{}`", w.ident)).collect::<Vec<_>>().join(", ")
+        self.spec
+            .wrt
+            .iter()
+            .map(|w| format!("`{}`", w.ident))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn grad_fn(&self, d: &Derived) -> TokenStream {
@@ -237,7 +262,12 @@ impl Shared<'_> {
         let (ret, grad_ty) = (&self.ret, self.grad_ty());
         let header = self.header(&self.name("grad"), doc, &[], quote!((#ret, #grad_ty)));
         let e = self.emitter(d);
-        let (items, body, values, grads) = (self.items(), e.body(), self.values(&e, d), self.grads(&e, d));
+        let (items, body, values, grads) = (
+            self.items(),
+            e.body(),
+            self.values(&e, d),
+            self.grads(&e, d),
+        );
         let warnings = self.unconnected_warnings(d);
         quote! {
             #header {
@@ -268,7 +298,12 @@ impl Shared<'_> {
             let grad_ty = self.grad_ty();
             quote!((#ret, #grad_ty))
         });
-        let (items, body, values, grads) = (self.items(), e.body(), self.values(&e, d), self.grads(&e, d));
+        let (items, body, values, grads) = (
+            self.items(),
+            e.body(),
+            self.values(&e, d),
+            self.grads(&e, d),
+        );
         quote! {
             #header {
                 #destructure

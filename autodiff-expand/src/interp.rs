@@ -12,7 +12,10 @@ pub fn run(f: &Function, inputs: &[(usize, f64)]) -> Result<Vec<f64>, String> {
     for stmt in &f.body {
         let value = match &stmt.rhs {
             Rhs::Op(op, args) => {
-                let a: Vec<f64> = args.iter().map(|o| value(&env, o)).collect::<Result<_, _>>()?;
+                let a: Vec<f64> = args
+                    .iter()
+                    .map(|o| value(&env, o))
+                    .collect::<Result<_, _>>()?;
                 eval(*op, &a)
             }
             Rhs::Opaque(o) => return Err(format!("cannot interpret {}", o.what)),
@@ -29,7 +32,9 @@ pub fn value(env: &[f64], o: &Operand) -> Result<f64, String> {
     match o {
         Operand::Var(v) => Ok(env[*v]),
         Operand::Lit(c) => Ok(*c),
-        Operand::Const { value, tokens } => value.ok_or_else(|| format!("cannot interpret `{tokens}`")),
+        Operand::Const { value, tokens } => {
+            value.ok_or_else(|| format!("cannot interpret `{tokens}`"))
+        }
     }
 }
 

@@ -41,7 +41,10 @@ pub enum Operand {
     /// A passive expression written by the user (a literal such as `2.0_f32`, `T::one()`,
     /// `n as f64`), emitted as written. `value` is known for plain literals, which the
     /// simplifier and the interpreter use.
-    Const { tokens: TokenStream, value: Option<f64> },
+    Const {
+        tokens: TokenStream,
+        value: Option<f64>,
+    },
 }
 
 impl Operand {

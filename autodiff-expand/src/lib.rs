@@ -76,7 +76,9 @@ pub fn expand(attr: TokenStream, function: &syn::ItemFn) -> syn::Result<TokenStr
     let grad = derive::reverse(&lowered.f, &act, &spec, derive::Seed::Ones);
     let vjp = derive::reverse(&lowered.f, &act, &spec, derive::Seed::Given);
     let jvp = derive::forward(&lowered.f, &act, &spec);
-    Ok(generate::functions(function, &config, &lowered, &spec, &grad, &vjp, &jvp))
+    Ok(generate::functions(
+        function, &config, &lowered, &spec, &grad, &vjp, &jvp,
+    ))
 }
 
 fn first_token(tokens: &TokenStream) -> TokenStream {

@@ -54,9 +54,27 @@ pub struct Lowered {
 /// Float-typed method names that are passive: their result carries no derivative (a
 /// comparison or a rounding is piecewise constant), so active receivers are fine.
 const PASSIVE_METHODS: &[&str] = &[
-    "len", "is_empty", "is_nan", "is_finite", "is_infinite", "is_normal", "is_sign_positive",
-    "is_sign_negative", "partial_cmp", "total_cmp", "floor", "ceil", "round", "trunc",
-    "to_string", "lt", "le", "gt", "ge", "eq", "ne",
+    "len",
+    "is_empty",
+    "is_nan",
+    "is_finite",
+    "is_infinite",
+    "is_normal",
+    "is_sign_positive",
+    "is_sign_negative",
+    "partial_cmp",
+    "total_cmp",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "to_string",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "eq",
+    "ne",
 ];
 
 pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
@@ -70,7 +88,12 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
     };
     check_signature(cx, &item.sig);
     let generic = item.sig.generics.type_params().next().is_some();
-    let type_params: Vec<String> = item.sig.generics.type_params().map(|t| t.ident.to_string()).collect();
+    let type_params: Vec<String> = item
+        .sig
+        .generics
+        .type_params()
+        .map(|t| t.ident.to_string())
+        .collect();
     let params = lower.params(&item.sig, &type_params);
     let tuple_outputs = match &item.sig.output {
         ReturnType::Default => {
@@ -85,7 +108,12 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
             _ => None,
         },
     };
-    let outputs = lower.body(&item.block, tuple_outputs);
+    // Without a return type there is nothing to differentiate; the body is not checked, so
+    // the one mistake is reported once.
+    let outputs = match item.sig.output {
+        ReturnType::Default => Vec::new(),
+        ReturnType::Type(..) => lower.body(&item.block, tuple_outputs),
+    };
     lower.f.outputs = outputs;
     Lowered {
         f: lower.f,
@@ -109,7 +137,10 @@ fn check_signature(cx: &Ctxt, sig: &syn::Signature) {
         cx.error_spanned_by(abi, "#[differentiate] cannot differentiate an `extern` function; differentiate a plain Rust function and call it from the extern one");
     }
     if let Some(v) = &sig.variadic {
-        cx.error_spanned_by(v, "#[differentiate] cannot differentiate a variadic function");
+        cx.error_spanned_by(
+            v,
+            "#[differentiate] cannot differentiate a variadic function",
+        );
     }
 }
 
@@ -119,7 +150,9 @@ pub fn kind_of(ty: &Type, type_params: &[String]) -> Kind {
         Type::Reference(r) => kind_of(&r.elem, type_params),
         Type::Paren(p) => kind_of(&p.elem, type_params),
         Type::Path(p) if p.qself.is_none() => match p.path.get_ident().map(Ident::to_string) {
-            Some(name) if name == "f32" || name == "f64" || type_params.contains(&name) => Kind::Float,
+            Some(name) if name == "f32" || name == "f64" || type_params.contains(&name) => {
+                Kind::Float
+            }
             Some(name)
                 if [
                     "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
@@ -190,7 +223,10 @@ impl Lower<'_> {
     }
 
     fn bind(&mut self, ident: &Ident, var: VarId) {
-        let scope = self.scopes.last_mut().expect("the function scope is never popped");
+        let scope = self
+            .scopes
+            .last_mut()
+            .expect("the function scope is never popped");
         scope.insert(ident.to_string(), var);
     }
 
@@ -201,7 +237,10 @@ impl Lower<'_> {
     /// Lowers the function body and returns its outputs.
     fn body(&mut self, block: &syn::Block, tuple_outputs: Option<usize>) -> Vec<Operand> {
         let Some((last, init)) = block.stmts.split_last() else {
-            self.cx.error_spanned_by(block, "the body is empty; return the value to differentiate");
+            self.cx.error_spanned_by(
+                block,
+                "the body is empty; return the value to differentiate",
+            );
             return Vec::new();
         };
         for stmt in init {
@@ -212,7 +251,8 @@ impl Lower<'_> {
             syn::Stmt::Expr(Expr::Return(r), Some(_)) => match &r.expr {
                 Some(e) => e,
                 None => {
-                    self.cx.error_spanned_by(r, "return the value to differentiate, e.g. `return y;`");
+                    self.cx
+                        .error_spanned_by(r, "return the value to differentiate, e.g. `return y;`");
                     return Vec::new();
                 }
             },
@@ -237,7 +277,9 @@ impl Lower<'_> {
 
     fn outputs(&mut self, tail: &Expr, tuple_outputs: Option<usize>) -> Vec<Operand> {
         match (strip_parens(tail), tuple_outputs) {
-            (Expr::Tuple(t), Some(n)) if t.elems.len() == n => t.elems.iter().map(|e| self.expr(e)).collect(),
+            (Expr::Tuple(t), Some(n)) if t.elems.len() == n => {
+                t.elems.iter().map(|e| self.expr(e)).collect()
+            }
             (_, Some(n)) => {
                 self.cx.error_spanned_by(
                     tail,
@@ -263,11 +305,17 @@ impl Lower<'_> {
 
     fn local(&mut self, local: &syn::Local) {
         let Some(init) = &local.init else {
-            self.cx.error_spanned_by(local, "give the binding its value where it is declared: `let x = ..;`");
+            self.cx.error_spanned_by(
+                local,
+                "give the binding its value where it is declared: `let x = ..;`",
+            );
             return;
         };
         if let Some((else_token, _)) = &init.diverge {
-            self.cx.error_spanned_by(else_token, "`let .. else` is not supported in #[differentiate] functions; use a plain `let`");
+            self.cx.error_spanned_by(
+                else_token,
+                "`let .. else` is not supported in #[differentiate] functions; use a plain `let`",
+            );
             return;
         }
         self.bind_pattern(&local.pat, &init.expr, None);
@@ -315,16 +363,28 @@ impl Lower<'_> {
                 self.define(&pi.ident, value, ty.cloned(), pi.mutability.is_some(), true)
             }
             Pat::Wild(_) => {}
-            other => self.cx.error_spanned_by(other, "bind plain names inside a tuple pattern, `let (a, b) = ..;`"),
+            other => self.cx.error_spanned_by(
+                other,
+                "bind plain names inside a tuple pattern, `let (a, b) = ..;`",
+            ),
         }
     }
 
     /// Gives `value` the user's name: the statement that computed it is renamed when it is
     /// a fresh temporary, otherwise a copy is made (`let y = x;`, `let c = 2.0;`).
     /// `declared` is false for assignments, which never make a name `wrt` can refer to.
-    fn define(&mut self, ident: &Ident, value: Operand, ty: Option<Type>, mutable: bool, declared: bool) {
+    fn define(
+        &mut self,
+        ident: &Ident,
+        value: Operand,
+        ty: Option<Type>,
+        mutable: bool,
+        declared: bool,
+    ) {
         let renamable = match (&value, self.f.body.last()) {
-            (Operand::Var(v), Some(last)) => last.dst == Some(*v) && self.f.vars[*v].origin == Origin::Temp,
+            (Operand::Var(v), Some(last)) => {
+                last.dst == Some(*v) && self.f.vars[*v].origin == Origin::Temp
+            }
             _ => false,
         };
         let var = match value {
@@ -391,12 +451,17 @@ impl Lower<'_> {
             return;
         };
         let Some(old) = self.lookup(&ident.to_string()) else {
-            self.cx.error_spanned_by(left, format!("cannot find the local `{ident}`"));
+            self.cx
+                .error_spanned_by(left, format!("cannot find the local `{ident}`"));
             return;
         };
         let rhs = self.expr(right);
         let value = match op {
-            Some(op) => Operand::Var(self.f.push_op(op, vec![Operand::Var(old), rhs], right.span())),
+            Some(op) => Operand::Var(self.f.push_op(
+                op,
+                vec![Operand::Var(old), rhs],
+                right.span(),
+            )),
             None => rhs,
         };
         self.define(ident, value, None, true, false);
@@ -483,14 +548,19 @@ impl Lower<'_> {
         let mut result = None;
         for (i, stmt) in block.stmts.iter().enumerate() {
             match stmt {
-                syn::Stmt::Expr(e, None) if i + 1 == block.stmts.len() => result = Some(self.expr(e)),
+                syn::Stmt::Expr(e, None) if i + 1 == block.stmts.len() => {
+                    result = Some(self.expr(e))
+                }
                 other => self.stmt(other),
             }
         }
         self.depth -= 1;
         self.scopes.pop();
         result.unwrap_or_else(|| {
-            self.cx.error_spanned_by(block, "this block has no value; end it with the expression it evaluates to");
+            self.cx.error_spanned_by(
+                block,
+                "this block has no value; end it with the expression it evaluates to",
+            );
             Operand::Lit(0.0)
         })
     }
@@ -501,10 +571,21 @@ impl Lower<'_> {
             BinOp::Sub(_) => Op::Sub,
             BinOp::Mul(_) => Op::Mul,
             BinOp::Div(_) => Op::Div,
-            BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) | BinOp::Eq(_) | BinOp::Ne(_) | BinOp::And(_) | BinOp::Or(_) => {
-                return self.opaque(e, "a comparison", true)
+            BinOp::Lt(_)
+            | BinOp::Le(_)
+            | BinOp::Gt(_)
+            | BinOp::Ge(_)
+            | BinOp::Eq(_)
+            | BinOp::Ne(_)
+            | BinOp::And(_)
+            | BinOp::Or(_) => return self.opaque(e, "a comparison", true),
+            _ => {
+                return self.opaque(
+                    e,
+                    &format!("the `{}` operator", b.op.to_token_stream()),
+                    false,
+                )
             }
-            _ => return self.opaque(e, &format!("the `{}` operator", b.op.to_token_stream()), false),
         };
         let l = self.expr(&b.left);
         let r = self.expr(&b.right);
@@ -532,7 +613,12 @@ impl Lower<'_> {
 
     fn call(&mut self, e: &Expr, c: &syn::ExprCall) -> Operand {
         if let Expr::Path(p) = &*c.func {
-            let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            let segments: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
             let last = segments.last().map(String::as_str).unwrap_or("");
             if last == "stop_gradient" && c.args.len() == 1 {
                 let x = self.expr(&c.args[0]);
@@ -555,9 +641,14 @@ impl Lower<'_> {
     fn opaque(&mut self, e: &Expr, what: &str, passive_result: bool) -> Operand {
         let (tokens, reads) = self.rename(e.to_token_stream());
         if reads.is_empty() && passive_result || reads.is_empty() && is_constant(e) {
-            return Operand::Const { tokens, value: None };
+            return Operand::Const {
+                tokens,
+                value: None,
+            };
         }
-        let dst = self.f.new_var(format!("v{}", self.f.vars.len()), e.span(), Origin::Temp);
+        let dst = self
+            .f
+            .new_var(format!("v{}", self.f.vars.len()), e.span(), Origin::Temp);
         self.f.body.push(Stmt {
             dst: Some(dst),
             rhs: Rhs::Opaque(Opaque {
@@ -624,7 +715,11 @@ pub fn placeholder(v: VarId, span: Span) -> Ident {
 
 /// The variable a placeholder stands for.
 pub fn placeholder_var(ident: &Ident) -> Option<VarId> {
-    ident.to_string().strip_prefix("__autodiff_var_")?.parse().ok()
+    ident
+        .to_string()
+        .strip_prefix("__autodiff_var_")?
+        .parse()
+        .ok()
 }
 
 fn float_op(name: &str, extra_args: usize) -> Option<Op> {
@@ -661,7 +756,10 @@ fn literal(lit: &syn::Lit) -> Operand {
 
 /// Paths and calls without local names are constants (`T::one()`, `f64::consts::PI`).
 fn is_constant(e: &Expr) -> bool {
-    matches!(e, Expr::Path(_) | Expr::Call(_) | Expr::MethodCall(_) | Expr::Cast(_) | Expr::Lit(_))
+    matches!(
+        e,
+        Expr::Path(_) | Expr::Call(_) | Expr::MethodCall(_) | Expr::Cast(_) | Expr::Lit(_)
+    )
 }
 
 fn strip_parens(e: &Expr) -> &Expr {
@@ -673,6 +771,9 @@ fn strip_parens(e: &Expr) -> &Expr {
 }
 
 fn path_name(path: &syn::Path) -> String {
-    path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
+    path.segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::")
 }
-

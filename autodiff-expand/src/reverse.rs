@@ -23,7 +23,11 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
     for (out, seed) in primal.outputs.iter().zip(seeds) {
         if let Some(v) = out.var().filter(|&v| act.varied[v]) {
             let mut b = Builder { f: &mut f, span };
-            adjoint[v] = Some(rules::accumulate(&mut b, adjoint[v].take(), (seed.clone(), false)));
+            adjoint[v] = Some(rules::accumulate(
+                &mut b,
+                adjoint[v].take(),
+                (seed.clone(), false),
+            ));
         }
     }
     for stmt in primal.body.iter().rev() {
@@ -31,16 +35,22 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         if !act.is_active(dst) || act.stopped[dst] {
             continue;
         }
-        let Some(g) = adjoint[dst].clone() else { continue };
+        let Some(g) = adjoint[dst].clone() else {
+            continue;
+        };
         // Opaque statements with an active result were reported by `check`.
-        let Rhs::Op(op, args) = &stmt.rhs else { continue };
+        let Rhs::Op(op, args) = &stmt.rhs else {
+            continue;
+        };
         let mut b = Builder {
             f: &mut f,
             span: stmt.span,
         };
         let partials = rules::partials(&mut b, *op, args, &Operand::Var(dst));
         for (arg, partial) in args.iter().zip(&partials) {
-            let Some(a) = arg.var().filter(|&a| act.varied[a]) else { continue };
+            let Some(a) = arg.var().filter(|&a| act.varied[a]) else {
+                continue;
+            };
             if let Some(contribution) = rules::apply(&mut b, partial, g.clone()) {
                 adjoint[a] = Some(rules::accumulate(&mut b, adjoint[a].take(), contribution));
             }

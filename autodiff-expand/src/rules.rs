@@ -33,7 +33,10 @@ pub enum Coef {
 }
 
 fn p(coef: Coef) -> Partial {
-    Partial { coef, negate: false }
+    Partial {
+        coef,
+        negate: false,
+    }
 }
 
 fn neg(coef: Coef) -> Partial {
@@ -202,7 +205,11 @@ pub fn apply(b: &mut Builder, partial: &Partial, g: Operand) -> Option<(Operand,
 }
 
 /// `acc ± value`, or `±value` where nothing has accumulated yet.
-pub fn accumulate(b: &mut Builder, acc: Option<Operand>, (value, negate): (Operand, bool)) -> Operand {
+pub fn accumulate(
+    b: &mut Builder,
+    acc: Option<Operand>,
+    (value, negate): (Operand, bool),
+) -> Operand {
     match (acc, negate) {
         (None, false) => value,
         (None, true) => b.neg(value),
