@@ -1,0 +1,145 @@
+//! The macro's entry point returns errors, never panics, whatever tokens it is given: random
+//! token soup, and every truncation of valid functions (what a user has mid-typing).
+use proc_macro2::TokenStream;
+use proptest::prelude::*;
+
+const VOCABULARY: &[&str] = &[
+    "fn",
+    "f",
+    "x",
+    "y",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    "->",
+    "f64",
+    "T",
+    "<",
+    ">",
+    ":",
+    ";",
+    ",",
+    "let",
+    "mut",
+    "=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "+=",
+    ".",
+    "sin",
+    "powi",
+    "2",
+    "2.0",
+    "return",
+    "wrt",
+    "stop",
+    "unconnected",
+    "none",
+    "zero",
+    "if",
+    "else",
+    "for",
+    "in",
+    "..",
+    "&",
+    "'a",
+    "async",
+    "unsafe",
+    "self",
+    "stop_gradient",
+    "!",
+    "println",
+    "\"s\"",
+    "as",
+    "::",
+    "#",
+    "impl",
+    "where",
+    "Float",
+    "?",
+];
+
+/// Tokenizes what can be tokenized; unbalanced delimiters are dropped by the lexer's error.
+fn tokens(words: &[usize]) -> Option<TokenStream> {
+    let text: Vec<&str> = words
+        .iter()
+        .map(|&i| VOCABULARY[i % VOCABULARY.len()])
+        .collect();
+    text.join(" ").parse().ok()
+}
+
+const VALID: &[(&str, &str)] = &[
+    ("wrt = [x, y], stop = [b]", "fn f(x: f64, y: f64) -> f64 { let b = 2.0 * x; let c = (x * y).sin(); b + c.powi(2) }"),
+    ("", "pub fn g<T: Float>(x: T, y: T) -> (T, T) where T: Copy { let mut s = x; s += y; (s.exp(), x.max(y)) }"),
+    ("wrt = a, unconnected = none", "fn h(a: f64, n: usize) -> f64 { println!(\"{}\", n); { let t = a * a; t } }"),
+];
+
+fn expand(attr: TokenStream, item: TokenStream) {
+    // Panics would abort the test with the offending input in proptest's report.
+    let _ = autodiff_expand::differentiate(attr, item);
+}
+
+#[test]
+fn every_truncation_of_valid_functions_is_handled() {
+    for (attr, item) in VALID {
+        let attr: TokenStream = attr.parse().unwrap();
+        let full: Vec<proc_macro2::TokenTree> =
+            item.parse::<TokenStream>().unwrap().into_iter().collect();
+        for cut in 0..=full.len() {
+            expand(attr.clone(), full[..cut].iter().cloned().collect());
+        }
+        let out = autodiff_expand::differentiate(attr.clone(), item.parse().unwrap()).to_string();
+        assert!(
+            !out.contains("compile_error"),
+            "valid input must expand cleanly: {out}"
+        );
+    }
+}
+
+#[test]
+fn truncated_attributes_are_errors() {
+    let item: TokenStream = VALID[0].1.parse().unwrap();
+    let attr: Vec<proc_macro2::TokenTree> = "wrt = [x, y], stop = [b], unconnected = none"
+        .parse::<TokenStream>()
+        .unwrap()
+        .into_iter()
+        .collect();
+    for cut in 0..attr.len() {
+        // A cut right after a complete option (or a trailing comma) is valid; any other is
+        // an error. Either way the user's function is still there.
+        let out =
+            autodiff_expand::differentiate(attr[..cut].iter().cloned().collect(), item.clone())
+                .to_string();
+        let complete = matches!(cut, 0 | 3 | 4 | 7 | 8);
+        assert_eq!(!out.contains("compile_error"), complete, "cut {cut}: {out}");
+        assert!(
+            out.contains("fn f"),
+            "cut {cut}: the user's function must survive"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_tokens_never_panic(attr in prop::collection::vec(any::<usize>(), 0..8), item in prop::collection::vec(any::<usize>(), 0..40)) {
+        if let (Some(attr), Some(item)) = (tokens(&attr), tokens(&item)) {
+            expand(attr, item);
+        }
+    }
+
+    #[test]
+    fn random_function_bodies_never_panic(body in prop::collection::vec(any::<usize>(), 0..30)) {
+        let words: Vec<&str> = body.iter().map(|&i| VOCABULARY[i % VOCABULARY.len()]).collect();
+        let item = format!("fn f(x: f64, y: f64) -> f64 {{ {} }}", words.join(" "));
+        if let Ok(item) = item.parse::<TokenStream>() {
+            expand("wrt = [x, y]".parse().unwrap(), item);
+        }
+    }
+}

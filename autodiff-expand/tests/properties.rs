@@ -1,0 +1,256 @@
+//! Property tests over the IR: random straight-line programs, differentiated by the real
+//! passes (activity, forward, reverse, simplify) and run by the IR interpreter, must satisfy
+//! - the dot-product test `<J u, w> = <u, Jᵀ w>` (forward against reverse), with and
+//!   without random stops;
+//! - forward mode against central finite differences of the primal.
+use autodiff_expand::check::{Spec, WrtEntry};
+use autodiff_expand::derive::{self, Derived, Seed};
+use autodiff_expand::ir::{Binary, Function, Op, Operand, Origin, Unary, VarId};
+use autodiff_expand::{activity, interp};
+use proc_macro2::{Ident, Span};
+use proptest::prelude::*;
+use quote::quote;
+
+/// One random statement: an operation and the (relative) indices of its operands.
+#[derive(Clone, Debug)]
+struct Gen {
+    op: u8,
+    a: usize,
+    b: usize,
+    c: usize,
+    constant: f64,
+}
+
+fn gen() -> impl Strategy<Value = Gen> {
+    (
+        0u8..24,
+        any::<usize>(),
+        any::<usize>(),
+        any::<usize>(),
+        -2.0f64..2.0,
+    )
+        .prop_map(|(op, a, b, c, constant)| Gen {
+            op,
+            a,
+            b,
+            c,
+            constant,
+        })
+}
+
+/// `x * x + 1`: a positive value, for operations with a restricted domain.
+fn positive(f: &mut Function, x: Operand) -> Operand {
+    let sq = f.push_op(Op::Mul, vec![x.clone(), x], Span::call_site());
+    Operand::Var(f.push_op(
+        Op::Add,
+        vec![Operand::Var(sq), Operand::Lit(1.0)],
+        Span::call_site(),
+    ))
+}
+
+/// Builds a program over `params` inputs from the generated statements; every operation has
+/// a domain where it is smooth, guarded where needed.
+fn program(params: usize, stmts: &[Gen], outputs: &[usize]) -> Function {
+    let mut f = Function::default();
+    let mut values: Vec<Operand> = Vec::new();
+    for i in 0..params {
+        let v = f.new_var(format!("x{i}"), Span::call_site(), Origin::Param(i));
+        f.params.push(v);
+        values.push(Operand::Var(v));
+    }
+    for g in stmts {
+        let pick = |i: usize| values[i % values.len()].clone();
+        let (a, b, c) = (pick(g.a), pick(g.b), pick(g.c));
+        let s = Span::call_site();
+        let unary = |f: &mut Function, u: Unary, x: Operand| f.push_op(Op::Unary(u), vec![x], s);
+        let result = match g.op {
+            0 => f.push_op(Op::Add, vec![a, b], s),
+            1 => f.push_op(Op::Sub, vec![a, b], s),
+            2 => f.push_op(Op::Mul, vec![a, b], s),
+            3 => {
+                let d = positive(&mut f, b);
+                f.push_op(Op::Div, vec![a, d], s)
+            }
+            4 => f.push_op(Op::Neg, vec![a], s),
+            5 => unary(&mut f, Unary::Sin, a),
+            6 => unary(&mut f, Unary::Cos, a),
+            7 => unary(&mut f, Unary::Tanh, a),
+            8 => unary(&mut f, Unary::Atan, a),
+            9 => {
+                let t = unary(&mut f, Unary::Tanh, a);
+                unary(&mut f, Unary::Exp, Operand::Var(t))
+            }
+            10 => {
+                let p = positive(&mut f, a);
+                unary(&mut f, Unary::Ln, p)
+            }
+            11 => {
+                let p = positive(&mut f, a);
+                unary(&mut f, Unary::Sqrt, p)
+            }
+            12 => {
+                let p = positive(&mut f, a);
+                unary(&mut f, Unary::Recip, p)
+            }
+            13 => {
+                let p = positive(&mut f, b);
+                f.push_op(Op::Binary(Binary::Atan2), vec![a, p], s)
+            }
+            14 => {
+                let p = positive(&mut f, a);
+                f.push_op(Op::Binary(Binary::Hypot), vec![p, b], s)
+            }
+            15 => f.push_op(Op::MulAdd, vec![a, b, c], s),
+            16 => {
+                let p = positive(&mut f, a);
+                let e = f.push_op(Op::Unary(Unary::Tanh), vec![b], s);
+                f.push_op(Op::Binary(Binary::Powf), vec![p, Operand::Var(e)], s)
+            }
+            17 => {
+                let p = positive(&mut f, a);
+                let exponent = (g.constant * 10.0) as i32 % 4;
+                let n = Operand::Const {
+                    tokens: quote!(#exponent),
+                    value: Some(exponent as f64),
+                };
+                f.push_op(Op::Powi, vec![p, n], s)
+            }
+            18 => f.push_op(Op::Stop, vec![a], s),
+            19 => f.push_op(Op::Mul, vec![a, Operand::Lit(g.constant)], s),
+            20 => f.push_op(Op::Add, vec![Operand::Lit(g.constant), a], s),
+            21 => unary(&mut f, Unary::Asinh, a),
+            22 => {
+                let t = unary(&mut f, Unary::Tanh, a);
+                let half = f.push_op(Op::Mul, vec![Operand::Var(t), Operand::Lit(0.5)], s);
+                unary(&mut f, Unary::Asin, Operand::Var(half))
+            }
+            _ => {
+                let p = positive(&mut f, a);
+                unary(&mut f, Unary::Cbrt, p)
+            }
+        };
+        values.push(Operand::Var(result));
+    }
+    f.outputs = outputs
+        .iter()
+        .map(|&o| values[values.len() - 1 - o % values.len()].clone())
+        .collect();
+    f
+}
+
+fn spec(f: &Function, wrt: &[VarId], stop: Vec<VarId>) -> Spec {
+    Spec {
+        wrt: wrt
+            .iter()
+            .map(|&v| WrtEntry {
+                ident: Ident::new(&f.vars[v].name, Span::call_site()),
+                var: v,
+                param: Some(v),
+                grad_ty: quote!(f64),
+                scalar: true,
+            })
+            .collect(),
+        stop,
+        bare: false,
+    }
+}
+
+/// Runs a derived function: primal inputs, then the extra inputs (seeds or tangents).
+fn run(d: &Derived, x: &[f64], extra: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let mut inputs: Vec<(usize, f64)> = d.f.params.iter().copied().zip(x.iter().copied()).collect();
+    inputs.extend(d.extras.iter().copied().zip(extra.iter().copied()));
+    let env = interp::run(&d.f, &inputs).expect("generated programs are interpretable");
+    let values = d
+        .values
+        .iter()
+        .map(|o| interp::value(&env, o).unwrap())
+        .collect();
+    let derivs = d
+        .derivatives
+        .iter()
+        .map(|o| o.as_ref().map_or(0.0, |o| interp::value(&env, o).unwrap()))
+        .collect();
+    (values, derivs)
+}
+
+fn primal(f: &Function, x: &[f64]) -> Vec<f64> {
+    let inputs: Vec<(usize, f64)> = f.params.iter().copied().zip(x.iter().copied()).collect();
+    let env = interp::run(f, &inputs).unwrap();
+    f.outputs
+        .iter()
+        .map(|o| interp::value(&env, o).unwrap())
+        .collect()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * (1.0 + a.abs().max(b.abs()))
+}
+
+fn inputs(n: usize) -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec(-1.5f64..1.5, n)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn forward_and_reverse_agree_and_match_finite_differences(
+        stmts in prop::collection::vec(gen(), 1..24),
+        outputs in prop::collection::vec(any::<usize>(), 1..3),
+        x in inputs(3),
+        u in inputs(3),
+        w in inputs(2),
+    ) {
+        let f = program(3, &stmts, &outputs);
+        let wrt = f.params.clone();
+        let spec = spec(&f, &wrt, Vec::new());
+        let act = activity::analyze(&f, &wrt, &spec.stop);
+        let fwd = derive::forward(&f, &act, &spec);
+        let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+        let (v1, ju) = run(&fwd, &x, &u);
+        let (v2, jtw) = run(&rev, &x, &w[..f.outputs.len()]);
+        prop_assert_eq!(&v1, &v2, "both sweeps compute the primal value");
+        let (lhs, rhs) = (dot(&ju, &w[..f.outputs.len()]), dot(&u, &jtw));
+        prop_assert!(close(lhs, rhs, 1e-9), "<Ju, w> = {} but <u, J^T w> = {}", lhs, rhs);
+
+        // Stops change the derivative, so finite differences only apply without them.
+        if !stmts.iter().any(|g| g.op == 18) {
+            let h = 1e-6;
+            let plus: Vec<f64> = x.iter().zip(&u).map(|(x, u)| x + h * u).collect();
+            let minus: Vec<f64> = x.iter().zip(&u).map(|(x, u)| x - h * u).collect();
+            let (fp, fm) = (primal(&f, &plus), primal(&f, &minus));
+            for (k, jk) in ju.iter().enumerate() {
+                let fd = (fp[k] - fm[k]) / (2.0 * h);
+                prop_assert!(close(*jk, fd, 1e-4), "output {}: jvp {} vs finite difference {}", k, jk, fd);
+            }
+        }
+    }
+
+    #[test]
+    fn stops_keep_forward_and_reverse_consistent(
+        stmts in prop::collection::vec(gen(), 1..16),
+        stops in prop::collection::vec(any::<usize>(), 0..4),
+        x in inputs(2),
+        u in inputs(2),
+        w in 0.1f64..2.0,
+    ) {
+        let f = program(2, &stmts, &[0]);
+        let wrt = f.params.clone();
+        let stop = stops.iter().map(|s| s % f.vars.len()).collect();
+        let spec = spec(&f, &wrt, stop);
+        let act = activity::analyze(&f, &wrt, &spec.stop);
+        let fwd = derive::forward(&f, &act, &spec);
+        let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+        let (_, ju) = run(&fwd, &x, &u);
+        let (_, jtw) = run(&rev, &x, &[w]);
+        prop_assert!(close(ju[0] * w, dot(&u, &jtw), 1e-9), "<Ju, w> = {} but <u, J^T w> = {}", ju[0] * w, dot(&u, &jtw));
+        // A wrt entry the reverse sweep never reached is exactly what activity calls useless.
+        for (entry, g) in spec.wrt.iter().zip(&rev.derivatives) {
+            prop_assert_eq!(g.is_some(), act.useful[entry.var] || !act.varied[entry.var]);
+        }
+    }
+}
