@@ -1,5 +1,13 @@
 //! TensorFlow's gradient semantics: `wrt` (xs), `stop` (stop_gradients), `stop_gradient`,
 //! `unconnected`, seeds (grad_ys), and the shape of what the generated functions return.
+// These tests write what users write, including what clippy would tidy: a `return` at the
+// end, `let` then return, a bound in two places, `y - y` (a connected path with a zero value).
+#![allow(
+    clippy::needless_return,
+    clippy::let_and_return,
+    clippy::multiple_bound_locations,
+    clippy::eq_op
+)]
 use autodiff::prelude::*;
 
 // The stop_gradients example from TensorFlow's `tf.gradients` documentation:

@@ -182,7 +182,7 @@ fn fill<P: Params<f64>>(like: &P, values: &[f64]) -> P {
 /// Deterministic gradients of mixed sign and size for step `t` and entry `i`.
 fn gradient(t: usize, i: usize) -> f64 {
     ((t as f64) * 1.3 + (i as f64) * 0.7).sin() * (1.0 + i as f64)
-        + if i % 3 == 0 { 0.25 } else { -0.1 }
+        + if i.is_multiple_of(3) { 0.25 } else { -0.1 }
 }
 
 fn assert_close(actual: &[f64], expected: &[f64], tolerance: f64, what: &str) {

@@ -107,7 +107,7 @@ fn resolve_wrt(cx: &Ctxt, lowered: &Lowered, name: &Ident, ret: &ReturnType) -> 
         ident: name.clone(),
         var,
         param: None,
-        scalar: top.ty.as_ref().map_or(true, is_scalar_path),
+        scalar: top.ty.as_ref().is_none_or(is_scalar_path),
         grad_ty,
     })
 }

@@ -1,0 +1,63 @@
+//! A short tour of autodiff-rs: `cargo run --example tour`.
+use autodiff::prelude::*;
+
+/// A function of two variables, written as plain Rust.
+#[differentiate(wrt = [x, y])]
+fn polar(x: f64, y: f64) -> f64 {
+    let r = (x * x + y * y).sqrt();
+    let t = y.atan2(x);
+    r.ln() * t.cos() + x.tanh() * y.sinh()
+}
+
+/// TensorFlow's stop_gradients example: b = 2a, y = a + b, with b held constant.
+#[differentiate(wrt = [a, b], stop = [b])]
+fn stopped(a: f64) -> f64 {
+    let b = 2.0 * a;
+    a + b
+}
+
+/// Generic over the float type; two outputs.
+#[differentiate]
+fn two_outputs<T: Float>(x: T, y: T) -> (T, T) {
+    let s = x.exp() * y;
+    (s.sqrt(), x.max(y))
+}
+
+/// `unconnected = none`: `None` exactly where no path reaches the output.
+#[differentiate(wrt = [x, unused], unconnected = none)]
+fn partly_connected(x: f64, unused: f64) -> f64 {
+    let _ignored = unused * 2.0;
+    x * x
+}
+
+fn main() {
+    let (value, (dx, dy)) = polar_grad(1.0, 2.0);
+    assert_eq!(
+        value,
+        polar(1.0, 2.0),
+        "f_grad returns the function's value too"
+    );
+    println!("polar(1, 2) = {value:.6}");
+    println!("  gradient (reverse mode, f_grad):  ({dx:.6}, {dy:.6})");
+    let (_, along_x) = polar_jvp(1.0, 2.0, 1.0, 0.0);
+    println!("  d/dx by forward mode (f_jvp):      {along_x:.6}");
+    let h = 1e-6;
+    let fd = (polar(1.0 + h, 2.0) - polar(1.0 - h, 2.0)) / (2.0 * h);
+    println!("  d/dx by finite differences:        {fd:.6}");
+
+    let (_, (da, db)) = stopped_grad(0.0);
+    println!(
+        "stop_gradients example, b = 2a stopped: (da, db) = ({da}, {db})   (TensorFlow: 1, 1)"
+    );
+
+    let ((root, max), (gx, gy)) = two_outputs_grad::<f32>(0.5, 2.0);
+    println!("two_outputs::<f32>(0.5, 2) = ({root:.4}, {max}); gradient of their sum = ({gx:.4}, {gy:.4})");
+    let (_, seeded) = two_outputs_vjp(0.5_f64, 2.0, (1.0, 0.0));
+    println!(
+        "  vjp with seed (1, 0), the first output only: ({:.4}, {:.4})",
+        seeded.0, seeded.1
+    );
+
+    let (_, (gx, gunused)) = partly_connected_grad(3.0, 1.0);
+    println!("unconnected = none: ({gx:?}, {gunused:?})");
+}
