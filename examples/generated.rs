@@ -26,6 +26,30 @@ fn main() {
         }",
     );
     print(
+        "a loop over a read-only slice: nothing saved, values recomputed in the reverse loop",
+        "wrt = x",
+        "fn rosen(x: &[f64]) -> f64 {
+            let mut s = 0.0;
+            for i in 0..x.len() - 1 {
+                let a = x[i + 1] - x[i] * x[i];
+                let b = 1.0 - x[i];
+                s += 100.0 * a * a + b * b;
+            }
+            s
+        }",
+    );
+    print(
+        "a loop that overwrites what the adjoint needs: one saved float per iteration",
+        "wrt = [x0, r]",
+        "fn logistic(x0: f64, r: f64) -> f64 {
+            let mut x = x0;
+            for _ in 0..40 {
+                x = r * x * (1.0 - x);
+            }
+            x
+        }",
+    );
+    print(
         "TensorFlow's stop_gradients example: b = 2a, y = a + b",
         "wrt = [a, b], stop = [b]",
         "fn tf_example(a: f64) -> f64 {

@@ -110,3 +110,9 @@ mod tests {
         assert_eq!(2.5_f64.zero_like(), 0.0);
     }
 }
+
+/// Zero in a float type rustc infers from the use.
+#[inline(always)]
+pub fn zero<T: Float>() -> T {
+    T::zero()
+}

@@ -4,7 +4,7 @@
 //!
 //! It also decides TensorFlow's connectivity at compile time: a `wrt` entry is connected
 //! exactly when it is useful.
-use crate::ir::{Function, Op, Rhs, Stmt, VarId};
+use crate::ir::{walk, Function, Op, Rhs, Stmt, VarId};
 
 #[derive(Clone, Debug)]
 pub struct Activity {
@@ -20,31 +20,62 @@ impl Activity {
     }
 }
 
-/// Whether a derivative flows from an operand of `stmt` to its result.
-fn flows(stmt: &Stmt) -> bool {
-    match &stmt.rhs {
+/// Whether a derivative flows from the operands of `rhs` to its result.
+fn flows(rhs: &Rhs) -> bool {
+    match rhs {
         Rhs::Op(op, _) => !matches!(op, Op::Stop | Op::Sign | Op::CastLike | Op::LnOrZero),
         Rhs::Opaque(o) => !o.passive_result,
+        Rhs::Index(..) | Rhs::ArrayLit(_) | Rhs::CopyArray(_) => true,
+        Rhs::Uninit | Rhs::Zero(_) | Rhs::NewStack | Rhs::Pop(_) => false,
     }
 }
 
-/// Runs both analyses over straight-line code (one forward and one backward sweep).
+/// For each statement that carries a derivative: the variable it defines or changes, and
+/// the variables the derivative flows from.
+fn edges(f: &Function) -> Vec<(VarId, Vec<VarId>)> {
+    let mut edges = Vec::new();
+    walk(&f.body, &mut |stmt| match stmt {
+        Stmt::Let {
+            dst: Some(dst),
+            rhs,
+            ..
+        } if flows(rhs) => {
+            let from = match rhs {
+                // The indices are passive: only the array's elements carry derivatives.
+                Rhs::Index(array, _) => vec![*array],
+                _ => stmt.reads(),
+            };
+            edges.push((*dst, from));
+        }
+        Stmt::Assign { dst, value, .. } => edges.push((*dst, value.var().into_iter().collect())),
+        Stmt::Store { array, value, .. } => edges.push((*array, value.var().into_iter().collect())),
+        _ => {}
+    });
+    edges
+}
+
+/// Runs both analyses to a fixpoint (loops carry values around, so one sweep each is not
+/// enough).
 pub fn analyze(f: &Function, wrt: &[VarId], stop: &[VarId]) -> Activity {
     let n = f.vars.len();
     let mut stopped = vec![false; n];
     for &s in stop {
         stopped[s] = true;
     }
+    let edges = edges(f);
     let mut varied = vec![false; n];
     for &w in wrt {
         varied[w] = true;
     }
-    for stmt in &f.body {
-        let Some(dst) = stmt.dst else { continue };
-        if varied[dst] || stopped[dst] || !flows(stmt) {
-            continue;
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for (dst, from) in &edges {
+            if !varied[*dst] && !stopped[*dst] && from.iter().any(|&r| varied[r]) {
+                varied[*dst] = true;
+                changed = true;
+            }
         }
-        varied[dst] = stmt.reads().iter().any(|&r| varied[r]);
     }
     let mut useful = vec![false; n];
     for out in &f.outputs {
@@ -52,13 +83,19 @@ pub fn analyze(f: &Function, wrt: &[VarId], stop: &[VarId]) -> Activity {
             useful[v] = true;
         }
     }
-    for stmt in f.body.iter().rev() {
-        let Some(dst) = stmt.dst else { continue };
-        if !useful[dst] || stopped[dst] || !flows(stmt) {
-            continue;
-        }
-        for r in stmt.reads() {
-            useful[r] = true;
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for (dst, from) in edges.iter().rev() {
+            if !useful[*dst] || stopped[*dst] {
+                continue;
+            }
+            for &r in from {
+                if !useful[r] {
+                    useful[r] = true;
+                    changed = true;
+                }
+            }
         }
     }
     Activity {

@@ -4,7 +4,7 @@
 use crate::activity::Activity;
 use crate::args::Config;
 use crate::ctxt::Ctxt;
-use crate::ir::{Function, Rhs, VarId};
+use crate::ir::{walk, Function, Rhs, Stmt, VarId};
 use crate::lower::{Kind, Lowered};
 use proc_macro2::{Ident, TokenStream};
 use quote::ToTokens;
@@ -86,8 +86,8 @@ fn resolve_wrt(cx: &Ctxt, lowered: &Lowered, name: &Ident, ret: &ReturnType) -> 
             ident: name.clone(),
             var: p.var,
             param: Some(index),
-            grad_ty: strip_reference(&p.ty).to_token_stream(),
-            scalar: p.kind == Kind::Float,
+            grad_ty: gradient_type(&p.ty),
+            scalar: p.kind == Kind::Float && crate::lower::shape_of(&p.ty).is_empty(),
         });
     }
     let var = resolve_name(cx, lowered, name, "wrt")?;
@@ -142,30 +142,56 @@ fn resolve_name(cx: &Ctxt, lowered: &Lowered, name: &Ident, key: &str) -> Option
 pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
     // Values computed from an already reported place.
     let mut tainted = vec![false; f.vars.len()];
-    for stmt in &f.body {
-        let Some(dst) = stmt.dst else { continue };
+    walk(&f.body, &mut |stmt| {
+        let Stmt::Let {
+            dst: Some(dst),
+            rhs,
+            span,
+        } = stmt
+        else {
+            return;
+        };
         let reads = stmt.reads();
         if reads.iter().any(|&r| tainted[r]) {
-            tainted[dst] = true;
+            tainted[*dst] = true;
         }
-        let Rhs::Opaque(o) = &stmt.rhs else { continue };
-        if o.passive_result || !act.is_active(dst) {
-            continue;
+        let Rhs::Opaque(o) = rhs else { return };
+        if o.passive_result || !act.is_active(*dst) {
+            return;
         }
         let fresh = reads.iter().any(|&r| act.varied[r] && !tainted[r]);
-        tainted[dst] = true;
-        if !fresh {
-            continue;
+        tainted[*dst] = true;
+        if fresh {
+            cx.error_at(
+                *span,
+                format!(
+                    "{} has no derivative rule, and it is applied to a value that is being differentiated; \
+                     write it with supported float operations, wrap the value in `stop_gradient(..)` if no \
+                     gradient should flow through it, or move it into a function with its own derivative",
+                    o.what
+                ),
+            );
         }
-        cx.error_at(
-            stmt.span,
-            format!(
-                "{} has no derivative rule, and it is applied to a value that is being differentiated; \
-                 write it with supported float operations, wrap the value in `stop_gradient(..)` if no \
-                 gradient should flow through it, or move it into a function with its own derivative",
-                o.what
-            ),
-        );
+    });
+}
+
+/// The gradient's type for a parameter's type: references dropped, slices become `Vec`s,
+/// fixed arrays stay fixed (`&[[f64; 3]]` -> `Vec<[f64; 3]>`).
+pub fn gradient_type(ty: &Type) -> TokenStream {
+    match strip_reference(ty) {
+        Type::Slice(s) => {
+            let e = gradient_type(&s.elem);
+            quote::quote!(::std::vec::Vec<#e>)
+        }
+        Type::Array(a) => {
+            let (e, len) = (gradient_type(&a.elem), &a.len);
+            quote::quote!([#e; #len])
+        }
+        Type::Path(p) if crate::lower::vec_element(p).is_some() => {
+            let e = gradient_type(crate::lower::vec_element(p).expect("checked"));
+            quote::quote!(::std::vec::Vec<#e>)
+        }
+        other => other.to_token_stream(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The last pass: IR -> Rust tokens. Variables get readable, unique names; every name the
 //! macro invents is hygienic (`Span::mixed_site()`), so it can never collide with a user's
 //! `grad`, `seed` or `v3`. Parameters keep the user's own identifiers.
-use crate::ir::{Cmp, Function, Op, Operand, Origin, Rhs, Stmt, VarId};
+use crate::ir::{Cmp, Function, Level, Op, Operand, Origin, Rhs, Stmt, VarId};
 use crate::lower::placeholder_var;
 use proc_macro2::{Group, Ident, Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, ToTokens};
@@ -67,8 +67,15 @@ impl<'a> Emitter<'a> {
             }
         }
         // Name the rest in order of definition, so temporaries read v0, v1, ...
+        let mut defined = Vec::new();
+        crate::ir::walk(&f.body, &mut |s| {
+            defined.extend(s.dst());
+            if let Stmt::For { index, .. } = s {
+                defined.push(*index);
+            }
+        });
         let mut temps = 0;
-        for dst in f.body.iter().filter_map(|s| s.dst) {
+        for dst in defined {
             if names[dst].is_some() {
                 continue;
             }
@@ -99,30 +106,148 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// A zero shaped like variable `v` (an array of zeros for an array).
+    pub fn zero_of(&self, v: VarId) -> TokenStream {
+        self.rhs(&Rhs::Zero(Operand::Var(v)))
+    }
+
     pub fn name(&self, v: VarId) -> &Ident {
         &self.names[v]
     }
 
     pub fn body(&self) -> TokenStream {
-        self.f.body.iter().map(|s| self.stmt(s)).collect()
+        self.block(&self.f.body)
+    }
+
+    fn block(&self, block: &[Stmt]) -> TokenStream {
+        block.iter().map(|s| self.stmt(s)).collect()
     }
 
     fn stmt(&self, stmt: &Stmt) -> TokenStream {
-        let rhs = match &stmt.rhs {
-            Rhs::Op(op, args) => self.op(*op, args),
-            Rhs::Opaque(o) => self.resolve_placeholders(o.tokens.clone()),
-        };
-        match stmt.dst {
-            Some(dst) => {
+        match stmt {
+            Stmt::Let { dst, rhs, .. } => {
+                let rhs = self.rhs(rhs);
+                let Some(dst) = *dst else {
+                    return quote!(#rhs;);
+                };
                 let name = &self.names[dst];
-                match &self.f.vars[dst].ty {
-                    Some(ty) if self.f.vars[dst].origin == Origin::Local => {
-                        quote!(let #name: #ty = #rhs;)
-                    }
-                    _ => quote!(let #name = #rhs;),
+                let var = &self.f.vars[dst];
+                let mutability = var.mutable.then(|| quote!(mut));
+                let ty = match &var.ty {
+                    Some(ty) if var.origin == Origin::Local => quote!(: #ty),
+                    _ => TokenStream::new(),
+                };
+                if rhs.is_empty() {
+                    quote!(let #mutability #name #ty;)
+                } else {
+                    quote!(let #mutability #name #ty = #rhs;)
                 }
             }
-            None => quote!(#rhs;),
+            Stmt::Assign { dst, value, .. } => {
+                let (name, value) = (&self.names[*dst], self.operand(value, None));
+                quote!(#name = #value;)
+            }
+            Stmt::Store {
+                array,
+                index,
+                value,
+                accumulate,
+                ..
+            } => {
+                let place = self.place(*array, index);
+                let value = self.operand(value, None);
+                if *accumulate {
+                    quote!(#place = #place + #value;)
+                } else {
+                    quote!(#place = #value;)
+                }
+            }
+            Stmt::If {
+                cond,
+                then,
+                otherwise,
+                ..
+            } => {
+                let (cond, then) = (self.operand(cond, None), self.block(then));
+                if otherwise.is_empty() {
+                    quote!(if #cond { #then })
+                } else {
+                    let otherwise = self.block(otherwise);
+                    quote!(if #cond { #then } else { #otherwise })
+                }
+            }
+            Stmt::For {
+                index,
+                start,
+                end,
+                inclusive,
+                reversed,
+                body,
+                ..
+            } => {
+                let (i, start, end) = (
+                    &self.names[*index],
+                    self.operand(start, None),
+                    self.operand(end, None),
+                );
+                let range = if *inclusive {
+                    quote!(#start..=#end)
+                } else {
+                    quote!(#start..#end)
+                };
+                let range = if *reversed {
+                    quote!((#range).rev())
+                } else {
+                    range
+                };
+                let body = self.block(body);
+                quote!(for #i in #range { #body })
+            }
+            Stmt::Push { stack, value, .. } => {
+                let (stack, value) = (&self.names[*stack], self.operand(value, None));
+                quote!(#stack.push(#value);)
+            }
+        }
+    }
+
+    /// `array[i][j]`
+    fn place(&self, array: VarId, index: &[Operand]) -> TokenStream {
+        let name = &self.names[array];
+        let index = index.iter().map(|i| self.operand(i, None));
+        quote!(#name #([#index])*)
+    }
+
+    fn rhs(&self, rhs: &Rhs) -> TokenStream {
+        let p = private();
+        match rhs {
+            Rhs::Op(op, args) => self.op(*op, args),
+            Rhs::Index(array, index) => self.place(*array, index),
+            Rhs::ArrayLit(elements) => {
+                let witness = elements.iter().find(|e| matches!(e, Operand::Var(_)));
+                let elements = elements.iter().map(|e| self.operand(e, witness));
+                quote!([#(#elements),*])
+            }
+            Rhs::Uninit => TokenStream::new(),
+            Rhs::Zero(Operand::Var(v)) if self.f.vars[*v].is_array() => {
+                let name = &self.names[*v];
+                zero_array(quote!(#name), &self.f.vars[*v].shape)
+            }
+            Rhs::Zero(Operand::Lit(_)) if !self.concrete => quote!(#p::zero()),
+            Rhs::Zero(Operand::Lit(_)) => self.constant(0.0, None),
+            Rhs::Zero(w) => {
+                let w = self.operand(w, None);
+                quote!(#p::ZeroLike::zero_like(&#w))
+            }
+            Rhs::CopyArray(v) => {
+                let name = &self.names[*v];
+                quote!(#name.to_owned())
+            }
+            Rhs::NewStack => quote!(::std::vec::Vec::new()),
+            Rhs::Pop(stack) => {
+                let stack = &self.names[*stack];
+                quote!(#stack.pop().expect("autodiff: every value the adjoint sweep pops was pushed by the primal sweep"))
+            }
+            Rhs::Opaque(o) => self.resolve_placeholders(o.tokens.clone()),
         }
     }
 
@@ -245,6 +370,24 @@ impl<'a> Emitter<'a> {
                 other => other,
             })
             .collect()
+    }
+}
+
+/// An array of zeros shaped like the array `e` (a place or a reference to one): nested maps
+/// down to `ZeroLike` on each element, so any float type works, generic ones included.
+pub fn zero_array(e: TokenStream, shape: &[Level]) -> TokenStream {
+    let p = private();
+    let element = Ident::new("element", Span::mixed_site());
+    match shape.split_first() {
+        None => quote!(#p::ZeroLike::zero_like(#e)),
+        Some((Level::Fixed, rest)) => {
+            let inner = zero_array(quote!(&#element), rest);
+            quote!(#e.map(|#element| #inner))
+        }
+        Some((Level::Dynamic, rest)) => {
+            let inner = zero_array(quote!(#element), rest);
+            quote!(#e.iter().map(|#element| #inner).collect::<::std::vec::Vec<_>>())
+        }
     }
 }
 

@@ -1,8 +1,11 @@
 //! Forward mode (JVP): each active statement is followed by its tangent,
-//! `dy = Σ ∂y/∂xᵢ · dxᵢ` over the operands that carry one.
+//! `dy = Σ ∂y/∂xᵢ · dxᵢ` over the operands that carry one. Branches and loops keep their
+//! shape; a location (`let mut` assigned in a loop) gets a tangent location, an array a
+//! tangent array of the same shape.
 use crate::activity::Activity;
-use crate::ir::{Builder, Function, Operand, Rhs, VarId};
+use crate::ir::{fresh, Builder, Function, Op, Operand, Origin, Rhs, Stmt, Var, VarId};
 use crate::rules;
+use proc_macro2::Span;
 
 pub struct Forward {
     /// Primal and tangent statements, interleaved.
@@ -11,45 +14,193 @@ pub struct Forward {
     pub tangents: Vec<Option<Operand>>,
 }
 
+struct Fwd<'a> {
+    act: &'a Activity,
+    vars: Vec<Var>,
+    tangent: Vec<Option<Operand>>,
+}
+
 /// `seeds` pairs each differentiated parameter with its tangent.
 pub fn forward(primal: &Function, act: &Activity, seeds: &[(VarId, Operand)]) -> Forward {
-    let mut f = Function {
-        body: Vec::new(),
-        ..primal.clone()
+    let mut fw = Fwd {
+        act,
+        vars: primal.vars.clone(),
+        tangent: vec![None; primal.vars.len()],
     };
-    let mut tangent: Vec<Option<Operand>> = vec![None; primal.vars.len()];
     for (v, t) in seeds {
-        tangent[*v] = Some(t.clone());
+        fw.tangent[*v] = Some(t.clone());
     }
-    for stmt in &primal.body {
-        f.body.push(stmt.clone());
-        let Some(dst) = stmt.dst else { continue };
-        if !act.is_active(dst) || act.stopped[dst] || tangent[dst].is_some() {
-            continue;
-        }
-        let Rhs::Op(op, args) = &stmt.rhs else {
-            continue;
-        };
-        let mut b = Builder {
-            f: &mut f,
-            span: stmt.span,
-        };
-        let partials = rules::partials(&mut b, *op, args, &Operand::Var(dst));
-        let mut sum = None;
-        for (arg, partial) in args.iter().zip(&partials) {
-            let Some(dx) = arg.var().and_then(|a| tangent[a].clone()) else {
-                continue;
-            };
-            if let Some(term) = rules::apply(&mut b, partial, dx) {
-                sum = Some(rules::accumulate(&mut b, sum, term));
-            }
-        }
-        tangent[dst] = sum;
-    }
+    let body = fw.block(&primal.body);
     let tangents = primal
         .outputs
         .iter()
-        .map(|o| o.var().and_then(|v| tangent[v].clone()))
+        .map(|o| o.var().and_then(|v| fw.tangent[v].clone()))
         .collect();
-    Forward { f, tangents }
+    Forward {
+        f: Function {
+            vars: fw.vars,
+            params: primal.params.clone(),
+            body,
+            outputs: primal.outputs.clone(),
+        },
+        tangents,
+    }
+}
+
+impl Fwd<'_> {
+    fn builder<'b>(&'b mut self, out: &'b mut Vec<Stmt>, span: Span) -> Builder<'b> {
+        Builder {
+            vars: &mut self.vars,
+            out,
+            span,
+        }
+    }
+
+    fn block(&mut self, block: &[Stmt]) -> Vec<Stmt> {
+        let mut out = Vec::with_capacity(block.len() * 2);
+        for stmt in block {
+            let mut primal = stmt.clone();
+            for inner in primal.blocks_mut() {
+                *inner = self.block(inner);
+            }
+            out.push(primal);
+            self.tangent_of(stmt, &mut out);
+        }
+        out
+    }
+
+    /// The tangent of `operand`, or a zero of its type where it has none.
+    fn tangent_or_zero(&mut self, operand: &Operand, out: &mut Vec<Stmt>, span: Span) -> Operand {
+        match operand.var().and_then(|v| self.tangent[v].clone()) {
+            Some(t) => t,
+            None => self.builder(out, span).let_(Rhs::Zero(operand.clone())),
+        }
+    }
+
+    fn new_tangent_location(&mut self, v: VarId, rhs: Rhs, out: &mut Vec<Stmt>, span: Span) {
+        let name = format!("tangent_{}", self.vars[v].name);
+        let t = fresh(&mut self.vars, name, span, Origin::Derivative);
+        self.vars[t].mutable = true;
+        self.vars[t].shape = self.vars[v].shape.clone();
+        out.push(Stmt::Let {
+            dst: Some(t),
+            rhs,
+            span,
+        });
+        self.tangent[v] = Some(Operand::Var(t));
+    }
+
+    fn tangent_of(&mut self, stmt: &Stmt, out: &mut Vec<Stmt>) {
+        let act = self.act;
+        match stmt {
+            Stmt::Let {
+                dst: Some(d),
+                rhs,
+                span,
+            } => {
+                let (d, span) = (*d, *span);
+                if !act.is_active(d) || act.stopped[d] || self.tangent[d].is_some() {
+                    return;
+                }
+                if self.vars[d].mutable || self.vars[d].is_array() {
+                    let rhs = self.container_tangent(d, rhs, out, span);
+                    self.new_tangent_location(d, rhs, out, span);
+                    return;
+                }
+                self.tangent[d] = self.value_tangent(d, rhs, out, span);
+            }
+            Stmt::Assign { dst, value, span } => {
+                if let Some(t) = self.tangent[*dst].as_ref().and_then(Operand::var) {
+                    let dv = self.tangent_or_zero(value, out, *span);
+                    out.push(Stmt::Assign {
+                        dst: t,
+                        value: dv,
+                        span: *span,
+                    });
+                }
+            }
+            Stmt::Store {
+                array,
+                index,
+                value,
+                accumulate,
+                span,
+            } => {
+                if let Some(t) = self.tangent[*array].as_ref().and_then(Operand::var) {
+                    let dv = self.tangent_or_zero(value, out, *span);
+                    out.push(Stmt::Store {
+                        array: t,
+                        index: index.clone(),
+                        value: dv,
+                        accumulate: *accumulate,
+                        span: *span,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The initial tangent of a location or an array.
+    fn container_tangent(&mut self, d: VarId, rhs: &Rhs, out: &mut Vec<Stmt>, span: Span) -> Rhs {
+        match rhs {
+            Rhs::Uninit => Rhs::Uninit,
+            Rhs::Op(Op::Id, args) if !self.vars[d].is_array() => {
+                let t = self.tangent_or_zero(&args[0], out, span);
+                Rhs::Op(Op::Id, vec![t])
+            }
+            Rhs::ArrayLit(elements) => {
+                let ts = elements
+                    .iter()
+                    .map(|e| self.tangent_or_zero(e, out, span))
+                    .collect();
+                Rhs::ArrayLit(ts)
+            }
+            Rhs::CopyArray(src) => match self.tangent[*src].as_ref().and_then(Operand::var) {
+                Some(t) => Rhs::CopyArray(t),
+                None => Rhs::Zero(Operand::Var(d)),
+            },
+            _ => Rhs::Zero(Operand::Var(d)),
+        }
+    }
+
+    /// The tangent of a single-assignment value.
+    fn value_tangent(
+        &mut self,
+        d: VarId,
+        rhs: &Rhs,
+        out: &mut Vec<Stmt>,
+        span: Span,
+    ) -> Option<Operand> {
+        match rhs {
+            // A snapshot of a location: a snapshot of its tangent.
+            Rhs::Op(Op::Id, args) if args[0].var().is_some_and(|l| self.vars[l].mutable) => {
+                let t = self.tangent[args[0].var()?].clone()?;
+                Some(self.builder(out, span).let_(Rhs::Op(Op::Id, vec![t])))
+            }
+            Rhs::Op(op, args) => {
+                let mut b = Builder {
+                    vars: &mut self.vars,
+                    out,
+                    span,
+                };
+                let partials = rules::partials(&mut b, *op, args, &Operand::Var(d));
+                let mut sum = None;
+                for (arg, partial) in args.iter().zip(&partials) {
+                    let Some(dx) = arg.var().and_then(|a| self.tangent[a].clone()) else {
+                        continue;
+                    };
+                    if let Some(term) = rules::apply(&mut b, partial, dx) {
+                        sum = Some(rules::accumulate(&mut b, sum, term));
+                    }
+                }
+                sum
+            }
+            Rhs::Index(array, index) => {
+                let t = self.tangent[*array].as_ref().and_then(Operand::var)?;
+                Some(self.builder(out, span).let_(Rhs::Index(t, index.clone())))
+            }
+            _ => None,
+        }
+    }
 }

@@ -98,7 +98,7 @@ fn inputs(item: &ItemFn) -> Vec<TokenStream> {
 
 /// Lints that generated code may trip without it being the user's concern.
 fn allows() -> TokenStream {
-    quote!(#[allow(dead_code, unused_variables, unused_parens, unused_braces, clippy::all)])
+    quote!(#[allow(dead_code, unused_variables, unused_mut, unused_assignments, unused_parens, unused_braces, clippy::all)])
 }
 
 impl Shared<'_> {
@@ -185,7 +185,6 @@ impl Shared<'_> {
     /// The gradients; an unconnected entry is a zero of its type, or `None`.
     fn grads(&self, e: &Emitter, d: &Derived) -> TokenStream {
         let concrete = !self.lowered.generic;
-        let p = private();
         let grads = self
             .spec
             .wrt
@@ -199,10 +198,7 @@ impl Shared<'_> {
                         return quote!(::core::option::Option::None)
                     }
                     None if w.scalar && concrete => e.constant(0.0, None),
-                    None => {
-                        let w = e.name(w.var);
-                        quote!(#p::ZeroLike::zero_like(&#w))
-                    }
+                    None => e.zero_of(w.var),
                 };
                 match self.config.unconnected {
                     Unconnected::Zero => value,
@@ -340,10 +336,13 @@ impl Shared<'_> {
             .map(|((value, t), &scalar)| match t {
                 Some(t) => e.operand(t, Some(value)),
                 None if scalar && !self.lowered.generic => e.constant(0.0, None),
-                None => {
-                    let value = e.operand(value, None);
-                    quote!(#p::ZeroLike::zero_like(&#value))
-                }
+                None => match value.var() {
+                    Some(v) => e.zero_of(v),
+                    None => {
+                        let value = e.operand(value, None);
+                        quote!(#p::ZeroLike::zero_like(&#value))
+                    }
+                },
             })
             .collect();
         let tangents = tuple_or_single(tangents, self.lowered.tuple_outputs.is_some());

@@ -1,36 +1,170 @@
 //! An interpreter for the IR over `f64`: the oracle of the property tests, which run the
 //! primal, forward and reverse IR of random programs without compiling any Rust.
-use crate::ir::{Binary, Cmp, Function, Op, Operand, Rhs, Unary};
+use crate::ir::{Binary, Cmp, Function, Op, Operand, Rhs, Stmt, Unary};
 
-/// Evaluates `f` with the given values of its variables (parameters, seeds, tangents) and
-/// returns every variable's value (NaN where never assigned). Opaque code cannot be run.
-pub fn run(f: &Function, inputs: &[(usize, f64)]) -> Result<Vec<f64>, String> {
-    let mut env = vec![f64::NAN; f.vars.len()];
-    for &(v, x) in inputs {
-        env[v] = x;
-    }
-    for stmt in &f.body {
-        let value = match &stmt.rhs {
-            Rhs::Op(op, args) => {
-                let a: Vec<f64> = args
-                    .iter()
-                    .map(|o| value(&env, o))
-                    .collect::<Result<_, _>>()?;
-                eval(*op, &a)
-            }
-            Rhs::Opaque(o) => return Err(format!("cannot interpret {}", o.what)),
-        };
-        if let Some(dst) = stmt.dst {
-            env[dst] = value;
+/// A value of the interpreter: a number (floats, integers and booleans alike), an array, or
+/// a value stack.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Num(f64),
+    Array(Vec<f64>),
+    Stack(Vec<Value>),
+    Unset,
+}
+
+impl Value {
+    pub fn num(&self) -> Result<f64, String> {
+        match self {
+            Value::Num(x) => Ok(*x),
+            other => Err(format!("expected a number, found {other:?}")),
         }
     }
+}
+
+/// Evaluates `f` with the given values of its variables (parameters, seeds, tangents) and
+/// returns every variable's value. Opaque code cannot be run, except array constants
+/// `[c; n]` whose length is known.
+pub fn run(f: &Function, inputs: &[(usize, Value)]) -> Result<Vec<Value>, String> {
+    let mut env = vec![Value::Unset; f.vars.len()];
+    for (v, x) in inputs {
+        env[*v] = x.clone();
+    }
+    block(&f.body, &mut env)?;
     Ok(env)
 }
 
+fn index_of(env: &[Value], index: &[Operand]) -> Result<usize, String> {
+    match index {
+        [i] => Ok(value(env, i)? as usize),
+        _ => Err("the interpreter runs one-dimensional arrays".into()),
+    }
+}
+
+fn block(stmts: &[Stmt], env: &mut Vec<Value>) -> Result<(), String> {
+    for stmt in stmts {
+        match stmt {
+            Stmt::Let { dst, rhs, .. } => {
+                let v = match rhs {
+                    Rhs::Op(op, args) => {
+                        let a: Vec<f64> = args
+                            .iter()
+                            .map(|o| value(env, o))
+                            .collect::<Result<_, _>>()?;
+                        Value::Num(eval(*op, &a))
+                    }
+                    Rhs::Index(array, index) => match &env[*array] {
+                        Value::Array(xs) => Value::Num(xs[index_of(env, index)?]),
+                        other => return Err(format!("indexing {other:?}")),
+                    },
+                    Rhs::ArrayLit(elements) => Value::Array(
+                        elements
+                            .iter()
+                            .map(|e| value(env, e))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                    Rhs::Uninit => Value::Unset,
+                    Rhs::Zero(Operand::Var(w)) => match &env[*w] {
+                        Value::Array(xs) => Value::Array(vec![0.0; xs.len()]),
+                        _ => Value::Num(0.0),
+                    },
+                    Rhs::Zero(_) => Value::Num(0.0),
+                    Rhs::CopyArray(a) => env[*a].clone(),
+                    Rhs::NewStack => Value::Stack(Vec::new()),
+                    Rhs::Pop(s) => match &mut env[*s] {
+                        Value::Stack(values) => values.pop().ok_or("pop from an empty stack")?,
+                        other => return Err(format!("pop from {other:?}")),
+                    },
+                    Rhs::Opaque(o) => opaque(o)?,
+                };
+                if let Some(d) = dst {
+                    env[*d] = v;
+                }
+            }
+            Stmt::Assign { dst, value: v, .. } => env[*dst] = Value::Num(value(env, v)?),
+            Stmt::Store {
+                array,
+                index,
+                value: v,
+                accumulate,
+                ..
+            } => {
+                let (i, x) = (index_of(env, index)?, value(env, v)?);
+                match &mut env[*array] {
+                    Value::Array(xs) if *accumulate => xs[i] += x,
+                    Value::Array(xs) => xs[i] = x,
+                    other => return Err(format!("storing into {other:?}")),
+                }
+            }
+            Stmt::If {
+                cond,
+                then,
+                otherwise,
+                ..
+            } => {
+                if value(env, cond)? != 0.0 {
+                    block(then, env)?;
+                } else {
+                    block(otherwise, env)?;
+                }
+            }
+            Stmt::For {
+                index,
+                start,
+                end,
+                inclusive,
+                reversed,
+                body,
+                ..
+            } => {
+                let (a, b) = (value(env, start)? as i64, value(env, end)? as i64);
+                let b = if *inclusive { b + 1 } else { b };
+                let range: Vec<i64> = if *reversed {
+                    (a..b).rev().collect()
+                } else {
+                    (a..b).collect()
+                };
+                for i in range {
+                    env[*index] = Value::Num(i as f64);
+                    block(body, env)?;
+                }
+            }
+            Stmt::Push {
+                stack, value: v, ..
+            } => {
+                let v = match v {
+                    Operand::Var(x) => env[*x].clone(),
+                    other => Value::Num(value(env, other)?),
+                };
+                match &mut env[*stack] {
+                    Value::Stack(values) => values.push(v),
+                    other => return Err(format!("push onto {other:?}")),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The opaque code the property tests generate: `[0.0; n]` and `len` of an array.
+fn opaque(o: &crate::ir::Opaque) -> Result<Value, String> {
+    let text = o.tokens.to_string();
+    if let Some(n) = text
+        .strip_prefix("[0.0 ; ")
+        .and_then(|r| r.strip_suffix(']'))
+    {
+        let n: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("cannot interpret `{text}`"))?;
+        return Ok(Value::Array(vec![0.0; n]));
+    }
+    Err(format!("cannot interpret {}", o.what))
+}
+
 /// The value of an operand.
-pub fn value(env: &[f64], o: &Operand) -> Result<f64, String> {
+pub fn value(env: &[Value], o: &Operand) -> Result<f64, String> {
     match o {
-        Operand::Var(v) => Ok(env[*v]),
+        Operand::Var(v) => env[*v].num(),
         Operand::Lit(c) => Ok(*c),
         Operand::Const { value, tokens } => {
             value.ok_or_else(|| format!("cannot interpret `{tokens}`"))

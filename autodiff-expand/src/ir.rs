@@ -29,6 +29,26 @@ pub struct Var {
     pub origin: Origin,
     /// The user's type annotation, if any (`let x: f32 = ..`).
     pub ty: Option<TokenStream>,
+    /// A location: assigned more than once (see [`Stmt`]).
+    pub mutable: bool,
+    /// An array (slice, `Vec`, `[T; N]`, nested), outermost level first: read and written
+    /// by element; its adjoint and tangent are arrays of the same shape. Empty for scalars.
+    pub shape: Vec<Level>,
+}
+
+/// One level of an array's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// `[T; N]`: the adjoint is `[T; N]` too.
+    Fixed,
+    /// A slice or `Vec`: the adjoint is a `Vec`.
+    Dynamic,
+}
+
+impl Var {
+    pub fn is_array(&self) -> bool {
+        !self.shape.is_empty()
+    }
 }
 
 /// An operand of an operation.
@@ -131,13 +151,29 @@ pub enum Cmp {
     Gt,
 }
 
-/// The right-hand side of a statement.
+/// The right-hand side of a `let`.
 #[derive(Clone, Debug)]
 pub enum Rhs {
     Op(Op, Vec<Operand>),
+    /// `array[i][j]`: an element of an array variable (a parameter slice, array or `Vec`, or
+    /// a local array). The indices are passive operands.
+    Index(VarId, Vec<Operand>),
+    /// `[a, b, c]`: a local array from its elements.
+    ArrayLit(Vec<Operand>),
+    /// A declaration without a value (`let y;`), assigned in branches.
+    Uninit,
+    /// A zero of the type of a scalar variable (`ZeroLike::zero_like(&x)`), or an array of
+    /// zeros of an array variable's shape.
+    Zero(Operand),
+    /// A copy of an array (`x.to_owned()`).
+    CopyArray(VarId),
+    /// An empty value stack (`Vec::new()`), for values the reverse sweep needs back.
+    NewStack,
+    /// The last value pushed on a stack.
+    Pop(VarId),
     /// Code the macro does not differentiate, emitted as written (with local names renamed):
     /// comparisons, integer arithmetic, calls on passive values, `println!`. If a value it
-    /// reads is active and its result matters to the output, `activity` reports an error.
+    /// reads is active and its result matters to the output, `check` reports an error.
     Opaque(Opaque),
 }
 
@@ -149,24 +185,156 @@ pub struct Opaque {
     /// The result never carries a derivative (a comparison, `.len()`): reading an active
     /// value is fine.
     pub passive_result: bool,
+    /// Running it again gives the same value and has no effect (a cast, a comparison, a
+    /// constant), so the reverse sweep may recompute it instead of saving it.
+    pub pure: bool,
     /// What it is, for error messages ("the method `foo`").
     pub what: String,
 }
 
+/// A statement. Variables defined by `Let` are single-assignment, except *locations*
+/// (`Var::mutable`): a `let mut` assigned inside a branch or loop, or an array written
+/// element by element. Locations change only through `Assign` and `Store`, and are read
+/// through `Let` snapshots (`let v = loc;`), so every operand names one value.
 #[derive(Clone, Debug)]
-pub struct Stmt {
-    /// `None` for statements run for their effect (`println!(..);`).
-    pub dst: Option<VarId>,
-    pub rhs: Rhs,
-    pub span: Span,
+pub enum Stmt {
+    /// `let dst = rhs;` (`dst` is `None` for code run for its effect, `println!(..);`).
+    Let {
+        dst: Option<VarId>,
+        rhs: Rhs,
+        span: Span,
+    },
+    /// `loc = value;`
+    Assign {
+        dst: VarId,
+        value: Operand,
+        span: Span,
+    },
+    /// `array[i][j] = value;` or, with `accumulate`, `array[i][j] += value;`
+    Store {
+        array: VarId,
+        index: Vec<Operand>,
+        value: Operand,
+        accumulate: bool,
+        span: Span,
+    },
+    /// `if cond { then } else { otherwise }` with a passive condition.
+    If {
+        cond: Operand,
+        then: Vec<Stmt>,
+        otherwise: Vec<Stmt>,
+        span: Span,
+    },
+    /// `for index in start..end { body }` (`..=` when `inclusive`; backwards when
+    /// `reversed`, as the adjoint sweep runs); passive bounds.
+    For {
+        index: VarId,
+        start: Operand,
+        end: Operand,
+        inclusive: bool,
+        reversed: bool,
+        body: Vec<Stmt>,
+        span: Span,
+    },
+    /// `stack.push(value);`
+    Push {
+        stack: VarId,
+        value: Operand,
+        span: Span,
+    },
 }
 
 impl Stmt {
-    /// Every variable the statement reads.
+    pub fn span(&self) -> Span {
+        match self {
+            Stmt::Let { span, .. }
+            | Stmt::Assign { span, .. }
+            | Stmt::Store { span, .. }
+            | Stmt::If { span, .. }
+            | Stmt::For { span, .. }
+            | Stmt::Push { span, .. } => *span,
+        }
+    }
+
+    /// The variable a `let` defines.
+    pub fn dst(&self) -> Option<VarId> {
+        match self {
+            Stmt::Let { dst, .. } => *dst,
+            _ => None,
+        }
+    }
+
+    /// Every variable this statement reads directly (not in nested blocks).
     pub fn reads(&self) -> Vec<VarId> {
-        match &self.rhs {
-            Rhs::Op(_, args) => args.iter().filter_map(Operand::var).collect(),
-            Rhs::Opaque(o) => o.reads.clone(),
+        let vars = |ops: &[Operand]| ops.iter().filter_map(Operand::var).collect::<Vec<_>>();
+        match self {
+            Stmt::Let { rhs, .. } => match rhs {
+                Rhs::Op(_, args) | Rhs::ArrayLit(args) => vars(args),
+                Rhs::Index(a, idx) => {
+                    let mut r = vars(idx);
+                    r.push(*a);
+                    r
+                }
+                Rhs::Uninit | Rhs::NewStack => Vec::new(),
+                Rhs::Zero(o) => o.var().into_iter().collect(),
+                Rhs::CopyArray(v) | Rhs::Pop(v) => vec![*v],
+                Rhs::Opaque(o) => o.reads.clone(),
+            },
+            Stmt::Push { stack, value, .. } => {
+                let mut r = vec![*stack];
+                r.extend(value.var());
+                r
+            }
+            Stmt::Assign { value, .. } => vars(std::slice::from_ref(value)),
+            Stmt::Store {
+                index,
+                value,
+                array,
+                accumulate,
+                ..
+            } => {
+                let mut r = vars(index);
+                r.extend(value.var());
+                if *accumulate {
+                    r.push(*array);
+                }
+                r
+            }
+            Stmt::If { cond, .. } => cond.var().into_iter().collect(),
+            Stmt::For { start, end, .. } => {
+                [start, end].into_iter().filter_map(Operand::var).collect()
+            }
+        }
+    }
+
+    /// The nested blocks of a branch or loop.
+    pub fn blocks(&self) -> Vec<&Vec<Stmt>> {
+        match self {
+            Stmt::If {
+                then, otherwise, ..
+            } => vec![then, otherwise],
+            Stmt::For { body, .. } => vec![body],
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn blocks_mut(&mut self) -> Vec<&mut Vec<Stmt>> {
+        match self {
+            Stmt::If {
+                then, otherwise, ..
+            } => vec![then, otherwise],
+            Stmt::For { body, .. } => vec![body],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Calls `f` on every statement of `block`, nested ones included, outer first.
+pub fn walk<'a>(block: &'a [Stmt], f: &mut impl FnMut(&'a Stmt)) {
+    for stmt in block {
+        f(stmt);
+        for inner in stmt.blocks() {
+            walk(inner, f);
         }
     }
 }
@@ -184,19 +352,13 @@ pub struct Function {
 
 impl Function {
     pub fn new_var(&mut self, name: impl Into<String>, span: Span, origin: Origin) -> VarId {
-        self.vars.push(Var {
-            name: name.into(),
-            span,
-            origin,
-            ty: None,
-        });
-        self.vars.len() - 1
+        fresh(&mut self.vars, name, span, origin)
     }
 
     /// Appends `dst = op(args)` with a fresh temporary `dst`.
     pub fn push_op(&mut self, op: Op, args: Vec<Operand>, span: Span) -> VarId {
         let dst = self.new_var(format!("v{}", self.vars.len()), span, Origin::Temp);
-        self.body.push(Stmt {
+        self.body.push(Stmt::Let {
             dst: Some(dst),
             rhs: Rhs::Op(op, args),
             span,
@@ -205,19 +367,70 @@ impl Function {
     }
 }
 
-/// Appends statements to a function, folding the identities that derivative code is full of
+/// Appends statements to a block, folding the identities that derivative code is full of
 /// (`g * 1`, `x + 0`, constants), so no zero or one is ever materialised.
 pub struct Builder<'f> {
-    pub f: &'f mut Function,
+    pub vars: &'f mut Vec<Var>,
+    pub out: &'f mut Vec<Stmt>,
     pub span: Span,
 }
 
+/// A fresh variable in `vars`.
+pub fn fresh(vars: &mut Vec<Var>, name: impl Into<String>, span: Span, origin: Origin) -> VarId {
+    vars.push(Var {
+        name: name.into(),
+        span,
+        origin,
+        ty: None,
+        mutable: false,
+        shape: Vec::new(),
+    });
+    vars.len() - 1
+}
+
 impl Builder<'_> {
+    /// `let v = op(args);` unless it folds to an existing operand.
     pub fn op(&mut self, op: Op, args: Vec<Operand>) -> Operand {
         if let Some(folded) = fold(op, &args) {
             return folded;
         }
-        Operand::Var(self.f.push_op(op, args, self.span))
+        self.let_(Rhs::Op(op, args))
+    }
+
+    /// `let v = rhs;` with a fresh temporary.
+    pub fn let_(&mut self, rhs: Rhs) -> Operand {
+        let dst = fresh(
+            self.vars,
+            format!("v{}", self.vars.len()),
+            self.span,
+            Origin::Temp,
+        );
+        self.out.push(Stmt::Let {
+            dst: Some(dst),
+            rhs,
+            span: self.span,
+        });
+        Operand::Var(dst)
+    }
+
+    /// A new location initialised to `value` (`let mut v = value;`).
+    pub fn location(&mut self, name: &str, value: Operand) -> VarId {
+        let dst = fresh(self.vars, name, self.span, Origin::Derivative);
+        self.vars[dst].mutable = true;
+        self.out.push(Stmt::Let {
+            dst: Some(dst),
+            rhs: Rhs::Op(Op::Id, vec![value]),
+            span: self.span,
+        });
+        dst
+    }
+
+    pub fn assign(&mut self, dst: VarId, value: Operand) {
+        self.out.push(Stmt::Assign {
+            dst,
+            value,
+            span: self.span,
+        });
     }
 
     pub fn add(&mut self, a: Operand, b: Operand) -> Operand {

@@ -4,10 +4,10 @@
 //! `check` once activity is known. Syntax that can never be differentiated is reported here,
 //! at its span, with a sentence saying what to write instead.
 use crate::ctxt::Ctxt;
-use crate::ir::{Binary, Function, Op, Opaque, Operand, Origin, Rhs, Stmt, Unary, VarId};
+use crate::ir::{Binary, Function, Level, Op, Opaque, Operand, Origin, Rhs, Stmt, Unary, VarId};
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, FnArg, Pat, ReturnType, Type, UnOp};
 
@@ -85,6 +85,8 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         top_lets: Vec::new(),
         items: Vec::new(),
         depth: 0,
+        nested: 0,
+        locations: assigned_in_nested(&item.block),
     };
     check_signature(cx, &item.sig);
     let generic = item.sig.generics.type_params().next().is_some();
@@ -149,6 +151,11 @@ pub fn kind_of(ty: &Type, type_params: &[String]) -> Kind {
     match ty {
         Type::Reference(r) => kind_of(&r.elem, type_params),
         Type::Paren(p) => kind_of(&p.elem, type_params),
+        Type::Slice(s) => kind_of(&s.elem, type_params),
+        Type::Array(a) => kind_of(&a.elem, type_params),
+        Type::Path(p) if vec_element(p).is_some() => {
+            kind_of(vec_element(p).expect("checked"), type_params)
+        }
         Type::Path(p) if p.qself.is_none() => match p.path.get_ident().map(Ident::to_string) {
             Some(name) if name == "f32" || name == "f64" || type_params.contains(&name) => {
                 Kind::Float
@@ -168,6 +175,109 @@ pub fn kind_of(ty: &Type, type_params: &[String]) -> Kind {
     }
 }
 
+/// The array levels of a type: `&[[f64; 3]]` is a dynamic array of fixed arrays.
+pub fn shape_of(ty: &Type) -> Vec<Level> {
+    match ty {
+        Type::Reference(r) => shape_of(&r.elem),
+        Type::Paren(p) => shape_of(&p.elem),
+        Type::Slice(s) => std::iter::once(Level::Dynamic)
+            .chain(shape_of(&s.elem))
+            .collect(),
+        Type::Array(a) => std::iter::once(Level::Fixed)
+            .chain(shape_of(&a.elem))
+            .collect(),
+        Type::Path(p) => match vec_element(p) {
+            Some(e) => std::iter::once(Level::Dynamic).chain(shape_of(e)).collect(),
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// `T` of `Vec<T>`.
+pub fn vec_element(p: &syn::TypePath) -> Option<&Type> {
+    let last = p.path.segments.last()?;
+    if p.qself.is_some() || last.ident != "Vec" {
+        return None;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match &a.args[0] {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The names assigned inside a branch or loop, and the arrays written by element anywhere.
+fn assigned_in_nested(block: &syn::Block) -> HashSet<String> {
+    let mut names = HashSet::new();
+    for stmt in &block.stmts {
+        if let Some(e) = stmt_expr(stmt) {
+            collect_assignments(e, false, &mut names);
+        }
+    }
+    names
+}
+
+fn collect_assignments(e: &Expr, nested: bool, names: &mut HashSet<String>) {
+    let target = |left: &Expr, names: &mut HashSet<String>| {
+        let (base, indexed) = index_base(left);
+        if let Some(base) = base {
+            if nested || indexed {
+                names.insert(base.to_string());
+            }
+        }
+    };
+    let block = |b: &syn::Block, names: &mut HashSet<String>| {
+        for s in &b.stmts {
+            if let Some(e) = stmt_expr(s) {
+                collect_assignments(e, true, names);
+            }
+        }
+    };
+    match e {
+        Expr::Assign(a) => target(&a.left, names),
+        Expr::Binary(b) if compound_op(&b.op).is_some() => target(&b.left, names),
+        Expr::If(i) => {
+            block(&i.then_branch, names);
+            if let Some((_, e)) = &i.else_branch {
+                collect_assignments(e, true, names);
+            }
+        }
+        Expr::ForLoop(f) => block(&f.body, names),
+        Expr::While(w) => block(&w.body, names),
+        Expr::Loop(l) => block(&l.body, names),
+        Expr::Block(b) => {
+            for s in &b.block.stmts {
+                if let Some(e) = stmt_expr(s) {
+                    collect_assignments(e, nested, names);
+                }
+            }
+        }
+        Expr::Paren(p) => collect_assignments(&p.expr, nested, names),
+        _ => {}
+    }
+}
+
+/// The expression of an expression statement or of a `let`'s value.
+fn stmt_expr(s: &syn::Stmt) -> Option<&Expr> {
+    match s {
+        syn::Stmt::Expr(e, _) => Some(e),
+        syn::Stmt::Local(l) => l.init.as_ref().map(|i| &*i.expr),
+        _ => None,
+    }
+}
+
+/// The variable under `x`, `x[i]`, `x[i][j]`, and whether it is indexed.
+fn index_base(e: &Expr) -> (Option<&Ident>, bool) {
+    match strip_parens(e) {
+        Expr::Path(p) => (p.path.get_ident(), false),
+        Expr::Index(i) => (index_base(&i.expr).0, true),
+        _ => (None, false),
+    }
+}
+
 struct Lower<'a> {
     cx: &'a Ctxt,
     f: Function,
@@ -177,6 +287,11 @@ struct Lower<'a> {
     items: Vec<syn::Item>,
     /// 0 at the top level of the body.
     depth: usize,
+    /// How many branches and loops enclose the code being lowered.
+    nested: usize,
+    /// Names assigned inside a branch or loop, and arrays written by element: their `let mut`
+    /// bindings become locations.
+    locations: HashSet<String>,
 }
 
 impl Lower<'_> {
@@ -208,8 +323,13 @@ impl Lower<'_> {
                         }
                     }
                     let var = self.f.new_var(ident.to_string(), ident.span(), Origin::Param(index));
+                    self.f.vars[var].shape = shape_of(&pt.ty);
                     self.f.params.push(var);
                     self.bind(&ident, var);
+                    if matches!(&*pt.pat, Pat::Ident(pi) if pi.mutability.is_some()) && self.locations.contains(&ident.to_string()) {
+                        // `mut x` assigned in a loop: a location holding the argument.
+                        self.define(&ident, Operand::Var(var), None, true, false);
+                    }
                     params.push(Param {
                         kind: kind_of(&pt.ty, type_params),
                         ident,
@@ -381,19 +501,29 @@ impl Lower<'_> {
         mutable: bool,
         declared: bool,
     ) {
-        let renamable = match (&value, self.f.body.last()) {
-            (Operand::Var(v), Some(last)) => {
-                last.dst == Some(*v) && self.f.vars[*v].origin == Origin::Temp
-            }
-            _ => false,
-        };
+        let location = mutable && self.locations.contains(&ident.to_string());
+        let renamable = !location
+            && match (&value, self.f.body.last()) {
+                (Operand::Var(v), Some(last)) => {
+                    last.dst() == Some(*v) && self.f.vars[*v].origin == Origin::Temp
+                }
+                _ => false,
+            };
         let var = match value {
             Operand::Var(v) if renamable => v,
             value => {
                 let v = self.f.new_var("", ident.span(), Origin::Temp);
-                self.f.body.push(Stmt {
+                let rhs = match value.var() {
+                    // A copy of an array is a new array.
+                    Some(a) if self.f.vars[a].is_array() => {
+                        self.f.vars[v].shape = self.f.vars[a].shape.clone();
+                        Rhs::CopyArray(a)
+                    }
+                    _ => Rhs::Op(Op::Id, vec![value]),
+                };
+                self.f.body.push(Stmt::Let {
                     dst: Some(v),
-                    rhs: Rhs::Op(Op::Id, vec![value]),
+                    rhs,
                     span: ident.span(),
                 });
                 v
@@ -403,7 +533,19 @@ impl Lower<'_> {
         info.name = ident.to_string();
         info.span = ident.span();
         info.origin = Origin::Local;
+        info.mutable = location;
         info.ty = ty.as_ref().map(ToTokens::to_token_stream);
+        if let Some(ty) = &ty {
+            if info.shape.is_empty() {
+                info.shape = shape_of(ty);
+            }
+        }
+        if location && info.is_array() && self.nested > 0 {
+            self.cx.error_spanned_by(
+                ident,
+                "an array written inside a loop or branch must be created outside it; move the `let` before the loop",
+            );
+        }
         if self.depth == 0 {
             // A name bound again (shadowed or assigned) no longer names one value.
             for t in self.top_lets.iter_mut().filter(|t| t.ident == *ident) {
@@ -421,29 +563,57 @@ impl Lower<'_> {
         self.bind(ident, var);
     }
 
-    /// Expression statements: assignments, or code run for its effect.
+    /// The value of a name: the variable, or a snapshot of a location (`let v = loc;`), so
+    /// every operand names one value. Arrays are used in place.
+    fn read(&mut self, var: VarId, span: Span) -> Operand {
+        if self.f.vars[var].mutable && !self.f.vars[var].is_array() {
+            return Operand::Var(self.f.push_op(Op::Id, vec![Operand::Var(var)], span));
+        }
+        Operand::Var(var)
+    }
+
+    /// Expression statements: assignments, branches and loops, or code run for its effect.
     fn expr_stmt(&mut self, e: &Expr) {
         match e {
             Expr::Assign(a) => self.assign(&a.left, None, &a.right),
             Expr::Binary(b) if compound_op(&b.op).is_some() => self.assign(&b.left, compound_op(&b.op), &b.right),
             Expr::Return(r) => self.cx.error_spanned_by(
                 r,
-                "an early `return` is not supported yet; compute the result in one expression at the end",
+                "an early `return` is not supported yet; assign the result to a variable and return it at the end",
             ),
             Expr::Macro(m) => {
                 let what = format!("the macro `{}!`", path_name(&m.mac.path));
                 self.effect(m.to_token_stream(), what);
             }
+            Expr::If(i) => self.if_stmt(i),
+            Expr::ForLoop(f) => self.for_loop(f),
+            Expr::While(w) => self.loop_not_supported(w.while_token),
+            Expr::Loop(l) => self.loop_not_supported(l.loop_token),
+            Expr::Break(b) => self.loop_not_supported(b.break_token),
+            Expr::Continue(c) => self.loop_not_supported(c.continue_token),
             other => {
                 self.expr(other);
             }
         }
     }
 
-    /// `x = e` or `x op= e`: the name is bound to a new variable (single assignment).
+    fn loop_not_supported(&mut self, token: impl ToTokens) {
+        self.cx.error_spanned_by(
+            token,
+            "`while`, `loop`, `break` and `continue` are not supported yet; write the loop as `for i in a..b` (with the stopping test as an `if` inside)",
+        );
+    }
+
+    /// `x = e`, `x op= e`, `a[i] = e`, `a[i] op= e`.
     fn assign(&mut self, left: &Expr, op: Option<Op>, right: &Expr) {
+        if let Expr::Index(_) = strip_parens(left) {
+            return self.store(left, op, right);
+        }
         let Expr::Path(p) = strip_parens(left) else {
-            self.cx.error_spanned_by(left, "only plain local names can be assigned to here; element and field writes are not supported yet");
+            self.cx.error_spanned_by(
+                left,
+                "only local names and array elements can be assigned to here",
+            );
             return;
         };
         let Some(ident) = p.path.get_ident() else {
@@ -457,27 +627,382 @@ impl Lower<'_> {
         };
         let rhs = self.expr(right);
         let value = match op {
-            Some(op) => Operand::Var(self.f.push_op(
-                op,
-                vec![Operand::Var(old), rhs],
-                right.span(),
-            )),
+            Some(op) => {
+                let current = self.read(old, left.span());
+                Operand::Var(self.f.push_op(op, vec![current, rhs], right.span()))
+            }
             None => rhs,
         };
+        if self.f.vars[old].mutable {
+            self.f.body.push(Stmt::Assign {
+                dst: old,
+                value,
+                span: left.span(),
+            });
+            return;
+        }
+        if self.nested > 0 {
+            self.cx.error_spanned_by(
+                left,
+                format!("declare `{ident}` with `let mut` to assign it inside a branch or loop"),
+            );
+            return;
+        }
+        // Outside branches and loops an assignment is a new binding of the same name.
         self.define(ident, value, None, true, false);
         let new = self.lookup(&ident.to_string()).expect("just bound");
         self.f.vars[new].ty = self.f.vars[old].ty.clone();
     }
 
+    /// `a[i][j] = e` or `a[i][j] op= e`.
+    fn store(&mut self, left: &Expr, op: Option<Op>, right: &Expr) {
+        let Some((array, index)) = self.place(left) else {
+            self.cx.error_spanned_by(left, "write elements of a local array declared with `let mut`, e.g. `let mut c = [0.0; 4];`");
+            return;
+        };
+        let value = self.expr(right);
+        let span = left.span();
+        let (value, accumulate) = match op {
+            None => (value, false),
+            Some(Op::Add) => (value, true),
+            Some(Op::Sub) => (
+                Operand::Var(self.f.push_op(Op::Neg, vec![value], span)),
+                true,
+            ),
+            Some(op) => {
+                let current = self.f.new_var("", span, Origin::Temp);
+                self.f.body.push(Stmt::Let {
+                    dst: Some(current),
+                    rhs: Rhs::Index(array, index.clone()),
+                    span,
+                });
+                let v = self.f.push_op(op, vec![Operand::Var(current), value], span);
+                (Operand::Var(v), false)
+            }
+        };
+        self.f.body.push(Stmt::Store {
+            array,
+            index,
+            value,
+            accumulate,
+            span,
+        });
+    }
+
+    /// `a[i][j]` on an array variable: the array and the lowered indices.
+    fn place(&mut self, e: &Expr) -> Option<(VarId, Vec<Operand>)> {
+        match strip_parens(e) {
+            Expr::Index(i) => {
+                let (array, mut index) = self.place(&i.expr)?;
+                index.push(self.expr(&i.index));
+                Some((array, index))
+            }
+            Expr::Path(p) => {
+                let v = self.lookup(&p.path.get_ident()?.to_string())?;
+                self.f.vars[v].is_array().then_some((v, Vec::new()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Lowers a nested block's statements into their own list.
+    fn nested_block(&mut self, f: impl FnOnce(&mut Self)) -> Vec<Stmt> {
+        let outer = std::mem::take(&mut self.f.body);
+        self.scopes.push(HashMap::new());
+        self.depth += 1;
+        self.nested += 1;
+        f(self);
+        self.nested -= 1;
+        self.depth -= 1;
+        self.scopes.pop();
+        std::mem::replace(&mut self.f.body, outer)
+    }
+
+    /// `if` as a statement; `else if` chains nest.
+    fn if_stmt(&mut self, i: &syn::ExprIf) {
+        let cond = self.expr(&i.cond);
+        let then = self.nested_block(|l| l.stmts(&i.then_branch.stmts));
+        let otherwise = match &i.else_branch {
+            None => Vec::new(),
+            Some((_, e)) => self.nested_block(|l| match &**e {
+                Expr::Block(b) => l.stmts(&b.block.stmts),
+                other => l.expr_stmt(other),
+            }),
+        };
+        self.f.body.push(Stmt::If {
+            cond,
+            then,
+            otherwise,
+            span: i.if_token.span,
+        });
+    }
+
+    fn stmts(&mut self, stmts: &[syn::Stmt]) {
+        for s in stmts {
+            match s {
+                syn::Stmt::Expr(e, None) => self.expr_stmt(e),
+                other => self.stmt(other),
+            }
+        }
+    }
+
+    /// `if` as an expression: each branch assigns its value to a location read after it.
+    fn if_expr(&mut self, i: &syn::ExprIf) -> Operand {
+        let span = i.if_token.span;
+        let result = self.f.new_var("branch", span, Origin::Temp);
+        self.f.vars[result].mutable = true;
+        self.f.body.push(Stmt::Let {
+            dst: Some(result),
+            rhs: Rhs::Uninit,
+            span,
+        });
+        let cond = self.expr(&i.cond);
+        let then = self.nested_block(|l| {
+            let v = l.block_value(&i.then_branch);
+            l.f.body.push(Stmt::Assign {
+                dst: result,
+                value: v,
+                span,
+            });
+        });
+        let otherwise = match &i.else_branch {
+            Some((_, e)) => self.nested_block(|l| {
+                let v = l.expr(e);
+                l.f.body.push(Stmt::Assign {
+                    dst: result,
+                    value: v,
+                    span,
+                });
+            }),
+            None => {
+                self.cx
+                    .error_spanned_by(i, "an `if` used as a value needs an `else` branch");
+                Vec::new()
+            }
+        };
+        self.f.body.push(Stmt::If {
+            cond,
+            then,
+            otherwise,
+            span,
+        });
+        self.read(result, span)
+    }
+
+    /// The statements of a block and the value of its tail expression.
+    fn block_value(&mut self, block: &syn::Block) -> Operand {
+        let mut result = None;
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            match stmt {
+                syn::Stmt::Expr(e, None) if i + 1 == block.stmts.len() => {
+                    result = Some(self.expr(e))
+                }
+                other => self.stmt(other),
+            }
+        }
+        result.unwrap_or_else(|| {
+            self.cx.error_spanned_by(
+                block,
+                "this block has no value; end it with the expression it evaluates to",
+            );
+            Operand::Lit(0.0)
+        })
+    }
+
+    /// `for i in a..b`, `for v in x.iter()` / `&x`, `.iter().enumerate()`,
+    /// `.iter().zip(y.iter())`: a loop over an index range.
+    fn for_loop(&mut self, f: &syn::ExprForLoop) {
+        if let Some(label) = &f.label {
+            self.cx.error_spanned_by(
+                label,
+                "loop labels are not supported; `break` and `continue` are not either yet",
+            );
+        }
+        let span = f.for_token.span;
+        let Some(iteration) = self.iteration(&f.expr) else {
+            self.cx.error_spanned_by(
+                &f.expr,
+                "loop over a range (`for i in 0..n`, `a..=b`) or over an array (`x.iter()`, `&x`, `.iter().enumerate()`, `.iter().zip(y.iter())`)",
+            );
+            return;
+        };
+        let index = self.f.new_var("i", span, Origin::Temp);
+        let body = self.nested_block(|l| {
+            l.bind_iteration(&f.pat, &iteration, index);
+            l.stmts(&f.body.stmts);
+        });
+        self.f.body.push(Stmt::For {
+            index,
+            start: iteration.start,
+            end: iteration.end,
+            inclusive: iteration.inclusive,
+            reversed: false,
+            body,
+            span,
+        });
+    }
+
+    /// What a `for` loop iterates over.
+    fn iteration(&mut self, e: &Expr) -> Option<Iteration> {
+        let zero = || Operand::Const {
+            tokens: quote!(0),
+            value: Some(0.0),
+        };
+        match strip_parens(e) {
+            Expr::Range(r) => {
+                let start = match &r.start {
+                    Some(s) => self.expr(s),
+                    None => zero(),
+                };
+                let end = self.expr(r.end.as_deref()?);
+                let inclusive = matches!(r.limits, syn::RangeLimits::Closed(_));
+                Some(Iteration {
+                    start,
+                    end,
+                    inclusive,
+                    arrays: Vec::new(),
+                    enumerate: false,
+                })
+            }
+            Expr::Reference(r) => self.array_iteration(&r.expr, Vec::new(), false),
+            Expr::MethodCall(m) => {
+                let name = m.method.to_string();
+                match (name.as_str(), m.args.len()) {
+                    ("iter", 0) => self.array_iteration(&m.receiver, Vec::new(), false),
+                    ("enumerate", 0) => {
+                        let mut it = self.iteration(&m.receiver)?;
+                        it.enumerate = true;
+                        Some(it)
+                    }
+                    ("zip", 1) => {
+                        let first = *self.iteration(&m.receiver)?.arrays.first()?;
+                        let other = match strip_parens(&m.args[0]) {
+                            Expr::MethodCall(o) if o.method == "iter" && o.args.is_empty() => {
+                                &o.receiver
+                            }
+                            Expr::Reference(r) => &r.expr,
+                            other => other,
+                        };
+                        let second = self.array_var(other)?;
+                        self.array_iteration(&m.receiver, vec![first, second], false)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn array_var(&mut self, e: &Expr) -> Option<VarId> {
+        match strip_parens(e) {
+            Expr::Path(p) => self
+                .lookup(&p.path.get_ident()?.to_string())
+                .filter(|&v| self.f.vars[v].is_array()),
+            _ => None,
+        }
+    }
+
+    /// `0..len` over one array, or over the shortest of several (`zip`).
+    fn array_iteration(
+        &mut self,
+        e: &Expr,
+        arrays: Vec<VarId>,
+        enumerate: bool,
+    ) -> Option<Iteration> {
+        let arrays = if arrays.is_empty() {
+            vec![self.array_var(e)?]
+        } else {
+            arrays
+        };
+        let lens: Vec<TokenStream> = arrays
+            .iter()
+            .map(|&a| {
+                let p = placeholder(a, Span::call_site());
+                quote!(#p.len())
+            })
+            .collect();
+        let (first, rest) = lens.split_first()?;
+        let len = quote!(#first #(.min(#rest))*);
+        let end = self.f.new_var("len", e.span(), Origin::Temp);
+        self.f.body.push(Stmt::Let {
+            dst: Some(end),
+            rhs: Rhs::Opaque(Opaque {
+                tokens: len,
+                reads: arrays.clone(),
+                passive_result: true,
+                pure: true,
+                what: "the length of an array".into(),
+            }),
+            span: e.span(),
+        });
+        Some(Iteration {
+            start: Operand::Const {
+                tokens: quote!(0),
+                value: Some(0.0),
+            },
+            end: Operand::Var(end),
+            inclusive: false,
+            arrays,
+            enumerate,
+        })
+    }
+
+    /// Binds the loop pattern at the top of the body: the index, or the elements.
+    fn bind_iteration(&mut self, pat: &Pat, it: &Iteration, index: VarId) {
+        let element = |l: &mut Self, array: VarId, pat: &Pat| {
+            let v = l.f.new_var("", pat.span(), Origin::Temp);
+            l.f.body.push(Stmt::Let {
+                dst: Some(v),
+                rhs: Rhs::Index(array, vec![Operand::Var(index)]),
+                span: pat.span(),
+            });
+            l.bind_loop_pattern(pat, Operand::Var(v));
+        };
+        match (it.arrays.len(), it.enumerate, strip_pat(pat)) {
+            (0, _, p) => self.bind_loop_pattern(p, Operand::Var(index)),
+            (1, false, p) => element(self, it.arrays[0], p),
+            (1, true, Pat::Tuple(t)) if t.elems.len() == 2 => {
+                self.bind_loop_pattern(&t.elems[0], Operand::Var(index));
+                element(self, it.arrays[0], &t.elems[1]);
+            }
+            (2, false, Pat::Tuple(t)) if t.elems.len() == 2 => {
+                element(self, it.arrays[0], &t.elems[0]);
+                element(self, it.arrays[1], &t.elems[1]);
+            }
+            (_, _, p) => self.cx.error_spanned_by(
+                p,
+                "bind the loop variable with a name, `_`, or a pair `(i, v)` / `(a, b)`",
+            ),
+        }
+    }
+
+    fn bind_loop_pattern(&mut self, pat: &Pat, value: Operand) {
+        match strip_pat(pat) {
+            Pat::Ident(pi) if pi.subpat.is_none() => {
+                let v = value.var().expect("loop values are variables");
+                let info = &mut self.f.vars[v];
+                info.name = pi.ident.to_string();
+                info.span = pi.ident.span();
+                info.origin = Origin::Local;
+                self.bind(&pi.ident, v);
+            }
+            Pat::Wild(_) => {}
+            other => self
+                .cx
+                .error_spanned_by(other, "bind the loop variable with a name or `_`"),
+        }
+    }
+
     /// Code kept as written for its effect (`println!`, `assert!`).
     fn effect(&mut self, tokens: TokenStream, what: String) {
         let (tokens, reads) = self.rename(tokens);
-        self.f.body.push(Stmt {
+        self.f.body.push(Stmt::Let {
             dst: None,
             rhs: Rhs::Opaque(Opaque {
                 tokens,
                 reads,
                 passive_result: true,
+                pure: false,
                 what,
             }),
             span: Span::call_site(),
@@ -492,7 +1017,7 @@ impl Lower<'_> {
             Expr::Paren(p) => self.expr(&p.expr),
             Expr::Group(g) => self.expr(&g.expr),
             Expr::Path(p) if p.qself.is_none() => match p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
-                Some(v) => Operand::Var(v),
+                Some(v) => self.read(v, span),
                 None => self.opaque(e, "a path", true),
             },
             Expr::Unary(u) => match u.op {
@@ -523,14 +1048,47 @@ impl Lower<'_> {
             Expr::Await(a) => self.unsupported(a, "`.await` is not supported in #[differentiate] functions"),
             Expr::Return(r) => self.unsupported(r, "an early `return` is not supported yet; compute the result in one expression at the end"),
             Expr::Tuple(t) => self.unsupported(t, "tuples can only be returned or destructured in place (`let (a, b) = (x, y);`)"),
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => self.vec_macro(e, m),
             Expr::Macro(m) => {
                 let what = format!("the macro `{}!`", path_name(&m.mac.path));
                 self.opaque(e, &what, false)
             }
-            Expr::If(_) => self.opaque(e, "an `if` expression (branches on differentiated values are not supported yet)", false),
+            Expr::If(i) => self.if_expr(i),
             Expr::Match(_) => self.opaque(e, "a `match` expression", false),
-            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => self.opaque(e, "a loop (loops over differentiated values are not supported yet)", false),
-            Expr::Index(_) => self.opaque(e, "indexing (arrays are not supported yet)", false),
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                self.unsupported(e, "a loop has no value here; write it as a statement and assign the result to a `let mut` declared before it")
+            }
+            Expr::Index(_) => match self.place(e) {
+                Some((array, index)) => {
+                    let v = self.f.new_var("", span, Origin::Temp);
+                    self.f.body.push(Stmt::Let {
+                        dst: Some(v),
+                        rhs: Rhs::Index(array, index),
+                        span,
+                    });
+                    Operand::Var(v)
+                }
+                None => self.opaque(e, "indexing", false),
+            },
+            Expr::Array(a) => {
+                let elements: Vec<Operand> = a.elems.iter().map(|x| self.expr(x)).collect();
+                let nested = elements.iter().any(|x| x.var().is_some_and(|v| self.f.vars[v].is_array()));
+                if nested {
+                    return self.unsupported(a, "nested array literals are not supported; build the inner arrays with `[0.0; n]` and write their elements");
+                }
+                let v = self.f.new_var("", span, Origin::Temp);
+                self.f.vars[v].shape = vec![Level::Fixed];
+                self.f.body.push(Stmt::Let {
+                    dst: Some(v),
+                    rhs: Rhs::ArrayLit(elements),
+                    span,
+                });
+                Operand::Var(v)
+            }
+            Expr::Repeat(r) => {
+                let shape = std::iter::once(Level::Fixed).chain(repeat_shape(&r.expr)).collect();
+                self.array_constant(e, shape)
+            }
             Expr::Field(_) => self.opaque(e, "a field access", false),
             Expr::Reference(r) => self.expr(&r.expr),
             _ => self.opaque(e, "this expression", false),
@@ -600,9 +1158,26 @@ impl Lower<'_> {
                 args.extend(m.args.iter().map(|a| self.expr(a)));
                 return Operand::Var(self.f.push_op(op, args, m.method.span()));
             }
-            if name == "clone" && m.args.is_empty() {
+            if ["clone", "to_vec", "to_owned"].contains(&name.as_str()) && m.args.is_empty() {
                 let x = self.expr(&m.receiver);
-                return Operand::Var(self.f.push_op(Op::Id, vec![x], m.method.span()));
+                let span = m.method.span();
+                return match x.var().filter(|&a| self.f.vars[a].is_array()) {
+                    Some(a) => {
+                        let v = self.f.new_var("", span, Origin::Temp);
+                        let mut shape = self.f.vars[a].shape.clone();
+                        if name == "to_vec" {
+                            shape[0] = Level::Dynamic;
+                        }
+                        self.f.vars[v].shape = shape;
+                        self.f.body.push(Stmt::Let {
+                            dst: Some(v),
+                            rhs: Rhs::CopyArray(a),
+                            span,
+                        });
+                        Operand::Var(v)
+                    }
+                    None => Operand::Var(self.f.push_op(Op::Id, vec![x], span)),
+                };
             }
         }
         if PASSIVE_METHODS.contains(&name.as_str()) {
@@ -649,17 +1224,56 @@ impl Lower<'_> {
         let dst = self
             .f
             .new_var(format!("v{}", self.f.vars.len()), e.span(), Origin::Temp);
-        self.f.body.push(Stmt {
+        self.f.body.push(Stmt::Let {
             dst: Some(dst),
             rhs: Rhs::Opaque(Opaque {
                 tokens,
                 reads,
                 passive_result,
+                pure: is_pure(e),
                 what: what.to_string(),
             }),
             span: e.span(),
         });
         Operand::Var(dst)
+    }
+
+    /// `[0.0; n]`, `vec![0.0; n]`: a passive array the function then writes.
+    fn array_constant(&mut self, e: &Expr, shape: Vec<Level>) -> Operand {
+        let (tokens, reads) = self.rename(e.to_token_stream());
+        let v = self.f.new_var("", e.span(), Origin::Temp);
+        self.f.vars[v].shape = shape;
+        self.f.body.push(Stmt::Let {
+            dst: Some(v),
+            rhs: Rhs::Opaque(Opaque {
+                tokens,
+                reads,
+                passive_result: true,
+                pure: true,
+                what: "an array".into(),
+            }),
+            span: e.span(),
+        });
+        Operand::Var(v)
+    }
+
+    /// `vec![value; n]` is an array; other `vec!` forms are opaque.
+    fn vec_macro(&mut self, e: &Expr, m: &syn::ExprMacro) -> Operand {
+        let repeat = m.mac.parse_body_with(|input: syn::parse::ParseStream| {
+            let value: Expr = input.parse()?;
+            let _: syn::Token![;] = input.parse()?;
+            let _: Expr = input.parse()?;
+            Ok(value)
+        });
+        match repeat {
+            Ok(value) => {
+                let shape = std::iter::once(Level::Dynamic)
+                    .chain(repeat_shape(&value))
+                    .collect();
+                self.array_constant(e, shape)
+            }
+            Err(_) => self.opaque(e, "the macro `vec!`", false),
+        }
     }
 
     /// Replaces each local name in `tokens` by a placeholder `emit` resolves, and lists the
@@ -705,6 +1319,24 @@ impl Lower<'_> {
             }
         }
         out.into_iter().collect()
+    }
+}
+
+/// What a `for` loop runs over: an index range, and the arrays whose elements the pattern
+/// binds (none for a plain range).
+struct Iteration {
+    start: Operand,
+    end: Operand,
+    inclusive: bool,
+    arrays: Vec<VarId>,
+    enumerate: bool,
+}
+
+fn strip_pat(p: &Pat) -> &Pat {
+    match p {
+        Pat::Reference(r) => strip_pat(&r.pat),
+        Pat::Paren(p) => strip_pat(&p.pat),
+        other => other,
     }
 }
 
@@ -760,6 +1392,47 @@ fn is_constant(e: &Expr) -> bool {
         e,
         Expr::Path(_) | Expr::Call(_) | Expr::MethodCall(_) | Expr::Cast(_) | Expr::Lit(_)
     )
+}
+
+/// Code whose evaluation can be repeated: casts, literals, paths, arithmetic and comparisons
+/// of such, `.len()`. Calls and macros may have effects or differ between runs.
+fn is_pure(e: &Expr) -> bool {
+    match e {
+        Expr::Lit(_) | Expr::Path(_) => true,
+        Expr::Cast(c) => is_pure(&c.expr),
+        Expr::Paren(p) => is_pure(&p.expr),
+        Expr::Unary(u) => is_pure(&u.expr),
+        Expr::Binary(b) => is_pure(&b.left) && is_pure(&b.right),
+        Expr::MethodCall(m) => {
+            PASSIVE_METHODS.contains(&m.method.to_string().as_str()) && is_pure(&m.receiver)
+        }
+        Expr::Repeat(r) => is_pure(&r.expr),
+        Expr::Index(i) => is_pure(&i.expr) && is_pure(&i.index),
+        _ => false,
+    }
+}
+
+/// The array levels inside a repeated value: `[[0.0; 3]; 2]` has one more inside.
+fn repeat_shape(e: &Expr) -> Vec<Level> {
+    match strip_parens(e) {
+        Expr::Repeat(r) => std::iter::once(Level::Fixed)
+            .chain(repeat_shape(&r.expr))
+            .collect(),
+        Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+            let inner = m.mac.parse_body_with(|input: syn::parse::ParseStream| {
+                let value: Expr = input.parse()?;
+                let _: TokenStream = input.parse()?;
+                Ok(value)
+            });
+            match inner {
+                Ok(value) => std::iter::once(Level::Dynamic)
+                    .chain(repeat_shape(&value))
+                    .collect(),
+                Err(_) => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn strip_parens(e: &Expr) -> &Expr {

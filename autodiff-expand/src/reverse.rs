@@ -1,61 +1,542 @@
 //! Reverse mode (VJP): the primal sweep, then the adjoint sweep over the statements in
 //! reverse order.
 //!
-//! Adjoints in straight-line code are single-assignment: the first contribution to a
-//! variable's adjoint defines it and later ones add to it, so there are no zero-initialised
-//! accumulators and scalar gradients allocate nothing.
+//! - Straight-line code: adjoints are single-assignment `let`s; the first contribution
+//!   defines an adjoint and later ones add to it. No zero-initialised accumulators, no
+//!   allocation.
+//! - Locations (`let mut` assigned in a branch or loop), arrays, and values that receive
+//!   contributions inside a branch or loop get one mutable accumulator each, created once
+//!   (an array's adjoint is one array, not one per iteration).
+//! - Branches and loops are reversed in place (`for i in (a..b).rev()`). A reversed block
+//!   first brings the primal values its adjoint needs back into scope: values computed from
+//!   data that does not change (read-only inputs, loop indices, values defined outside the
+//!   block) are recomputed; the rest (reads of locations, of arrays the function writes,
+//!   of impure code) were pushed on a value stack of their own during the primal sweep and
+//!   are popped (Tapenade's "to be recorded" analysis, with recomputation). So `s += e`
+//!   saves nothing, and `x = r * x * (1 - x)` saves one float per iteration.
 use crate::activity::Activity;
-use crate::ir::{Builder, Function, Operand, Rhs, VarId};
+use crate::ir::{fresh, walk, Builder, Function, Op, Operand, Origin, Rhs, Stmt, Var, VarId};
 use crate::rules;
+use proc_macro2::Span;
+use std::collections::{HashMap, HashSet};
 
 pub struct Reverse {
-    /// The primal sweep followed by the adjoint sweep.
+    /// The primal sweep (with pushes) followed by the adjoint sweep.
     pub f: Function,
     /// The adjoint of each `wrt` entry; `None` where no unstopped path reaches an output.
     pub grads: Vec<Option<Operand>>,
 }
 
+struct Rev<'a> {
+    primal: &'a Function,
+    act: &'a Activity,
+    vars: Vec<Var>,
+    /// The adjoint accumulated so far, per variable.
+    adj: Vec<Option<Operand>>,
+    /// The mutable accumulator of a variable, while contributions go through one.
+    acc: Vec<Option<VarId>>,
+    /// Arrays never written: reading them again in the adjoint sweep gives the same values.
+    read_only: Vec<bool>,
+    /// Values saved during the primal sweep, each with its own stack.
+    stacks: Vec<(VarId, VarId)>,
+}
+
 /// `seeds[k]` is the cotangent of output `k` (TensorFlow's `grad_ys`).
 pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operand]) -> Reverse {
-    let mut f = primal.clone();
-    let mut adjoint: Vec<Option<Operand>> = vec![None; primal.vars.len()];
-    let span = proc_macro2::Span::call_site();
-    for (out, seed) in primal.outputs.iter().zip(seeds) {
-        if let Some(v) = out.var().filter(|&v| act.varied[v]) {
-            let mut b = Builder { f: &mut f, span };
-            adjoint[v] = Some(rules::accumulate(
-                &mut b,
-                adjoint[v].take(),
-                (seed.clone(), false),
-            ));
+    let n = primal.vars.len();
+    let mut read_only = vec![true; n];
+    walk(&primal.body, &mut |s| {
+        if let Stmt::Store { array, .. } = s {
+            read_only[*array] = false;
+        }
+    });
+    let mut r = Rev {
+        primal,
+        act,
+        vars: primal.vars.clone(),
+        adj: vec![None; n],
+        acc: vec![None; n],
+        read_only,
+        stacks: Vec::new(),
+    };
+    let mut adjoint = Vec::new();
+    // Accumulators of top-level locations and of arrays, created once.
+    let top_level: Vec<VarId> = primal
+        .params
+        .iter()
+        .copied()
+        .chain(primal.body.iter().filter_map(Stmt::dst))
+        .collect();
+    for v in top_level {
+        if act.is_active(v) && (r.vars[v].mutable || r.vars[v].is_array()) {
+            r.new_accumulator(v, Operand::Var(v), &mut adjoint);
         }
     }
-    for stmt in primal.body.iter().rev() {
-        let Some(dst) = stmt.dst else { continue };
-        if !act.is_active(dst) || act.stopped[dst] {
-            continue;
+    for (out, seed) in primal.outputs.iter().zip(seeds) {
+        if let Some(v) = out.var().filter(|&v| act.varied[v]) {
+            r.accumulate(v, (seed.clone(), false), &mut adjoint);
         }
-        let Some(g) = adjoint[dst].clone() else {
-            continue;
-        };
-        // Opaque statements with an active result were reported by `check`.
-        let Rhs::Op(op, args) = &stmt.rhs else {
-            continue;
-        };
-        let mut b = Builder {
-            f: &mut f,
-            span: stmt.span,
-        };
-        let partials = rules::partials(&mut b, *op, args, &Operand::Var(dst));
-        for (arg, partial) in args.iter().zip(&partials) {
-            let Some(a) = arg.var().filter(|&a| act.varied[a]) else {
-                continue;
-            };
-            if let Some(contribution) = rules::apply(&mut b, partial, g.clone()) {
-                adjoint[a] = Some(rules::accumulate(&mut b, adjoint[a].take(), contribution));
+    }
+    r.block(&primal.body, &mut adjoint);
+    let mut body: Vec<Stmt> = Vec::new();
+    for &(_, stack) in &r.stacks {
+        body.push(Stmt::Let {
+            dst: Some(stack),
+            rhs: Rhs::NewStack,
+            span: Span::call_site(),
+        });
+    }
+    let pushes: HashMap<VarId, VarId> = r.stacks.iter().copied().collect();
+    body.extend(with_pushes(&primal.body, &pushes));
+    body.extend(adjoint);
+    let grads = wrt.iter().map(|&w| r.adj[w].clone()).collect();
+    Reverse {
+        f: Function {
+            vars: r.vars,
+            params: primal.params.clone(),
+            body,
+            outputs: primal.outputs.clone(),
+        },
+        grads,
+    }
+}
+
+/// The primal statements, each saved value pushed right after it is computed.
+fn with_pushes(block: &[Stmt], pushes: &HashMap<VarId, VarId>) -> Vec<Stmt> {
+    let mut out = Vec::with_capacity(block.len());
+    for stmt in block {
+        let mut stmt = stmt.clone();
+        for inner in stmt.blocks_mut() {
+            *inner = with_pushes(inner, pushes);
+        }
+        let saved = stmt.dst().and_then(|d| pushes.get(&d).map(|&s| (d, s)));
+        let span = stmt.span();
+        out.push(stmt);
+        if let Some((value, stack)) = saved {
+            out.push(Stmt::Push {
+                stack,
+                value: Operand::Var(value),
+                span,
+            });
+        }
+    }
+    out
+}
+
+impl Rev<'_> {
+    fn builder<'b>(&'b mut self, out: &'b mut Vec<Stmt>, span: Span) -> Builder<'b> {
+        Builder {
+            vars: &mut self.vars,
+            out,
+            span,
+        }
+    }
+
+    /// `let mut adj_v = init;` and contributions to `v` go to it from now on.
+    fn new_accumulator(&mut self, v: VarId, witness: Operand, out: &mut Vec<Stmt>) -> VarId {
+        let name = format!("adj_{}", self.vars[v].name);
+        let acc = fresh(&mut self.vars, name, Span::call_site(), Origin::Derivative);
+        self.vars[acc].mutable = true;
+        self.vars[acc].shape = self.vars[v].shape.clone();
+        out.push(Stmt::Let {
+            dst: Some(acc),
+            rhs: Rhs::Zero(witness),
+            span: Span::call_site(),
+        });
+        self.acc[v] = Some(acc);
+        self.adj[v] = Some(Operand::Var(acc));
+        acc
+    }
+
+    /// Adds `±value` to the adjoint of `v`.
+    fn accumulate(&mut self, v: VarId, contribution: (Operand, bool), out: &mut Vec<Stmt>) {
+        if !self.act.varied[v] {
+            return;
+        }
+        let span = self.vars[v].span;
+        match self.acc[v] {
+            Some(acc) => {
+                let mut b = self.builder(out, span);
+                let current = b.let_(Rhs::Op(Op::Id, vec![Operand::Var(acc)]));
+                let sum = rules::accumulate(&mut b, Some(current), contribution);
+                b.assign(acc, sum);
+            }
+            None => {
+                let previous = self.adj[v].take();
+                let mut b = self.builder(out, span);
+                self.adj[v] = Some(rules::accumulate(&mut b, previous, contribution));
             }
         }
     }
-    let grads = wrt.iter().map(|&w| adjoint[w].clone()).collect();
-    Reverse { f, grads }
+
+    fn is_location(&self, v: VarId) -> bool {
+        self.vars[v].mutable
+    }
+
+    /// The adjoint of a block, statements in reverse order.
+    fn block(&mut self, block: &[Stmt], out: &mut Vec<Stmt>) {
+        for stmt in block.iter().rev() {
+            self.stmt(stmt, out);
+        }
+    }
+
+    fn stmt(&mut self, stmt: &Stmt, out: &mut Vec<Stmt>) {
+        let act = self.act;
+        match stmt {
+            Stmt::Let {
+                dst: Some(d),
+                rhs,
+                span,
+            } => {
+                let d = *d;
+                if !act.is_active(d) || act.stopped[d] {
+                    return;
+                }
+                let Some(g) = self.adj[d].clone() else { return };
+                if self.is_location(d) && !self.vars[d].is_array() {
+                    // The location's declaration: its initial value gets the adjoint.
+                    if let Rhs::Op(Op::Id, args) = rhs {
+                        if let Some(init) = args[0].var() {
+                            let mut b = self.builder(out, *span);
+                            let g = b.let_(Rhs::Op(Op::Id, vec![g]));
+                            self.accumulate(init, (g, false), out);
+                        }
+                    }
+                    return;
+                }
+                self.let_adjoint(d, rhs, g, *span, out);
+            }
+            Stmt::Let { dst: None, .. } | Stmt::Push { .. } => {}
+            Stmt::Assign { dst, value, span } => {
+                let (Some(acc), Some(v)) = (self.acc[*dst], value.var()) else {
+                    return;
+                };
+                if act.stopped[*dst] {
+                    return;
+                }
+                let mut b = self.builder(out, *span);
+                let g = b.let_(Rhs::Op(Op::Id, vec![Operand::Var(acc)]));
+                let zero = b.let_(Rhs::Zero(g.clone()));
+                b.assign(acc, zero);
+                self.accumulate(v, (g, false), out);
+            }
+            Stmt::Store {
+                array,
+                index,
+                value,
+                accumulate,
+                span,
+            } => {
+                let Some(acc) = self.acc[*array] else { return };
+                let mut b = self.builder(out, *span);
+                let g = b.let_(Rhs::Index(acc, index.clone()));
+                if !accumulate {
+                    let zero = b.let_(Rhs::Zero(g.clone()));
+                    out.push(Stmt::Store {
+                        array: acc,
+                        index: index.clone(),
+                        value: zero,
+                        accumulate: false,
+                        span: *span,
+                    });
+                }
+                if let Some(v) = value.var() {
+                    self.accumulate(v, (g, false), out);
+                }
+            }
+            Stmt::If {
+                cond,
+                then,
+                otherwise,
+                span,
+            } => {
+                let promoted = self.promote(stmt, out);
+                let then = self.nested_block(then);
+                let otherwise = self.nested_block(otherwise);
+                out.push(Stmt::If {
+                    cond: cond.clone(),
+                    then,
+                    otherwise,
+                    span: *span,
+                });
+                self.unpromote(promoted);
+            }
+            Stmt::For {
+                index,
+                start,
+                end,
+                inclusive,
+                reversed,
+                body,
+                span,
+            } => {
+                let promoted = self.promote(stmt, out);
+                let body = self.nested_block(body);
+                out.push(Stmt::For {
+                    index: *index,
+                    start: start.clone(),
+                    end: end.clone(),
+                    inclusive: *inclusive,
+                    reversed: !reversed,
+                    body,
+                    span: *span,
+                });
+                self.unpromote(promoted);
+            }
+        }
+    }
+
+    /// The adjoint of `let d = rhs;` given the adjoint `g` of `d`.
+    fn let_adjoint(&mut self, d: VarId, rhs: &Rhs, g: Operand, span: Span, out: &mut Vec<Stmt>) {
+        match rhs {
+            // Reading a location: its accumulator gets the adjoint.
+            Rhs::Op(Op::Id, args) if args[0].var().is_some_and(|l| self.is_location(l)) => {
+                let l = args[0].var().expect("checked");
+                self.accumulate(l, (g, false), out);
+            }
+            Rhs::Op(op, args) => {
+                let act = self.act;
+                let mut b = self.builder(out, span);
+                let partials = rules::partials(&mut b, *op, args, &Operand::Var(d));
+                let mut contributions = Vec::new();
+                for (arg, partial) in args.iter().zip(&partials) {
+                    let Some(a) = arg.var().filter(|&a| act.varied[a]) else {
+                        continue;
+                    };
+                    if let Some(c) = rules::apply(&mut b, partial, g.clone()) {
+                        contributions.push((a, c));
+                    }
+                }
+                for (a, c) in contributions {
+                    self.accumulate(a, c, out);
+                }
+            }
+            Rhs::Index(array, index) => {
+                if let Some(acc) = self.acc[*array] {
+                    out.push(Stmt::Store {
+                        array: acc,
+                        index: index.clone(),
+                        value: g,
+                        accumulate: true,
+                        span,
+                    });
+                }
+            }
+            Rhs::ArrayLit(elements) => {
+                let Some(acc) = self.acc[d] else { return };
+                for (k, e) in elements.iter().enumerate() {
+                    let Some(e) = e.var().filter(|&e| self.act.varied[e]) else {
+                        continue;
+                    };
+                    let k = proc_macro2::Literal::usize_unsuffixed(k);
+                    let index = vec![Operand::Const {
+                        tokens: quote::quote!(#k),
+                        value: None,
+                    }];
+                    let mut b = self.builder(out, span);
+                    let c = b.let_(Rhs::Index(acc, index));
+                    self.accumulate(e, (c, false), out);
+                }
+            }
+            Rhs::CopyArray(src) => {
+                let (Some(from), Some(to)) = (self.acc[d], self.acc[*src]) else {
+                    return;
+                };
+                out.push(elementwise_add(&mut self.vars, to, from, span));
+            }
+            Rhs::Opaque(_) | Rhs::Uninit | Rhs::Zero(_) | Rhs::NewStack | Rhs::Pop(_) => {}
+        }
+    }
+
+    /// Before a branch or loop is reversed: values defined outside it that receive
+    /// contributions inside it get an accumulator (SSA adjoints cannot cross iterations).
+    fn promote(&mut self, stmt: &Stmt, out: &mut Vec<Stmt>) -> Vec<VarId> {
+        let mut defined = HashSet::new();
+        let mut read = Vec::new();
+        for block in stmt.blocks() {
+            walk(block, &mut |s| {
+                defined.extend(s.dst());
+                read.extend(s.reads());
+            });
+        }
+        let mut promoted = Vec::new();
+        for v in read {
+            if defined.contains(&v)
+                || promoted.contains(&v)
+                || self.acc[v].is_some()
+                || !self.act.is_active(v)
+            {
+                continue;
+            }
+            let span = self.vars[v].span;
+            let init = match self.adj[v].take() {
+                Some(adj) => adj,
+                None => {
+                    let mut b = self.builder(out, span);
+                    b.let_(Rhs::Zero(Operand::Var(v)))
+                }
+            };
+            let mut b = self.builder(out, span);
+            let name = format!("adj_{}", b.vars[v].name);
+            let acc = b.location(&name, init);
+            self.acc[v] = Some(acc);
+            self.adj[v] = Some(Operand::Var(acc));
+            promoted.push(v);
+        }
+        promoted
+    }
+
+    /// After the branch or loop: the accumulated value is the adjoint from here on.
+    fn unpromote(&mut self, promoted: Vec<VarId>) {
+        for v in promoted {
+            self.acc[v] = None;
+        }
+    }
+
+    /// A reversed block: primal values brought back into scope, then the adjoint.
+    fn nested_block(&mut self, block: &[Stmt]) -> Vec<Stmt> {
+        let mut adjoint = Vec::new();
+        let declared: Vec<(VarId, Operand)> = block
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::Let {
+                    dst: Some(d), rhs, ..
+                } if self.vars[*d].mutable && self.act.is_active(*d) => {
+                    let witness = match rhs {
+                        Rhs::Op(Op::Id, args) => args[0].clone(),
+                        _ => Operand::Lit(0.0),
+                    };
+                    Some((*d, witness))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut scoped = Vec::new();
+        for (loc, witness) in declared {
+            self.new_accumulator(loc, witness, &mut adjoint);
+            scoped.push(loc);
+        }
+        self.block(block, &mut adjoint);
+        for loc in scoped {
+            self.acc[loc] = None;
+        }
+        let restore = self.restore(block, &adjoint);
+        restore.into_iter().chain(adjoint).collect()
+    }
+
+    /// The statements that bring back the primal values `adjoint` reads that `block`
+    /// defines: recomputed where that gives the same value, popped where it was saved.
+    fn restore(&mut self, block: &[Stmt], adjoint: &[Stmt]) -> Vec<Stmt> {
+        let mut needed: HashSet<VarId> = HashSet::new();
+        walk(adjoint, &mut |s| needed.extend(s.reads()));
+        let mut restore = Vec::new();
+        for stmt in block.iter().rev() {
+            let Stmt::Let {
+                dst: Some(d),
+                rhs,
+                span,
+            } = stmt
+            else {
+                continue;
+            };
+            if !needed.contains(d) || self.vars[*d].mutable {
+                continue;
+            }
+            if self.recomputable(rhs) {
+                needed.extend(stmt.reads());
+                restore.push(stmt.clone());
+            } else {
+                let stack = self.stack_for(*d);
+                restore.push(Stmt::Let {
+                    dst: Some(*d),
+                    rhs: Rhs::Pop(stack),
+                    span: *span,
+                });
+            }
+        }
+        restore.reverse();
+        restore
+    }
+
+    /// Whether evaluating `rhs` again in the adjoint sweep gives the primal value.
+    fn recomputable(&self, rhs: &Rhs) -> bool {
+        match rhs {
+            Rhs::Op(Op::Id, args) if args[0].var().is_some_and(|v| self.vars[v].mutable) => false,
+            Rhs::Op(..) => true,
+            Rhs::Index(array, _) => self.read_only[*array],
+            Rhs::Opaque(o) => {
+                o.pure
+                    && !o
+                        .reads
+                        .iter()
+                        .any(|&v| self.vars[v].mutable && !self.read_only[v])
+            }
+            _ => false,
+        }
+    }
+
+    fn stack_for(&mut self, v: VarId) -> VarId {
+        if let Some(&(_, s)) = self.stacks.iter().find(|(value, _)| *value == v) {
+            return s;
+        }
+        let name = format!("saved_{}", self.primal.vars[v].name);
+        let stack = fresh(&mut self.vars, name, Span::call_site(), Origin::Derivative);
+        self.vars[stack].mutable = true;
+        self.stacks.push((v, stack));
+        stack
+    }
+}
+
+/// `for k in 0..from.len() { to[k] += from[k]; }`: the adjoint of an array copy.
+fn elementwise_add(vars: &mut Vec<Var>, to: VarId, from: VarId, span: Span) -> Stmt {
+    let k = fresh(vars, "k", span, Origin::Temp);
+    let len = fresh(vars, "len", span, Origin::Temp);
+    let element = fresh(vars, "element", span, Origin::Temp);
+    let placeholder = crate::lower::placeholder(from, span);
+    Stmt::If {
+        cond: Operand::Const {
+            tokens: quote::quote!(true),
+            value: None,
+        },
+        then: vec![
+            Stmt::Let {
+                dst: Some(len),
+                rhs: Rhs::Opaque(crate::ir::Opaque {
+                    tokens: quote::quote!(#placeholder.len()),
+                    reads: vec![from],
+                    passive_result: true,
+                    pure: true,
+                    what: "the length of an array".into(),
+                }),
+                span,
+            },
+            Stmt::For {
+                index: k,
+                start: Operand::Const {
+                    tokens: quote::quote!(0),
+                    value: Some(0.0),
+                },
+                end: Operand::Var(len),
+                inclusive: false,
+                reversed: false,
+                body: vec![
+                    Stmt::Let {
+                        dst: Some(element),
+                        rhs: Rhs::Index(from, vec![Operand::Var(k)]),
+                        span,
+                    },
+                    Stmt::Store {
+                        array: to,
+                        index: vec![Operand::Var(k)],
+                        value: Operand::Var(element),
+                        accumulate: true,
+                        span,
+                    },
+                ],
+                span,
+            },
+        ],
+        otherwise: Vec::new(),
+        span,
+    }
 }

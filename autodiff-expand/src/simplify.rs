@@ -1,13 +1,36 @@
 //! Clean-up after differentiation: common subexpressions (a derivative rule's `x.cos()` reuses
 //! the user's own `x.cos()`), then dead code (partials nobody asked for, primal values the
-//! gradient does not need). Identities such as `g * 1` were already folded by `ir::Builder`.
-use crate::ir::{Function, Op, Operand, Origin, Rhs, Stmt, VarId};
-use std::collections::HashMap;
+//! derivative does not need). Identities such as `g * 1` were already folded by
+//! `ir::Builder`.
+use crate::ir::{walk, Function, Op, Operand, Origin, Rhs, Stmt, Var, VarId};
+use std::collections::{HashMap, HashSet};
 
 /// Simplifies `f` in place; `f.outputs` are the roots that must survive.
 pub fn simplify(f: &mut Function) {
-    eliminate_common_subexpressions(f);
+    let body = std::mem::take(&mut f.body);
+    let mut scope = Scope::default();
+    f.body = cse_block(&f.vars, body, &mut scope);
+    f.outputs.iter_mut().for_each(|o| scope.substitute(o));
     eliminate_dead_code(f);
+}
+
+/// What common-subexpression elimination knows at a point: values computed so far, and
+/// variables replaced by an earlier equal one. Nested blocks start from a copy, so nothing
+/// defined inside a block is reused outside it.
+#[derive(Clone, Default)]
+struct Scope {
+    seen: HashMap<String, VarId>,
+    replaced: HashMap<VarId, VarId>,
+}
+
+impl Scope {
+    fn substitute(&self, operand: &mut Operand) {
+        if let Operand::Var(v) = operand {
+            if let Some(&to) = self.replaced.get(v) {
+                *v = to;
+            }
+        }
+    }
 }
 
 /// A key that is equal for two statements computing the same value (`a + b` and `b + a`
@@ -27,73 +50,117 @@ fn key(op: Op, args: &[Operand]) -> String {
     format!("{op:?}|{}", parts.join("|"))
 }
 
-fn substitute(map: &HashMap<VarId, VarId>, operand: &mut Operand) {
-    if let Operand::Var(v) = operand {
-        if let Some(&to) = map.get(v) {
-            *v = to;
+fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
+    let mut out = Vec::with_capacity(block.len());
+    for mut stmt in block {
+        substitute_operands(&mut stmt, scope);
+        for inner in stmt.blocks_mut() {
+            let mut inner_scope = scope.clone();
+            *inner = cse_block(vars, std::mem::take(inner), &mut inner_scope);
         }
-    }
-}
-
-fn eliminate_common_subexpressions(f: &mut Function) {
-    let mut seen: HashMap<String, VarId> = HashMap::new();
-    let mut replaced: HashMap<VarId, VarId> = HashMap::new();
-    let mut body = Vec::with_capacity(f.body.len());
-    for mut stmt in std::mem::take(&mut f.body) {
-        if let Rhs::Op(op, args) = &mut stmt.rhs {
-            args.iter_mut().for_each(|a| substitute(&replaced, a));
-            if let Some(dst) = stmt.dst {
-                // A user's binding stays: passive code may name it.
-                let replaceable = matches!(f.vars[dst].origin, Origin::Temp | Origin::Derivative);
+        if let Stmt::Let {
+            dst: Some(dst),
+            rhs: Rhs::Op(op, args),
+            ..
+        } = &stmt
+        {
+            // Reading a location is not a pure function of its operand: it changes.
+            let reads_location = args
+                .iter()
+                .any(|a| a.var().is_some_and(|v| vars[v].mutable));
+            let replaceable = matches!(vars[*dst].origin, Origin::Temp | Origin::Derivative)
+                && !vars[*dst].mutable;
+            if !reads_location && !vars[*dst].mutable {
                 let k = key(*op, args);
-                match seen.get(&k) {
+                match scope.seen.get(&k) {
                     Some(&earlier) if replaceable => {
-                        replaced.insert(dst, earlier);
+                        scope.replaced.insert(*dst, earlier);
                         continue;
                     }
                     Some(_) => {}
                     None => {
-                        seen.insert(k, dst);
+                        scope.seen.insert(k, *dst);
                     }
                 }
             }
         }
-        body.push(stmt);
+        out.push(stmt);
     }
-    f.body = body;
-    f.outputs.iter_mut().for_each(|o| substitute(&replaced, o));
+    out
 }
 
-/// A statement the function's result does not need can go, unless it may have an effect.
-fn has_effect(stmt: &Stmt) -> bool {
-    match &stmt.rhs {
-        Rhs::Op(..) => false,
-        // Unknown code (a call, a macro) is kept, so a user's `println!` still prints.
-        Rhs::Opaque(o) => stmt.dst.is_none() || !o.passive_result,
+fn substitute_operands(stmt: &mut Stmt, scope: &Scope) {
+    let sub = |o: &mut Operand| scope.substitute(o);
+    match stmt {
+        Stmt::Let { rhs, .. } => match rhs {
+            Rhs::Op(_, args) | Rhs::ArrayLit(args) => args.iter_mut().for_each(sub),
+            Rhs::Index(_, index) => index.iter_mut().for_each(sub),
+            Rhs::Zero(o) => sub(o),
+            _ => {}
+        },
+        Stmt::Assign { value, .. } | Stmt::Push { value, .. } => sub(value),
+        Stmt::Store { index, value, .. } => {
+            index.iter_mut().for_each(sub);
+            sub(value);
+        }
+        Stmt::If { cond, .. } => sub(cond),
+        Stmt::For { start, end, .. } => {
+            sub(start);
+            sub(end);
+        }
     }
 }
 
+/// A statement may go when nothing reads what it defines and it has no other effect.
+fn removable(stmt: &Stmt, used: &HashSet<VarId>) -> bool {
+    match stmt {
+        Stmt::Let {
+            dst: Some(d), rhs, ..
+        } => {
+            !used.contains(d)
+                && match rhs {
+                    // Unknown code (a call, a macro) is kept, so a user's `println!` still prints.
+                    Rhs::Opaque(o) => o.pure,
+                    _ => true,
+                }
+        }
+        Stmt::Let { dst: None, .. } => false,
+        Stmt::Assign { dst, .. } => !used.contains(dst),
+        Stmt::Store { array, .. } => !used.contains(array),
+        Stmt::If {
+            then, otherwise, ..
+        } => then.is_empty() && otherwise.is_empty(),
+        Stmt::For { body, .. } => body.is_empty(),
+        Stmt::Push { .. } => false,
+    }
+}
+
+/// Removes dead statements until none is left (a removal can make others dead).
 fn eliminate_dead_code(f: &mut Function) {
-    let mut live = vec![false; f.vars.len()];
-    for o in &f.outputs {
-        if let Some(v) = o.var() {
-            live[v] = true;
+    loop {
+        let mut used: HashSet<VarId> = f.outputs.iter().filter_map(Operand::var).collect();
+        walk(&f.body, &mut |s| used.extend(s.reads()));
+        let before = count(&f.body);
+        prune(&mut f.body, &used);
+        if count(&f.body) == before {
+            break;
         }
     }
-    let mut keep = vec![false; f.body.len()];
-    for (i, stmt) in f.body.iter().enumerate().rev() {
-        if has_effect(stmt) || stmt.dst.is_some_and(|d| live[d]) {
-            keep[i] = true;
-            for r in stmt.reads() {
-                live[r] = true;
-            }
+}
+
+fn prune(block: &mut Vec<Stmt>, used: &HashSet<VarId>) {
+    for stmt in block.iter_mut() {
+        for inner in stmt.blocks_mut() {
+            prune(inner, used);
         }
     }
-    let mut i = 0;
-    f.body.retain(|_| {
-        i += 1;
-        keep[i - 1]
-    });
+    block.retain(|s| !removable(s, used));
+}
+
+fn count(block: &[Stmt]) -> usize {
+    let mut n = 0;
+    walk(block, &mut |_| n += 1);
+    n
 }
 
 #[cfg(test)]
@@ -114,8 +181,11 @@ mod tests {
         f.outputs.push(Operand::Var(c));
         simplify(&mut f);
         assert_eq!(f.body.len(), 2, "{:?}", f.body);
-        match &f.body[1].rhs {
-            Rhs::Op(Op::Mul, args) => {
+        match &f.body[1] {
+            Stmt::Let {
+                rhs: Rhs::Op(Op::Mul, args),
+                ..
+            } => {
                 assert_eq!(args[0].var(), Some(a));
                 assert_eq!(args[1].var(), Some(a));
             }

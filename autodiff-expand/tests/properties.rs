@@ -5,6 +5,7 @@
 //! - forward mode against central finite differences of the primal.
 use autodiff_expand::check::{Spec, WrtEntry};
 use autodiff_expand::derive::{self, Derived, Seed};
+use autodiff_expand::interp::Value;
 use autodiff_expand::ir::{Binary, Function, Op, Operand, Origin, Unary, VarId};
 use autodiff_expand::{activity, interp};
 use proc_macro2::{Ident, Span};
@@ -157,8 +158,18 @@ fn spec(f: &Function, wrt: &[VarId], stop: Vec<VarId>) -> Spec {
 
 /// Runs a derived function: primal inputs, then the extra inputs (seeds or tangents).
 fn run(d: &Derived, x: &[f64], extra: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    let mut inputs: Vec<(usize, f64)> = d.f.params.iter().copied().zip(x.iter().copied()).collect();
-    inputs.extend(d.extras.iter().copied().zip(extra.iter().copied()));
+    let mut inputs: Vec<(usize, Value)> =
+        d.f.params
+            .iter()
+            .copied()
+            .zip(x.iter().map(|&x| Value::Num(x)))
+            .collect();
+    inputs.extend(
+        d.extras
+            .iter()
+            .copied()
+            .zip(extra.iter().map(|&x| Value::Num(x))),
+    );
     let env = interp::run(&d.f, &inputs).expect("generated programs are interpretable");
     let values = d
         .values
@@ -174,7 +185,12 @@ fn run(d: &Derived, x: &[f64], extra: &[f64]) -> (Vec<f64>, Vec<f64>) {
 }
 
 fn primal(f: &Function, x: &[f64]) -> Vec<f64> {
-    let inputs: Vec<(usize, f64)> = f.params.iter().copied().zip(x.iter().copied()).collect();
+    let inputs: Vec<(usize, Value)> = f
+        .params
+        .iter()
+        .copied()
+        .zip(x.iter().map(|&x| Value::Num(x)))
+        .collect();
     let env = interp::run(f, &inputs).unwrap();
     f.outputs
         .iter()
