@@ -37,7 +37,11 @@ pub fn reverse(primal: &Function, act: &Activity, spec: &Spec, seed: Seed) -> De
                 } else {
                     format!("seed_{k}")
                 };
-                f.new_var(name, Span::call_site(), Origin::Extra)
+                let seed = f.new_var(name, Span::call_site(), Origin::Extra);
+                if let Some(out) = primal.outputs[k].var() {
+                    f.vars[seed].shape = primal.vars[out].shape.clone();
+                }
+                seed
             })
             .collect(),
     };

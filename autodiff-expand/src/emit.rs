@@ -382,11 +382,11 @@ pub fn zero_array(e: TokenStream, shape: &[Level]) -> TokenStream {
         None => quote!(#p::ZeroLike::zero_like(#e)),
         Some((Level::Fixed, rest)) => {
             let inner = zero_array(quote!(&#element), rest);
-            quote!(#e.map(|#element| #inner))
+            quote!((#e).map(|#element| #inner))
         }
         Some((Level::Dynamic, rest)) => {
             let inner = zero_array(quote!(#element), rest);
-            quote!(#e.iter().map(|#element| #inner).collect::<::std::vec::Vec<_>>())
+            quote!((#e).iter().map(|#element| #inner).collect::<::std::vec::Vec<_>>())
         }
     }
 }

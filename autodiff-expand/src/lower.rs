@@ -502,13 +502,16 @@ impl Lower<'_> {
         declared: bool,
     ) {
         let location = mutable && self.locations.contains(&ident.to_string());
-        let renamable = !location
-            && match (&value, self.f.body.last()) {
-                (Operand::Var(v), Some(last)) => {
-                    last.dst() == Some(*v) && self.f.vars[*v].origin == Origin::Temp
-                }
-                _ => false,
-            };
+        // A fresh temporary just computed takes the name; a location must be a new variable,
+        // unless it is an array just created (it is written in place either way).
+        let renamable = match (&value, self.f.body.last()) {
+            (Operand::Var(v), Some(last)) => {
+                last.dst() == Some(*v)
+                    && self.f.vars[*v].origin == Origin::Temp
+                    && (!location || self.f.vars[*v].is_array())
+            }
+            _ => false,
+        };
         let var = match value {
             Operand::Var(v) if renamable => v,
             value => {
@@ -865,6 +868,7 @@ impl Lower<'_> {
                 })
             }
             Expr::Reference(r) => self.array_iteration(&r.expr, Vec::new(), false),
+            Expr::Path(_) => self.array_iteration(e, Vec::new(), false),
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
                 match (name.as_str(), m.args.len()) {

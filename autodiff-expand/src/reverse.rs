@@ -73,8 +73,11 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         }
     }
     for (out, seed) in primal.outputs.iter().zip(seeds) {
-        if let Some(v) = out.var().filter(|&v| act.varied[v]) {
-            r.accumulate(v, (seed.clone(), false), &mut adjoint);
+        let Some(v) = out.var().filter(|&v| act.varied[v]) else { continue };
+        match r.acc[v].filter(|_| r.vars[v].is_array()) {
+            // An array output: its seed is added element by element.
+            Some(acc) => adjoint.push(elementwise_add(&mut r.vars, acc, seed.clone(), Span::call_site())),
+            None => r.accumulate(v, (seed.clone(), false), &mut adjoint),
         }
     }
     r.block(&primal.body, &mut adjoint);
@@ -342,7 +345,7 @@ impl Rev<'_> {
                 let (Some(from), Some(to)) = (self.acc[d], self.acc[*src]) else {
                     return;
                 };
-                out.push(elementwise_add(&mut self.vars, to, from, span));
+                out.push(elementwise_add(&mut self.vars, to, Operand::Var(from), span));
             }
             Rhs::Opaque(_) | Rhs::Uninit | Rhs::Zero(_) | Rhs::NewStack | Rhs::Pop(_) => {}
         }
@@ -464,13 +467,8 @@ impl Rev<'_> {
             Rhs::Op(Op::Id, args) if args[0].var().is_some_and(|v| self.vars[v].mutable) => false,
             Rhs::Op(..) => true,
             Rhs::Index(array, _) => self.read_only[*array],
-            Rhs::Opaque(o) => {
-                o.pure
-                    && !o
-                        .reads
-                        .iter()
-                        .any(|&v| self.vars[v].mutable && !self.read_only[v])
-            }
+            // Code that reads a location sees its value change: saved, not recomputed.
+            Rhs::Opaque(o) => o.pure && !o.reads.iter().any(|&v| self.vars[v].mutable),
             _ => false,
         }
     }
@@ -487,23 +485,43 @@ impl Rev<'_> {
     }
 }
 
-/// `for k in 0..from.len() { to[k] += from[k]; }`: the adjoint of an array copy.
-fn elementwise_add(vars: &mut Vec<Var>, to: VarId, from: VarId, span: Span) -> Stmt {
+/// `for k in 0..to.len() { to[k] += from[k]; }`, or `+= from` for a constant: the adjoint of
+/// an array copy, and the seed of an array output.
+fn elementwise_add(vars: &mut Vec<Var>, to: VarId, from: Operand, span: Span) -> Stmt {
     let k = fresh(vars, "k", span, Origin::Temp);
     let len = fresh(vars, "len", span, Origin::Temp);
-    let element = fresh(vars, "element", span, Origin::Temp);
-    let placeholder = crate::lower::placeholder(from, span);
+    let placeholder = crate::lower::placeholder(to, span);
+    let mut body = Vec::new();
+    let value = match from {
+        Operand::Var(from) if vars[from].is_array() => {
+            let element = fresh(vars, "element", span, Origin::Temp);
+            body.push(Stmt::Let {
+                dst: Some(element),
+                rhs: Rhs::Index(from, vec![Operand::Var(k)]),
+                span,
+            });
+            Operand::Var(element)
+        }
+        constant => constant,
+    };
+    body.push(Stmt::Store {
+        array: to,
+        index: vec![Operand::Var(k)],
+        value,
+        accumulate: true,
+        span,
+    });
     Stmt::If {
         cond: Operand::Const {
             tokens: quote::quote!(true),
-            value: None,
+            value: Some(1.0),
         },
         then: vec![
             Stmt::Let {
                 dst: Some(len),
                 rhs: Rhs::Opaque(crate::ir::Opaque {
                     tokens: quote::quote!(#placeholder.len()),
-                    reads: vec![from],
+                    reads: vec![to],
                     passive_result: true,
                     pure: true,
                     what: "the length of an array".into(),
@@ -519,20 +537,7 @@ fn elementwise_add(vars: &mut Vec<Var>, to: VarId, from: VarId, span: Span) -> S
                 end: Operand::Var(len),
                 inclusive: false,
                 reversed: false,
-                body: vec![
-                    Stmt::Let {
-                        dst: Some(element),
-                        rhs: Rhs::Index(from, vec![Operand::Var(k)]),
-                        span,
-                    },
-                    Stmt::Store {
-                        array: to,
-                        index: vec![Operand::Var(k)],
-                        value: Operand::Var(element),
-                        accumulate: true,
-                        span,
-                    },
-                ],
+                body,
                 span,
             },
         ],

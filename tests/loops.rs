@@ -1,0 +1,339 @@
+//! Loops, branches, mutation, arrays and slices: each construct's gradient against central
+//! finite differences, against a hand-written gradient where one is short, and forward mode
+//! against reverse mode (the dot-product test `<J u, w> = <u, Jᵀ w>`), over slices of
+//! several lengths.
+use autodiff::prelude::*;
+
+/// Central finite differences of `f` at `x`.
+fn numeric_gradient(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
+    let h = 1e-6;
+    (0..x.len())
+        .map(|k| {
+            let mut plus = x.to_vec();
+            let mut minus = x.to_vec();
+            plus[k] += h;
+            minus[k] -= h;
+            (f(&plus) - f(&minus)) / (2.0 * h)
+        })
+        .collect()
+}
+
+fn assert_close(a: &[f64], b: &[f64], tol: f64, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= tol * (1.0 + x.abs().max(y.abs())), "{what}[{k}]: {x} vs {y}");
+    }
+}
+
+/// A deterministic test input of length `n`.
+fn input(n: usize) -> Vec<f64> {
+    (0..n).map(|k| ((k as f64) * 0.7 + 0.3).sin() * 1.2).collect()
+}
+
+/// The checks every slice function gets: FD, and forward against reverse.
+fn check_slice_fn(
+    name: &str,
+    f: impl Fn(&[f64]) -> f64,
+    grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    jvp: impl Fn(&[f64], &[f64]) -> (f64, f64),
+    lengths: &[usize],
+) {
+    for &n in lengths {
+        let x = input(n);
+        let (value, g) = grad(&x);
+        assert_eq!(value, f(&x), "{name}: value");
+        assert_close(&g, &numeric_gradient(&f, &x), 1e-5, &format!("{name} n={n} vs finite differences"));
+        let u: Vec<f64> = (0..n).map(|k| ((k * 3 + 1) as f64).cos()).collect();
+        let (v2, ju) = jvp(&x, &u);
+        assert_eq!(v2, value, "{name}: jvp value");
+        let utg: f64 = u.iter().zip(&g).map(|(a, b)| a * b).sum();
+        assert!((ju - utg).abs() <= 1e-10 * (1.0 + ju.abs()), "{name} n={n}: <Ju, 1> = {ju} but <u, J^T 1> = {utg}");
+    }
+}
+
+const LENGTHS: &[usize] = &[2, 3, 10, 257];
+
+#[differentiate(wrt = x)]
+fn rosenbrock(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        let b = 1.0 - x[i];
+        s += 100.0 * a * a + b * b;
+    }
+    s
+}
+
+fn rosenbrock_by_hand(x: &[f64]) -> Vec<f64> {
+    let mut g = vec![0.0; x.len()];
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        g[i + 1] += 200.0 * a;
+        g[i] += -400.0 * a * x[i] - 2.0 * (1.0 - x[i]);
+    }
+    g
+}
+
+#[test]
+fn rosenbrock_over_a_slice() {
+    check_slice_fn("rosenbrock", rosenbrock, rosenbrock_grad, rosenbrock_jvp, LENGTHS);
+    let x = input(100);
+    assert_close(&rosenbrock_grad(&x).1, &rosenbrock_by_hand(&x), 1e-14, "rosenbrock vs by hand");
+}
+
+#[differentiate(wrt = logits)]
+fn softmax_cross_entropy(logits: &[f64], label: usize) -> f64 {
+    let mut max = logits[0];
+    for &z in logits.iter() {
+        if z > max {
+            max = z;
+        }
+    }
+    let mut total = 0.0;
+    for z in logits {
+        total += (z - max).exp();
+    }
+    total.ln() + max - logits[label]
+}
+
+#[test]
+fn softmax_cross_entropy_over_a_slice() {
+    for n in [2, 5, 40] {
+        let x = input(n);
+        let label = n / 2;
+        let (value, g) = softmax_cross_entropy_grad(&x, label);
+        let total: f64 = x.iter().map(|z| z.exp()).sum();
+        assert!((value - (total.ln() - x[label])).abs() < 1e-12);
+        let by_hand: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(k, z)| z.exp() / total - if k == label { 1.0 } else { 0.0 })
+            .collect();
+        assert_close(&g, &by_hand, 1e-12, "softmax cross-entropy vs by hand");
+        assert_close(&g, &numeric_gradient(|x| softmax_cross_entropy(x, label), &x), 1e-5, "softmax cross-entropy vs FD");
+    }
+}
+
+#[differentiate(wrt = [x0, r])]
+fn logistic(x0: f64, r: f64) -> f64 {
+    let mut x = x0;
+    for _ in 0..40 {
+        x = r * x * (1.0 - x);
+    }
+    x
+}
+
+#[test]
+fn a_loop_that_overwrites_its_state() {
+    let (x0, r) = (0.3, 2.9);
+    let (value, (gx, gr)) = logistic_grad(x0, r);
+    assert_eq!(value, logistic(x0, r));
+    // By hand: the chain rule through 40 iterations.
+    let (mut x, mut dx0, mut dr) = (x0, 1.0, 0.0);
+    for _ in 0..40 {
+        let (dx_next_dx, dx_next_dr) = (r * (1.0 - 2.0 * x), x * (1.0 - x));
+        dr = dx_next_dx * dr + dx_next_dr;
+        dx0 *= dx_next_dx;
+        x = r * x * (1.0 - x);
+    }
+    assert!((gx - dx0).abs() < 1e-12 * (1.0 + dx0.abs()), "{gx} vs {dx0}");
+    assert!((gr - dr).abs() < 1e-12 * (1.0 + dr.abs()), "{gr} vs {dr}");
+    let (_, t) = logistic_jvp(x0, r, 0.5, -2.0);
+    assert!((t - (0.5 * gx - 2.0 * gr)).abs() < 1e-10);
+}
+
+/// Newton's iteration for sqrt(a): the derivative flows through every iteration.
+#[differentiate(wrt = a)]
+fn newton_sqrt(a: f64) -> f64 {
+    let mut x = a;
+    for _ in 0..30 {
+        x = 0.5 * (x + a / x);
+    }
+    x
+}
+
+#[test]
+fn newton_iteration() {
+    let (value, g) = newton_sqrt_grad(2.0);
+    assert!((value - 2f64.sqrt()).abs() < 1e-14);
+    assert!((g - 0.5 / 2f64.sqrt()).abs() < 1e-12, "{g}");
+}
+
+/// A quadratic form over a nested array: xᵀ A x.
+#[differentiate(wrt = [a, x])]
+fn quadratic_form(a: &[[f64; 3]; 3], x: &[f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        for j in 0..3 {
+            s += x[i] * a[i][j] * x[j];
+        }
+    }
+    s
+}
+
+#[test]
+fn quadratic_form_over_a_nested_array() {
+    let a = [[2.0, 1.0, 0.5], [0.0, 3.0, -1.0], [1.5, 0.25, 1.0]];
+    let x = [0.3, -1.2, 2.0];
+    let (_, (ga, gx)): (f64, ([[f64; 3]; 3], [f64; 3])) = quadratic_form_grad(&a, &x);
+    for i in 0..3 {
+        let by_hand: f64 = (0..3).map(|j| (a[i][j] + a[j][i]) * x[j]).sum();
+        assert!((gx[i] - by_hand).abs() < 1e-12);
+        for j in 0..3 {
+            assert!((ga[i][j] - x[i] * x[j]).abs() < 1e-12);
+        }
+    }
+    // Forward mode along x only.
+    let zero = [[0.0; 3]; 3];
+    let (_, t) = quadratic_form_jvp(&a, &x, &zero, &[1.0, 0.0, 0.0]);
+    assert!((t - gx[0]).abs() < 1e-12);
+}
+
+/// Local arrays, element writes, compound writes, `len`, `to_vec`, `vec!`, iteration forms.
+#[differentiate(wrt = x)]
+fn arrays_and_iteration(x: &[f64], w: &Vec<f64>) -> f64 {
+    let mut c = vec![0.0; x.len()];
+    for (i, v) in x.iter().enumerate() {
+        c[i] = v * 2.0;
+        c[i] += *v * *v;
+    }
+    let mut d = x.to_vec();
+    for i in 0..d.len() {
+        d[i] *= c[i];
+        d[i] -= 0.5 * x[i];
+        d[i] /= 2.0;
+    }
+    let mut fixed = [0.0; 3];
+    fixed[0] = d[0];
+    fixed[1] = x[x.len() - 1];
+    let small = [fixed[0], fixed[1], 1.5];
+    let mut s = 0.0;
+    for (a, b) in d.iter().zip(w.iter()) {
+        s += a * b;
+    }
+    for k in 0..=2 {
+        s += small[k] * fixed[k];
+    }
+    s
+}
+
+#[test]
+fn local_arrays_writes_and_iteration_forms() {
+    let w: Vec<f64> = input(300).iter().map(|v| v + 0.5).collect();
+    check_slice_fn(
+        "arrays_and_iteration",
+        |x| arrays_and_iteration(x, &w),
+        |x| arrays_and_iteration_grad(x, &w),
+        |x, u| arrays_and_iteration_jvp(x, &w, u),
+        &[2, 3, 17],
+    );
+}
+
+/// Branches as statements and as expressions, `else if`, integer counters and flags.
+#[differentiate(wrt = x)]
+fn branches(x: &[f64], threshold: f64) -> f64 {
+    let mut s = 0.0;
+    let mut count = 0;
+    let mut seen_negative = false;
+    for i in 0..x.len() {
+        let v = x[i];
+        let scaled = if v > threshold {
+            v * v
+        } else if v < -threshold {
+            -v * 3.0
+        } else {
+            v.sin()
+        };
+        if scaled > 0.5 {
+            count += 1;
+            s += scaled * count as f64;
+        } else {
+            s -= scaled;
+        }
+        if v < 0.0 {
+            seen_negative = true;
+        }
+    }
+    if seen_negative {
+        s * 2.0
+    } else {
+        s
+    }
+}
+
+#[test]
+fn branches_follow_the_path_taken() {
+    check_slice_fn(
+        "branches",
+        |x| branches(x, 0.6),
+        |x| branches_grad(x, 0.6),
+        |x, u| branches_jvp(x, 0.6, u),
+        &[2, 7, 64],
+    );
+}
+
+/// Nested loops with a running maximum (a location inside an inner loop).
+#[differentiate(wrt = x)]
+fn nested_loops(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut s = 0.0;
+    for i in 0..n {
+        let mut inner = 0.0;
+        for j in 0..i {
+            inner += (x[i] - x[j]).tanh();
+        }
+        s += inner * x[i];
+    }
+    s
+}
+
+#[test]
+fn nested_loops_with_an_inner_accumulator() {
+    check_slice_fn("nested_loops", nested_loops, nested_loops_grad, nested_loops_jvp, &[2, 5, 30]);
+}
+
+/// A scalar parameter used inside a loop gets contributions from every iteration.
+#[differentiate(wrt = [x, k])]
+fn scalar_in_loop(x: &[f64], k: f64) -> f64 {
+    let mut s = 0.0;
+    for v in x.iter() {
+        s += (k * v).sin();
+    }
+    s * k
+}
+
+#[test]
+fn scalar_parameters_used_in_loops() {
+    let x = input(12);
+    let (value, (gx, gk)) = scalar_in_loop_grad(&x, 0.7);
+    let h = 1e-6;
+    let fd = (scalar_in_loop(&x, 0.7 + h) - scalar_in_loop(&x, 0.7 - h)) / (2.0 * h);
+    assert!((gk - fd).abs() < 1e-6, "{gk} vs {fd}");
+    assert_close(&gx, &numeric_gradient(|x| scalar_in_loop(x, 0.7), &x), 1e-5, "x");
+    assert_eq!(value, scalar_in_loop(&x, 0.7));
+}
+
+/// Array outputs: `f_vjp` takes a seed of the output type.
+#[differentiate(wrt = x)]
+fn cumulative(x: &[f64; 4]) -> [f64; 4] {
+    let mut out = [0.0; 4];
+    let mut running = 0.0;
+    for i in 0..4 {
+        running += x[i] * x[i];
+        out[i] = running;
+    }
+    out
+}
+
+#[test]
+fn array_outputs() {
+    let x = [1.0, 2.0, 3.0, 4.0];
+    let (value, g) = cumulative_grad(&x);
+    assert_eq!(value, [1.0, 5.0, 14.0, 30.0]);
+    // d/dx_k of the sum of all outputs: 2 x_k (number of outputs that include x_k).
+    assert_eq!(g, [8.0, 12.0, 12.0, 8.0]);
+    let (_, g) = cumulative_vjp(&x, [0.0, 0.0, 0.0, 1.0]);
+    assert_eq!(g, [2.0, 4.0, 6.0, 8.0]);
+    let (_, t) = cumulative_jvp(&x, &[1.0, 0.0, 0.0, 0.0]);
+    assert_eq!(t, [2.0, 2.0, 2.0, 2.0]);
+}
