@@ -17,13 +17,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "argmin")]
+pub mod argmin_interop;
+
 pub use autodiff_core::stop_gradient;
+pub use autodiff_core::tensor;
 pub use autodiff_core::{clip, optim, params};
 pub use autodiff_core::{
     clip_by_global_norm, clip_by_norm, clip_by_value, global_norm, Adagrad, Adam, GradientDescent,
     Momentum, Optimizer, Params, ParamsError, ParamsErrorKind, RmsProp,
 };
-pub use autodiff_core::tensor;
 pub use autodiff_core::{ShapeError, Tensor};
 pub use autodiff_macros::differentiate;
 /// `#[derive(Params)]`: see the [`Params`](trait@Params) trait; the trait and the derive share
