@@ -11,7 +11,7 @@
 //! | `[f64; N]`, `Vec<f64>` (floats directly inside) | one leaf of length `N` (or `len()`) |
 //! | `[P; N]`, `Vec<P>`, `Box<P>` (any other `P: Params`) | the leaves of each element, in order |
 //! | tuples `(A, B, ..)` of up to 8 elements | the leaves of each element, in order |
-//! | [`Tensor<T>`](crate::Tensor) | one leaf: its elements in row-major order (any shape) |
+//! | [`Tensor<T>`](Tensor) | one leaf: its elements in row-major order (any shape) |
 //! | `#[derive(Params)]` structs (facade) | the leaves of each field, in declaration order |
 //!
 //! There is no impl for `&mut P`: [`Params::zeros_like`] must return a value of the same
@@ -24,7 +24,7 @@
 //!
 //! To make a new type a collection, implement the three required methods. A tensor type with
 //! `as_slice`, `as_mut_slice`, `shape` and `zeros(&shape)` needs three lines (the impl for
-//! [`Tensor`](crate::Tensor) below is exactly this):
+//! [`Tensor`] below is exactly this):
 //!
 //! ```
 //! use autodiff_core::params::Params;
