@@ -17,6 +17,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "argmin")]
+pub mod argmin_interop;
+
 pub use autodiff_core::stop_gradient;
 pub use autodiff_core::tensor;
 pub use autodiff_core::{clip, optim, params};

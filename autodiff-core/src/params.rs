@@ -11,6 +11,7 @@
 //! | `[f64; N]`, `Vec<f64>` (floats directly inside) | one leaf of length `N` (or `len()`) |
 //! | `[P; N]`, `Vec<P>`, `Box<P>` (any other `P: Params`) | the leaves of each element, in order |
 //! | tuples `(A, B, ..)` of up to 8 elements | the leaves of each element, in order |
+//! | [`Tensor<T>`](Tensor) | one leaf: its elements in row-major order (any shape) |
 //! | `#[derive(Params)]` structs (facade) | the leaves of each field, in declaration order |
 //!
 //! There is no impl for `&mut P`: [`Params::zeros_like`] must return a value of the same
@@ -22,7 +23,8 @@
 //! `f32` and `f64` override to hand out the whole slice at once.
 //!
 //! To make a new type a collection, implement the three required methods. A tensor type with
-//! `as_slice`, `as_mut_slice`, `shape` and `zeros(&shape)` needs three lines:
+//! `as_slice`, `as_mut_slice`, `shape` and `zeros(&shape)` needs three lines (the impl for
+//! [`Tensor`] below is exactly this):
 //!
 //! ```
 //! use autodiff_core::params::Params;
@@ -42,6 +44,7 @@
 //! assert_eq!(g.leaf_lengths(), vec![4]);
 //! assert_eq!(g.zeros_like().data, vec![0.0; 4]);
 //! ```
+use crate::Tensor;
 use num_traits::Float;
 use std::fmt;
 
@@ -61,7 +64,7 @@ use std::fmt;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a collection of `{T}` parameters",
     label = "optimizers and clipping need a `Params<{T}>` collection here",
-    note = "Params is implemented for f32, f64, arrays, Vec, Box, tuples of up to 8 elements, and structs with #[derive(Params)]; gradients must have the same type as the parameters"
+    note = "Params is implemented for f32, f64, Tensor, arrays, Vec, Box, tuples of up to 8 elements, and structs with #[derive(Params)]; gradients must have the same type as the parameters"
 )]
 pub trait Params<T: Float> {
     /// Calls `f` on each leaf, in order.
@@ -265,6 +268,44 @@ impl_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
 impl_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 impl_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
+/// A tensor is one leaf: its elements in row-major order, whatever its shape. Its gradient
+/// is a tensor of the same shape, and [`zeros_like`](Params::zeros_like) keeps the shape, so
+/// optimizers and clipping work on tensors, and on tuples, arrays, `Vec`s and
+/// `#[derive(Params)]` structs holding them, without copying.
+///
+/// The shape is not part of the structure that optimizers check: only the leaf length is.
+/// A `[2, 3]` tensor and a `[3, 2]` tensor have the same structure (one leaf of length 6).
+///
+/// ```
+/// use autodiff_core::clip::clip_by_global_norm;
+/// use autodiff_core::optim::{GradientDescent, Optimizer};
+/// use autodiff_core::params::Params;
+/// use autodiff_core::Tensor;
+///
+/// let mut w = Tensor::from([[1.0_f64, 2.0], [3.0, 4.0]]);
+/// assert_eq!(w.leaf_lengths(), vec![4]);
+/// assert_eq!(w.zeros_like(), Tensor::zeros(&[2, 2]));
+///
+/// // The gradient of ½‖w‖² is w itself: a step of 0.5 halves every weight.
+/// let grads = w.clone();
+/// GradientDescent::new(0.5).apply_gradients(&mut w, &grads);
+/// assert_eq!(w, Tensor::from([[0.5, 1.0], [1.5, 2.0]]));
+///
+/// let (clipped, norm) = clip_by_global_norm(Tensor::from([3.0_f64, 4.0]), 2.5);
+/// assert_eq!((clipped.as_slice(), norm), (&[1.5, 2.0][..], 5.0));
+/// ```
+impl<T: Float> Params<T> for Tensor<T> {
+    fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a [T])) {
+        f(self.as_slice())
+    }
+    fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut [T])) {
+        f(self.as_mut_slice())
+    }
+    fn zeros_like(&self) -> Self {
+        Tensor::zeros(self.shape())
+    }
+}
+
 /// Two parameter collections that should have had the same structure did not.
 ///
 /// Carries both structures (the length of each leaf); [`kind`](ParamsError::kind) tells
@@ -461,6 +502,25 @@ mod tests {
         }
         assert_eq!(p, (2.0, Box::new([3.0, 4.0])));
         assert_eq!(leaves(&p), vec![&[2.0][..], &[3.0, 4.0][..]]);
+    }
+
+    #[test]
+    fn a_tensor_is_one_leaf_and_zeros_like_keeps_its_shape() {
+        let mut t = Tensor::from_vec(vec![1.0_f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+        assert_eq!(t.leaf_lengths(), vec![6]);
+        assert_eq!(t.num_scalars(), 6);
+        let z = t.zeros_like();
+        assert_eq!((z.shape(), z.as_slice()), (&[2, 3][..], &[0.0; 6][..]));
+        t.visit_mut(&mut |leaf| leaf[5] = -1.0);
+        assert_eq!(t.get(&[1, 2]), Some(-1.0));
+
+        // A 0-d tensor is one leaf of length 1; an empty tensor one leaf of length 0.
+        assert_eq!(Tensor::scalar(2.0_f64).leaf_lengths(), vec![1]);
+        assert_eq!(Tensor::<f64>::zeros(&[0, 3]).leaf_lengths(), vec![0]);
+        // In containers, each tensor is its own leaf.
+        let v = vec![Tensor::<f64>::zeros(&[2]), Tensor::zeros(&[3, 1])];
+        assert_eq!(v.leaf_lengths(), vec![2, 3]);
+        assert_eq!(v.zeros_like()[1].shape(), &[3, 1]);
     }
 
     #[test]
