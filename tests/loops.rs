@@ -2,6 +2,9 @@
 //! finite differences, against a hand-written gradient where one is short, and forward mode
 //! against reverse mode (the dot-product test `<J u, w> = <u, Jᵀ w>`), over slices of
 //! several lengths.
+// These functions are written as users write numerical code (index loops, `&Vec` parameters),
+// which is what the macro must handle; clippy would tidy some of it.
+#![allow(clippy::needless_range_loop, clippy::ptr_arg)]
 use autodiff::prelude::*;
 
 /// Central finite differences of `f` at `x`.
@@ -21,13 +24,18 @@ fn numeric_gradient(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
 fn assert_close(a: &[f64], b: &[f64], tol: f64, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
     for (k, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol * (1.0 + x.abs().max(y.abs())), "{what}[{k}]: {x} vs {y}");
+        assert!(
+            (x - y).abs() <= tol * (1.0 + x.abs().max(y.abs())),
+            "{what}[{k}]: {x} vs {y}"
+        );
     }
 }
 
 /// A deterministic test input of length `n`.
 fn input(n: usize) -> Vec<f64> {
-    (0..n).map(|k| ((k as f64) * 0.7 + 0.3).sin() * 1.2).collect()
+    (0..n)
+        .map(|k| ((k as f64) * 0.7 + 0.3).sin() * 1.2)
+        .collect()
 }
 
 /// The checks every slice function gets: FD, and forward against reverse.
@@ -42,12 +50,20 @@ fn check_slice_fn(
         let x = input(n);
         let (value, g) = grad(&x);
         assert_eq!(value, f(&x), "{name}: value");
-        assert_close(&g, &numeric_gradient(&f, &x), 1e-5, &format!("{name} n={n} vs finite differences"));
+        assert_close(
+            &g,
+            &numeric_gradient(&f, &x),
+            1e-5,
+            &format!("{name} n={n} vs finite differences"),
+        );
         let u: Vec<f64> = (0..n).map(|k| ((k * 3 + 1) as f64).cos()).collect();
         let (v2, ju) = jvp(&x, &u);
         assert_eq!(v2, value, "{name}: jvp value");
         let utg: f64 = u.iter().zip(&g).map(|(a, b)| a * b).sum();
-        assert!((ju - utg).abs() <= 1e-10 * (1.0 + ju.abs()), "{name} n={n}: <Ju, 1> = {ju} but <u, J^T 1> = {utg}");
+        assert!(
+            (ju - utg).abs() <= 1e-10 * (1.0 + ju.abs()),
+            "{name} n={n}: <Ju, 1> = {ju} but <u, J^T 1> = {utg}"
+        );
     }
 }
 
@@ -76,9 +92,20 @@ fn rosenbrock_by_hand(x: &[f64]) -> Vec<f64> {
 
 #[test]
 fn rosenbrock_over_a_slice() {
-    check_slice_fn("rosenbrock", rosenbrock, rosenbrock_grad, rosenbrock_jvp, LENGTHS);
+    check_slice_fn(
+        "rosenbrock",
+        rosenbrock,
+        rosenbrock_grad,
+        rosenbrock_jvp,
+        LENGTHS,
+    );
     let x = input(100);
-    assert_close(&rosenbrock_grad(&x).1, &rosenbrock_by_hand(&x), 1e-14, "rosenbrock vs by hand");
+    assert_close(
+        &rosenbrock_grad(&x).1,
+        &rosenbrock_by_hand(&x),
+        1e-14,
+        "rosenbrock vs by hand",
+    );
 }
 
 #[differentiate(wrt = logits)]
@@ -110,7 +137,12 @@ fn softmax_cross_entropy_over_a_slice() {
             .map(|(k, z)| z.exp() / total - if k == label { 1.0 } else { 0.0 })
             .collect();
         assert_close(&g, &by_hand, 1e-12, "softmax cross-entropy vs by hand");
-        assert_close(&g, &numeric_gradient(|x| softmax_cross_entropy(x, label), &x), 1e-5, "softmax cross-entropy vs FD");
+        assert_close(
+            &g,
+            &numeric_gradient(|x| softmax_cross_entropy(x, label), &x),
+            1e-5,
+            "softmax cross-entropy vs FD",
+        );
     }
 }
 
@@ -136,7 +168,10 @@ fn a_loop_that_overwrites_its_state() {
         dx0 *= dx_next_dx;
         x = r * x * (1.0 - x);
     }
-    assert!((gx - dx0).abs() < 1e-12 * (1.0 + dx0.abs()), "{gx} vs {dx0}");
+    assert!(
+        (gx - dx0).abs() < 1e-12 * (1.0 + dx0.abs()),
+        "{gx} vs {dx0}"
+    );
     assert!((gr - dr).abs() < 1e-12 * (1.0 + dr.abs()), "{gr} vs {dr}");
     let (_, t) = logistic_jvp(x0, r, 0.5, -2.0);
     assert!((t - (0.5 * gx - 2.0 * gr)).abs() < 1e-10);
@@ -289,7 +324,13 @@ fn nested_loops(x: &[f64]) -> f64 {
 
 #[test]
 fn nested_loops_with_an_inner_accumulator() {
-    check_slice_fn("nested_loops", nested_loops, nested_loops_grad, nested_loops_jvp, &[2, 5, 30]);
+    check_slice_fn(
+        "nested_loops",
+        nested_loops,
+        nested_loops_grad,
+        nested_loops_jvp,
+        &[2, 5, 30],
+    );
 }
 
 /// A scalar parameter used inside a loop gets contributions from every iteration.
@@ -309,7 +350,12 @@ fn scalar_parameters_used_in_loops() {
     let h = 1e-6;
     let fd = (scalar_in_loop(&x, 0.7 + h) - scalar_in_loop(&x, 0.7 - h)) / (2.0 * h);
     assert!((gk - fd).abs() < 1e-6, "{gk} vs {fd}");
-    assert_close(&gx, &numeric_gradient(|x| scalar_in_loop(x, 0.7), &x), 1e-5, "x");
+    assert_close(
+        &gx,
+        &numeric_gradient(|x| scalar_in_loop(x, 0.7), &x),
+        1e-5,
+        "x",
+    );
     assert_eq!(value, scalar_in_loop(&x, 0.7));
 }
 

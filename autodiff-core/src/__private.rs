@@ -97,6 +97,12 @@ impl<T: Float> OneLike for crate::Tensor<T> {
     }
 }
 
+/// Zero in a float type rustc infers from the use.
+#[inline(always)]
+pub fn zero<T: Float>() -> T {
+    T::zero()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,10 +115,4 @@ mod tests {
         assert_eq!(t.one_like(), Tensor::ones(&[2, 3]));
         assert_eq!(2.5_f64.zero_like(), 0.0);
     }
-}
-
-/// Zero in a float type rustc infers from the use.
-#[inline(always)]
-pub fn zero<T: Float>() -> T {
-    T::zero()
 }

@@ -63,6 +63,7 @@ pub fn forward(primal: &Function, act: &Activity, spec: &Spec) -> Derived {
             w.ident.span(),
             Origin::Extra,
         );
+        f.vars[t].shape = f.vars[w.var].shape.clone();
         seeds.push((w.var, Operand::Var(t)));
     }
     let extras = seeds.iter().filter_map(|(_, t)| t.var()).collect();

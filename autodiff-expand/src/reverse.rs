@@ -73,10 +73,17 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         }
     }
     for (out, seed) in primal.outputs.iter().zip(seeds) {
-        let Some(v) = out.var().filter(|&v| act.varied[v]) else { continue };
+        let Some(v) = out.var().filter(|&v| act.varied[v]) else {
+            continue;
+        };
         match r.acc[v].filter(|_| r.vars[v].is_array()) {
             // An array output: its seed is added element by element.
-            Some(acc) => adjoint.push(elementwise_add(&mut r.vars, acc, seed.clone(), Span::call_site())),
+            Some(acc) => adjoint.push(elementwise_add(
+                &mut r.vars,
+                acc,
+                seed.clone(),
+                Span::call_site(),
+            )),
             None => r.accumulate(v, (seed.clone(), false), &mut adjoint),
         }
     }
@@ -345,7 +352,12 @@ impl Rev<'_> {
                 let (Some(from), Some(to)) = (self.acc[d], self.acc[*src]) else {
                     return;
                 };
-                out.push(elementwise_add(&mut self.vars, to, Operand::Var(from), span));
+                out.push(elementwise_add(
+                    &mut self.vars,
+                    to,
+                    Operand::Var(from),
+                    span,
+                ));
             }
             Rhs::Opaque(_) | Rhs::Uninit | Rhs::Zero(_) | Rhs::NewStack | Rhs::Pop(_) => {}
         }

@@ -49,8 +49,7 @@ fn positive(f: &mut Function, x: Operand) -> Operand {
     ))
 }
 
-/// Builds a program over `params` inputs from the generated statements; every operation has
-/// a domain where it is smooth, guarded where needed.
+/// Builds a program over `params` scalar inputs from the generated statements.
 fn program(params: usize, stmts: &[Gen], outputs: &[usize]) -> Function {
     let mut f = Function::default();
     let mut values: Vec<Operand> = Vec::new();
@@ -59,6 +58,17 @@ fn program(params: usize, stmts: &[Gen], outputs: &[usize]) -> Function {
         f.params.push(v);
         values.push(Operand::Var(v));
     }
+    generate(&mut f, &mut values, stmts);
+    f.outputs = outputs
+        .iter()
+        .map(|&o| values[values.len() - 1 - o % values.len()].clone())
+        .collect();
+    f
+}
+
+/// Appends the generated statements to `f.body`; every operation has a domain where it is
+/// smooth, guarded where needed. Each result is added to `values`.
+fn generate(f: &mut Function, values: &mut Vec<Operand>, stmts: &[Gen]) {
     for g in stmts {
         let pick = |i: usize| values[i % values.len()].clone();
         let (a, b, c) = (pick(g.a), pick(g.b), pick(g.c));
@@ -69,46 +79,46 @@ fn program(params: usize, stmts: &[Gen], outputs: &[usize]) -> Function {
             1 => f.push_op(Op::Sub, vec![a, b], s),
             2 => f.push_op(Op::Mul, vec![a, b], s),
             3 => {
-                let d = positive(&mut f, b);
+                let d = positive(f, b);
                 f.push_op(Op::Div, vec![a, d], s)
             }
             4 => f.push_op(Op::Neg, vec![a], s),
-            5 => unary(&mut f, Unary::Sin, a),
-            6 => unary(&mut f, Unary::Cos, a),
-            7 => unary(&mut f, Unary::Tanh, a),
-            8 => unary(&mut f, Unary::Atan, a),
+            5 => unary(f, Unary::Sin, a),
+            6 => unary(f, Unary::Cos, a),
+            7 => unary(f, Unary::Tanh, a),
+            8 => unary(f, Unary::Atan, a),
             9 => {
-                let t = unary(&mut f, Unary::Tanh, a);
-                unary(&mut f, Unary::Exp, Operand::Var(t))
+                let t = unary(f, Unary::Tanh, a);
+                unary(f, Unary::Exp, Operand::Var(t))
             }
             10 => {
-                let p = positive(&mut f, a);
-                unary(&mut f, Unary::Ln, p)
+                let p = positive(f, a);
+                unary(f, Unary::Ln, p)
             }
             11 => {
-                let p = positive(&mut f, a);
-                unary(&mut f, Unary::Sqrt, p)
+                let p = positive(f, a);
+                unary(f, Unary::Sqrt, p)
             }
             12 => {
-                let p = positive(&mut f, a);
-                unary(&mut f, Unary::Recip, p)
+                let p = positive(f, a);
+                unary(f, Unary::Recip, p)
             }
             13 => {
-                let p = positive(&mut f, b);
+                let p = positive(f, b);
                 f.push_op(Op::Binary(Binary::Atan2), vec![a, p], s)
             }
             14 => {
-                let p = positive(&mut f, a);
+                let p = positive(f, a);
                 f.push_op(Op::Binary(Binary::Hypot), vec![p, b], s)
             }
             15 => f.push_op(Op::MulAdd, vec![a, b, c], s),
             16 => {
-                let p = positive(&mut f, a);
+                let p = positive(f, a);
                 let e = f.push_op(Op::Unary(Unary::Tanh), vec![b], s);
                 f.push_op(Op::Binary(Binary::Powf), vec![p, Operand::Var(e)], s)
             }
             17 => {
-                let p = positive(&mut f, a);
+                let p = positive(f, a);
                 let exponent = (g.constant * 10.0) as i32 % 4;
                 let n = Operand::Const {
                     tokens: quote!(#exponent),
@@ -119,24 +129,19 @@ fn program(params: usize, stmts: &[Gen], outputs: &[usize]) -> Function {
             18 => f.push_op(Op::Stop, vec![a], s),
             19 => f.push_op(Op::Mul, vec![a, Operand::Lit(g.constant)], s),
             20 => f.push_op(Op::Add, vec![Operand::Lit(g.constant), a], s),
-            21 => unary(&mut f, Unary::Asinh, a),
+            21 => unary(f, Unary::Asinh, a),
             22 => {
-                let t = unary(&mut f, Unary::Tanh, a);
+                let t = unary(f, Unary::Tanh, a);
                 let half = f.push_op(Op::Mul, vec![Operand::Var(t), Operand::Lit(0.5)], s);
-                unary(&mut f, Unary::Asin, Operand::Var(half))
+                unary(f, Unary::Asin, Operand::Var(half))
             }
             _ => {
-                let p = positive(&mut f, a);
-                unary(&mut f, Unary::Cbrt, p)
+                let p = positive(f, a);
+                unary(f, Unary::Cbrt, p)
             }
         };
         values.push(Operand::Var(result));
     }
-    f.outputs = outputs
-        .iter()
-        .map(|&o| values[values.len() - 1 - o % values.len()].clone())
-        .collect();
-    f
 }
 
 fn spec(f: &Function, wrt: &[VarId], stop: Vec<VarId>) -> Spec {
@@ -267,6 +272,221 @@ proptest! {
         // A wrt entry the reverse sweep never reached is exactly what activity calls useless.
         for (entry, g) in spec.wrt.iter().zip(&rev.derivatives) {
             prop_assert_eq!(g.is_some(), act.useful[entry.var] || !act.varied[entry.var]);
+        }
+    }
+}
+
+/// A program with control flow: scalars `x0`, `x1` and an array `a` of length 4; a loop over
+/// the array that carries a location `s` (updated in a data-independent branch) and writes a
+/// local array `c`; straight-line code before and after.
+fn loop_program(pre: &[Gen], body: &[Gen], post: &[Gen], branch_at: usize) -> Function {
+    use autodiff_expand::ir::{Level, Rhs, Stmt};
+    let s = Span::call_site();
+    let mut f = Function::default();
+    let mut values = Vec::new();
+    for i in 0..2 {
+        let v = f.new_var(format!("x{i}"), s, Origin::Param(i));
+        f.params.push(v);
+        values.push(Operand::Var(v));
+    }
+    let a = f.new_var("a", s, Origin::Param(2));
+    f.vars[a].shape = vec![Level::Fixed];
+    f.params.push(a);
+    generate(&mut f, &mut values, pre);
+    // let mut s = <last value>; let mut c = [0.0; 4];
+    let acc = f.new_var("s", s, Origin::Local);
+    f.vars[acc].mutable = true;
+    let init = values.last().cloned().expect("at least the parameters");
+    f.body.push(Stmt::Let {
+        dst: Some(acc),
+        rhs: Rhs::Op(Op::Id, vec![init]),
+        span: s,
+    });
+    let c = f.new_var("c", s, Origin::Local);
+    f.vars[c].mutable = true;
+    f.vars[c].shape = vec![Level::Fixed];
+    f.body.push(Stmt::Let {
+        dst: Some(c),
+        rhs: Rhs::Opaque(autodiff_expand::ir::Opaque {
+            tokens: quote!([0.0; 4]),
+            reads: Vec::new(),
+            passive_result: true,
+            pure: true,
+            what: "an array".into(),
+        }),
+        span: s,
+    });
+    // for i in 0..4 { .. }
+    let i = f.new_var("i", s, Origin::Local);
+    let outer = std::mem::take(&mut f.body);
+    let current = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
+    let element = f.new_var("ai", s, Origin::Temp);
+    f.body.push(Stmt::Let {
+        dst: Some(element),
+        rhs: Rhs::Index(a, vec![Operand::Var(i)]),
+        span: s,
+    });
+    let mut inner = values.clone();
+    inner.push(Operand::Var(current));
+    inner.push(Operand::Var(element));
+    generate(&mut f, &mut inner, body);
+    let last = inner.last().cloned().expect("values");
+    let cond = f.push_op(
+        Op::Sub,
+        vec![Operand::Var(i), Operand::Lit((branch_at % 5) as f64)],
+        s,
+    );
+    let then = vec![Stmt::Assign {
+        dst: acc,
+        value: last.clone(),
+        span: s,
+    }];
+    let sum = f.new_var("sum", s, Origin::Temp);
+    let otherwise = vec![
+        Stmt::Let {
+            dst: Some(sum),
+            rhs: Rhs::Op(Op::Add, vec![Operand::Var(current), Operand::Var(element)]),
+            span: s,
+        },
+        Stmt::Assign {
+            dst: acc,
+            value: Operand::Var(sum),
+            span: s,
+        },
+    ];
+    f.body.push(Stmt::If {
+        cond: Operand::Var(cond),
+        then,
+        otherwise,
+        span: s,
+    });
+    f.body.push(Stmt::Store {
+        array: c,
+        index: vec![Operand::Var(i)],
+        value: last,
+        accumulate: branch_at.is_multiple_of(2),
+        span: s,
+    });
+    let loop_body = std::mem::replace(&mut f.body, outer);
+    let zero = Operand::Const {
+        tokens: quote!(0),
+        value: Some(0.0),
+    };
+    let four = Operand::Const {
+        tokens: quote!(4),
+        value: Some(4.0),
+    };
+    f.body.push(Stmt::For {
+        index: i,
+        start: zero,
+        end: four,
+        inclusive: false,
+        reversed: false,
+        body: loop_body,
+        span: s,
+    });
+    let final_s = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
+    values.push(Operand::Var(final_s));
+    for k in [1, 3] {
+        let e = f.new_var(format!("c{k}"), s, Origin::Temp);
+        f.body.push(Stmt::Let {
+            dst: Some(e),
+            rhs: Rhs::Index(
+                c,
+                vec![Operand::Const {
+                    tokens: quote!(#k),
+                    value: Some(k as f64),
+                }],
+            ),
+            span: s,
+        });
+        values.push(Operand::Var(e));
+    }
+    generate(&mut f, &mut values, post);
+    f.outputs = vec![
+        values.last().cloned().expect("values"),
+        Operand::Var(final_s),
+    ];
+    f
+}
+
+/// Runs a derived loop program: scalars, the array, then extra inputs.
+fn run_loop(d: &Derived, x: &[f64], a: &[f64], extra: Vec<Value>) -> (Vec<f64>, Vec<Value>) {
+    let mut inputs = vec![
+        (d.f.params[0], Value::Num(x[0])),
+        (d.f.params[1], Value::Num(x[1])),
+        (d.f.params[2], Value::Array(a.to_vec())),
+    ];
+    inputs.extend(d.extras.iter().copied().zip(extra));
+    let env = interp::run(&d.f, &inputs).expect("loop programs are interpretable");
+    let values = d
+        .values
+        .iter()
+        .map(|o| interp::value(&env, o).unwrap())
+        .collect();
+    let derivs = d
+        .derivatives
+        .iter()
+        .map(|o| match o {
+            Some(Operand::Var(v)) => env[*v].clone(),
+            Some(o) => Value::Num(interp::value(&env, o).unwrap()),
+            None => Value::Num(0.0),
+        })
+        .collect();
+    (values, derivs)
+}
+
+fn flat(values: &[Value]) -> Vec<f64> {
+    values
+        .iter()
+        .flat_map(|v| match v {
+            Value::Num(x) => vec![*x],
+            Value::Array(xs) => xs.clone(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn loops_and_branches_forward_reverse_and_finite_differences(
+        pre in prop::collection::vec(gen(), 0..6),
+        body in prop::collection::vec(gen(), 1..10),
+        post in prop::collection::vec(gen(), 0..6),
+        branch_at in 0usize..10,
+        x in inputs(2),
+        a in inputs(4),
+        u in inputs(6),
+        w in inputs(2),
+    ) {
+        let f = loop_program(&pre, &body, &post, branch_at);
+        let wrt = f.params.clone();
+        let spec = spec(&f, &wrt, Vec::new());
+        let act = activity::analyze(&f, &wrt, &spec.stop);
+        let fwd = derive::forward(&f, &act, &spec);
+        let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+        let tangents = vec![Value::Num(u[0]), Value::Num(u[1]), Value::Array(u[2..].to_vec())];
+        let (v1, ju) = run_loop(&fwd, &x, &a, tangents);
+        let (v2, jtw) = run_loop(&rev, &x, &a, vec![Value::Num(w[0]), Value::Num(w[1])]);
+        prop_assert_eq!(&v1, &v2, "both sweeps compute the primal value");
+        let (lhs, rhs) = (dot(&flat(&ju), &w), dot(&u, &flat(&jtw)));
+        prop_assert!(close(lhs, rhs, 1e-9), "<Ju, w> = {} but <u, J^T w> = {}", lhs, rhs);
+        if !pre.iter().chain(&body).chain(&post).any(|g| g.op == 18) {
+            let h = 1e-6;
+            let shift = |sign: f64| {
+                let xs: Vec<f64> = x.iter().zip(&u).map(|(x, u)| x + sign * h * u).collect();
+                let arr: Vec<f64> = a.iter().zip(&u[2..]).map(|(a, u)| a + sign * h * u).collect();
+                let inputs = vec![(f.params[0], Value::Num(xs[0])), (f.params[1], Value::Num(xs[1])), (f.params[2], Value::Array(arr))];
+                let env = interp::run(&f, &inputs).unwrap();
+                f.outputs.iter().map(|o| interp::value(&env, o).unwrap()).collect::<Vec<f64>>()
+            };
+            let (fp, fm) = (shift(1.0), shift(-1.0));
+            for (k, jk) in flat(&ju).iter().enumerate() {
+                let fd = (fp[k] - fm[k]) / (2.0 * h);
+                prop_assert!(close(*jk, fd, 1e-4), "output {}: jvp {} vs finite difference {}", k, jk, fd);
+            }
         }
     }
 }
