@@ -383,3 +383,66 @@ fn array_outputs() {
     let (_, t) = cumulative_jvp(&x, &[1.0, 0.0, 0.0, 0.0]);
     assert_eq!(t, [2.0, 2.0, 2.0, 2.0]);
 }
+
+/// `while` with a data-dependent trip count.
+#[differentiate(wrt = x)]
+fn halve_until_small(x: f64) -> f64 {
+    let mut y = x;
+    let mut steps = 0;
+    while y.abs() > 1.0 {
+        y = y * 0.5 + y.sin() * 0.01;
+        steps += 1;
+    }
+    y * (steps as f64 + 1.0)
+}
+
+#[test]
+fn while_loops_run_their_adjoint_as_often_as_the_body_ran() {
+    for x in [0.5, 3.0, -37.0, 1000.0] {
+        let (value, g) = halve_until_small_grad(x);
+        assert_eq!(value, halve_until_small(x));
+        let h = 1e-7;
+        let fd = (halve_until_small(x + h) - halve_until_small(x - h)) / (2.0 * h);
+        assert!(
+            (g - fd).abs() < 1e-5 * (1.0 + fd.abs()),
+            "x = {x}: {g} vs {fd}"
+        );
+        assert!((halve_until_small_jvp(x, 1.0).1 - g).abs() < 1e-12);
+    }
+}
+
+/// `loop` with `break`, `continue`, and a `for` loop that breaks early.
+#[differentiate(wrt = x)]
+fn breaks_and_continues(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut k = 0;
+    loop {
+        if k >= x.len() {
+            break;
+        }
+        let v = x[k];
+        k += 1;
+        if v < 0.0 {
+            continue;
+        }
+        s += v * v;
+    }
+    for (i, v) in x.iter().enumerate() {
+        if i > 2 {
+            break;
+        }
+        s += v.sin() * s;
+    }
+    s
+}
+
+#[test]
+fn break_and_continue() {
+    check_slice_fn(
+        "breaks_and_continues",
+        breaks_and_continues,
+        breaks_and_continues_grad,
+        breaks_and_continues_jvp,
+        &[2, 5, 40],
+    );
+}

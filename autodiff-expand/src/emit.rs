@@ -203,6 +203,16 @@ impl<'a> Emitter<'a> {
                 let body = self.block(body);
                 quote!(for #i in #range { #body })
             }
+            Stmt::While {
+                header, cond, body, ..
+            } => {
+                let (header, cond, body) = (
+                    self.block(header),
+                    self.operand(cond, None),
+                    self.block(body),
+                );
+                quote!(while { #header #cond } { #body })
+            }
             Stmt::Push { stack, value, .. } => {
                 let (stack, value) = (&self.names[*stack], self.operand(value, None));
                 quote!(#stack.push(#value);)

@@ -128,6 +128,15 @@ fn block(stmts: &[Stmt], env: &mut Vec<Value>) -> Result<(), String> {
                     block(body, env)?;
                 }
             }
+            Stmt::While {
+                header, cond, body, ..
+            } => loop {
+                block(header, env)?;
+                if value(env, cond)? == 0.0 {
+                    break;
+                }
+                block(body, env)?;
+            },
             Stmt::Push {
                 stack, value: v, ..
             } => {

@@ -242,6 +242,16 @@ pub enum Stmt {
         value: Operand,
         span: Span,
     },
+    /// `while { header; cond } { body }`: the header computes the passive condition.
+    /// `trips` is the variable, defined after the loop, that holds how many times the body
+    /// ran (the reverse sweep runs the body's adjoint that many times).
+    While {
+        header: Vec<Stmt>,
+        cond: Operand,
+        body: Vec<Stmt>,
+        trips: VarId,
+        span: Span,
+    },
 }
 
 impl Stmt {
@@ -252,6 +262,7 @@ impl Stmt {
             | Stmt::Store { span, .. }
             | Stmt::If { span, .. }
             | Stmt::For { span, .. }
+            | Stmt::While { span, .. }
             | Stmt::Push { span, .. } => *span,
         }
     }
@@ -300,7 +311,7 @@ impl Stmt {
                 }
                 r
             }
-            Stmt::If { cond, .. } => cond.var().into_iter().collect(),
+            Stmt::If { cond, .. } | Stmt::While { cond, .. } => cond.var().into_iter().collect(),
             Stmt::For { start, end, .. } => {
                 [start, end].into_iter().filter_map(Operand::var).collect()
             }
@@ -314,6 +325,7 @@ impl Stmt {
                 then, otherwise, ..
             } => vec![then, otherwise],
             Stmt::For { body, .. } => vec![body],
+            Stmt::While { header, body, .. } => vec![header, body],
             _ => Vec::new(),
         }
     }
@@ -324,6 +336,7 @@ impl Stmt {
                 then, otherwise, ..
             } => vec![then, otherwise],
             Stmt::For { body, .. } => vec![body],
+            Stmt::While { header, body, .. } => vec![header, body],
             _ => Vec::new(),
         }
     }

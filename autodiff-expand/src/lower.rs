@@ -87,6 +87,7 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         depth: 0,
         nested: 0,
         locations: assigned_in_nested(&item.block),
+        loops: Vec::new(),
     };
     check_signature(cx, &item.sig);
     let generic = item.sig.generics.type_params().next().is_some();
@@ -292,6 +293,16 @@ struct Lower<'a> {
     /// Names assigned inside a branch or loop, and arrays written by element: their `let mut`
     /// bindings become locations.
     locations: HashSet<String>,
+    /// The loops being lowered, innermost last, with the flags `break` and `continue` set.
+    loops: Vec<LoopFlags>,
+}
+
+/// `break` clears `running`; `break` and `continue` set `skip`, which guards the rest of the
+/// iteration. A loop without `break` has no `running`, one without either has no `skip`.
+#[derive(Clone, Copy)]
+struct LoopFlags {
+    running: Option<VarId>,
+    skip: Option<VarId>,
 }
 
 impl Lower<'_> {
@@ -590,21 +601,215 @@ impl Lower<'_> {
             }
             Expr::If(i) => self.if_stmt(i),
             Expr::ForLoop(f) => self.for_loop(f),
-            Expr::While(w) => self.loop_not_supported(w.while_token),
-            Expr::Loop(l) => self.loop_not_supported(l.loop_token),
-            Expr::Break(b) => self.loop_not_supported(b.break_token),
-            Expr::Continue(c) => self.loop_not_supported(c.continue_token),
+                        Expr::While(w) => self.while_loop(w),
+            Expr::Loop(l) => self.plain_loop(l),
+            Expr::Break(b) => self.jump(b, b.label.as_ref().map(|l| l.to_token_stream()).or(b.expr.as_ref().map(|e| e.to_token_stream())), true),
+            Expr::Continue(c) => self.jump(c, c.label.as_ref().map(|l| l.to_token_stream()), false),
             other => {
                 self.expr(other);
             }
         }
     }
 
-    fn loop_not_supported(&mut self, token: impl ToTokens) {
-        self.cx.error_spanned_by(
-            token,
-            "`while`, `loop`, `break` and `continue` are not supported yet; write the loop as `for i in a..b` (with the stopping test as an `if` inside)",
-        );
+    /// `break` or `continue` of the innermost loop.
+    fn jump(&mut self, token: impl ToTokens, extra: Option<TokenStream>, is_break: bool) {
+        if let Some(extra) = extra {
+            self.cx.error_spanned_by(extra, "loop labels and `break` with a value are not supported; use a plain `break` and a `let mut` declared before the loop");
+            return;
+        }
+        let Some(flags) = self.loops.last().copied() else {
+            self.cx
+                .error_spanned_by(token, "`break` and `continue` belong inside a loop");
+            return;
+        };
+        let span = token
+            .into_token_stream()
+            .into_iter()
+            .next()
+            .map_or_else(Span::call_site, |t| t.span());
+        if is_break {
+            let running = flags
+                .running
+                .expect("a loop with `break` has a running flag");
+            self.set_flag(running, false, span);
+        }
+        let skip = flags
+            .skip
+            .expect("a loop with `break` or `continue` has a skip flag");
+        self.set_flag(skip, true, span);
+    }
+
+    fn set_flag(&mut self, flag: VarId, value: bool, span: Span) {
+        self.f.body.push(Stmt::Assign {
+            dst: flag,
+            value: bool_const(value),
+            span,
+        });
+    }
+
+    /// A passive location: a flag or a counter.
+    fn passive_location(&mut self, name: &str, init: Operand, span: Span) -> VarId {
+        let v = self.f.new_var(name, span, Origin::Temp);
+        self.f.vars[v].mutable = true;
+        self.f.body.push(Stmt::Let {
+            dst: Some(v),
+            rhs: Rhs::Op(Op::Id, vec![init]),
+            span,
+        });
+        v
+    }
+
+    /// `v = v + 1;`
+    fn increment(&mut self, v: VarId, span: Span) {
+        let current = self.read(v, span);
+        let one = Operand::Const {
+            tokens: quote!(1),
+            value: Some(1.0),
+        };
+        let next = self.f.push_op(Op::Add, vec![current, one], span);
+        self.f.body.push(Stmt::Assign {
+            dst: v,
+            value: Operand::Var(next),
+            span,
+        });
+    }
+
+    /// Passive code combining operands (`running && i < n`), kept as written.
+    fn passive_code(
+        &mut self,
+        parts: &[&Operand],
+        combine: impl Fn(&[TokenStream]) -> TokenStream,
+        span: Span,
+    ) -> Operand {
+        let tokens: Vec<TokenStream> = parts
+            .iter()
+            .map(|o| match o {
+                Operand::Var(v) => placeholder(*v, span).into_token_stream(),
+                Operand::Const { tokens, .. } => quote!((#tokens)),
+                Operand::Lit(c) => {
+                    let lit = proc_macro2::Literal::f64_unsuffixed(*c);
+                    quote!(#lit)
+                }
+            })
+            .collect();
+        let v = self.f.new_var("", span, Origin::Temp);
+        self.f.body.push(Stmt::Let {
+            dst: Some(v),
+            rhs: Rhs::Opaque(Opaque {
+                tokens: combine(&tokens),
+                reads: parts.iter().filter_map(|o| o.var()).collect(),
+                passive_result: true,
+                pure: true,
+                what: "a loop condition".into(),
+            }),
+            span,
+        });
+        Operand::Var(v)
+    }
+
+    /// Flags for a loop body with `break` / `continue`.
+    fn loop_flags(&mut self, body: &[syn::Stmt], span: Span) -> LoopFlags {
+        let (has_break, has_continue) = jumps(body);
+        LoopFlags {
+            running: has_break.then(|| self.passive_location("running", bool_const(true), span)),
+            skip: (has_break || has_continue)
+                .then(|| self.passive_location("skip", bool_const(false), span)),
+        }
+    }
+
+    /// The body of a loop: flags reset, statements (the rest of the iteration guarded after a
+    /// `break` or `continue`), then `after` (index and trip-count updates).
+    fn loop_body(
+        &mut self,
+        flags: LoopFlags,
+        stmts: &[syn::Stmt],
+        before: impl FnOnce(&mut Self),
+        after: impl FnOnce(&mut Self),
+    ) -> Vec<Stmt> {
+        self.nested_block(|l| {
+            before(l);
+            if let Some(skip) = flags.skip {
+                l.set_flag(skip, false, Span::call_site());
+            }
+            l.loops.push(flags);
+            l.stmts(stmts);
+            l.loops.pop();
+            after(l);
+        })
+    }
+
+    /// A `while` loop in the IR: the header, the body, and the trip count after it.
+    fn push_while(
+        &mut self,
+        header: Vec<Stmt>,
+        cond: Operand,
+        body: Vec<Stmt>,
+        count: VarId,
+        span: Span,
+    ) {
+        let trips = self.f.new_var("trips", span, Origin::Temp);
+        self.f.body.push(Stmt::While {
+            header,
+            cond,
+            body,
+            trips,
+            span,
+        });
+        self.f.body.push(Stmt::Let {
+            dst: Some(trips),
+            rhs: Rhs::Op(Op::Id, vec![Operand::Var(count)]),
+            span,
+        });
+    }
+
+    /// `while cond { body }`.
+    fn while_loop(&mut self, w: &syn::ExprWhile) {
+        if let Some(label) = &w.label {
+            self.cx
+                .error_spanned_by(label, "loop labels are not supported");
+        }
+        let span = w.while_token.span;
+        let flags = self.loop_flags(&w.body.stmts, span);
+        let count = self.passive_location("count", int_const(0), span);
+        let mut cond = Operand::Lit(0.0);
+        let header = self.nested_block(|l| {
+            let c = l.expr(&w.cond);
+            cond = match flags.running {
+                Some(running) => {
+                    let r = l.read(running, span);
+                    l.passive_code(
+                        &[&r, &c],
+                        |t| {
+                            let (r, c) = (&t[0], &t[1]);
+                            quote!(#r && #c)
+                        },
+                        span,
+                    )
+                }
+                None => c,
+            };
+        });
+        let body = self.loop_body(flags, &w.body.stmts, |_| {}, |l| l.increment(count, span));
+        self.push_while(header, cond, body, count, span);
+    }
+
+    /// `loop { .. break; .. }`.
+    fn plain_loop(&mut self, lp: &syn::ExprLoop) {
+        let span = lp.loop_token.span;
+        if let Some(label) = &lp.label {
+            self.cx
+                .error_spanned_by(label, "loop labels are not supported");
+        }
+        let flags = self.loop_flags(&lp.body.stmts, span);
+        let Some(running) = flags.running else {
+            self.cx.error_spanned_by(lp.loop_token, "this `loop` has no `break`, so the function never returns; add `if done { break; }`");
+            return;
+        };
+        let count = self.passive_location("count", int_const(0), span);
+        let mut cond = Operand::Lit(0.0);
+        let header = self.nested_block(|l| cond = l.read(running, span));
+        let body = self.loop_body(flags, &lp.body.stmts, |_| {}, |l| l.increment(count, span));
+        self.push_while(header, cond, body, count, span);
     }
 
     /// `x = e`, `x op= e`, `a[i] = e`, `a[i] op= e`.
@@ -741,10 +946,36 @@ impl Lower<'_> {
     }
 
     fn stmts(&mut self, stmts: &[syn::Stmt]) {
-        for s in stmts {
+        for (k, s) in stmts.iter().enumerate() {
             match s {
                 syn::Stmt::Expr(e, None) => self.expr_stmt(e),
                 other => self.stmt(other),
+            }
+            // After a statement that may `break` or `continue`, the rest of the iteration
+            // runs only if it did not.
+            let skip = self.loops.last().and_then(|f| f.skip);
+            if let (Some(skip), true) = (
+                skip,
+                k + 1 < stmts.len() && jumps(std::slice::from_ref(s)) != (false, false),
+            ) {
+                let span = s.span();
+                let flag = self.read(skip, span);
+                let cond = self.passive_code(
+                    &[&flag],
+                    |t| {
+                        let f = &t[0];
+                        quote!(!#f)
+                    },
+                    span,
+                );
+                let then = self.nested_block(|l| l.stmts(&stmts[k + 1..]));
+                self.f.body.push(Stmt::If {
+                    cond,
+                    then,
+                    otherwise: Vec::new(),
+                    span,
+                });
+                return;
             }
         }
     }
@@ -829,20 +1060,61 @@ impl Lower<'_> {
             );
             return;
         };
-        let index = self.f.new_var("i", span, Origin::Temp);
-        let body = self.nested_block(|l| {
-            l.bind_iteration(&f.pat, &iteration, index);
-            l.stmts(&f.body.stmts);
+        let flags = self.loop_flags(&f.body.stmts, span);
+        if flags.running.is_none() {
+            let index = self.f.new_var("i", span, Origin::Temp);
+            let body = self.loop_body(
+                flags,
+                &f.body.stmts,
+                |l| l.bind_iteration(&f.pat, &iteration, index),
+                |_| {},
+            );
+            self.f.body.push(Stmt::For {
+                index,
+                start: iteration.start,
+                end: iteration.end,
+                inclusive: iteration.inclusive,
+                reversed: false,
+                body,
+                span,
+            });
+            return;
+        }
+        // With `break`: a `while` over an index location, so the trip count is known.
+        let running = flags.running.expect("checked");
+        let next = self.passive_location("index", iteration.start.clone(), span);
+        let count = self.passive_location("count", int_const(0), span);
+        let mut cond = Operand::Lit(0.0);
+        let header = self.nested_block(|l| {
+            let r = l.read(running, span);
+            let k = l.read(next, span);
+            let less = if iteration.inclusive {
+                quote!(<=)
+            } else {
+                quote!(<)
+            };
+            cond = l.passive_code(
+                &[&r, &k, &iteration.end],
+                |t| {
+                    let (r, k, end) = (&t[0], &t[1], &t[2]);
+                    quote!(#r && #k #less #end)
+                },
+                span,
+            );
         });
-        self.f.body.push(Stmt::For {
-            index,
-            start: iteration.start,
-            end: iteration.end,
-            inclusive: iteration.inclusive,
-            reversed: false,
-            body,
-            span,
-        });
+        let body = self.loop_body(
+            flags,
+            &f.body.stmts,
+            |l| {
+                let index = l.read(next, span).var().expect("a snapshot");
+                l.bind_iteration(&f.pat, &iteration, index);
+            },
+            |l| {
+                l.increment(next, span);
+                l.increment(count, span);
+            },
+        );
+        self.push_while(header, cond, body, count, span);
     }
 
     /// What a `for` loop iterates over.
@@ -1323,6 +1595,55 @@ impl Lower<'_> {
             }
         }
         out.into_iter().collect()
+    }
+}
+
+/// Whether these statements `break` / `continue` the innermost loop around them (jumps in
+/// nested loops belong to those).
+fn jumps(stmts: &[syn::Stmt]) -> (bool, bool) {
+    let mut found = (false, false);
+    for s in stmts {
+        if let Some(e) = stmt_expr(s) {
+            expr_jumps(e, &mut found);
+        }
+    }
+    found
+}
+
+fn expr_jumps(e: &Expr, found: &mut (bool, bool)) {
+    match e {
+        Expr::Break(_) => found.0 = true,
+        Expr::Continue(_) => found.1 = true,
+        Expr::If(i) => {
+            let (b, c) = jumps(&i.then_branch.stmts);
+            found.0 |= b;
+            found.1 |= c;
+            if let Some((_, e)) = &i.else_branch {
+                expr_jumps(e, found);
+            }
+        }
+        Expr::Block(b) => {
+            let (b, c) = jumps(&b.block.stmts);
+            found.0 |= b;
+            found.1 |= c;
+        }
+        Expr::Paren(p) => expr_jumps(&p.expr, found),
+        _ => {}
+    }
+}
+
+fn bool_const(value: bool) -> Operand {
+    Operand::Const {
+        tokens: quote!(#value),
+        value: Some(if value { 1.0 } else { 0.0 }),
+    }
+}
+
+fn int_const(value: usize) -> Operand {
+    let lit = proc_macro2::Literal::usize_unsuffixed(value);
+    Operand::Const {
+        tokens: quote!(#lit),
+        value: Some(value as f64),
     }
 }
 

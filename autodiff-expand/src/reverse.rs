@@ -271,6 +271,27 @@ impl Rev<'_> {
                 });
                 self.unpromote(promoted);
             }
+            Stmt::While {
+                body, trips, span, ..
+            } => {
+                // The body's adjoint runs as many times as the body ran.
+                let promoted = self.promote(stmt, out);
+                let body = self.nested_block(body);
+                let index = fresh(&mut self.vars, "trip", *span, Origin::Temp);
+                out.push(Stmt::For {
+                    index,
+                    start: Operand::Const {
+                        tokens: quote::quote!(0),
+                        value: Some(0.0),
+                    },
+                    end: Operand::Var(*trips),
+                    inclusive: false,
+                    reversed: true,
+                    body,
+                    span: *span,
+                });
+                self.unpromote(promoted);
+            }
             Stmt::For {
                 index,
                 start,

@@ -103,7 +103,7 @@ fn substitute_operands(stmt: &mut Stmt, scope: &Scope) {
             index.iter_mut().for_each(sub);
             sub(value);
         }
-        Stmt::If { cond, .. } => sub(cond),
+        Stmt::If { cond, .. } | Stmt::While { cond, .. } => sub(cond),
         Stmt::For { start, end, .. } => {
             sub(start);
             sub(end);
@@ -131,7 +131,7 @@ fn removable(stmt: &Stmt, used: &HashSet<VarId>) -> bool {
             then, otherwise, ..
         } => then.is_empty() && otherwise.is_empty(),
         Stmt::For { body, .. } => body.is_empty(),
-        Stmt::Push { .. } => false,
+        Stmt::Push { .. } | Stmt::While { .. } => false,
     }
 }
 
