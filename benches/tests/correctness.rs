@@ -115,3 +115,51 @@ fn gmm_parser_rejects_truncated_files() {
     assert!(Gmm::parse("2 1 1\n0.5\n1 2\n0 0 0\n1 1\n1 0 5\n").is_err());
     assert!(Gmm::parse("2 1 1\n0.5\n1 2\n0 0 0\n1 1\n1 0\n").is_ok());
 }
+
+#[test]
+fn mlp_hand_gradient_matches_finite_differences() {
+    use autodiff_benches::cases::mlp::{loss, loss_grad_hand, problem, Params, SHAPES};
+    for (name, batch, inputs, hidden, outputs) in SHAPES {
+        let (p, b) = problem(batch, inputs, hidden, outputs);
+        let (f, g) = loss_grad_hand(&p, &b);
+        assert_eq!(f, loss(&p, &b), "{name}: value");
+        let fields: [fn(&mut Params) -> &mut autodiff::Tensor<f64>; 4] =
+            [|p| &mut p.w1, |p| &mut p.b1, |p| &mut p.w2, |p| &mut p.b2];
+        let grads = [&g.w1, &g.b1, &g.w2, &g.b2];
+        for (field, grad) in fields.iter().zip(grads) {
+            // every coordinate of the small net, a stride of the large one
+            let len = field(&mut p.clone()).len();
+            let stride = if len > 200 { 37 } else { 1 };
+            for i in (0..len).step_by(stride) {
+                let h = 1e-6;
+                let mut pp = p.clone();
+                field(&mut pp).as_mut_slice()[i] += h;
+                let mut pm = p.clone();
+                field(&mut pm).as_mut_slice()[i] -= h;
+                let fd = (loss(&pp, &b) - loss(&pm, &b)) / (2.0 * h);
+                let got = grad.as_slice()[i];
+                assert!(
+                    (got - fd).abs() <= 1e-7 * (1.0 + fd.abs()),
+                    "{name}: element {i}: hand {got}, finite differences {fd}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn expansion_succeeds_and_grows_linearly() {
+    use autodiff_benches::expand_gen::{chain_tokens, token_counts};
+    let (attr, item) = chain_tokens(10);
+    let out = autodiff_expand::differentiate(attr, item).to_string();
+    assert!(out.contains("chain_grad"), "the expansion defines chain_grad");
+    assert!(!out.contains("compile_error"), "the expansion has no errors");
+    let (in100, out100) = token_counts(100);
+    let (in1000, out1000) = token_counts(1000);
+    assert!(in1000 > 9 * in100 && in1000 < 11 * in100);
+    let growth = out1000 as f64 / out100 as f64;
+    assert!(
+        (8.0..12.5).contains(&growth),
+        "generated tokens 100 -> 1000 statements grew {growth}×, not ~10×"
+    );
+}
