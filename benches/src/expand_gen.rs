@@ -8,7 +8,8 @@ pub const ATTR: &str = "wrt = [x, y]";
 
 /// `fn chain(x: f64, y: f64) -> f64` with `n` statements `let v_i = (v_{i-1} * x + y).sin();`.
 pub fn chain_source(n: usize) -> String {
-    let mut s = String::from("fn chain(x: f64, y: f64) -> f64 {\n    let v0 = (x * x + y).sin();\n");
+    let mut s =
+        String::from("fn chain(x: f64, y: f64) -> f64 {\n    let v0 = (x * x + y).sin();\n");
     for i in 1..n {
         s.push_str(&format!("    let v{i} = (v{} * x + y).sin();\n", i - 1));
     }

@@ -23,7 +23,12 @@ fn rosenbrock_hand_gradient_matches_finite_differences() {
         let x = rb::point(n);
         let (f, g) = rb::rosen_grad_hand(&x);
         assert_eq!(f, rb::rosen(&x));
-        assert_close("rosen fd", &g, &central_differences(rb::rosen, &x, 1e-6), 1e-7);
+        assert_close(
+            "rosen fd",
+            &g,
+            &central_differences(rb::rosen, &x, 1e-6),
+            1e-7,
+        );
     }
 }
 
@@ -37,7 +42,10 @@ fn rosenbrock_ours_and_peers_match_hand_gradient() {
         ("ad_trait", rb::ad_trait_grad(&x)),
         ("ours slot", rb::ours_rosen_grad(&x)),
     ] {
-        assert!((fp - f).abs() <= 1e-12 * f.abs(), "{name}: value {fp} vs {f}");
+        assert!(
+            (fp - f).abs() <= 1e-12 * f.abs(),
+            "{name}: value {fp} vs {f}"
+        );
         assert_close(name, &gp, &g, 1e-12);
     }
     assert_close("symdiff n=10", &rb::rosen10_sym_gradient(&x), &g, 1e-12);
@@ -54,15 +62,26 @@ fn logsumexp_hand_gradient_matches_finite_differences_and_peers() {
     let x = lse::point(50);
     let (f, g) = lse::logsumexp_grad_hand(&x);
     assert!((f - lse::logsumexp(&x)).abs() <= 1e-13 * f.abs());
-    assert!((g.iter().sum::<f64>() - 1.0).abs() < 1e-12, "softmax sums to 1");
-    assert_close("lse fd", &g, &central_differences(lse::logsumexp, &x, 1e-5), 1e-8);
+    assert!(
+        (g.iter().sum::<f64>() - 1.0).abs() < 1e-12,
+        "softmax sums to 1"
+    );
+    assert_close(
+        "lse fd",
+        &g,
+        &central_differences(lse::logsumexp, &x, 1e-5),
+        1e-8,
+    );
     for (name, (fp, gp)) in [
         ("num-dual", lse::num_dual_grad(&x)),
         ("autodiff 0.7", lse::autodiff_peer_grad(&x)),
         ("ad_trait", lse::ad_trait_grad(&x)),
         ("ours slot", lse::ours_logsumexp_grad(&x)),
     ] {
-        assert!((fp - f).abs() <= 1e-12 * f.abs(), "{name}: value {fp} vs {f}");
+        assert!(
+            (fp - f).abs() <= 1e-12 * f.abs(),
+            "{name}: value {fp} vs {f}"
+        );
         assert_close(name, &gp, &g, 1e-12);
     }
 }
@@ -78,10 +97,16 @@ fn gmm_objective_matches_adbench_reference_values() {
         assert_eq!(gmm.params.len(), gmm.k * (1 + gmm.d + gmm.icf_size()));
         let f = gmm.objective(&gmm.params);
         let rel = ((f - reference) / reference).abs();
-        assert!(rel <= 1e-9, "{file}: objective {f}, reference {reference}, rel {rel:e}");
+        assert!(
+            rel <= 1e-9,
+            "{file}: objective {f}, reference {reference}, rel {rel:e}"
+        );
         let (fg, _) = gmm.gradient(&gmm.params);
         let rel = ((fg - reference) / reference).abs();
-        assert!(rel <= 1e-9, "{file}: gradient's value {fg}, reference {reference}");
+        assert!(
+            rel <= 1e-9,
+            "{file}: gradient's value {fg}, reference {reference}"
+        );
     }
 }
 
@@ -104,7 +129,10 @@ fn gmm_peers_match_hand_gradient() {
         ("autodiff 0.7", gmm.autodiff_peer_gradient(&gmm.params)),
         ("ours slot", gmm.ours_gradient(&gmm.params)),
     ] {
-        assert!((fp - f).abs() <= 1e-10 * f.abs(), "{name}: value {fp} vs {f}");
+        assert!(
+            (fp - f).abs() <= 1e-10 * f.abs(),
+            "{name}: value {fp} vs {f}"
+        );
         assert_close(name, &gp, &g, 1e-10);
     }
 }
@@ -152,8 +180,14 @@ fn expansion_succeeds_and_grows_linearly() {
     use autodiff_benches::expand_gen::{chain_tokens, token_counts};
     let (attr, item) = chain_tokens(10);
     let out = autodiff_expand::differentiate(attr, item).to_string();
-    assert!(out.contains("chain_grad"), "the expansion defines chain_grad");
-    assert!(!out.contains("compile_error"), "the expansion has no errors");
+    assert!(
+        out.contains("chain_grad"),
+        "the expansion defines chain_grad"
+    );
+    assert!(
+        !out.contains("compile_error"),
+        "the expansion has no errors"
+    );
     let (in100, out100) = token_counts(100);
     let (in1000, out1000) = token_counts(1000);
     assert!(in1000 > 9 * in100 && in1000 < 11 * in100);

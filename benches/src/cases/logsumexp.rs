@@ -8,7 +8,7 @@ use ad_trait::differentiable_function::{
     DerivativeMethodTrait, DifferentiableFunctionTrait, ReverseAD,
 };
 use ad_trait::AD;
-use autodiff_peer::{FT, F1};
+use autodiff_peer::{F1, FT};
 use nalgebra::DVector;
 use num_dual::{DualDVec64, DualNum};
 use num_traits::Float;

@@ -7,7 +7,7 @@ use ad_trait::differentiable_function::{
 use ad_trait::reverse_ad::adr::adr;
 use ad_trait::AD;
 use autodiff::prelude::*;
-use autodiff_peer::{FT, F1};
+use autodiff_peer::{F1, FT};
 use nalgebra::DVector;
 use num_dual::DualDVec64;
 
