@@ -446,3 +446,40 @@ fn break_and_continue() {
         &[2, 5, 40],
     );
 }
+
+/// Early `return` from a branch and from inside loops.
+#[differentiate(wrt = x)]
+fn early_returns(x: &[f64], limit: f64) -> f64 {
+    if x[0] > 100.0 {
+        return x[0] * 2.0;
+    }
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        for j in 0..i {
+            s += x[i] * x[j];
+            if s > limit {
+                return s.sqrt();
+            }
+        }
+    }
+    if s < 0.0 {
+        -s
+    } else {
+        s * 3.0
+    }
+}
+
+#[test]
+fn early_return_from_branches_and_loops() {
+    for limit in [0.5, 3.0, 1e9] {
+        check_slice_fn(
+            "early_returns",
+            |x| early_returns(x, limit),
+            |x| early_returns_grad(x, limit),
+            |x, u| early_returns_jvp(x, limit, u),
+            &[2, 6, 20],
+        );
+    }
+    let (v, g) = early_returns_grad(&[200.0, 1.0], 1.0);
+    assert_eq!((v, g), (400.0, vec![2.0, 0.0]));
+}

@@ -88,6 +88,7 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         nested: 0,
         locations: assigned_in_nested(&item.block),
         loops: Vec::new(),
+        returns: None,
     };
     check_signature(cx, &item.sig);
     let generic = item.sig.generics.type_params().next().is_some();
@@ -295,6 +296,14 @@ struct Lower<'a> {
     locations: HashSet<String>,
     /// The loops being lowered, innermost last, with the flags `break` and `continue` set.
     loops: Vec<LoopFlags>,
+    /// Where `return` puts the outputs, in a body that returns before its end.
+    returns: Option<Returns>,
+}
+
+#[derive(Clone)]
+struct Returns {
+    results: Vec<VarId>,
+    returned: VarId,
 }
 
 /// `break` clears `running`; `break` and `continue` set `skip`, which guards the rest of the
@@ -374,6 +383,9 @@ impl Lower<'_> {
             );
             return Vec::new();
         };
+        if init.iter().any(contains_return) {
+            return self.body_with_early_returns(block, tuple_outputs);
+        }
         for stmt in init {
             self.stmt(stmt);
         }
@@ -404,6 +416,84 @@ impl Lower<'_> {
             other => other,
         };
         self.outputs(tail, tuple_outputs)
+    }
+
+    /// A body with a `return` before its end: each output goes to a location, `returned`
+    /// guards what follows a statement that may return, and the tail is one more return.
+    fn body_with_early_returns(
+        &mut self,
+        block: &syn::Block,
+        tuple_outputs: Option<usize>,
+    ) -> Vec<Operand> {
+        let span = block.brace_token.span.join();
+        let results: Vec<VarId> = (0..tuple_outputs.unwrap_or(1))
+            .map(|k| {
+                let v = self.f.new_var(format!("result_{k}"), span, Origin::Temp);
+                self.f.vars[v].mutable = true;
+                // Initialised, because rustc cannot see that a flag guards every path.
+                self.f.body.push(Stmt::Let {
+                    dst: Some(v),
+                    rhs: Rhs::Zero(Operand::Lit(0.0)),
+                    span,
+                });
+                v
+            })
+            .collect();
+        let returned = self.passive_location("returned", bool_const(false), span);
+        self.returns = Some(Returns {
+            results: results.clone(),
+            returned,
+        });
+        self.stmts(&block.stmts);
+        self.returns = None;
+        results.into_iter().map(|r| self.read(r, span)).collect()
+    }
+
+    /// `return e` (or the tail of a body with early returns): the outputs are assigned,
+    /// `returned` is set, and every enclosing loop stops.
+    fn early_return(&mut self, value: Option<&Expr>, token: impl ToTokens) {
+        let Some(returns) = self.returns.clone() else {
+            self.cx.error_spanned_by(
+                token,
+                "`return` is supported at the end of the body and inside branches and loops",
+            );
+            return;
+        };
+        let Some(value) = value else {
+            self.cx
+                .error_spanned_by(token, "return the value to differentiate, e.g. `return y;`");
+            return;
+        };
+        let values = match (strip_parens(value), returns.results.len()) {
+            (Expr::Tuple(t), n) if n > 1 && t.elems.len() == n => {
+                t.elems.iter().map(|e| self.expr(e)).collect()
+            }
+            (_, 1) => vec![self.expr(value)],
+            (_, n) => {
+                self.cx.error_spanned_by(
+                    value,
+                    format!("return a tuple expression of {n} values, `(a, b)`"),
+                );
+                return;
+            }
+        };
+        let span = value.span();
+        for (result, v) in returns.results.iter().zip(values) {
+            self.f.body.push(Stmt::Assign {
+                dst: *result,
+                value: v,
+                span,
+            });
+        }
+        self.set_flag(returns.returned, true, span);
+        for flags in self.loops.clone() {
+            if let Some(running) = flags.running {
+                self.set_flag(running, false, span);
+            }
+            if let Some(skip) = flags.skip {
+                self.set_flag(skip, true, span);
+            }
+        }
     }
 
     fn outputs(&mut self, tail: &Expr, tuple_outputs: Option<usize>) -> Vec<Operand> {
@@ -590,20 +680,26 @@ impl Lower<'_> {
     fn expr_stmt(&mut self, e: &Expr) {
         match e {
             Expr::Assign(a) => self.assign(&a.left, None, &a.right),
-            Expr::Binary(b) if compound_op(&b.op).is_some() => self.assign(&b.left, compound_op(&b.op), &b.right),
-            Expr::Return(r) => self.cx.error_spanned_by(
-                r,
-                "an early `return` is not supported yet; assign the result to a variable and return it at the end",
-            ),
+            Expr::Binary(b) if compound_op(&b.op).is_some() => {
+                self.assign(&b.left, compound_op(&b.op), &b.right)
+            }
+            Expr::Return(r) => self.early_return(r.expr.as_deref(), r),
             Expr::Macro(m) => {
                 let what = format!("the macro `{}!`", path_name(&m.mac.path));
                 self.effect(m.to_token_stream(), what);
             }
             Expr::If(i) => self.if_stmt(i),
             Expr::ForLoop(f) => self.for_loop(f),
-                        Expr::While(w) => self.while_loop(w),
+            Expr::While(w) => self.while_loop(w),
             Expr::Loop(l) => self.plain_loop(l),
-            Expr::Break(b) => self.jump(b, b.label.as_ref().map(|l| l.to_token_stream()).or(b.expr.as_ref().map(|e| e.to_token_stream())), true),
+            Expr::Break(b) => self.jump(
+                b,
+                b.label
+                    .as_ref()
+                    .map(|l| l.to_token_stream())
+                    .or(b.expr.as_ref().map(|e| e.to_token_stream())),
+                true,
+            ),
             Expr::Continue(c) => self.jump(c, c.label.as_ref().map(|l| l.to_token_stream()), false),
             other => {
                 self.expr(other);
@@ -947,17 +1043,29 @@ impl Lower<'_> {
 
     fn stmts(&mut self, stmts: &[syn::Stmt]) {
         for (k, s) in stmts.iter().enumerate() {
+            let is_tail = k + 1 == stmts.len();
             match s {
+                // The tail of a body with early returns is one more return.
+                syn::Stmt::Expr(e, None)
+                    if self.returns.is_some()
+                        && self.loops.is_empty()
+                        && is_tail
+                        && !is_control_flow(e) =>
+                {
+                    self.early_return(Some(e), e)
+                }
                 syn::Stmt::Expr(e, None) => self.expr_stmt(e),
                 other => self.stmt(other),
             }
-            // After a statement that may `break` or `continue`, the rest of the iteration
-            // runs only if it did not.
-            let skip = self.loops.last().and_then(|f| f.skip);
-            if let (Some(skip), true) = (
-                skip,
-                k + 1 < stmts.len() && jumps(std::slice::from_ref(s)) != (false, false),
-            ) {
+            // After a statement that may `break`, `continue` or `return`, the rest of the
+            // iteration (or of the body) runs only if it did not.
+            let may_jump = jumps(std::slice::from_ref(s)) != (false, false) || contains_return(s);
+            let skip = match self.loops.last() {
+                Some(flags) => flags.skip,
+                None if contains_return(s) => self.returns.as_ref().map(|r| r.returned),
+                None => None,
+            };
+            if let (Some(skip), true) = (skip, !is_tail && may_jump) {
                 let span = s.span();
                 let flag = self.read(skip, span);
                 let cond = self.passive_code(
@@ -1612,8 +1720,10 @@ fn jumps(stmts: &[syn::Stmt]) -> (bool, bool) {
 
 fn expr_jumps(e: &Expr, found: &mut (bool, bool)) {
     match e {
-        Expr::Break(_) => found.0 = true,
+        Expr::Break(_) | Expr::Return(_) => found.0 = true,
         Expr::Continue(_) => found.1 = true,
+        // A `return` inside a nested loop leaves this loop too.
+        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => found.0 |= expr_contains_return(e),
         Expr::If(i) => {
             let (b, c) = jumps(&i.then_branch.stmts);
             found.0 |= b;
@@ -1629,6 +1739,42 @@ fn expr_jumps(e: &Expr, found: &mut (bool, bool)) {
         }
         Expr::Paren(p) => expr_jumps(&p.expr, found),
         _ => {}
+    }
+}
+
+/// Whether a statement contains a `return` (closures aside).
+fn contains_return(s: &syn::Stmt) -> bool {
+    stmt_expr(s).is_some_and(expr_contains_return)
+}
+
+fn expr_contains_return(e: &Expr) -> bool {
+    let in_block = |b: &syn::Block| b.stmts.iter().any(contains_return);
+    match e {
+        Expr::Return(_) => true,
+        Expr::If(i) => {
+            in_block(&i.then_branch)
+                || i.else_branch
+                    .as_ref()
+                    .is_some_and(|(_, e)| expr_contains_return(e))
+        }
+        Expr::Block(b) => in_block(&b.block),
+        Expr::ForLoop(f) => in_block(&f.body),
+        Expr::While(w) => in_block(&w.body),
+        Expr::Loop(l) => in_block(&l.body),
+        Expr::Paren(p) => expr_contains_return(&p.expr),
+        _ => false,
+    }
+}
+
+/// Loops, `return`, and branches that return: statements even in tail position (an `if`
+/// without returns in the tail is the function's value).
+fn is_control_flow(e: &Expr) -> bool {
+    match e {
+        Expr::If(_) => expr_contains_return(e),
+        other => matches!(
+            other,
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) | Expr::Return(_)
+        ),
     }
 }
 
