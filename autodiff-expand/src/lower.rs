@@ -77,6 +77,11 @@ const PASSIVE_METHODS: &[&str] = &[
     "ne",
 ];
 
+/// Iterator adaptors and consumers: a `for` loop is what the macro differentiates.
+const ITERATOR_METHODS: &[&str] = &[
+    "sum", "product", "fold", "map", "reduce", "min_by", "max_by", "for_each", "filter",
+];
+
 pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
     let mut lower = Lower {
         cx,
@@ -1157,7 +1162,7 @@ impl Lower<'_> {
         if let Some(label) = &f.label {
             self.cx.error_spanned_by(
                 label,
-                "loop labels are not supported; `break` and `continue` are not either yet",
+                "loop labels are not supported; `break` and `continue` apply to the innermost loop (use a flag to leave outer loops)",
             );
         }
         let span = f.for_token.span;
@@ -1439,6 +1444,10 @@ impl Lower<'_> {
             }
             Expr::If(i) => self.if_expr(i),
             Expr::Match(_) => self.opaque(e, "a `match` expression", false),
+                        Expr::Loop(l) if !jumps(&l.body.stmts).0 => {
+                self.plain_loop(l);
+                Operand::Lit(0.0)
+            }
             Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
                 self.unsupported(e, "a loop has no value here; write it as a statement and assign the result to a `let mut` declared before it")
             }
@@ -1566,6 +1575,10 @@ impl Lower<'_> {
         }
         if PASSIVE_METHODS.contains(&name.as_str()) {
             return self.opaque(e, &format!("the method `{name}`"), true);
+        }
+        if ITERATOR_METHODS.contains(&name.as_str()) {
+            let what = format!("the iterator method `{name}` (iterator chains are not differentiated: write a `for v in x.iter()` loop)");
+            return self.opaque(e, &what, false);
         }
         self.opaque(e, &format!("the method `{name}`"), false)
     }

@@ -1,0 +1,8 @@
+use autodiff::prelude::*;
+
+#[differentiate(wrt = x)]
+fn f(x: &[f64]) -> f64 {
+    x.iter().map(|v| v * v).sum()
+}
+
+fn main() {}
