@@ -116,3 +116,113 @@ mod tests {
         assert_eq!(2.5_f64.zero_like(), 0.0);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The calling convention between differentiated functions (see autodiff-macros' docs).
+//
+// For every `#[differentiate]` function `f(p_0, .., p_n) -> R` the macro writes two hidden
+// functions next to it:
+//
+//   f__forward_derivative(p_0, .., p_n, d_0, .., d_n) -> (R, R)
+//   f__reverse_derivative(p_0, .., p_n, seed: R) -> (R, (g_0, .., g_n))
+//
+// `d_i` is the tangent of argument `i`, or `NoTangent` where the caller has none; `g_i` is the
+// gradient of argument `i` (`()` for an integer or `bool` parameter). The traits below let one
+// forward function take either, so the caller does not need to know the callee's types.
+// ---------------------------------------------------------------------------------------
+
+/// Passed for an argument that carries no tangent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoTangent;
+
+/// The tangent of a scalar parameter: a value of its type, or [`NoTangent`] (zero).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tangent of a `{T}` parameter",
+    label = "pass a value of the parameter's float type, or `NoTangent`"
+)]
+pub trait ScalarTangent<T> {
+    /// The tangent as a value of the parameter's type.
+    fn into_tangent(self) -> T;
+}
+
+impl<T: Float> ScalarTangent<T> for T {
+    #[inline(always)]
+    fn into_tangent(self) -> T {
+        self
+    }
+}
+
+impl<T: Float> ScalarTangent<T> for NoTangent {
+    #[inline(always)]
+    fn into_tangent(self) -> T {
+        T::zero()
+    }
+}
+
+/// The tangent of a slice or `&Vec` parameter: a slice of the same length, or [`NoTangent`].
+pub trait SliceTangent<'a, T: Clone> {
+    /// The tangent as a slice of `len` elements, borrowed where possible.
+    fn into_tangent(self, len: usize) -> std::borrow::Cow<'a, [T]>;
+}
+
+impl<'a, T: Clone> SliceTangent<'a, T> for &'a [T] {
+    #[inline(always)]
+    fn into_tangent(self, _len: usize) -> std::borrow::Cow<'a, [T]> {
+        std::borrow::Cow::Borrowed(self)
+    }
+}
+
+impl<'a, T: Clone> SliceTangent<'a, T> for &'a Vec<T> {
+    #[inline(always)]
+    fn into_tangent(self, _len: usize) -> std::borrow::Cow<'a, [T]> {
+        std::borrow::Cow::Borrowed(self.as_slice())
+    }
+}
+
+impl<'a, 'b, T: Clone> SliceTangent<'a, T> for &'a std::borrow::Cow<'b, [T]> {
+    #[inline(always)]
+    fn into_tangent(self, _len: usize) -> std::borrow::Cow<'a, [T]> {
+        std::borrow::Cow::Borrowed(self)
+    }
+}
+
+impl<'a, T: Float> SliceTangent<'a, T> for NoTangent {
+    fn into_tangent(self, len: usize) -> std::borrow::Cow<'a, [T]> {
+        std::borrow::Cow::Owned(vec![T::zero(); len])
+    }
+}
+
+/// The tangent of an array parameter `[T; N]` or `&[T; N]`.
+pub trait ArrayTangent<T, const N: usize> {
+    /// The tangent as an array.
+    fn into_tangent(self) -> [T; N];
+}
+
+impl<T: Copy, const N: usize> ArrayTangent<T, N> for [T; N] {
+    #[inline(always)]
+    fn into_tangent(self) -> [T; N] {
+        self
+    }
+}
+
+impl<T: Copy, const N: usize> ArrayTangent<T, N> for &[T; N] {
+    #[inline(always)]
+    fn into_tangent(self) -> [T; N] {
+        *self
+    }
+}
+
+impl<T: Float, const N: usize> ArrayTangent<T, N> for NoTangent {
+    #[inline(always)]
+    fn into_tangent(self) -> [T; N] {
+        [T::zero(); N]
+    }
+}
+
+/// `acc[k] += g[k]`: a callee's gradient of an array argument, added to the caller's.
+#[inline]
+pub fn add_into<T: Float>(acc: &mut [T], g: &[T]) {
+    for (a, b) in acc.iter_mut().zip(g) {
+        *a = *a + *b;
+    }
+}
