@@ -103,20 +103,6 @@ pub fn zero<T: Float>() -> T {
     T::zero()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Tensor;
-
-    #[test]
-    fn tensor_zero_and_one_like_keep_the_shape() {
-        let t = Tensor::from([[1.5_f32, 2.0, 3.0], [4.0, 5.0, 6.0]]);
-        assert_eq!(t.zero_like(), Tensor::zeros(&[2, 3]));
-        assert_eq!(t.one_like(), Tensor::ones(&[2, 3]));
-        assert_eq!(2.5_f64.zero_like(), 0.0);
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // The calling convention between differentiated functions (see autodiff-macros' docs).
 //
@@ -192,6 +178,13 @@ impl<'a, T: Float> SliceTangent<'a, T> for NoTangent {
     }
 }
 
+impl<'a, T: Clone> SliceTangent<'a, T> for std::borrow::Cow<'a, [T]> {
+    #[inline(always)]
+    fn into_tangent(self, _len: usize) -> std::borrow::Cow<'a, [T]> {
+        self
+    }
+}
+
 /// The tangent of an array parameter `[T; N]` or `&[T; N]`.
 pub trait ArrayTangent<T, const N: usize> {
     /// The tangent as an array.
@@ -224,5 +217,19 @@ impl<T: Float, const N: usize> ArrayTangent<T, N> for NoTangent {
 pub fn add_into<T: Float>(acc: &mut [T], g: &[T]) {
     for (a, b) in acc.iter_mut().zip(g) {
         *a = *a + *b;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tensor;
+
+    #[test]
+    fn tensor_zero_and_one_like_keep_the_shape() {
+        let t = Tensor::from([[1.5_f32, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+        assert_eq!(t.zero_like(), Tensor::zeros(&[2, 3]));
+        assert_eq!(t.one_like(), Tensor::ones(&[2, 3]));
+        assert_eq!(2.5_f64.zero_like(), 0.0);
     }
 }

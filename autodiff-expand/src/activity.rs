@@ -25,7 +25,8 @@ fn flows(rhs: &Rhs) -> bool {
     match rhs {
         Rhs::Op(op, _) => !matches!(op, Op::Stop | Op::Sign | Op::CastLike | Op::LnOrZero),
         Rhs::Opaque(o) => !o.passive_result,
-        Rhs::Index(..) | Rhs::ArrayLit(_) | Rhs::CopyArray(_) => true,
+        Rhs::Index(..) | Rhs::ArrayLit(_) | Rhs::CopyArray(_) | Rhs::Call(_) => true,
+        Rhs::CallForward(..) | Rhs::CallReverse(..) | Rhs::Field(..) | Rhs::AddInto(..) => false,
         Rhs::Uninit | Rhs::Zero(_) | Rhs::NewStack | Rhs::Pop(_) => false,
     }
 }

@@ -207,3 +207,34 @@ fn strip_reference(ty: &Type) -> &Type {
 pub fn is_scalar_path(ty: &Type) -> bool {
     matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some())
 }
+
+/// The `wrt` list of the calling convention: every parameter of a float type (scalar or
+/// array) whose derivative the function can compute (none of its paths goes through code
+/// without a derivative rule).
+pub fn convention(lowered: &Lowered, spec: &Spec) -> Spec {
+    let wrt = lowered
+        .params
+        .iter()
+        .enumerate()
+        // Nested arrays have no tangent type in the convention yet.
+        .filter(|(_, p)| p.kind == Kind::Float && crate::generate::tangent_kind(&p.ty).is_some())
+        .filter(|(_, p)| {
+            let act = crate::activity::analyze(&lowered.f, &[p.var], &spec.stop);
+            let cx = Ctxt::new();
+            active_opaque(&cx, &lowered.f, &act);
+            cx.check().is_ok()
+        })
+        .map(|(index, p)| WrtEntry {
+            ident: p.ident.clone(),
+            var: p.var,
+            param: Some(index),
+            grad_ty: gradient_type(&p.ty),
+            scalar: crate::lower::shape_of(&p.ty).is_empty(),
+        })
+        .collect();
+    Spec {
+        wrt,
+        stop: spec.stop.clone(),
+        bare: false,
+    }
+}

@@ -248,9 +248,13 @@ impl<'a> Emitter<'a> {
                 let w = self.operand(w, None);
                 quote!(#p::ZeroLike::zero_like(&#w))
             }
+            // A slice (or a borrowed tangent) becomes a `Vec`; a fixed array stays one.
             Rhs::CopyArray(v) => {
                 let name = &self.names[*v];
-                quote!(#name.to_owned())
+                match self.f.vars[*v].shape.first() {
+                    Some(Level::Fixed) => quote!(#name.to_owned()),
+                    _ => quote!(#name.to_vec()),
+                }
             }
             Rhs::NewStack => quote!(::std::vec::Vec::new()),
             Rhs::Pop(stack) => {
@@ -258,7 +262,71 @@ impl<'a> Emitter<'a> {
                 quote!(#stack.pop().expect("autodiff: every value the adjoint sweep pops was pushed by the primal sweep"))
             }
             Rhs::Opaque(o) => self.resolve_placeholders(o.tokens.clone()),
+            Rhs::Call(call) => {
+                let args = self.call_args(call);
+                match &call.method {
+                    Some((receiver, name)) => quote!(#receiver.#name(#(#args),*)),
+                    None => {
+                        let path = &call.path;
+                        quote!(#path(#(#args),*))
+                    }
+                }
+            }
+            Rhs::CallForward(call, tangents) => {
+                let f = call.convention("forward_derivative");
+                let args = self.call_args(call);
+                let tangents = call.args.iter().zip(tangents).map(|(arg, t)| match t {
+                    Some(t) => {
+                        let dynamic = t
+                            .var()
+                            .is_some_and(|v| self.f.vars[v].shape.first() == Some(&Level::Dynamic));
+                        let t = self.operand(t, None);
+                        if arg.by_ref {
+                            quote!(&#t)
+                        } else if dynamic {
+                            // A slice tangent is lent, not moved (the call may be in a loop).
+                            quote!(&*#t)
+                        } else {
+                            t
+                        }
+                    }
+                    None => quote!(#p::NoTangent),
+                });
+                quote!(#f(#(#args,)* #(#tangents),*))
+            }
+            Rhs::CallReverse(call, seed, result) => {
+                let f = call.convention("reverse_derivative");
+                let args = self.call_args(call);
+                let seed = self.operand(seed, Some(&Operand::Var(*result)));
+                quote!(#f(#(#args,)* #seed))
+            }
+            Rhs::Field(v, path) => {
+                let mut tokens = self.names[*v].to_token_stream();
+                for &i in path {
+                    let i = syn::Index::from(i);
+                    tokens = quote!((#tokens).#i);
+                }
+                tokens
+            }
+            Rhs::AddInto(acc, g) => {
+                let (acc, g) = (&self.names[*acc], self.operand(g, None));
+                quote!(#p::add_into(&mut #acc[..], &#g[..]))
+            }
         }
+    }
+
+    fn call_args(&self, call: &crate::ir::Call) -> Vec<TokenStream> {
+        call.args
+            .iter()
+            .map(|a| {
+                let v = self.operand(&a.value, None);
+                if a.by_ref {
+                    quote!(&#v)
+                } else {
+                    v
+                }
+            })
+            .collect()
     }
 
     /// The operation's tokens. A rule constant is typed by the first variable operand.

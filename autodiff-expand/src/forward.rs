@@ -200,6 +200,19 @@ impl Fwd<'_> {
                 let t = self.tangent[*array].as_ref().and_then(Operand::var)?;
                 Some(self.builder(out, span).let_(Rhs::Index(t, index.clone())))
             }
+            Rhs::Call(call) => {
+                let tangents: Vec<Option<Operand>> = call
+                    .args
+                    .iter()
+                    .map(|a| a.value.var().and_then(|v| self.tangent[v].clone()))
+                    .collect();
+                if tangents.iter().all(Option::is_none) {
+                    return None;
+                }
+                let mut b = self.builder(out, span);
+                let pair = b.let_(Rhs::CallForward(call.clone(), tangents));
+                Some(b.let_(Rhs::Field(pair.var()?, vec![1])))
+            }
             _ => None,
         }
     }

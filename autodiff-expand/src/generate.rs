@@ -12,6 +12,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::{FnArg, ItemFn, Pat, ReturnType, Type};
 
 /// What every generated function shares.
+#[derive(Clone)]
 struct Shared<'a> {
     item: &'a ItemFn,
     config: &'a Config,
@@ -26,6 +27,7 @@ struct Shared<'a> {
     scalar_outputs: Vec<bool>,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn functions(
     item: &ItemFn,
     config: &Config,
@@ -34,6 +36,7 @@ pub fn functions(
     grad: &Derived,
     vjp: &Derived,
     jvp: &Derived,
+    convention: Convention,
 ) -> TokenStream {
     let ret = match &item.sig.output {
         ReturnType::Type(_, ty) => ty.to_token_stream(),
@@ -59,11 +62,35 @@ pub fn functions(
     let grad = shared.grad_fn(grad);
     let vjp = shared.vjp_fn(vjp);
     let jvp = shared.jvp_fn(jvp);
+    let convention = convention.functions(&shared);
+    // A function used only through its derivatives is not dead code.
     quote! {
+        #[allow(dead_code)]
         #item
         #grad
         #vjp
         #jvp
+        #convention
+    }
+}
+
+/// The hidden calling-convention functions: derivatives with respect to every float
+/// parameter, through which other differentiated functions call this one.
+pub struct Convention<'a> {
+    pub spec: &'a Spec,
+    pub reverse: &'a Derived,
+    pub forward: &'a Derived,
+}
+
+impl Convention<'_> {
+    fn functions(&self, shared: &Shared) -> TokenStream {
+        let shared = Shared {
+            spec: self.spec,
+            ..shared.clone()
+        };
+        let reverse = shared.reverse_convention(self.reverse);
+        let forward = shared.forward_convention(self.forward);
+        quote!(#reverse #forward)
     }
 }
 
@@ -98,7 +125,7 @@ fn inputs(item: &ItemFn) -> Vec<TokenStream> {
 
 /// Lints that generated code may trip without it being the user's concern.
 fn allows() -> TokenStream {
-    quote!(#[allow(dead_code, unused_variables, unused_mut, unused_assignments, unused_parens, unused_braces, clippy::all)])
+    quote!(#[allow(dead_code, non_snake_case, unused_variables, unused_mut, unused_assignments, unused_parens, unused_braces, clippy::all)])
 }
 
 impl Shared<'_> {
@@ -148,16 +175,7 @@ impl Shared<'_> {
     /// as a use, so a function called only through `f_grad` raises no dead-code warning.
     fn items(&self) -> TokenStream {
         let items = &self.lowered.items;
-        let generics = &self.item.sig.generics;
-        let primal = if generics.lifetimes().next().is_none() {
-            let name = &self.item.sig.ident;
-            let (_, ty_generics, _) = generics.split_for_impl();
-            let turbofish = ty_generics.as_turbofish();
-            quote!(let _ = #name #turbofish;)
-        } else {
-            TokenStream::new()
-        };
-        quote!(#primal #(#items)*)
+        quote!(#(#items)*)
     }
 
     fn values(&self, e: &Emitter, d: &Derived) -> TokenStream {
@@ -354,5 +372,188 @@ impl Shared<'_> {
                 (#values, #tangents)
             }
         }
+    }
+
+    /// `f__reverse_derivative(params.., seed: R) -> (R, (g_0, .., g_n))`: one gradient per
+    /// parameter, `()` for those without one.
+    fn reverse_convention(&self, d: &Derived) -> TokenStream {
+        let e = self.emitter(d);
+        let seed = Ident::new("seed", Span::mixed_site());
+        let ret = &self.ret;
+        let (destructure, seed_name) = if d.extras.len() == 1 {
+            (TokenStream::new(), e.name(d.extras[0]).clone())
+        } else {
+            let names = d.extras.iter().map(|&v| e.name(v));
+            (quote!(let (#(#names,)*) = #seed;), seed)
+        };
+        let mut tys = Vec::new();
+        let mut grads = Vec::new();
+        for (i, p) in self.lowered.params.iter().enumerate() {
+            match self.spec.wrt.iter().position(|w| w.param == Some(i)) {
+                Some(k) => {
+                    tys.push(self.spec.wrt[k].grad_ty.clone());
+                    let witness = Operand::Var(p.var);
+                    grads.push(match &d.derivatives[k] {
+                        Some(g) => e.operand(g, Some(&witness)),
+                        None => e.zero_of(p.var),
+                    });
+                }
+                None => {
+                    tys.push(quote!(()));
+                    grads.push(quote!(()));
+                }
+            }
+        }
+        let name = format_ident!(
+            "{}__reverse_derivative",
+            self.item.sig.ident,
+            span = self.item.sig.ident.span()
+        );
+        let header = self.hidden_header(
+            &name,
+            &[quote!(#seed_name: #ret)],
+            quote!((#ret, (#(#tys,)*))),
+            false,
+        );
+        let (items, body, values) = (self.items(), e.body(), self.values(&e, d));
+        quote! {
+            #header {
+                #destructure
+                #items
+                #body
+                (#values, (#(#grads,)*))
+            }
+        }
+    }
+
+    /// `f__forward_derivative(params.., d_0, .., d_n) -> (R, R)`: one tangent per parameter,
+    /// each the tangent's value or `NoTangent`.
+    fn forward_convention(&self, d: &Derived) -> TokenStream {
+        let e = self.emitter(d);
+        let p = private();
+        let mut extra = Vec::new();
+        let mut bind = Vec::new();
+        let mut tangents = d.extras.iter();
+        for (i, param) in self.lowered.params.iter().enumerate() {
+            let arg = format_ident!("tangent_argument_{}", i, span = Span::mixed_site());
+            let in_wrt = self.spec.wrt.iter().any(|w| w.param == Some(i));
+            let kind = in_wrt.then(|| tangent_kind(&param.ty)).flatten();
+            let Some(kind) = kind else {
+                extra.push(quote!(#arg: impl ::core::marker::Sized));
+                continue;
+            };
+            let t = e.name(
+                *tangents
+                    .next()
+                    .expect("one tangent per differentiated parameter"),
+            );
+            let x = &param.ident;
+            match kind {
+                TangentKind::Scalar(ty) => {
+                    extra.push(quote!(#arg: impl #p::ScalarTangent<#ty>));
+                    bind.push(quote!(let #t = #p::ScalarTangent::into_tangent(#arg);));
+                }
+                TangentKind::Slice(elem) => {
+                    extra.push(quote!(#arg: impl #p::SliceTangent<'autodiff_tangent, #elem>));
+                    bind.push(quote!(let #t = #p::SliceTangent::into_tangent(#arg, #x.len());));
+                }
+                TangentKind::Array(elem, len) => {
+                    extra.push(quote!(#arg: impl #p::ArrayTangent<#elem, { #len }>));
+                    bind.push(quote!(let #t = #p::ArrayTangent::into_tangent(#arg);));
+                }
+            }
+        }
+        let ret = &self.ret;
+        let name = format_ident!(
+            "{}__forward_derivative",
+            self.item.sig.ident,
+            span = self.item.sig.ident.span()
+        );
+        let header = self.hidden_header(&name, &extra, quote!((#ret, #ret)), true);
+        let tangents = d
+            .values
+            .iter()
+            .zip(&d.derivatives)
+            .map(|(value, t)| match t {
+                Some(t) => e.operand(t, Some(value)),
+                None => match value.var() {
+                    Some(v) => e.zero_of(v),
+                    None => {
+                        let value = e.operand(value, None);
+                        quote!(#p::ZeroLike::zero_like(&#value))
+                    }
+                },
+            })
+            .collect();
+        let tangents = tuple_or_single(tangents, self.lowered.tuple_outputs.is_some());
+        let (items, body, values) = (self.items(), e.body(), self.values(&e, d));
+        quote! {
+            #header {
+                #(#bind)*
+                #items
+                #body
+                (#values, #tangents)
+            }
+        }
+    }
+
+    fn hidden_header(
+        &self,
+        name: &Ident,
+        extra: &[TokenStream],
+        ret: TokenStream,
+        tangent_lifetime: bool,
+    ) -> TokenStream {
+        let vis = &self.item.vis;
+        let attrs = &self.attrs;
+        let generics = &self.item.sig.generics;
+        let own = &generics.params;
+        // The lifetime of borrowed slice tangents.
+        let params = match tangent_lifetime {
+            true => quote!('autodiff_tangent, #own),
+            false => quote!(#own),
+        };
+        let where_clause = &generics.where_clause;
+        let inputs = self.inputs.iter().chain(extra);
+        let allows = allows();
+        quote! {
+            #[doc(hidden)]
+            #(#attrs)*
+            #allows
+            #vis fn #name<#params>(#(#inputs),*) -> #ret #where_clause
+        }
+    }
+}
+
+/// How a parameter's tangent is passed through the calling convention.
+pub enum TangentKind {
+    /// `f64`, `T`, `&f64`: the type itself.
+    Scalar(TokenStream),
+    /// `&[T]`, `&Vec<T>`: a slice of the element type.
+    Slice(TokenStream),
+    /// `[T; N]`, `&[T; N]`: an array of the element type and length.
+    Array(TokenStream, TokenStream),
+}
+
+pub fn tangent_kind(ty: &Type) -> Option<TangentKind> {
+    let ty = match ty {
+        Type::Reference(r) => &*r.elem,
+        other => other,
+    };
+    match ty {
+        Type::Slice(s) if is_scalar_path(&s.elem) => {
+            Some(TangentKind::Slice(s.elem.to_token_stream()))
+        }
+        Type::Array(a) if is_scalar_path(&a.elem) => Some(TangentKind::Array(
+            a.elem.to_token_stream(),
+            a.len.to_token_stream(),
+        )),
+        Type::Path(p) => match crate::lower::vec_element(p) {
+            Some(elem) if is_scalar_path(elem) => Some(TangentKind::Slice(elem.to_token_stream())),
+            Some(_) => None,
+            None if is_scalar_path(ty) => Some(TangentKind::Scalar(ty.to_token_stream())),
+            None => None,
+        },
+        _ => None,
     }
 }

@@ -75,6 +75,11 @@ fn block(stmts: &[Stmt], env: &mut Vec<Value>) -> Result<(), String> {
                         other => return Err(format!("pop from {other:?}")),
                     },
                     Rhs::Opaque(o) => opaque(o)?,
+                    Rhs::Call(_)
+                    | Rhs::CallForward(..)
+                    | Rhs::CallReverse(..)
+                    | Rhs::Field(..)
+                    | Rhs::AddInto(..) => return Err("the interpreter does not run calls".into()),
                 };
                 if let Some(d) = dst {
                     env[*d] = v;

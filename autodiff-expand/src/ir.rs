@@ -3,7 +3,7 @@
 //!
 //! Variables are single-assignment: lowering gives every `let` (and every intermediate
 //! result) a fresh [`VarId`], so the reverse sweep can always name the primal value it needs.
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 
 pub type VarId = usize;
 
@@ -169,6 +169,17 @@ pub enum Rhs {
     CopyArray(VarId),
     /// An empty value stack (`Vec::new()`), for values the reverse sweep needs back.
     NewStack,
+    /// A call of another `#[differentiate]` function (or one with a hand-written derivative).
+    Call(Call),
+    /// `f__forward_derivative(args.., tangents..)`: the callee's value and tangent.
+    CallForward(Call, Vec<Option<Operand>>),
+    /// `f__reverse_derivative(args.., seed)`: the callee's value and argument gradients. The
+    /// variable is the call's result, whose type a constant seed takes.
+    CallReverse(Call, Operand, VarId),
+    /// `v.1`, `v.1.0`: a field of a tuple a derivative call returned.
+    Field(VarId, Vec<usize>),
+    /// `add_into(&mut acc[..], &g[..])`: an array gradient added to an accumulator.
+    AddInto(VarId, Operand),
     /// The last value pushed on a stack.
     Pop(VarId),
     /// Code the macro does not differentiate, emitted as written (with local names renamed):
@@ -190,6 +201,51 @@ pub struct Opaque {
     pub pure: bool,
     /// What it is, for error messages ("the method `foo`").
     pub what: String,
+}
+
+/// A call: the callee's path (or method name, for `self.f(..)`), as written.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// `f`, `crate::physics::energy`, `sq::<T>`: the path; empty for a method call.
+    pub path: TokenStream,
+    /// `self.name(..)`: the method's receiver tokens and name.
+    pub method: Option<(TokenStream, Ident)>,
+    pub args: Vec<CallArg>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CallArg {
+    pub value: Operand,
+    /// Written `&x`: the argument is borrowed (and so is its tangent).
+    pub by_ref: bool,
+}
+
+impl Call {
+    /// The name of a hidden function of the calling convention, e.g. `f__reverse_derivative`.
+    pub fn convention(&self, suffix: &str) -> TokenStream {
+        match &self.method {
+            Some((receiver, name)) => {
+                let name = quote::format_ident!("{}__{}", name, suffix, span = name.span());
+                quote::quote!(#receiver.#name)
+            }
+            None => {
+                let Ok(mut path) = syn::parse2::<syn::Path>(self.path.clone()) else {
+                    return self.path.clone();
+                };
+                if let Some(last) = path.segments.last_mut() {
+                    last.ident = quote::format_ident!(
+                        "{}__{}",
+                        last.ident,
+                        suffix,
+                        span = last.ident.span()
+                    );
+                    // Explicit generics would clash with the convention's own; rustc infers them.
+                    last.arguments = syn::PathArguments::None;
+                }
+                quote::ToTokens::to_token_stream(&path)
+            }
+        }
+    }
 }
 
 /// A statement. Variables defined by `Let` are single-assignment, except *locations*
@@ -288,7 +344,29 @@ impl Stmt {
                 }
                 Rhs::Uninit | Rhs::NewStack => Vec::new(),
                 Rhs::Zero(o) => o.var().into_iter().collect(),
-                Rhs::CopyArray(v) | Rhs::Pop(v) => vec![*v],
+                Rhs::CopyArray(v) | Rhs::Pop(v) | Rhs::Field(v, _) => vec![*v],
+                Rhs::Call(c) => c.args.iter().filter_map(|a| a.value.var()).collect(),
+                Rhs::CallForward(c, tangents) => c
+                    .args
+                    .iter()
+                    .map(|a| &a.value)
+                    .chain(tangents.iter().flatten())
+                    .filter_map(Operand::var)
+                    .collect(),
+                Rhs::CallReverse(c, seed, result) => {
+                    let mut r: Vec<VarId> = c
+                        .args
+                        .iter()
+                        .map(|a| &a.value)
+                        .chain([seed])
+                        .filter_map(Operand::var)
+                        .collect();
+                    if seed.var().is_none() {
+                        r.push(*result);
+                    }
+                    r
+                }
+                Rhs::AddInto(acc, g) => std::iter::once(*acc).chain(g.var()).collect(),
                 Rhs::Opaque(o) => o.reads.clone(),
             },
             Stmt::Push { stack, value, .. } => {

@@ -54,9 +54,19 @@ pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
             return quote::quote!(#err #item);
         }
     };
-    match expand(attr, &function) {
-        Ok(tokens) => tokens,
-        Err(err) => fallback::expand(&function, err),
+    // The passes return errors rather than panic; should one panic all the same (a bug of
+    // ours), the user gets an error at the function instead of a crashed compiler plugin.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expand(attr, &function)));
+    match result {
+        Ok(Ok(tokens)) => tokens,
+        Ok(Err(err)) => fallback::expand(&function, err),
+        Err(_) => fallback::expand(
+            &function,
+            syn::Error::new_spanned(
+                &function.sig.ident,
+                "internal error in #[differentiate]; please report it with this function",
+            ),
+        ),
     }
 }
 
@@ -76,8 +86,25 @@ pub fn expand(attr: TokenStream, function: &syn::ItemFn) -> syn::Result<TokenStr
     let grad = derive::reverse(&lowered.f, &act, &spec, derive::Seed::Ones);
     let vjp = derive::reverse(&lowered.f, &act, &spec, derive::Seed::Given);
     let jvp = derive::forward(&lowered.f, &act, &spec);
+    // The calling convention: derivatives with respect to every float parameter this
+    // function can differentiate, whatever its own `wrt` says.
+    let convention_spec = check::convention(&lowered, &spec);
+    let all: Vec<ir::VarId> = convention_spec.wrt.iter().map(|w| w.var).collect();
+    let convention_act = activity::analyze(&lowered.f, &all, &convention_spec.stop);
+    let reverse = derive::reverse(
+        &lowered.f,
+        &convention_act,
+        &convention_spec,
+        derive::Seed::Given,
+    );
+    let forward = derive::forward(&lowered.f, &convention_act, &convention_spec);
+    let convention = generate::Convention {
+        spec: &convention_spec,
+        reverse: &reverse,
+        forward: &forward,
+    };
     Ok(generate::functions(
-        function, &config, &lowered, &spec, &grad, &vjp, &jvp,
+        function, &config, &lowered, &spec, &grad, &vjp, &jvp, convention,
     ))
 }
 

@@ -4,7 +4,9 @@
 //! `check` once activity is known. Syntax that can never be differentiated is reported here,
 //! at its span, with a sentence saying what to write instead.
 use crate::ctxt::Ctxt;
-use crate::ir::{Binary, Function, Level, Op, Opaque, Operand, Origin, Rhs, Stmt, Unary, VarId};
+use crate::ir::{
+    Binary, Call, CallArg, Function, Level, Op, Opaque, Operand, Origin, Rhs, Stmt, Unary, VarId,
+};
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use std::collections::{HashMap, HashSet};
@@ -322,15 +324,24 @@ struct LoopFlags {
 impl Lower<'_> {
     fn params(&mut self, sig: &syn::Signature, type_params: &[String]) -> Vec<Param> {
         let mut params = Vec::new();
-        for (index, input) in sig.inputs.iter().enumerate() {
+        let typed = sig.inputs.iter().filter(|i| matches!(i, FnArg::Typed(_)));
+        let receiver = sig
+            .inputs
+            .iter()
+            .filter(|i| matches!(i, FnArg::Receiver(_)));
+        for (index, input) in typed.enumerate().chain(receiver.map(|r| (usize::MAX, r))) {
             match input {
-                FnArg::Receiver(r) => self.cx.error_spanned_by(
-                    r,
-                    "#[differentiate] on methods is not supported yet; write a free function that takes the fields it needs",
-                ),
+                // `&self` and its fields are passive: constants of the derivative.
+                FnArg::Receiver(r) => {
+                    if r.mutability.is_some() && r.reference.is_some() {
+                        self.cx.error_spanned_by(r, "`&mut self` methods cannot be differentiated; take `&self` and return the new value");
+                    }
+                }
                 FnArg::Typed(pt) => {
                     let ident = match &*pt.pat {
-                        Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => pi.ident.clone(),
+                        Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
+                            pi.ident.clone()
+                        }
                         other => {
                             self.cx.error_spanned_by(
                                 other,
@@ -347,11 +358,15 @@ impl Lower<'_> {
                             );
                         }
                     }
-                    let var = self.f.new_var(ident.to_string(), ident.span(), Origin::Param(index));
+                    let var = self
+                        .f
+                        .new_var(ident.to_string(), ident.span(), Origin::Param(index));
                     self.f.vars[var].shape = shape_of(&pt.ty);
                     self.f.params.push(var);
                     self.bind(&ident, var);
-                    if matches!(&*pt.pat, Pat::Ident(pi) if pi.mutability.is_some()) && self.locations.contains(&ident.to_string()) {
+                    if matches!(&*pt.pat, Pat::Ident(pi) if pi.mutability.is_some())
+                        && self.locations.contains(&ident.to_string())
+                    {
                         // `mut x` assigned in a loop: a location holding the argument.
                         self.define(&ident, Operand::Var(var), None, true, false);
                     }
@@ -1576,6 +1591,19 @@ impl Lower<'_> {
         if PASSIVE_METHODS.contains(&name.as_str()) {
             return self.opaque(e, &format!("the method `{name}`"), true);
         }
+        // `self.other(x)`: another method of the same type.
+        if let Expr::Path(p) = strip_parens(&m.receiver) {
+            if p.path.is_ident("self") && m.turbofish.is_none() {
+                let args = m.args.iter().map(|a| self.call_arg(a)).collect();
+                let receiver = m.receiver.to_token_stream();
+                return self.push_call(
+                    TokenStream::new(),
+                    Some((receiver, m.method.clone())),
+                    args,
+                    m.method.span(),
+                );
+            }
+        }
         if ITERATOR_METHODS.contains(&name.as_str()) {
             let what = format!("the iterator method `{name}` (iterator chains are not differentiated: write a `for v in x.iter()` loop)");
             return self.opaque(e, &what, false);
@@ -1603,10 +1631,52 @@ impl Lower<'_> {
                     return Operand::Var(self.f.push_op(op, args, e.span()));
                 }
             }
+            // A call of a function: differentiated through the calling convention when an
+            // argument carries a derivative (the callee must be #[differentiate]d or have a
+            // hand-written derivative; rustc reports the missing convention items otherwise).
+            let library = segments
+                .first()
+                .is_some_and(|s| ["std", "core", "alloc"].contains(&s.as_str()));
+            let type_path = segments
+                .iter()
+                .any(|s| s != "Self" && s.starts_with(|c: char| c.is_uppercase()));
+            if !library && !type_path && p.qself.is_none() {
+                let args = c.args.iter().map(|a| self.call_arg(a)).collect();
+                return self.push_call(p.path.to_token_stream(), None, args, e.span());
+            }
             let what = format!("the function `{}`", segments.join("::"));
             return self.opaque(e, &what, false);
         }
         self.opaque(e, "this call", false)
+    }
+
+    fn call_arg(&mut self, a: &Expr) -> CallArg {
+        match strip_parens(a) {
+            Expr::Reference(r) if r.mutability.is_none() => CallArg {
+                value: self.expr(&r.expr),
+                by_ref: true,
+            },
+            other => CallArg {
+                value: self.expr(other),
+                by_ref: false,
+            },
+        }
+    }
+
+    fn push_call(
+        &mut self,
+        path: TokenStream,
+        method: Option<(TokenStream, Ident)>,
+        args: Vec<CallArg>,
+        span: Span,
+    ) -> Operand {
+        let v = self.f.new_var("", span, Origin::Temp);
+        self.f.body.push(Stmt::Let {
+            dst: Some(v),
+            rhs: Rhs::Call(Call { path, method, args }),
+            span,
+        });
+        Operand::Var(v)
     }
 
     /// Code kept as written; `passive_result` when its value never carries a derivative.

@@ -380,7 +380,36 @@ impl Rev<'_> {
                     span,
                 ));
             }
-            Rhs::Opaque(_) | Rhs::Uninit | Rhs::Zero(_) | Rhs::NewStack | Rhs::Pop(_) => {}
+            Rhs::Call(call) => {
+                // The callee's reverse derivative gives the gradient of every argument.
+                let mut b = self.builder(out, span);
+                let pair = b.let_(Rhs::CallReverse(call.clone(), g, d));
+                let pair = pair.var().expect("a let");
+                for (i, arg) in call.args.iter().enumerate() {
+                    let Some(a) = arg.value.var().filter(|&a| self.act.varied[a]) else {
+                        continue;
+                    };
+                    let mut b = self.builder(out, span);
+                    let grad = b.let_(Rhs::Field(pair, vec![1, i]));
+                    match self.acc[a].filter(|_| self.vars[a].is_array()) {
+                        Some(acc) => out.push(Stmt::Let {
+                            dst: None,
+                            rhs: Rhs::AddInto(acc, grad),
+                            span,
+                        }),
+                        None => self.accumulate(a, (grad, false), out),
+                    }
+                }
+            }
+            Rhs::Opaque(_)
+            | Rhs::Uninit
+            | Rhs::Zero(_)
+            | Rhs::NewStack
+            | Rhs::Pop(_)
+            | Rhs::CallForward(..)
+            | Rhs::CallReverse(..)
+            | Rhs::Field(..)
+            | Rhs::AddInto(..) => {}
         }
     }
 

@@ -95,7 +95,16 @@ fn substitute_operands(stmt: &mut Stmt, scope: &Scope) {
         Stmt::Let { rhs, .. } => match rhs {
             Rhs::Op(_, args) | Rhs::ArrayLit(args) => args.iter_mut().for_each(sub),
             Rhs::Index(_, index) => index.iter_mut().for_each(sub),
-            Rhs::Zero(o) => sub(o),
+            Rhs::Zero(o) | Rhs::AddInto(_, o) => sub(o),
+            Rhs::Call(c) => c.args.iter_mut().for_each(|a| sub(&mut a.value)),
+            Rhs::CallForward(c, tangents) => {
+                c.args.iter_mut().for_each(|a| sub(&mut a.value));
+                tangents.iter_mut().flatten().for_each(sub);
+            }
+            Rhs::CallReverse(c, seed, _) => {
+                c.args.iter_mut().for_each(|a| sub(&mut a.value));
+                sub(seed);
+            }
             _ => {}
         },
         Stmt::Assign { value, .. } | Stmt::Push { value, .. } => sub(value),
@@ -121,6 +130,7 @@ fn removable(stmt: &Stmt, used: &HashSet<VarId>) -> bool {
                 && match rhs {
                     // Unknown code (a call, a macro) is kept, so a user's `println!` still prints.
                     Rhs::Opaque(o) => o.pure,
+                    Rhs::Call(_) => false,
                     _ => true,
                 }
         }

@@ -1,0 +1,191 @@
+//! Calls between differentiated functions: active values in any float argument (whatever the
+//! callee's own `wrt` says), calls in expressions and loops, array arguments, nested calls,
+//! methods, generic chains and recursion; checked against finite differences and forward
+//! against reverse.
+use autodiff::prelude::*;
+
+fn fd(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+    let h = 1e-6;
+    (f(x + h) - f(x - h)) / (2.0 * h)
+}
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * (1.0 + a.abs().max(b.abs()))
+}
+
+#[differentiate(wrt = x)]
+fn scale(x: f64, k: f64) -> f64 {
+    x * k.exp()
+}
+
+/// `scale` differentiates only in `x`, but callers get `k`'s gradient too.
+#[differentiate(wrt = [a, b])]
+fn uses_scale(a: f64, b: f64) -> f64 {
+    scale(a * a, b) + scale(b, 1.0)
+}
+
+#[test]
+fn an_active_value_in_a_non_wrt_parameter() {
+    let (a, b) = (0.7, -0.4);
+    let (value, (da, db)) = uses_scale_grad(a, b);
+    assert_eq!(value, uses_scale(a, b));
+    assert!(close(da, fd(|a| uses_scale(a, b), a), 1e-6), "{da}");
+    assert!(close(db, fd(|b| uses_scale(a, b), b), 1e-6), "{db}");
+    let (_, t) = uses_scale_jvp(a, b, 0.3, -1.1);
+    assert!(close(t, 0.3 * da - 1.1 * db, 1e-12));
+}
+
+#[differentiate]
+fn h(x: f64) -> f64 {
+    x.sin() * 2.0
+}
+
+#[differentiate]
+fn g(x: f64) -> f64 {
+    x * x + 1.0
+}
+
+#[differentiate(wrt = x)]
+fn nested(x: f64) -> f64 {
+    let y = h(g(h(x)));
+    y * g(x)
+}
+
+#[test]
+fn nested_calls() {
+    for x in [0.3, -1.2, 2.0] {
+        let (value, dx) = nested_grad(x);
+        assert_eq!(value, nested(x));
+        assert!(close(dx, fd(nested, x), 1e-6), "{dx} vs {}", fd(nested, x));
+        assert!(close(nested_jvp(x, 1.0).1, dx, 1e-12));
+    }
+}
+
+#[differentiate(wrt = [x, w])]
+fn dot(x: &[f64], w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * w[i];
+    }
+    s
+}
+
+/// A call inside a loop, with an array argument borrowed from a local array.
+#[differentiate(wrt = x)]
+fn layered(x: &[f64], k: f64) -> f64 {
+    let mut w = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        w[i] = (x[i] * k).tanh();
+    }
+    let mut total = 0.0;
+    for round in 0..3 {
+        total += dot(x, &w) * (round as f64 + 1.0) + g(total * 0.1);
+    }
+    total
+}
+
+#[test]
+fn calls_inside_loops_with_array_arguments() {
+    let x: Vec<f64> = (0..7).map(|i| (i as f64 * 0.9).cos()).collect();
+    let (value, grad) = layered_grad(&x, 0.6);
+    assert_eq!(value, layered(&x, 0.6));
+    for k in 0..x.len() {
+        let numeric = fd(
+            |v| {
+                let mut y = x.clone();
+                y[k] = v;
+                layered(&y, 0.6)
+            },
+            x[k],
+        );
+        assert!(
+            close(grad[k], numeric, 1e-5),
+            "[{k}] {} vs {numeric}",
+            grad[k]
+        );
+    }
+    let u: Vec<f64> = (0..7).map(|i| i as f64 * 0.1 - 0.3).collect();
+    let (_, t) = layered_jvp(&x, 0.6, &u);
+    let dot_u: f64 = u.iter().zip(&grad).map(|(a, b)| a * b).sum();
+    assert!(close(t, dot_u, 1e-10), "{t} vs {dot_u}");
+}
+
+#[differentiate]
+fn sq<T: Float>(x: T) -> T {
+    x * x
+}
+
+#[differentiate]
+fn generic_chain<T: Float>(x: T) -> T {
+    sq(x * x) + sq(x).sin()
+}
+
+#[test]
+fn generic_callers_and_callees() {
+    let (value, (dx,)) = generic_chain_grad::<f32>(0.8);
+    assert_eq!(value, generic_chain(0.8_f32));
+    let x = 0.8_f32;
+    let expected = 4.0 * x * x * x + (x * x).cos() * 2.0 * x;
+    assert!((dx - expected).abs() < 1e-5, "{dx} vs {expected}");
+    let (_, (dx64,)) = generic_chain_grad(0.8_f64);
+    assert!(close(dx64, fd(generic_chain, 0.8), 1e-6));
+}
+
+#[differentiate(wrt = x)]
+fn power(x: f64, n: u32) -> f64 {
+    if n == 0 {
+        1.0
+    } else {
+        x * power(x, n - 1)
+    }
+}
+
+#[test]
+fn recursion() {
+    let (value, dx) = power_grad(1.5, 5);
+    assert!(close(value, 1.5f64.powi(5), 1e-12));
+    assert!(close(dx, 5.0 * 1.5f64.powi(4), 1e-12), "{dx}");
+    assert!(close(power_jvp(1.5, 5, 1.0).1, dx, 1e-12));
+}
+
+struct Spring {
+    stiffness: f64,
+    rest: f64,
+}
+
+impl Spring {
+    #[differentiate(wrt = x)]
+    fn energy(&self, x: f64) -> f64 {
+        let d = x - self.rest;
+        0.5 * self.stiffness * d * d
+    }
+
+    /// A method calling another method and a free function.
+    #[differentiate(wrt = [x, y])]
+    fn total(&self, x: f64, y: f64) -> f64 {
+        self.energy(x) + self.energy(y) + g(x * y)
+    }
+}
+
+#[test]
+fn methods() {
+    let s = Spring {
+        stiffness: 3.0,
+        rest: 1.0,
+    };
+    let (value, dx) = s.energy_grad(2.5);
+    assert_eq!((value, dx), (0.5 * 3.0 * 1.5 * 1.5, 3.0 * 1.5));
+    let (_, (dx, dy)) = s.total_grad(2.0, 0.5);
+    assert!(
+        close(dx, 3.0 * 1.0 + 2.0 * (2.0 * 0.5) * 0.5, 1e-12),
+        "{dx}"
+    );
+    assert!(
+        close(dy, 3.0 * -0.5 + 2.0 * (2.0 * 0.5) * 2.0, 1e-12),
+        "{dy}"
+    );
+    let (_, t) = s.total_jvp(2.0, 0.5, 1.0, 1.0);
+    assert!(close(t, dx + dy, 1e-12));
+    let (_, seeded) = s.energy_vjp(2.5, 2.0);
+    assert_eq!(seeded, 9.0);
+}
