@@ -28,10 +28,10 @@ pub use autodiff_core::{
     Momentum, Optimizer, Params, ParamsError, ParamsErrorKind, RmsProp,
 };
 pub use autodiff_core::{ShapeError, Tensor};
-pub use autodiff_macros::differentiate;
 /// `#[derive(Params)]`: see the [`Params`](trait@Params) trait; the trait and the derive share
 /// the name, as serde's `Serialize` does.
 pub use autodiff_macros::Params;
+pub use autodiff_macros::{custom_derivative, differentiate};
 
 /// Everything a user of `#[differentiate]` needs: `use autodiff::prelude::*;`.
 ///
@@ -42,7 +42,7 @@ pub mod prelude {
         clip_by_global_norm, clip_by_norm, clip_by_value, global_norm, Adagrad, Adam,
         GradientDescent, Momentum, Optimizer, Params, RmsProp,
     };
-    pub use crate::{differentiate, stop_gradient};
+    pub use crate::{custom_derivative, differentiate, stop_gradient};
     pub use autodiff_core::__private::Float;
     pub use autodiff_core::{ShapeError, Tensor};
 }

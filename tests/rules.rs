@@ -38,20 +38,20 @@ fn check(
 /// macro) and on `Dual64` (the oracle).
 macro_rules! rule {
     ($f:ident, $grad:ident, $jvp:ident, |$x:ident| $body:expr, at [$($v:expr),+]) => {
-        #[differentiate(wrt = x)]
-        fn $f($x: f64) -> f64 {
-            $body
-        }
-
-        // A module and a function may share a name: they live in different namespaces.
+        // One module per rule, holding the function and its test.
         mod $f {
             use super::*;
+
+            #[differentiate(wrt = x)]
+            fn $f($x: f64) -> f64 {
+                $body
+            }
 
             #[test]
             fn matches_dual_numbers_finite_differences_and_forward_mode() {
                 $(
                     let exact = (|$x: Dual64| $body)(Dual64::new($v, 1.0)).eps;
-                    check(stringify!($f), $v, exact, super::$f, super::$grad, super::$jvp);
+                    check(stringify!($f), $v, exact, $f, $grad, $jvp);
                 )+
             }
         }

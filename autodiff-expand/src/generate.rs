@@ -90,7 +90,24 @@ impl Convention<'_> {
         };
         let reverse = shared.reverse_convention(self.reverse);
         let forward = shared.forward_convention(self.forward);
-        quote!(#reverse #forward)
+        if shared.is_method() {
+            return quote!(#reverse #forward);
+        }
+        // A free function's convention lives on a hidden type of the same name (types and
+        // functions have separate namespaces), so `use m::f;` imports it with `f`.
+        let name = &shared.item.sig.ident;
+        let vis = &shared.item.vis;
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types, dead_code)]
+            #vis struct #name {}
+
+            #[allow(non_camel_case_types, dead_code)]
+            impl #name {
+                #reverse
+                #forward
+            }
+        }
     }
 }
 
@@ -404,11 +421,7 @@ impl Shared<'_> {
                 }
             }
         }
-        let name = format_ident!(
-            "{}__reverse_derivative",
-            self.item.sig.ident,
-            span = self.item.sig.ident.span()
-        );
+        let name = self.convention_name("reverse_derivative");
         let header = self.hidden_header(
             &name,
             &[quote!(#seed_name: #ret)],
@@ -464,11 +477,7 @@ impl Shared<'_> {
             }
         }
         let ret = &self.ret;
-        let name = format_ident!(
-            "{}__forward_derivative",
-            self.item.sig.ident,
-            span = self.item.sig.ident.span()
-        );
+        let name = self.convention_name("forward_derivative");
         let header = self.hidden_header(&name, &extra, quote!((#ret, #ret)), true);
         let tangents = d
             .values
@@ -497,6 +506,19 @@ impl Shared<'_> {
         }
     }
 
+    fn is_method(&self) -> bool {
+        matches!(self.item.sig.inputs.first(), Some(FnArg::Receiver(_)))
+    }
+
+    /// `reverse_derivative` on the hidden type, or `f__reverse_derivative` beside a method.
+    fn convention_name(&self, suffix: &str) -> Ident {
+        let f = &self.item.sig.ident;
+        match self.is_method() {
+            true => format_ident!("{}__{}", f, suffix, span = f.span()),
+            false => format_ident!("{}", suffix, span = f.span()),
+        }
+    }
+
     fn hidden_header(
         &self,
         name: &Ident,
@@ -504,7 +526,10 @@ impl Shared<'_> {
         ret: TokenStream,
         tangent_lifetime: bool,
     ) -> TokenStream {
-        let vis = &self.item.vis;
+        let vis = match self.is_method() {
+            true => self.item.vis.to_token_stream(),
+            false => quote!(pub),
+        };
         let attrs = &self.attrs;
         let generics = &self.item.sig.generics;
         let own = &generics.params;

@@ -222,8 +222,23 @@ pub struct CallArg {
 
 impl Call {
     /// The name of a hidden function of the calling convention, e.g. `f__reverse_derivative`.
+    /// A free function `f` keeps them as associated functions of a hidden type `f` (so `use
+    /// m::f;` brings them along); a method `self.f(..)` or `Self::f(..)` as sibling methods
+    /// `f__forward_derivative`.
     pub fn convention(&self, suffix: &str) -> TokenStream {
+        let self_path = self.path.to_string().starts_with("Self");
         match &self.method {
+            None if !self_path => {
+                let Ok(mut path) = syn::parse2::<syn::Path>(self.path.clone()) else {
+                    return self.path.clone();
+                };
+                if let Some(last) = path.segments.last_mut() {
+                    // Explicit generics would clash with the convention's own; rustc infers them.
+                    last.arguments = syn::PathArguments::None;
+                }
+                let suffix = Ident::new(suffix, Span::call_site());
+                quote::quote!(#path::#suffix)
+            }
             Some((receiver, name)) => {
                 let name = quote::format_ident!("{}__{}", name, suffix, span = name.span());
                 quote::quote!(#receiver.#name)

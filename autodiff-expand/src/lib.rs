@@ -25,12 +25,15 @@ pub mod activity;
 pub mod args;
 pub mod check;
 pub mod ctxt;
+pub mod custom;
 pub mod derive;
 pub mod derive_params;
 pub mod emit;
 pub mod fallback;
 pub mod forward;
 pub mod generate;
+
+pub use custom::custom_derivative;
 pub mod interp;
 pub mod ir;
 pub mod lower;

@@ -23,3 +23,15 @@ pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
 pub fn derive_params(item: TokenStream) -> TokenStream {
     autodiff_expand::derive_params::derive_params(item.into()).into()
 }
+
+/// Gives a function hand-written derivatives, so `#[differentiate]` functions can call it:
+/// `#[custom_derivative(forward = f_fwd, reverse = f_rev)]`.
+///
+/// With `F` the function's float parameters (scalars, slices, arrays) in order,
+/// `f_fwd(params.., tangents of F..) -> (R, R)` returns the value and the directional
+/// derivative (as `f_jvp` would), and `f_rev(params.., seed: R) -> (R, (gradients of F,))`
+/// the value and the gradients (as `f_vjp` with a `wrt` list would). See the README.
+#[proc_macro_attribute]
+pub fn custom_derivative(attr: TokenStream, item: TokenStream) -> TokenStream {
+    autodiff_expand::custom_derivative(attr.into(), item.into()).into()
+}
