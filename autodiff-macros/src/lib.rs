@@ -1,5 +1,39 @@
 //! Procedural macros of autodiff-rs. Use them through the `autodiff-rs` facade
 //! (`use autodiff::prelude::*;`); the compiler itself lives in `autodiff-expand`.
+//!
+//! # The calling convention
+//!
+//! A differentiated function may call any other function that has a derivative, with
+//! differentiated values in any of its float arguments. Each `#[differentiate]` function `f`
+//! (and each `#[custom_derivative]` one) therefore also gets two hidden functions, for every
+//! parameter whatever its `wrt` says:
+//!
+//! ```text
+//! f::forward_derivative(p_0, .., p_n, d_0, .., d_n) -> (R, R)
+//! f::reverse_derivative(p_0, .., p_n, seed: R)     -> (R, (g_0, .., g_n))
+//! ```
+//!
+//! - For a free function they are associated functions of a hidden type named `f` (types
+//!   and functions live in different namespaces), so `use m::f;` and `m::f(..)` bring them
+//!   along, across crates too. For a method they are sibling methods
+//!   `self.f__forward_derivative(..)` and `self.f__reverse_derivative(..)`.
+//! - `d_i` is the tangent of argument `i`: a value of a scalar parameter's type, a slice for
+//!   a slice or `&Vec` parameter, an array for an array parameter, or
+//!   `autodiff::__private::NoTangent` where the caller has none (integer parameters take
+//!   anything and ignore it). The traits `ScalarTangent`, `SliceTangent` and `ArrayTangent`
+//!   accept each form.
+//! - `g_i` is the gradient of argument `i` with `seed` as the output's cotangent: the
+//!   parameter's gradient type (`Vec<T>` for a slice), or `()` for an integer or `bool`
+//!   parameter.
+//!
+//! A caller's forward mode calls `forward_derivative` where an argument carries a tangent;
+//! its reverse mode calls `reverse_derivative` at the call's place in the adjoint sweep and
+//! adds each `g_i` to its argument's adjoint. A call whose arguments carry no derivative is
+//! emitted as written, so helpers on integers need nothing.
+//!
+//! A call of a function without a derivative, with a differentiated argument, fails to
+//! resolve `f::reverse_derivative` (rustc: "cannot find module or crate `f`", at the call):
+//! give `f` `#[differentiate]`, or `#[custom_derivative]` with derivatives written by hand.
 #![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
