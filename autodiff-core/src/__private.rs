@@ -41,25 +41,45 @@ impl<T: Float> OneLike for T {
     }
 }
 
-/// The constant `value` converted to the float type of `_witness`. Derivative rules of
-/// generic functions need constants such as `0.5` or `ln 2` in a type only known to rustc.
+/// The float type of a value: itself for a scalar, the element type for a tensor.
+pub trait ScalarOf {
+    /// The scalar type.
+    type Scalar: Float;
+}
+
+impl<T: Float> ScalarOf for T {
+    type Scalar = T;
+}
+
+impl<T: Float> ScalarOf for crate::Tensor<T> {
+    type Scalar = T;
+}
+
+/// The constant `value` converted to the float type of `_witness` (a scalar, or a tensor's
+/// elements). Derivative rules of generic functions need constants such as `0.5` or `ln 2`
+/// in a type only known to rustc.
 #[inline(always)]
-pub fn lit_like<T: Float>(_witness: &T, value: f64) -> T {
+pub fn lit_like<W: ScalarOf>(_witness: &W, value: f64) -> W::Scalar {
     // f32 and f64 always convert from f64; a user's own Float type is trusted to.
-    T::from(value).unwrap_or_else(T::nan)
+    <W::Scalar as num_traits::NumCast>::from(value).unwrap_or_else(W::Scalar::nan)
 }
 
 /// A passive number (for example the integer exponent of `powi`) converted to the float type
 /// of `_witness`.
 #[inline(always)]
-pub fn cast_like<T: Float, N: num_traits::ToPrimitive>(_witness: &T, value: N) -> T {
-    T::from(value).unwrap_or_else(T::nan)
+pub fn cast_like<W: ScalarOf, N: num_traits::ToPrimitive>(_witness: &W, value: N) -> W::Scalar {
+    <W::Scalar as num_traits::NumCast>::from(value).unwrap_or_else(W::Scalar::nan)
 }
 
-/// `ln x` for `x > 0`, else zero: the exponent's partial of `powf` (TensorFlow's `pow`
-/// gradient masks `ln x` the same way, so `0.0.powf(y)` has a zero gradient in `y`).
-#[inline(always)]
-pub fn ln_or_zero<T: Float>(x: T) -> T {
+/// Element-wise helpers of derivative rules, for scalars and tensors alike.
+pub trait Elementwise {
+    /// `ln x` where `x > 0`, else zero.
+    fn ln_or_zero(&self) -> Self;
+    /// The sign, with `sign(0) = 0`.
+    fn sign(&self) -> Self;
+}
+
+fn scalar_ln_or_zero<T: Float>(x: T) -> T {
     if x > T::zero() {
         x.ln()
     } else {
@@ -67,10 +87,7 @@ pub fn ln_or_zero<T: Float>(x: T) -> T {
     }
 }
 
-/// The sign of `x` with `sign(0) = 0`: the derivative of `abs`, as TensorFlow's (Rust's
-/// `signum` gives 1 at +0).
-#[inline(always)]
-pub fn sign<T: Float>(x: T) -> T {
+fn scalar_sign<T: Float>(x: T) -> T {
     if x > T::zero() {
         T::one()
     } else if x < T::zero() {
@@ -78,6 +95,40 @@ pub fn sign<T: Float>(x: T) -> T {
     } else {
         T::zero()
     }
+}
+
+impl<T: Float> Elementwise for T {
+    #[inline(always)]
+    fn ln_or_zero(&self) -> Self {
+        scalar_ln_or_zero(*self)
+    }
+    #[inline(always)]
+    fn sign(&self) -> Self {
+        scalar_sign(*self)
+    }
+}
+
+impl<T: Float> Elementwise for crate::Tensor<T> {
+    fn ln_or_zero(&self) -> Self {
+        self.map(scalar_ln_or_zero)
+    }
+    fn sign(&self) -> Self {
+        self.map(scalar_sign)
+    }
+}
+
+/// `ln x` for `x > 0`, else zero: the exponent's partial of `powf` (TensorFlow's `pow`
+/// gradient masks `ln x` the same way, so `0.0.powf(y)` has a zero gradient in `y`).
+#[inline(always)]
+pub fn ln_or_zero<V: Elementwise>(x: &V) -> V {
+    x.ln_or_zero()
+}
+
+/// The sign of `x` with `sign(0) = 0`: the derivative of `abs`, as TensorFlow's (Rust's
+/// `signum` gives 1 at +0).
+#[inline(always)]
+pub fn sign<V: Elementwise>(x: &V) -> V {
+    x.sign()
 }
 
 impl<T: Float> ZeroLike for crate::Tensor<T> {
@@ -218,6 +269,191 @@ pub fn add_into<T: Float>(acc: &mut [T], g: &[T]) {
     for (a, b) in acc.iter_mut().zip(g) {
         *a = *a + *b;
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Arithmetic that works on scalars and tensors alike, with borrowed operands (tensors are
+// not `Copy`), and the reduction of a broadcast cotangent back to an operand's shape.
+// ---------------------------------------------------------------------------------------
+
+pub use crate::tensor::rules as tensor_rules;
+use crate::Tensor;
+
+/// `+ - * /` between scalars and tensors, by reference, with NumPy broadcasting.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` and `{Rhs}` cannot be combined in differentiated arithmetic",
+    label = "expected floats of one type, or tensors of that type"
+)]
+pub trait Arith<Rhs> {
+    /// The result's type: a tensor if either side is one.
+    type Output;
+    /// `self + rhs`
+    fn add(&self, rhs: &Rhs) -> Self::Output;
+    /// `self - rhs`
+    fn sub(&self, rhs: &Rhs) -> Self::Output;
+    /// `self * rhs`
+    fn mul(&self, rhs: &Rhs) -> Self::Output;
+    /// `self / rhs`
+    fn div(&self, rhs: &Rhs) -> Self::Output;
+}
+
+impl<T: Float> Arith<T> for T {
+    type Output = T;
+    fn add(&self, rhs: &T) -> T {
+        *self + *rhs
+    }
+    fn sub(&self, rhs: &T) -> T {
+        *self - *rhs
+    }
+    fn mul(&self, rhs: &T) -> T {
+        *self * *rhs
+    }
+    fn div(&self, rhs: &T) -> T {
+        *self / *rhs
+    }
+}
+
+impl<T: Float> Arith<Tensor<T>> for Tensor<T> {
+    type Output = Tensor<T>;
+    fn add(&self, rhs: &Tensor<T>) -> Tensor<T> {
+        self + rhs
+    }
+    fn sub(&self, rhs: &Tensor<T>) -> Tensor<T> {
+        self - rhs
+    }
+    fn mul(&self, rhs: &Tensor<T>) -> Tensor<T> {
+        self * rhs
+    }
+    fn div(&self, rhs: &Tensor<T>) -> Tensor<T> {
+        self / rhs
+    }
+}
+
+impl<T: Float> Arith<T> for Tensor<T> {
+    type Output = Tensor<T>;
+    fn add(&self, rhs: &T) -> Tensor<T> {
+        self.map(|v| v + *rhs)
+    }
+    fn sub(&self, rhs: &T) -> Tensor<T> {
+        self.map(|v| v - *rhs)
+    }
+    fn mul(&self, rhs: &T) -> Tensor<T> {
+        self.map(|v| v * *rhs)
+    }
+    fn div(&self, rhs: &T) -> Tensor<T> {
+        self.map(|v| v / *rhs)
+    }
+}
+
+impl<T: Float> Arith<Tensor<T>> for T {
+    type Output = Tensor<T>;
+    fn add(&self, rhs: &Tensor<T>) -> Tensor<T> {
+        rhs.map(|v| *self + v)
+    }
+    fn sub(&self, rhs: &Tensor<T>) -> Tensor<T> {
+        rhs.map(|v| *self - v)
+    }
+    fn mul(&self, rhs: &Tensor<T>) -> Tensor<T> {
+        rhs.map(|v| *self * v)
+    }
+    fn div(&self, rhs: &Tensor<T>) -> Tensor<T> {
+        rhs.map(|v| *self / v)
+    }
+}
+
+/// `a + b` on scalars or tensors.
+#[inline(always)]
+pub fn add<A: Arith<B>, B>(a: &A, b: &B) -> A::Output {
+    a.add(b)
+}
+
+/// `a - b` on scalars or tensors.
+#[inline(always)]
+pub fn sub<A: Arith<B>, B>(a: &A, b: &B) -> A::Output {
+    a.sub(b)
+}
+
+/// `a * b` on scalars or tensors.
+#[inline(always)]
+pub fn mul<A: Arith<B>, B>(a: &A, b: &B) -> A::Output {
+    a.mul(b)
+}
+
+/// `a / b` on scalars or tensors.
+#[inline(always)]
+pub fn div<A: Arith<B>, B>(a: &A, b: &B) -> A::Output {
+    a.div(b)
+}
+
+/// `-x` on a scalar or a tensor.
+pub trait Negate {
+    /// `-self`
+    fn negate(&self) -> Self;
+}
+
+impl<T: Float> Negate for T {
+    fn negate(&self) -> T {
+        -*self
+    }
+}
+
+impl<T: Float> Negate for Tensor<T> {
+    fn negate(&self) -> Tensor<T> {
+        -self
+    }
+}
+
+/// `-x` on a scalar or a tensor.
+#[inline(always)]
+pub fn neg<V: Negate>(x: &V) -> V {
+    x.negate()
+}
+
+/// A cotangent brought back to an operand's shape: broadcasting in the forward direction is
+/// a sum in the reverse one (TensorFlow's "unbroadcast"); a scalar operand of a tensor
+/// operation gets the sum of the cotangent.
+#[diagnostic::on_unimplemented(
+    message = "a cotangent of type `{G}` cannot be brought back to an operand of type `{Self}`",
+    label = "expected floats of one type, or tensors of that type"
+)]
+pub trait ReduceTo<G> {
+    /// The cotangent `g` summed to `self`'s shape.
+    fn reduce(&self, g: &G) -> Self;
+}
+
+impl<T: Float> ReduceTo<T> for T {
+    #[inline(always)]
+    fn reduce(&self, g: &T) -> T {
+        *g
+    }
+}
+
+impl<T: Float> ReduceTo<Tensor<T>> for T {
+    fn reduce(&self, g: &Tensor<T>) -> T {
+        g.sum()
+    }
+}
+
+impl<T: Float> ReduceTo<Tensor<T>> for Tensor<T> {
+    fn reduce(&self, g: &Tensor<T>) -> Tensor<T> {
+        if g.shape() == self.shape() {
+            g.clone()
+        } else {
+            crate::tensor::unbroadcast(g, self.shape())
+        }
+    }
+}
+
+impl<T: Float> ReduceTo<T> for Tensor<T> {
+    fn reduce(&self, g: &T) -> Tensor<T> {
+        Tensor::full(self.shape(), *g)
+    }
+}
+
+/// `g` brought back to the shape of `operand`.
+#[inline(always)]
+pub fn reduce_to<V: ReduceTo<G>, G>(operand: &V, g: &G) -> V {
+    operand.reduce(g)
 }
 
 #[cfg(test)]

@@ -23,7 +23,10 @@ impl Activity {
 /// Whether a derivative flows from the operands of `rhs` to its result.
 fn flows(rhs: &Rhs) -> bool {
     match rhs {
-        Rhs::Op(op, _) => !matches!(op, Op::Stop | Op::Sign | Op::CastLike | Op::LnOrZero),
+        Rhs::Op(op, _) => !matches!(
+            op,
+            Op::Stop | Op::Sign | Op::CastLike | Op::LnOrZero | Op::Rule(_) | Op::ReduceTo
+        ),
         Rhs::Opaque(o) => !o.passive_result,
         Rhs::Index(..) | Rhs::ArrayLit(_) | Rhs::CopyArray(_) | Rhs::Call(_) => true,
         Rhs::CallForward(..) | Rhs::CallReverse(..) | Rhs::Field(..) | Rhs::AddInto(..) => false,

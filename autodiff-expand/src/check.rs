@@ -87,7 +87,9 @@ fn resolve_wrt(cx: &Ctxt, lowered: &Lowered, name: &Ident, ret: &ReturnType) -> 
             var: p.var,
             param: Some(index),
             grad_ty: gradient_type(&p.ty),
-            scalar: p.kind == Kind::Float && crate::lower::shape_of(&p.ty).is_empty(),
+            scalar: p.kind == Kind::Float
+                && crate::lower::shape_of(&p.ty).is_empty()
+                && !crate::lower::is_tensor_type(&p.ty),
         });
     }
     let var = resolve_name(cx, lowered, name, "wrt")?;

@@ -40,6 +40,7 @@ pub fn reverse(primal: &Function, act: &Activity, spec: &Spec, seed: Seed) -> De
                 let seed = f.new_var(name, Span::call_site(), Origin::Extra);
                 if let Some(out) = primal.outputs[k].var() {
                     f.vars[seed].shape = primal.vars[out].shape.clone();
+                    f.vars[seed].tensor = primal.vars[out].tensor;
                 }
                 seed
             })
@@ -64,6 +65,8 @@ pub fn forward(primal: &Function, act: &Activity, spec: &Spec) -> Derived {
             Origin::Extra,
         );
         f.vars[t].shape = f.vars[w.var].shape.clone();
+        f.vars[t].tensor = f.vars[w.var].tensor;
+        f.vars[t].reference = f.vars[w.var].reference;
         seeds.push((w.var, Operand::Var(t)));
     }
     let extras = seeds.iter().filter_map(|(_, t)| t.var()).collect();

@@ -332,10 +332,18 @@ impl<'a> Emitter<'a> {
     /// The operation's tokens. A rule constant is typed by the first variable operand.
     fn op(&self, op: Op, args: &[Operand]) -> TokenStream {
         let witness = args.iter().find(|a| matches!(a, Operand::Var(_)));
+        let tensor = args
+            .iter()
+            .any(|a| a.var().is_some_and(|v| self.f.vars[v].tensor));
+        if tensor {
+            if let Some(tokens) = self.tensor_op(op, args, witness) {
+                return tokens;
+            }
+        }
         let a: Vec<TokenStream> = args.iter().map(|x| self.operand(x, witness)).collect();
         let p = private();
         match op {
-            Op::Id | Op::Stop => a[0].clone(),
+            Op::Id | Op::Stop | Op::ReduceTo => a[a.len() - 1].clone(),
             Op::Neg => {
                 let x = &a[0];
                 quote!(-#x)
@@ -375,16 +383,117 @@ impl<'a> Emitter<'a> {
                 quote!(if #l #cmp #r { #t } else { #f })
             }
             Op::LnOrZero => {
-                let x = &a[0];
+                let x = self.borrowed(&args[0], witness);
                 quote!(#p::ln_or_zero(#x))
             }
             Op::Sign => {
-                let x = &a[0];
+                let x = self.borrowed(&args[0], witness);
                 quote!(#p::sign(#x))
             }
             Op::CastLike => {
-                let (x, n) = (&a[0], &a[1]);
-                quote!(#p::cast_like(&#x, #n))
+                let (x, n) = (self.borrowed(&args[0], witness), &a[1]);
+                quote!(#p::cast_like(#x, #n))
+            }
+            Op::Tensor(_) | Op::Rule(_) => {
+                let (x, rest) = (&a[0], &a[1..]);
+                let m = self.method_name(op);
+                quote!(#x.#m(#(#rest),*))
+            }
+        }
+    }
+
+    fn method_name(&self, op: Op) -> Ident {
+        match op {
+            Op::Tensor(t) => Ident::new(t.method(), Span::call_site()),
+            Op::Rule(r) => Ident::new(r.name, Span::call_site()),
+            _ => Ident::new("unreachable", Span::call_site()),
+        }
+    }
+
+    /// An operation with a tensor operand: operands are borrowed (tensors are not `Copy`),
+    /// arithmetic goes through the runtime's broadcasting helpers, and constants take the
+    /// tensor's element type.
+    fn tensor_op(
+        &self,
+        op: Op,
+        args: &[Operand],
+        witness: Option<&Operand>,
+    ) -> Option<TokenStream> {
+        let p = private();
+        let b: Vec<TokenStream> = args.iter().map(|x| self.borrowed(x, witness)).collect();
+        let a0 = self.operand(&args[0], witness);
+        Some(match op {
+            Op::Id | Op::Stop => quote!(::core::clone::Clone::clone(#a0)),
+            Op::Neg => {
+                let x = &b[0];
+                quote!(#p::neg(#x))
+            }
+            Op::Add | Op::Sub | Op::Mul | Op::Div => {
+                let f = Ident::new(
+                    match op {
+                        Op::Add => "add",
+                        Op::Sub => "sub",
+                        Op::Mul => "mul",
+                        _ => "div",
+                    },
+                    Span::call_site(),
+                );
+                let (l, r) = (&b[0], &b[1]);
+                quote!(#p::#f(#l, #r))
+            }
+            Op::ReduceTo => {
+                let (x, g) = (&b[0], &b[1]);
+                quote!(#p::reduce_to(#x, #g))
+            }
+            Op::Tensor(t) => {
+                let m = Ident::new(t.method(), Span::call_site());
+                let rest = args[1..].iter().map(|x| match x {
+                    Operand::Var(_) => self.borrowed(x, witness),
+                    other => self.operand(other, witness),
+                });
+                quote!(#a0.#m(#(#rest),*))
+            }
+            Op::Rule(r) => {
+                let f = Ident::new(r.name, Span::call_site());
+                let all = args.iter().map(|x| match x {
+                    Operand::Const { .. } => self.operand(x, witness),
+                    _ => self.borrowed(x, witness),
+                });
+                quote!(#p::tensor_rules::#f(#(#all),*))
+            }
+            Op::Sign | Op::LnOrZero | Op::CastLike | Op::Unary(_) | Op::Powi => return None,
+            Op::Binary(_) | Op::MulAdd | Op::Select(_) => return None,
+        })
+    }
+
+    /// `&x`, or `x` where it already is a reference; a constant as a reference to a value of
+    /// the witness's element type.
+    fn borrowed(&self, o: &Operand, witness: Option<&Operand>) -> TokenStream {
+        let p = private();
+        match o {
+            Operand::Var(v) if self.f.vars[*v].reference => self.names[*v].to_token_stream(),
+            Operand::Var(v) => {
+                let name = &self.names[*v];
+                quote!(&#name)
+            }
+            Operand::Lit(c) => {
+                let lit = Literal::f64_unsuffixed(c.abs());
+                let lit = if c.is_sign_negative() {
+                    quote!((-#lit))
+                } else {
+                    quote!(#lit)
+                };
+                match witness {
+                    Some(w) => {
+                        let w = self.borrowed(w, None);
+                        quote!(&#p::lit_like(#w, #lit))
+                    }
+                    None => quote!(&#lit),
+                }
+            }
+            Operand::Const { .. } => {
+                let c = self.operand(o, witness);
+                quote!(&#c)
             }
         }
     }

@@ -190,7 +190,7 @@ impl Fwd<'_> {
                     let Some(dx) = arg.var().and_then(|a| self.tangent[a].clone()) else {
                         continue;
                     };
-                    if let Some(term) = rules::apply(&mut b, partial, dx) {
+                    if let Some(term) = rules::apply(&mut b, partial, dx, false) {
                         sum = Some(rules::accumulate(&mut b, sum, term));
                     }
                 }

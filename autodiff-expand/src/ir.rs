@@ -34,6 +34,10 @@ pub struct Var {
     /// An array (slice, `Vec`, `[T; N]`, nested), outermost level first: read and written
     /// by element; its adjoint and tangent are arrays of the same shape. Empty for scalars.
     pub shape: Vec<Level>,
+    /// A tensor: not `Copy`, so generated code borrows it, and arithmetic on it broadcasts.
+    pub tensor: bool,
+    /// Bound to a reference (a `&Tensor<T>` parameter): already borrowed.
+    pub reference: bool,
 }
 
 /// One level of an array's shape.
@@ -113,6 +117,83 @@ pub enum Op {
     Sign,
     /// A passive number (the exponent of `powi`) in the float type of the first operand.
     CastLike,
+    /// A tensor method: `x.matmul(w)`, `x.sum_axis(1)`, ..
+    Tensor(TensorOp),
+    /// A derivative rule of a tensor operation, `tensor_rules::name(&args.., &g)`.
+    Rule(RuleFn),
+    /// `reduce_to(&operand, g)`: a cotangent summed back to the operand's shape.
+    ReduceTo,
+}
+
+/// Tensor methods the macro differentiates; operands are the receiver, then the argument
+/// (the other matrix, or a passive axis).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TensorOp {
+    Matmul,
+    Transpose,
+    Sum,
+    Mean,
+    SumAxis,
+    MeanAxis,
+    MaxAxis,
+    LogsumexpAxis,
+    Softmax,
+    LogSoftmax,
+    Relu,
+    Sigmoid,
+    Square,
+}
+
+impl TensorOp {
+    /// The method's name and its number of arguments besides the receiver.
+    pub fn from_method(name: &str, args: usize) -> Option<TensorOp> {
+        Some(match (name, args) {
+            ("matmul", 1) => TensorOp::Matmul,
+            ("transpose", 0) => TensorOp::Transpose,
+            ("sum", 0) => TensorOp::Sum,
+            ("mean", 0) => TensorOp::Mean,
+            ("sum_axis", 1) => TensorOp::SumAxis,
+            ("mean_axis", 1) => TensorOp::MeanAxis,
+            ("max_axis", 1) => TensorOp::MaxAxis,
+            ("logsumexp_axis", 1) => TensorOp::LogsumexpAxis,
+            ("softmax", 1) => TensorOp::Softmax,
+            ("log_softmax", 1) => TensorOp::LogSoftmax,
+            ("relu", 0) => TensorOp::Relu,
+            ("sigmoid", 0) => TensorOp::Sigmoid,
+            ("square", 0) => TensorOp::Square,
+            _ => return None,
+        })
+    }
+
+    pub fn method(self) -> &'static str {
+        match self {
+            TensorOp::Matmul => "matmul",
+            TensorOp::Transpose => "transpose",
+            TensorOp::Sum => "sum",
+            TensorOp::Mean => "mean",
+            TensorOp::SumAxis => "sum_axis",
+            TensorOp::MeanAxis => "mean_axis",
+            TensorOp::MaxAxis => "max_axis",
+            TensorOp::LogsumexpAxis => "logsumexp_axis",
+            TensorOp::Softmax => "softmax",
+            TensorOp::LogSoftmax => "log_softmax",
+            TensorOp::Relu => "relu",
+            TensorOp::Sigmoid => "sigmoid",
+            TensorOp::Square => "square",
+        }
+    }
+
+    /// The result is a scalar (a full reduction).
+    pub fn scalar_result(self) -> bool {
+        matches!(self, TensorOp::Sum | TensorOp::Mean)
+    }
+}
+
+/// A derivative helper of `autodiff_core::tensor::rules`, and whether it returns a tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RuleFn {
+    pub name: &'static str,
+    pub tensor: bool,
 }
 
 macro_rules! float_methods {
@@ -464,6 +545,7 @@ impl Function {
     /// Appends `dst = op(args)` with a fresh temporary `dst`.
     pub fn push_op(&mut self, op: Op, args: Vec<Operand>, span: Span) -> VarId {
         let dst = self.new_var(format!("v{}", self.vars.len()), span, Origin::Temp);
+        self.vars[dst].tensor = tensor_result(&self.vars, op, &args);
         self.body.push(Stmt::Let {
             dst: Some(dst),
             rhs: Rhs::Op(op, args),
@@ -490,6 +572,8 @@ pub fn fresh(vars: &mut Vec<Var>, name: impl Into<String>, span: Span, origin: O
         ty: None,
         mutable: false,
         shape: Vec::new(),
+        tensor: false,
+        reference: false,
     });
     vars.len() - 1
 }
@@ -511,6 +595,11 @@ impl Builder<'_> {
             self.span,
             Origin::Temp,
         );
+        self.vars[dst].tensor = match &rhs {
+            Rhs::Op(op, args) => tensor_result(self.vars, *op, args),
+            Rhs::Zero(o) => o.var().is_some_and(|v| self.vars[v].tensor),
+            _ => false,
+        };
         self.out.push(Stmt::Let {
             dst: Some(dst),
             rhs,
@@ -582,5 +671,17 @@ fn fold(op: Op, args: &[Operand]) -> Option<Operand> {
         Op::Mul if c(0) == Some(1.0) => Some(args[1].clone()),
         Op::Mul | Op::Div if c(1) == Some(1.0) => Some(args[0].clone()),
         _ => None,
+    }
+}
+
+/// Whether the result of `op` on `args` is a tensor.
+pub fn tensor_result(vars: &[Var], op: Op, args: &[Operand]) -> bool {
+    let any = || args.iter().any(|a| a.var().is_some_and(|v| vars[v].tensor));
+    match op {
+        Op::Tensor(t) => !t.scalar_result(),
+        Op::Rule(r) => r.tensor,
+        Op::CastLike => false,
+        Op::ReduceTo => args[0].var().is_some_and(|v| vars[v].tensor),
+        _ => any(),
     }
 }

@@ -5,7 +5,8 @@
 //! at its span, with a sentence saying what to write instead.
 use crate::ctxt::Ctxt;
 use crate::ir::{
-    Binary, Call, CallArg, Function, Level, Op, Opaque, Operand, Origin, Rhs, Stmt, Unary, VarId,
+    Binary, Call, CallArg, Function, Level, Op, Opaque, Operand, Origin, Rhs, Stmt, TensorOp,
+    Unary, VarId,
 };
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
@@ -165,6 +166,7 @@ pub fn kind_of(ty: &Type, type_params: &[String]) -> Kind {
         Type::Path(p) if vec_element(p).is_some() => {
             kind_of(vec_element(p).expect("checked"), type_params)
         }
+        Type::Path(_) if is_tensor_type(ty) => Kind::Float,
         Type::Path(p) if p.qself.is_none() => match p.path.get_ident().map(Ident::to_string) {
             Some(name) if name == "f32" || name == "f64" || type_params.contains(&name) => {
                 Kind::Float
@@ -200,6 +202,15 @@ pub fn shape_of(ty: &Type) -> Vec<Level> {
             None => Vec::new(),
         },
         _ => Vec::new(),
+    }
+}
+
+/// `Tensor<T>` (or `&Tensor<T>`, `autodiff::Tensor<f32>`).
+pub fn is_tensor_type(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => is_tensor_type(&r.elem),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Tensor"),
+        _ => false,
     }
 }
 
@@ -362,6 +373,8 @@ impl Lower<'_> {
                         .f
                         .new_var(ident.to_string(), ident.span(), Origin::Param(index));
                     self.f.vars[var].shape = shape_of(&pt.ty);
+                    self.f.vars[var].tensor = is_tensor_type(&pt.ty);
+                    self.f.vars[var].reference = matches!(&*pt.ty, Type::Reference(_));
                     self.f.params.push(var);
                     self.bind(&ident, var);
                     if matches!(&*pt.pat, Pat::Ident(pi) if pi.mutability.is_some())
@@ -663,6 +676,7 @@ impl Lower<'_> {
             if info.shape.is_empty() {
                 info.shape = shape_of(ty);
             }
+            info.tensor |= is_tensor_type(ty);
         }
         if location && info.is_array() && self.nested > 0 {
             self.cx.error_spanned_by(
@@ -1560,6 +1574,14 @@ impl Lower<'_> {
 
     fn method_call(&mut self, e: &Expr, m: &syn::ExprMethodCall) -> Operand {
         let name = m.method.to_string();
+        // Tensor methods: `x.matmul(w)`, `x.sum_axis(1)`, `x.relu()`, ..
+        if let Some(op) = TensorOp::from_method(&name, m.args.len()) {
+            if self.is_tensor_expr(&m.receiver) {
+                let mut args = vec![self.expr(&m.receiver)];
+                args.extend(m.args.iter().map(|a| self.call_arg(a).value));
+                return Operand::Var(self.f.push_op(Op::Tensor(op), args, m.method.span()));
+            }
+        }
         if m.turbofish.is_none() {
             if let Some(op) = float_op(&name, m.args.len()) {
                 let mut args = vec![self.expr(&m.receiver)];
@@ -1650,6 +1672,27 @@ impl Lower<'_> {
         self.opaque(e, "this call", false)
     }
 
+    /// Whether an expression names or computes a tensor (a tensor variable, or a method
+    /// chain or arithmetic on one), decided before it is lowered.
+    fn is_tensor_expr(&self, e: &Expr) -> bool {
+        match strip_parens(e) {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|i| self.lookup(&i.to_string()))
+                .is_some_and(|v| self.f.vars[v].tensor),
+            Expr::Reference(r) => self.is_tensor_expr(&r.expr),
+            Expr::MethodCall(m) => {
+                let scalar = TensorOp::from_method(&m.method.to_string(), m.args.len())
+                    .is_some_and(|t| t.scalar_result());
+                !scalar && self.is_tensor_expr(&m.receiver)
+            }
+            Expr::Binary(b) => self.is_tensor_expr(&b.left) || self.is_tensor_expr(&b.right),
+            Expr::Unary(u) => self.is_tensor_expr(&u.expr),
+            _ => false,
+        }
+    }
+
     fn call_arg(&mut self, a: &Expr) -> CallArg {
         match strip_parens(a) {
             Expr::Reference(r) if r.mutability.is_none() => CallArg {
@@ -1702,6 +1745,12 @@ impl Lower<'_> {
             }),
             span: e.span(),
         });
+        // `Tensor::from_vec(..)` and friends: a passive tensor.
+        self.f.vars[dst].tensor = e
+            .to_token_stream()
+            .into_iter()
+            .next()
+            .is_some_and(|t| t.to_string() == "Tensor");
         Operand::Var(dst)
     }
 

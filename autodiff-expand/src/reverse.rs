@@ -334,8 +334,14 @@ impl Rev<'_> {
                     let Some(a) = arg.var().filter(|&a| act.varied[a]) else {
                         continue;
                     };
-                    if let Some(c) = rules::apply(&mut b, partial, g.clone()) {
-                        contributions.push((a, c));
+                    if let Some((c, negate)) = rules::apply(&mut b, partial, g.clone(), true) {
+                        // Broadcasting arithmetic: the cotangent is summed back to the
+                        // operand's shape (a scalar operand gets the sum).
+                        let c = match broadcasts(b.vars, *op, args) {
+                            true => b.op(Op::ReduceTo, vec![arg.clone(), c]),
+                            false => c,
+                        };
+                        contributions.push((a, (c, negate)));
                     }
                 }
                 for (a, c) in contributions {
@@ -606,4 +612,10 @@ fn elementwise_add(vars: &mut Vec<Var>, to: VarId, from: Operand, span: Span) ->
         otherwise: Vec::new(),
         span,
     }
+}
+
+/// Arithmetic with a tensor operand, where operands may have different shapes.
+fn broadcasts(vars: &[Var], op: Op, args: &[Operand]) -> bool {
+    matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div)
+        && args.iter().any(|a| a.var().is_some_and(|v| vars[v].tensor))
 }

@@ -7,7 +7,7 @@
 //! multiplies partials by tangents and sums; reverse mode multiplies them by the adjoint and
 //! accumulates. Passive operands (constants) are skipped by the callers, so a rule may build
 //! partials they never use: the builder only emits what is asked for.
-use crate::ir::{Binary, Builder, Cmp, Op, Operand, Unary};
+use crate::ir::{Binary, Builder, Cmp, Op, Operand, RuleFn, TensorOp, Unary};
 
 /// How the result depends on one operand: the derivative `g'` of a cotangent or tangent `g`
 /// flowing through it is `coef(g)`, negated if `negate`.
@@ -30,6 +30,120 @@ pub enum Coef {
     /// `if a CMP b { g } else { 0 }` when `.3` is true, else the other way round (the kinks
     /// of `max`/`min`: on ties the receiver gets the gradient, as TensorFlow does).
     Gate(Cmp, Operand, Operand, bool),
+    /// `tensor_rules::name(&args.., &g)`: a tensor operation's rule, with one helper for each
+    /// direction (the same one where the Jacobian is symmetric).
+    Call {
+        reverse: RuleFn,
+        forward: RuleFn,
+        args: Vec<Operand>,
+    },
+}
+
+fn tensor_rule(
+    reverse: &'static str,
+    forward: &'static str,
+    args: Vec<Operand>,
+    forward_tensor: bool,
+) -> Partial {
+    p(Coef::Call {
+        reverse: RuleFn {
+            name: reverse,
+            tensor: true,
+        },
+        forward: RuleFn {
+            name: forward,
+            tensor: forward_tensor,
+        },
+        args,
+    })
+}
+
+/// The partials of a tensor method `y = x.op(arg)`.
+fn tensor(op: TensorOp, x: &[Operand], y: Operand) -> Vec<Partial> {
+    use TensorOp::*;
+    let x0 = x[0].clone();
+    let axis = || x[1].clone();
+    match op {
+        Matmul => vec![
+            tensor_rule(
+                "matmul_lhs_vjp",
+                "matmul_lhs_jvp",
+                vec![x0.clone(), x[1].clone()],
+                true,
+            ),
+            tensor_rule(
+                "matmul_rhs_vjp",
+                "matmul_rhs_jvp",
+                vec![x0, x[1].clone()],
+                true,
+            ),
+        ],
+        Transpose => vec![tensor_rule(
+            "transpose_rule",
+            "transpose_rule",
+            vec![],
+            true,
+        )],
+        Sum => vec![tensor_rule("sum_vjp", "sum_jvp", vec![x0], false)],
+        Mean => vec![tensor_rule("mean_vjp", "mean_jvp", vec![x0], false)],
+        SumAxis => vec![
+            tensor_rule(
+                "sum_axis_rule_vjp",
+                "sum_axis_rule_jvp",
+                vec![x0, axis()],
+                true,
+            ),
+            p(Coef::Zero),
+        ],
+        MeanAxis => vec![
+            tensor_rule(
+                "mean_axis_rule_vjp",
+                "mean_axis_rule_jvp",
+                vec![x0, axis()],
+                true,
+            ),
+            p(Coef::Zero),
+        ],
+        MaxAxis => vec![
+            tensor_rule(
+                "max_axis_rule_vjp",
+                "max_axis_rule_jvp",
+                vec![x0, axis()],
+                true,
+            ),
+            p(Coef::Zero),
+        ],
+        LogsumexpAxis => vec![
+            tensor_rule(
+                "logsumexp_axis_rule_vjp",
+                "logsumexp_axis_rule_jvp",
+                vec![x0, y, axis()],
+                true,
+            ),
+            p(Coef::Zero),
+        ],
+        Softmax => vec![
+            tensor_rule("softmax_rule", "softmax_rule", vec![x0, y, axis()], true),
+            p(Coef::Zero),
+        ],
+        LogSoftmax => vec![
+            tensor_rule(
+                "log_softmax_rule_vjp",
+                "log_softmax_rule_jvp",
+                vec![x0, y, axis()],
+                true,
+            ),
+            p(Coef::Zero),
+        ],
+        Relu => vec![tensor_rule("relu_rule", "relu_rule", vec![x0, y], true)],
+        Sigmoid => vec![tensor_rule(
+            "sigmoid_rule",
+            "sigmoid_rule",
+            vec![x0, y],
+            true,
+        )],
+        Square => vec![tensor_rule("square_rule", "square_rule", vec![x0, y], true)],
+    }
 }
 
 fn p(coef: Coef) -> Partial {
@@ -86,7 +200,10 @@ pub fn partials(b: &mut Builder, op: Op, x: &[Operand], y: &Operand) -> Vec<Part
             p(Coef::Gate(cmp, x0(), x[1].clone(), false)),
         ],
         // These appear only in derivative code, which is never differentiated again.
-        Op::LnOrZero | Op::Sign | Op::CastLike => x.iter().map(|_| p(Zero)).collect(),
+        Op::Tensor(t) => tensor(t, x, y),
+        Op::LnOrZero | Op::Sign | Op::CastLike | Op::Rule(_) | Op::ReduceTo => {
+            x.iter().map(|_| p(Zero)).collect()
+        }
     }
 }
 
@@ -189,8 +306,23 @@ fn binary(b: &mut Builder, bin: Binary, x: Operand, z: Operand, y: Operand) -> V
 
 /// `partial(g)`: the contribution of a tangent or cotangent `g` through one partial, and
 /// whether it is to be subtracted. `None` for no dependence.
-pub fn apply(b: &mut Builder, partial: &Partial, g: Operand) -> Option<(Operand, bool)> {
+pub fn apply(
+    b: &mut Builder,
+    partial: &Partial,
+    g: Operand,
+    reverse: bool,
+) -> Option<(Operand, bool)> {
     let value = match &partial.coef {
+        Coef::Call {
+            reverse: r,
+            forward: f,
+            args,
+        } => {
+            let rule = if reverse { *r } else { *f };
+            let mut args = args.clone();
+            args.push(g);
+            b.op(Op::Rule(rule), args)
+        }
         Coef::Zero => return None,
         Coef::One => g,
         Coef::Mul(c) => b.mul(g, c.clone()),

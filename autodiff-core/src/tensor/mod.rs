@@ -43,6 +43,7 @@ mod map;
 mod ndarray_interop;
 mod ops;
 mod reduce;
+pub mod rules;
 
 use std::fmt;
 
