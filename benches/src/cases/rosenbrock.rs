@@ -30,9 +30,37 @@ pub fn rosen(x: &[f64]) -> f64 {
     s
 }
 
-/// The hand-written gradient of `/work/shared/design/GENERATED.md` §2: the primal loop, then
-/// one reverse loop that recomputes `a` and `b` from the read-only `x` (nothing saved).
+/// The hand-written baseline: the two-loop shape of `/work/shared/design/GENERATED.md` §2
+/// (the primal loop, then a reverse loop recomputing `a` and `b` from the read-only `x`,
+/// nothing saved), with the adjoint of `x[i + 1]` carried in a register across reverse
+/// iterations. Each element of the gradient is written once and never read back, so no
+/// iteration waits on the previous one's store (see [`rosen_grad_hand_rmw`] for why that
+/// matters). Same additions in the same order as the verbatim version: bitwise the same.
 pub fn rosen_grad_hand(x: &[f64]) -> (f64, Vec<f64>) {
+    let n = x.len();
+    let s = rosen(x);
+    let mut a_x = vec![0.0; n];
+    // running adjoint of x[i + 1]; index n - 1 is touched only by the last iteration
+    let mut hold = 0.0;
+    for i in (0..n - 1).rev() {
+        let xi = x[i];
+        let a = x[i + 1] - xi * xi;
+        let b = 1.0 - xi;
+        let a_a = 200.0 * a;
+        let a_b = 2.0 * b;
+        a_x[i + 1] = hold + a_a;
+        hold = -a_a * 2.0 * xi - a_b;
+    }
+    a_x[0] = hold;
+    (s, a_x)
+}
+
+/// GENERATED.md §2 verbatim: `a_x[i + 1] += ..; a_x[i] += ..` in the reverse loop. LLVM
+/// merges the two read-modify-writes into one 16-byte load and store of `a_x[i..i + 2]`;
+/// the next iteration's 16-byte load of `a_x[i - 1..i + 1]` half-overlaps that store, which
+/// the store buffer cannot forward, so every iteration stalls (perf: 80 % of the samples on
+/// that load's use and the store). This is the 8× of the first report.
+pub fn rosen_grad_hand_rmw(x: &[f64]) -> (f64, Vec<f64>) {
     let n = x.len();
     let s = rosen(x);
     let mut a_x = vec![0.0; n];
