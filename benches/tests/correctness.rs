@@ -67,11 +67,22 @@ fn rosenbrock_ours_matches_hand_gradient_at_every_benchmarked_size() {
         assert!((fo - f).abs() <= 1e-12 * f.abs(), "n = {n}: {fo} vs {f}");
         assert_close(&format!("ours n = {n}"), &go, &g, 1e-12);
         let (fr, gr) = rb::rosen_grad_hand_rmw(&x);
-        assert_eq!((fr, &gr), (f, &g), "n = {n}: carried and verbatim hand-written agree");
+        assert_eq!(
+            (fr, &gr),
+            (f, &g),
+            "n = {n}: carried and verbatim hand-written agree"
+        );
         let (fe, ge) = autodiff_benches::cases::experiments::rosen_grad_carry(&x);
-        assert_eq!((fe, &ge), (fo, &go), "n = {n}: experiment and generated agree");
+        assert_eq!(
+            (fe, &ge),
+            (fo, &go),
+            "n = {n}: experiment and generated agree"
+        );
         let (ff, gf) = rb::rosen_grad_fused(&x);
-        assert!((ff - f).abs() <= 1e-12 * f.abs(), "fused n = {n}: {ff} vs {f}");
+        assert!(
+            (ff - f).abs() <= 1e-12 * f.abs(),
+            "fused n = {n}: {ff} vs {f}"
+        );
         assert_close(&format!("fused n = {n}"), &gf, &g, 1e-12);
     }
 }
@@ -86,7 +97,11 @@ fn logsumexp_ours_matches_hand_gradient_at_every_benchmarked_size() {
         assert!((fo - f).abs() <= 1e-12 * f.abs(), "n = {n}: {fo} vs {f}");
         assert_close(&format!("ours n = {n}"), &go, &g, 1e-12);
         let (fe, ge) = autodiff_benches::cases::experiments::logsumexp_grad_save_exp(&x);
-        assert_eq!((fe, &ge), (fo, &go), "n = {n}: experiment and generated agree");
+        assert_eq!(
+            (fe, &ge),
+            (fo, &go),
+            "n = {n}: experiment and generated agree"
+        );
     }
 }
 

@@ -3,6 +3,10 @@
 //! the macro"). The report prints them in rows labelled "experiment". Each is checked
 //! against the generated gradient by the correctness tests.
 
+// Kept as close to the generated code as possible (which carries `#[allow(clippy::all)]`), so
+// that the edits are the only differences.
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
+
 /// `rosen_grad` as `#[differentiate(wrt = x)]` generates it (printed with the
 /// `show_generated` bin, `ZeroLike::zero_like` replaced by `0.0`, nothing else changed)
 /// EXCEPT the reverse loop's adjoint of `x`: the contributions to `adj_x[i + 1]` and

@@ -8,10 +8,10 @@ use ad_trait::differentiable_function::{
     DerivativeMethodTrait, DifferentiableFunctionTrait, ReverseAD,
 };
 use ad_trait::AD;
+use autodiff::prelude::*;
 use autodiff_peer::{F1, FT};
 use nalgebra::DVector;
 use num_dual::{DualDVec64, DualNum};
-use autodiff::prelude::*;
 use num_traits::Float;
 
 use super::Ours;
