@@ -16,7 +16,11 @@ fn bench(c: &mut Criterion) {
         let id = format!("d{}_K{}", data.d, data.k);
         let p = data.params.as_slice();
         g.sample_size(20).sampling_mode(SamplingMode::Auto);
+        // the primal column is the function our gradient is generated from
         g.bench_with_input(BenchmarkId::new("primal", &id), p, |b, p| {
+            b.iter(|| data.ours_objective(black_box(p)))
+        });
+        g.bench_with_input(BenchmarkId::new("primal-generic", &id), p, |b, p| {
             b.iter(|| data.objective(black_box(p)))
         });
         g.bench_with_input(BenchmarkId::new("hand", &id), p, |b, p| {

@@ -4,6 +4,7 @@ mod common;
 
 use std::hint::black_box;
 
+use autodiff_benches::cases::experiments;
 use autodiff_benches::cases::logsumexp as lse;
 use autodiff_benches::cases::Ours;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
@@ -25,6 +26,9 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| lse::ours_logsumexp_grad(black_box(x)))
             });
         }
+        g.bench_with_input(BenchmarkId::new("exp-save-exp", n), x, |b, x| {
+            b.iter(|| experiments::logsumexp_grad_save_exp(black_box(x)))
+        });
         g.bench_with_input(BenchmarkId::new("ad_trait", n), x, |b, x| {
             b.iter(|| lse::ad_trait_grad(black_box(x)))
         });

@@ -1,5 +1,6 @@
 //! One module per benchmark case.
 
+pub mod experiments;
 pub mod gmm;
 pub mod logsumexp;
 pub mod mlp;
