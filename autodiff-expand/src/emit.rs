@@ -214,7 +214,15 @@ impl<'a> Emitter<'a> {
                 quote!(while { #header #cond } { #body })
             }
             Stmt::Push { stack, value, .. } => {
-                let (stack, value) = (&self.names[*stack], self.operand(value, None));
+                let stack = &self.names[*stack];
+                let value = match value.var().filter(|&v| self.f.vars[v].tensor) {
+                    // A tensor is used after it is saved: save a copy.
+                    Some(v) => {
+                        let name = &self.names[v];
+                        quote!(::core::clone::Clone::clone(&#name))
+                    }
+                    None => self.operand(value, None),
+                };
                 quote!(#stack.push(#value);)
             }
         }

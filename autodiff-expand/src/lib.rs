@@ -77,7 +77,8 @@ pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
 pub fn expand(attr: TokenStream, function: &syn::ItemFn) -> syn::Result<TokenStream> {
     let cx = ctxt::Ctxt::new();
     let config = args::parse(&cx, attr);
-    let lowered = lower::function(&cx, function);
+    let mut lowered = lower::function(&cx, function);
+    simplify::share(&mut lowered.f);
     let spec = check::resolve(&cx, &config, &lowered, &function.sig.output);
     if cx.has_errors() {
         return cx.check().map(|()| TokenStream::new());

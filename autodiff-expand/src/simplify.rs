@@ -7,11 +7,17 @@ use std::collections::{HashMap, HashSet};
 
 /// Simplifies `f` in place; `f.outputs` are the roots that must survive.
 pub fn simplify(f: &mut Function) {
+    share(f);
+    eliminate_dead_code(f);
+}
+
+/// Common subexpressions only. Run on the primal too, before differentiation: three reads
+/// of `x[i]` become one, so their adjoints add up in a register and reach the array once.
+pub fn share(f: &mut Function) {
     let body = std::mem::take(&mut f.body);
     let mut scope = Scope::default();
     f.body = cse_block(&f.vars, body, &mut scope);
     f.outputs.iter_mut().for_each(|o| scope.substitute(o));
-    eliminate_dead_code(f);
 }
 
 /// What common-subexpression elimination knows at a point: values computed so far, and
@@ -57,6 +63,29 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         for inner in stmt.blocks_mut() {
             let mut inner_scope = scope.clone();
             *inner = cse_block(vars, std::mem::take(inner), &mut inner_scope);
+        }
+        // Reads of an array that never changes (a parameter) are shared like operations.
+        if let Stmt::Let {
+            dst: Some(dst),
+            rhs: Rhs::Index(array, index),
+            ..
+        } = &stmt
+        {
+            if !vars[*array].mutable && !vars[*dst].mutable {
+                let k = format!("index|{array}|{}", key(Op::Id, index));
+                match scope.seen.get(&k) {
+                    Some(&earlier)
+                        if matches!(vars[*dst].origin, Origin::Temp | Origin::Derivative) =>
+                    {
+                        scope.replaced.insert(*dst, earlier);
+                        continue;
+                    }
+                    Some(_) => {}
+                    None => {
+                        scope.seen.insert(k, *dst);
+                    }
+                }
+            }
         }
         if let Stmt::Let {
             dst: Some(dst),
