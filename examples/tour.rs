@@ -23,6 +23,37 @@ fn two_outputs<T: Float>(x: T, y: T) -> (T, T) {
     (s.sqrt(), x.max(y))
 }
 
+/// A loop over a slice: the gradient is a `Vec` of the slice's length.
+#[differentiate(wrt = x)]
+fn rosenbrock(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        let b = 1.0 - x[i];
+        s += 100.0 * a * a + b * b;
+    }
+    s
+}
+
+/// Calls: `rosenbrock` is differentiated through, and `scale` passes a gradient back to `k`
+/// although its own `wrt` is only `x`.
+#[differentiate(wrt = x)]
+fn scale(x: f64, k: f64) -> f64 {
+    x * k
+}
+
+#[differentiate(wrt = [x, k])]
+fn composed(x: &[f64], k: f64) -> f64 {
+    scale(rosenbrock(x), k).ln()
+}
+
+/// Tensors: a linear layer with a softmax cross-entropy.
+#[differentiate(wrt = [w, b])]
+fn classifier_loss(x: &Tensor<f64>, labels: &Tensor<f64>, w: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
+    let logits = x.matmul(w) + b;
+    -(labels * logits.log_softmax(1)).sum() / 2.0
+}
+
 /// `unconnected = none`: `None` exactly where no path reaches the output.
 #[differentiate(wrt = [x, unused], unconnected = none)]
 fn partly_connected(x: f64, unused: f64) -> f64 {
@@ -60,4 +91,23 @@ fn main() {
 
     let (_, (gx, gunused)) = partly_connected_grad(3.0, 1.0);
     println!("unconnected = none: ({gx:?}, {gunused:?})");
+
+    let x = [-1.2, 1.0, 0.5];
+    let (value, g) = rosenbrock_grad(&x);
+    println!("rosenbrock({x:?}) = {value:.3}, gradient {g:.3?}");
+    let (value, (gx, gk)) = composed_grad(&x, 2.0);
+    println!("ln(scale(rosenbrock(x), k)) = {value:.4}; d/dk = {gk:.4} (= 1/k), d/dx = {gx:.3?}");
+
+    let inputs = Tensor::from_vec(vec![0.5, -1.0, 1.5, 2.0], &[2, 2]);
+    let labels = Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0], &[2, 2]);
+    let (w, b) = (
+        Tensor::from_vec(vec![0.1, -0.2, 0.3, 0.4], &[2, 2]),
+        Tensor::zeros(&[2]),
+    );
+    let (loss, (gw, gb)) = classifier_loss_grad(&inputs, &labels, &w, &b);
+    println!(
+        "softmax classifier loss = {loss:.4}; dL/dw = {:.4?}, dL/db = {:.4?}",
+        gw.as_slice(),
+        gb.as_slice()
+    );
 }
