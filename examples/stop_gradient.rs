@@ -24,14 +24,14 @@ use autodiff::prelude::*;
 
 /// The E-step: the posterior probability that `x` came from component 1 (mean `mu1`) rather
 /// than component 2: `N(x; mu1) / (N(x; mu1) + N(x; mu2))`, simplified to a logistic.
-fn responsibility(x: f64, mu1: f64, mu2: f64) -> f64 {
+pub(crate) fn responsibility(x: f64, mu1: f64, mu2: f64) -> f64 {
     1.0 / (1.0 + (-0.5 * (mu1 - mu2) * (2.0 * x - mu1 - mu2)).exp())
 }
 
 /// The expected complete-data log-likelihood `Q(mu | mu_old)` at `mu_old = mu`, with the
 /// responsibilities held constant: its gradient is EM's.
 #[differentiate(wrt = [mu1, mu2])]
-fn em_objective(mu1: f64, mu2: f64) -> f64 {
+pub(crate) fn em_objective(mu1: f64, mu2: f64) -> f64 {
     let (x1, x2, x3, x4) = (-2.0, -1.0, 1.0, 2.5);
     // The E-step, inline (the macro does not call other functions yet); stop_gradient makes
     // each responsibility a constant for the derivative.
@@ -50,7 +50,7 @@ fn em_objective(mu1: f64, mu2: f64) -> f64 {
 /// The same expression without `stop_gradient`: the gradient now flows into the
 /// responsibilities as well.
 #[differentiate(wrt = [mu1, mu2])]
-fn em_objective_unstopped(mu1: f64, mu2: f64) -> f64 {
+pub(crate) fn em_objective_unstopped(mu1: f64, mu2: f64) -> f64 {
     let (x1, x2, x3, x4) = (-2.0, -1.0, 1.0, 2.5);
     let r1 = 1.0 / (1.0 + (-0.5 * (mu1 - mu2) * (2.0 * x1 - mu1 - mu2)).exp());
     let r2 = 1.0 / (1.0 + (-0.5 * (mu1 - mu2) * (2.0 * x2 - mu1 - mu2)).exp());
@@ -65,7 +65,7 @@ fn em_objective_unstopped(mu1: f64, mu2: f64) -> f64 {
 
 /// The log-likelihood of the data, `Σᵢ ln(½ N(xᵢ; mu1) + ½ N(xᵢ; mu2))` (up to a constant).
 #[differentiate(wrt = [mu1, mu2])]
-fn log_likelihood(mu1: f64, mu2: f64) -> f64 {
+pub(crate) fn log_likelihood(mu1: f64, mu2: f64) -> f64 {
     let (x1, x2, x3, x4) = (-2.0, -1.0, 1.0, 2.5);
     let l1 =
         (0.5 * (-0.5 * (x1 - mu1).powi(2)).exp() + 0.5 * (-0.5 * (x1 - mu2).powi(2)).exp()).ln();
@@ -78,12 +78,12 @@ fn log_likelihood(mu1: f64, mu2: f64) -> f64 {
     l1 + l2 + l3 + l4
 }
 
-const DATA: [f64; 4] = [-2.0, -1.0, 1.0, 2.5];
+pub(crate) const DATA: [f64; 4] = [-2.0, -1.0, 1.0, 2.5];
 
 /// One EM step as a gradient step: `Q` is quadratic in each mean with curvature
 /// `-Σᵢ rᵢ` (resp. `-Σᵢ (1 - rᵢ)`), so a step of `1 / Σᵢ rᵢ` along the stopped gradient
 /// lands on Q's maximum: the responsibility-weighted mean, EM's closed-form M-step.
-fn em_step(mu1: f64, mu2: f64) -> (f64, f64) {
+pub(crate) fn em_step(mu1: f64, mu2: f64) -> (f64, f64) {
     let (_, (d1, d2)) = em_objective_grad(mu1, mu2);
     let weight1: f64 = DATA.iter().map(|&x| responsibility(x, mu1, mu2)).sum();
     let weight2 = DATA.len() as f64 - weight1;
@@ -129,14 +129,14 @@ fn em_demo() {
 /// Cross-entropy loss of `p(class 1 | x) = σ(w·x + b)` for label `y`. The weights are held
 /// constant, so `_grad` differentiates the input only (the weights' gradients are zero).
 #[differentiate(wrt = [x1, x2, w1, w2, b], unconnected = zero)]
-fn attack_loss(x1: f64, x2: f64, w1: f64, w2: f64, b: f64, y: f64) -> f64 {
+pub(crate) fn attack_loss(x1: f64, x2: f64, w1: f64, w2: f64, b: f64, y: f64) -> f64 {
     let z = stop_gradient(w1) * x1 + stop_gradient(w2) * x2 + stop_gradient(b);
     let p = 1.0 / (1.0 + (-z).exp());
     -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
 }
 
 /// The classifier: the probability of class 1.
-fn predict(x: (f64, f64), w: (f64, f64), b: f64) -> f64 {
+pub(crate) fn predict(x: (f64, f64), w: (f64, f64), b: f64) -> f64 {
     1.0 / (1.0 + (-(w.0 * x.0 + w.1 * x.1 + b)).exp())
 }
 
@@ -167,7 +167,7 @@ fn fgsm_demo() {
     );
 }
 
-fn close(a: f64, b: f64) -> bool {
+pub(crate) fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 * (1.0 + a.abs().max(b.abs()))
 }
 

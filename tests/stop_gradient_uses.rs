@@ -1,82 +1,12 @@
 //! The two uses of `stop_gradient` shown in `examples/stop_gradient.rs`, checked in CI
 //! (examples are built but not run there): EM's gradient for a Gaussian mixture, and FGSM on
-//! a logistic regression. The differentiated functions are copies of the example's.
-use autodiff::prelude::*;
+//! a logistic regression.
+// The example's own functions, so the test checks exactly what the example shows.
+#[allow(dead_code)]
+#[path = "../examples/stop_gradient.rs"]
+mod example;
 
-const DATA: [f64; 4] = [-2.0, -1.0, 1.0, 2.5];
-
-/// The E-step: the posterior probability that `x` came from component 1 (mean `mu1`) rather
-/// than component 2: `N(x; mu1) / (N(x; mu1) + N(x; mu2))`, simplified to a logistic.
-fn responsibility(x: f64, mu1: f64, mu2: f64) -> f64 {
-    1.0 / (1.0 + (-0.5 * (mu1 - mu2) * (2.0 * x - mu1 - mu2)).exp())
-}
-
-/// The expected complete-data log-likelihood `Q(mu | mu_old)` at `mu_old = mu`, with the
-/// responsibilities held constant: its gradient is EM's.
-#[differentiate(wrt = [mu1, mu2])]
-fn em_objective(mu1: f64, mu2: f64) -> f64 {
-    let (x1, x2, x3, x4) = (-2.0, -1.0, 1.0, 2.5);
-    // The E-step, inline (the macro does not call other functions yet); stop_gradient makes
-    // each responsibility a constant for the derivative.
-    let r1 = stop_gradient(1.0 / (1.0 + (-0.5 * (mu1 - mu2) * (2.0 * x1 - mu1 - mu2)).exp()));
-    let r2 = stop_gradient(1.0 / (1.0 + (-0.5 * (mu1 - mu2) * (2.0 * x2 - mu1 - mu2)).exp()));
-    let r3 = stop_gradient(1.0 / (1.0 + (-0.5 * (mu1 - mu2) * (2.0 * x3 - mu1 - mu2)).exp()));
-    let r4 = stop_gradient(1.0 / (1.0 + (-0.5 * (mu1 - mu2) * (2.0 * x4 - mu1 - mu2)).exp()));
-    // Σᵢ rᵢ ln N(xᵢ; mu1) + (1 - rᵢ) ln N(xᵢ; mu2)
-    let q1 = r1 * -0.5 * (x1 - mu1).powi(2) + (1.0 - r1) * -0.5 * (x1 - mu2).powi(2);
-    let q2 = r2 * -0.5 * (x2 - mu1).powi(2) + (1.0 - r2) * -0.5 * (x2 - mu2).powi(2);
-    let q3 = r3 * -0.5 * (x3 - mu1).powi(2) + (1.0 - r3) * -0.5 * (x3 - mu2).powi(2);
-    let q4 = r4 * -0.5 * (x4 - mu1).powi(2) + (1.0 - r4) * -0.5 * (x4 - mu2).powi(2);
-    q1 + q2 + q3 + q4
-}
-
-/// The same expression without `stop_gradient`: the gradient now flows into the
-/// responsibilities as well.
-#[differentiate(wrt = [mu1, mu2])]
-fn em_objective_unstopped(mu1: f64, mu2: f64) -> f64 {
-    let (x1, x2, x3, x4) = (-2.0, -1.0, 1.0, 2.5);
-    let r1 = 1.0 / (1.0 + (-0.5 * (mu1 - mu2) * (2.0 * x1 - mu1 - mu2)).exp());
-    let r2 = 1.0 / (1.0 + (-0.5 * (mu1 - mu2) * (2.0 * x2 - mu1 - mu2)).exp());
-    let r3 = 1.0 / (1.0 + (-0.5 * (mu1 - mu2) * (2.0 * x3 - mu1 - mu2)).exp());
-    let r4 = 1.0 / (1.0 + (-0.5 * (mu1 - mu2) * (2.0 * x4 - mu1 - mu2)).exp());
-    let q1 = r1 * -0.5 * (x1 - mu1).powi(2) + (1.0 - r1) * -0.5 * (x1 - mu2).powi(2);
-    let q2 = r2 * -0.5 * (x2 - mu1).powi(2) + (1.0 - r2) * -0.5 * (x2 - mu2).powi(2);
-    let q3 = r3 * -0.5 * (x3 - mu1).powi(2) + (1.0 - r3) * -0.5 * (x3 - mu2).powi(2);
-    let q4 = r4 * -0.5 * (x4 - mu1).powi(2) + (1.0 - r4) * -0.5 * (x4 - mu2).powi(2);
-    q1 + q2 + q3 + q4
-}
-
-/// The log-likelihood of the data, `Σᵢ ln(½ N(xᵢ; mu1) + ½ N(xᵢ; mu2))` (up to a constant).
-#[differentiate(wrt = [mu1, mu2])]
-fn log_likelihood(mu1: f64, mu2: f64) -> f64 {
-    let (x1, x2, x3, x4) = (-2.0, -1.0, 1.0, 2.5);
-    let l1 =
-        (0.5 * (-0.5 * (x1 - mu1).powi(2)).exp() + 0.5 * (-0.5 * (x1 - mu2).powi(2)).exp()).ln();
-    let l2 =
-        (0.5 * (-0.5 * (x2 - mu1).powi(2)).exp() + 0.5 * (-0.5 * (x2 - mu2).powi(2)).exp()).ln();
-    let l3 =
-        (0.5 * (-0.5 * (x3 - mu1).powi(2)).exp() + 0.5 * (-0.5 * (x3 - mu2).powi(2)).exp()).ln();
-    let l4 =
-        (0.5 * (-0.5 * (x4 - mu1).powi(2)).exp() + 0.5 * (-0.5 * (x4 - mu2).powi(2)).exp()).ln();
-    l1 + l2 + l3 + l4
-}
-
-/// Cross-entropy loss of `p(class 1 | x) = σ(w·x + b)` for label `y`. The weights are held
-/// constant, so `_grad` differentiates the input only (the weights' gradients are zero).
-#[differentiate(wrt = [x1, x2, w1, w2, b], unconnected = zero)]
-fn attack_loss(x1: f64, x2: f64, w1: f64, w2: f64, b: f64, y: f64) -> f64 {
-    let z = stop_gradient(w1) * x1 + stop_gradient(w2) * x2 + stop_gradient(b);
-    let p = 1.0 / (1.0 + (-z).exp());
-    -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
-}
-
-fn predict(x: (f64, f64), w: (f64, f64), b: f64) -> f64 {
-    1.0 / (1.0 + (-(w.0 * x.0 + w.1 * x.1 + b)).exp())
-}
-
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-12 * (1.0 + a.abs().max(b.abs()))
-}
+use example::*;
 
 #[test]
 fn stopped_responsibilities_give_the_log_likelihood_gradient_and_unstopped_do_not() {
