@@ -275,6 +275,29 @@ impl Shared<'_> {
             .collect()
     }
 
+    /// The tangent of each output; zero where none reaches it.
+    fn output_tangents(&self, e: &Emitter, d: &Derived) -> TokenStream {
+        let p = private();
+        let tangents = d
+            .values
+            .iter()
+            .zip(&d.derivatives)
+            .zip(&self.scalar_outputs)
+            .map(|((value, t), &scalar)| match t {
+                Some(t) => e.operand(t, Some(value)),
+                None if scalar && !self.lowered.generic => e.constant(0.0, None),
+                None => match value.var() {
+                    Some(v) => e.zero_of(v),
+                    None => {
+                        let value = e.operand(value, None);
+                        quote!(#p::ZeroLike::zero_like(&#value))
+                    }
+                },
+            })
+            .collect();
+        tuple_or_single(tangents, self.lowered.tuple_outputs.is_some())
+    }
+
     fn names_list(&self) -> String {
         self.spec
             .wrt
@@ -317,14 +340,8 @@ impl Shared<'_> {
             self.names_list()
         );
         let e = self.emitter(d);
-        let seed = Ident::new("seed", Span::mixed_site());
         let ret = &self.ret;
-        let (destructure, seed_name) = if d.extras.len() == 1 {
-            (TokenStream::new(), e.name(d.extras[0]).clone())
-        } else {
-            let names = d.extras.iter().map(|&v| e.name(v));
-            (quote!(let (#(#names,)*) = #seed;), seed)
-        };
+        let (destructure, seed_name) = seed_parameter(&e, d);
         let header = self.header(&self.name("vjp"), doc, &[quote!(#seed_name: #ret)], {
             let grad_ty = self.grad_ty();
             quote!((#ret, #grad_ty))
@@ -362,25 +379,7 @@ impl Shared<'_> {
             .collect();
         let ret = &self.ret;
         let header = self.header(&self.name("jvp"), doc, &extra, quote!((#ret, #ret)));
-        let p = private();
-        let tangents = d
-            .values
-            .iter()
-            .zip(&d.derivatives)
-            .zip(&self.scalar_outputs)
-            .map(|((value, t), &scalar)| match t {
-                Some(t) => e.operand(t, Some(value)),
-                None if scalar && !self.lowered.generic => e.constant(0.0, None),
-                None => match value.var() {
-                    Some(v) => e.zero_of(v),
-                    None => {
-                        let value = e.operand(value, None);
-                        quote!(#p::ZeroLike::zero_like(&#value))
-                    }
-                },
-            })
-            .collect();
-        let tangents = tuple_or_single(tangents, self.lowered.tuple_outputs.is_some());
+        let tangents = self.output_tangents(&e, d);
         let (items, body, values) = (self.items(), e.body(), self.values(&e, d));
         quote! {
             #header {
@@ -395,14 +394,8 @@ impl Shared<'_> {
     /// parameter, `()` for those without one.
     fn reverse_convention(&self, d: &Derived) -> TokenStream {
         let e = self.emitter(d);
-        let seed = Ident::new("seed", Span::mixed_site());
         let ret = &self.ret;
-        let (destructure, seed_name) = if d.extras.len() == 1 {
-            (TokenStream::new(), e.name(d.extras[0]).clone())
-        } else {
-            let names = d.extras.iter().map(|&v| e.name(v));
-            (quote!(let (#(#names,)*) = #seed;), seed)
-        };
+        let (destructure, seed_name) = seed_parameter(&e, d);
         let mut tys = Vec::new();
         let mut grads = Vec::new();
         for (i, p) in self.lowered.params.iter().enumerate() {
@@ -479,22 +472,7 @@ impl Shared<'_> {
         let ret = &self.ret;
         let name = self.convention_name("forward_derivative");
         let header = self.hidden_header(&name, &extra, quote!((#ret, #ret)), true);
-        let tangents = d
-            .values
-            .iter()
-            .zip(&d.derivatives)
-            .map(|(value, t)| match t {
-                Some(t) => e.operand(t, Some(value)),
-                None => match value.var() {
-                    Some(v) => e.zero_of(v),
-                    None => {
-                        let value = e.operand(value, None);
-                        quote!(#p::ZeroLike::zero_like(&#value))
-                    }
-                },
-            })
-            .collect();
-        let tangents = tuple_or_single(tangents, self.lowered.tuple_outputs.is_some());
+        let tangents = self.output_tangents(&e, d);
         let (items, body, values) = (self.items(), e.body(), self.values(&e, d));
         quote! {
             #header {
@@ -548,6 +526,17 @@ impl Shared<'_> {
             #vis fn #name<#params>(#(#inputs),*) -> #ret #where_clause
         }
     }
+}
+
+/// The seed parameter of a VJP: `seed: R`, destructured into one seed per output when `R` is
+/// a tuple.
+fn seed_parameter(e: &Emitter, d: &Derived) -> (TokenStream, Ident) {
+    if d.extras.len() == 1 {
+        return (TokenStream::new(), e.name(d.extras[0]).clone());
+    }
+    let seed = Ident::new("seed", Span::mixed_site());
+    let names = d.extras.iter().map(|&v| e.name(v));
+    (quote!(let (#(#names,)*) = #seed;), seed)
 }
 
 /// How a parameter's tangent is passed through the calling convention.
