@@ -39,7 +39,11 @@ fn main() {
     println!("loss = {loss:.9}");
     println!("gradient norms:");
     for (name, g) in [("w1", &g_w1), ("b1", &g_b1), ("w2", &g_w2), ("b2", &g_b2)] {
-        println!("  |d loss / d {name}| = {:.9}   (shape {:?})", norm(g), g.shape());
+        println!(
+            "  |d loss / d {name}| = {:.9}   (shape {:?})",
+            norm(g),
+            g.shape()
+        );
     }
 
     // Gradient check: entry w1[1, 2] against a central finite difference.

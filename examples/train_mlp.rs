@@ -1,7 +1,7 @@
 //! A 2-16-2 perceptron classifying the two-moons data set: softmax cross-entropy, Adam, and
 //! gradients clipped by their global norm; draws the loss curve as an SVG:
 //! `cargo run --example train_mlp`.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use autodiff::prelude::*;
@@ -85,13 +85,16 @@ fn accuracy(x: &Tensor<f64>, classes: &[usize], (w1, b1, w2, b2): &Model) -> f64
     correct as f64 / classes.len() as f64
 }
 
-fn plot(losses: &[f64], path: &PathBuf) -> Result<(), Box<dyn std::error::Error>> {
+fn plot(losses: &[f64], path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(path, (640, 400)).into_drawing_area();
     root.fill(&WHITE)?;
     let top = losses.iter().cloned().fold(f64::MIN, f64::max);
     let bottom = losses.iter().cloned().fold(f64::MAX, f64::min);
     let mut chart = ChartBuilder::on(&root)
-        .caption("two moons, 2-16-2 MLP, Adam: training loss", ("sans-serif", 18))
+        .caption(
+            "two moons, 2-16-2 MLP, Adam: training loss",
+            ("sans-serif", 18),
+        )
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(50)
