@@ -13,6 +13,9 @@ pub struct Emitter<'a> {
     names: Vec<Ident>,
     /// The name was invented by the macro (`Span::mixed_site()`).
     hygienic: Vec<bool>,
+    /// How many times each variable is read: a tensor temporary read once can be consumed,
+    /// so arithmetic on it reuses its buffer (adjoints accumulate in place).
+    uses: Vec<usize>,
     /// Float types are concrete (`f32`/`f64`, no type parameters): rule constants can be
     /// plain literals, which rustc types from the other operand.
     concrete: bool,
@@ -98,10 +101,30 @@ impl<'a> Emitter<'a> {
                 })
             })
             .collect();
+        let mut uses = vec![0; f.vars.len()];
+        let mut blocks = Blocks {
+            defined_in: vec![usize::MAX; f.vars.len()],
+            used_in: vec![usize::MAX; f.vars.len()],
+            next: 0,
+        };
+        blocks.visit(&f.body, &mut uses);
+        for o in &f.outputs {
+            if let Some(v) = o.var() {
+                uses[v] += 1;
+                blocks.used_in[v] = 0;
+            }
+        }
+        // A read in another block than the definition (a loop body) may run many times.
+        for v in 0..uses.len() {
+            if blocks.used_in[v] != blocks.defined_in[v] {
+                uses[v] = usize::MAX;
+            }
+        }
         Emitter {
             f,
             names,
             hygienic,
+            uses,
             concrete,
         }
     }
@@ -253,8 +276,8 @@ impl<'a> Emitter<'a> {
             Rhs::Zero(Operand::Lit(_)) if !self.concrete => quote!(#p::zero()),
             Rhs::Zero(Operand::Lit(_)) => self.constant(0.0, None),
             Rhs::Zero(w) => {
-                let w = self.operand(w, None);
-                quote!(#p::ZeroLike::zero_like(&#w))
+                let w = self.borrowed(w, None);
+                quote!(#p::ZeroLike::zero_like(#w))
             }
             // A slice (or a borrowed tangent) becomes a `Vec`; a fixed array stays one.
             Rhs::CopyArray(v) => {
@@ -431,7 +454,10 @@ impl<'a> Emitter<'a> {
         let b: Vec<TokenStream> = args.iter().map(|x| self.borrowed(x, witness)).collect();
         let a0 = self.operand(&args[0], witness);
         Some(match op {
-            Op::Id | Op::Stop => quote!(::core::clone::Clone::clone(#a0)),
+            Op::Id | Op::Stop => {
+                let x = &b[0];
+                quote!(::core::clone::Clone::clone(#x))
+            }
             Op::Neg => {
                 let x = &b[0];
                 quote!(#p::neg(#x))
@@ -447,6 +473,23 @@ impl<'a> Emitter<'a> {
                     Span::call_site(),
                 );
                 let (l, r) = (&b[0], &b[1]);
+                // A temporary tensor read only here is consumed: its buffer holds the result.
+                let both_tensors = args
+                    .iter()
+                    .all(|a| a.var().is_some_and(|v| self.f.vars[v].tensor));
+                if let Some(v) = args[0]
+                    .var()
+                    .filter(|&v| both_tensors && self.consumable(v))
+                {
+                    let name = &self.names[v];
+                    let operator = match op {
+                        Op::Add => quote!(+),
+                        Op::Sub => quote!(-),
+                        Op::Mul => quote!(*),
+                        _ => quote!(/),
+                    };
+                    return Some(quote!(#name #operator #r));
+                }
                 quote!(#p::#f(#l, #r))
             }
             Op::ReduceTo => {
@@ -472,6 +515,15 @@ impl<'a> Emitter<'a> {
             Op::Sign | Op::LnOrZero | Op::CastLike | Op::Unary(_) | Op::Powi => return None,
             Op::Binary(_) | Op::MulAdd | Op::Select(_) => return None,
         })
+    }
+
+    /// A tensor the macro made (not a user's binding, not a location) that is read once.
+    fn consumable(&self, v: VarId) -> bool {
+        let var = &self.f.vars[v];
+        self.uses[v] == 1
+            && !var.mutable
+            && !var.reference
+            && matches!(var.origin, Origin::Temp | Origin::Derivative)
     }
 
     /// `&x`, or `x` where it already is a reference; a constant as a reference to a value of
@@ -565,6 +617,32 @@ impl<'a> Emitter<'a> {
                 other => other,
             })
             .collect()
+    }
+}
+
+/// Which block (numbered in visiting order, 0 the body) defines and reads each variable.
+struct Blocks {
+    defined_in: Vec<usize>,
+    used_in: Vec<usize>,
+    next: usize,
+}
+
+impl Blocks {
+    fn visit(&mut self, block: &[Stmt], uses: &mut [usize]) {
+        let id = self.next;
+        self.next += 1;
+        for stmt in block {
+            for r in stmt.reads() {
+                uses[r] += 1;
+                self.used_in[r] = id;
+            }
+            if let Some(d) = stmt.dst() {
+                self.defined_in[d] = id;
+            }
+            for inner in stmt.blocks() {
+                self.visit(inner, uses);
+            }
+        }
     }
 }
 

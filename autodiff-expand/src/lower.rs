@@ -650,6 +650,7 @@ impl Lower<'_> {
             Operand::Var(v) if renamable => v,
             value => {
                 let v = self.f.new_var("", ident.span(), Origin::Temp);
+                self.f.vars[v].tensor = value.var().is_some_and(|x| self.f.vars[x].tensor);
                 let rhs = match value.var() {
                     // A copy of an array is a new array.
                     Some(a) if self.f.vars[a].is_array() => {
