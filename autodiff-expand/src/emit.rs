@@ -115,9 +115,9 @@ impl<'a> Emitter<'a> {
             }
         }
         // A read in another block than the definition (a loop body) may run many times.
-        for v in 0..uses.len() {
+        for (v, count) in uses.iter_mut().enumerate() {
             if blocks.used_in[v] != blocks.defined_in[v] {
-                uses[v] = usize::MAX;
+                *count = usize::MAX;
             }
         }
         Emitter {
