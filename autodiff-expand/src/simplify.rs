@@ -56,13 +56,65 @@ fn key(op: Op, args: &[Operand]) -> String {
     format!("{op:?}|{}", parts.join("|"))
 }
 
+fn snapshot_key(location: VarId) -> String {
+    format!("snapshot|{location}")
+}
+
+/// The locations a branch or loop assigns, at any depth.
+fn written_inside(stmt: &Stmt) -> Vec<VarId> {
+    let mut written = Vec::new();
+    for block in stmt.blocks() {
+        walk(block, &mut |s| {
+            if let Stmt::Assign { dst, .. } = s {
+                written.push(*dst);
+            }
+        });
+    }
+    written
+}
+
 fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
     let mut out = Vec::with_capacity(block.len());
     for mut stmt in block {
         substitute_operands(&mut stmt, scope);
+        // Snapshots of locations a branch or loop writes are stale inside it (a loop runs
+        // again) and after it.
+        let written = written_inside(&stmt);
+        scope
+            .seen
+            .retain(|k, _| !written.iter().any(|w| *k == snapshot_key(*w)));
         for inner in stmt.blocks_mut() {
             let mut inner_scope = scope.clone();
             *inner = cse_block(vars, std::mem::take(inner), &mut inner_scope);
+        }
+        if let Stmt::Assign { dst, .. } = &stmt {
+            scope.seen.remove(&snapshot_key(*dst));
+        }
+        // Two reads of a location with no write between them are the same value.
+        if let Stmt::Let {
+            dst: Some(dst),
+            rhs: Rhs::Op(Op::Id, args),
+            ..
+        } = &stmt
+        {
+            if let Some(location) = args[0]
+                .var()
+                .filter(|&l| vars[l].mutable && !vars[*dst].mutable)
+            {
+                let k = snapshot_key(location);
+                match scope.seen.get(&k) {
+                    Some(&earlier)
+                        if matches!(vars[*dst].origin, Origin::Temp | Origin::Derivative) =>
+                    {
+                        scope.replaced.insert(*dst, earlier);
+                        continue;
+                    }
+                    Some(_) => {}
+                    None => {
+                        scope.seen.insert(k, *dst);
+                    }
+                }
+            }
         }
         // Reads of an array that never changes (a parameter) are shared like operations.
         if let Stmt::Let {
