@@ -60,14 +60,18 @@ fn snapshot_key(location: VarId) -> String {
     format!("snapshot|{location}")
 }
 
+fn stored_prefix(array: VarId) -> String {
+    format!("stored|{array}|")
+}
+
 /// The locations a branch or loop assigns, at any depth.
 fn written_inside(stmt: &Stmt) -> Vec<VarId> {
     let mut written = Vec::new();
     for block in stmt.blocks() {
-        walk(block, &mut |s| {
-            if let Stmt::Assign { dst, .. } = s {
-                written.push(*dst);
-            }
+        walk(block, &mut |s| match s {
+            Stmt::Assign { dst, .. } => written.push(*dst),
+            Stmt::Store { array, .. } => written.push(*array),
+            _ => {}
         });
     }
     written
@@ -80,15 +84,50 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         // Snapshots of locations a branch or loop writes are stale inside it (a loop runs
         // again) and after it.
         let written = written_inside(&stmt);
-        scope
-            .seen
-            .retain(|k, _| !written.iter().any(|w| *k == snapshot_key(*w)));
+        scope.seen.retain(|k, _| {
+            !written
+                .iter()
+                .any(|w| *k == snapshot_key(*w) || k.starts_with(&stored_prefix(*w)))
+        });
         for inner in stmt.blocks_mut() {
             let mut inner_scope = scope.clone();
             *inner = cse_block(vars, std::mem::take(inner), &mut inner_scope);
         }
         if let Stmt::Assign { dst, .. } = &stmt {
             scope.seen.remove(&snapshot_key(*dst));
+        }
+        // Store-to-load forwarding: `c[i] = v; .. c[i]` reads `v`, if nothing stored into `c`
+        // in between (another index might be the same element).
+        if let Stmt::Store {
+            array,
+            index,
+            value,
+            accumulate,
+            ..
+        } = &stmt
+        {
+            let prefix = stored_prefix(*array);
+            scope.seen.retain(|k, _| !k.starts_with(&prefix));
+            if let (false, Some(v)) = (*accumulate, value.var()) {
+                scope
+                    .seen
+                    .insert(format!("{prefix}{}", key(Op::Id, index)), v);
+            }
+        }
+        if let Stmt::Let {
+            dst: Some(dst),
+            rhs: Rhs::Index(array, index),
+            ..
+        } = &stmt
+        {
+            let k = format!("{}{}", stored_prefix(*array), key(Op::Id, index));
+            if let (Some(&value), true) = (
+                scope.seen.get(&k),
+                matches!(vars[*dst].origin, Origin::Temp | Origin::Derivative),
+            ) {
+                scope.replaced.insert(*dst, value);
+                continue;
+            }
         }
         // Two reads of a location with no write between them are the same value.
         if let Stmt::Let {
