@@ -14,7 +14,7 @@ pub fn simplify(f: &mut Function) {
 /// Common subexpressions only. Run on the primal too, before differentiation: three reads
 /// of `x[i]` become one, so their adjoints add up in a register and reach the array once.
 pub fn share(f: &mut Function) {
-    let body = std::mem::take(&mut f.body);
+    let body = hoist_snapshots(&f.vars, std::mem::take(&mut f.body));
     let mut scope = Scope::default();
     f.body = cse_block(&f.vars, body, &mut scope);
     f.outputs.iter_mut().for_each(|o| scope.substitute(o));
@@ -56,6 +56,50 @@ fn key(op: Op, args: &[Operand]) -> String {
     format!("{op:?}|{}", parts.join("|"))
 }
 
+/// Loop-invariant code motion for reads of locations: a snapshot of a location that a loop
+/// never writes is the same in every iteration, so it moves before the loop (and the reverse
+/// sweep saves it once per entry to the loop, not once per iteration).
+fn hoist_snapshots(vars: &[Var], block: Vec<Stmt>) -> Vec<Stmt> {
+    let mut out = Vec::with_capacity(block.len());
+    for mut stmt in block {
+        for inner in stmt.blocks_mut() {
+            *inner = hoist_snapshots(vars, std::mem::take(inner));
+        }
+        if let Stmt::For { body, .. } | Stmt::While { body, .. } = &mut stmt {
+            let written = written_in(body);
+            let (hoisted, kept): (Vec<Stmt>, Vec<Stmt>) =
+                std::mem::take(body).into_iter().partition(|s| match s {
+                    Stmt::Let {
+                        dst: Some(d),
+                        rhs: Rhs::Op(Op::Id, args),
+                        ..
+                    } => {
+                        !vars[*d].mutable
+                            && args[0]
+                                .var()
+                                .is_some_and(|l| vars[l].mutable && !written.contains(&l))
+                    }
+                    _ => false,
+                });
+            *body = kept;
+            out.extend(hoisted);
+        }
+        out.push(stmt);
+    }
+    out
+}
+
+/// The locations and arrays a block assigns or stores into, at any depth.
+fn written_in(block: &[Stmt]) -> Vec<VarId> {
+    let mut written = Vec::new();
+    walk(block, &mut |s| match s {
+        Stmt::Assign { dst, .. } => written.push(*dst),
+        Stmt::Store { array, .. } => written.push(*array),
+        _ => {}
+    });
+    written
+}
+
 fn snapshot_key(location: VarId) -> String {
     format!("snapshot|{location}")
 }
@@ -66,15 +110,10 @@ fn stored_prefix(array: VarId) -> String {
 
 /// The locations a branch or loop assigns, at any depth.
 fn written_inside(stmt: &Stmt) -> Vec<VarId> {
-    let mut written = Vec::new();
-    for block in stmt.blocks() {
-        walk(block, &mut |s| match s {
-            Stmt::Assign { dst, .. } => written.push(*dst),
-            Stmt::Store { array, .. } => written.push(*array),
-            _ => {}
-        });
-    }
-    written
+    stmt.blocks()
+        .into_iter()
+        .flat_map(|b| written_in(b))
+        .collect()
 }
 
 fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
