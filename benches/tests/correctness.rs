@@ -241,6 +241,35 @@ fn mlp_hand_gradient_matches_finite_differences() {
 }
 
 #[test]
+fn mlp_ours_matches_hand_gradient() {
+    use autodiff_benches::cases::mlp::{loss, loss_grad_hand, ours_loss_grad, problem, SHAPES};
+    for (name, batch, inputs, hidden, outputs) in SHAPES {
+        let (p, b) = problem(batch, inputs, hidden, outputs);
+        let (f, g) = loss_grad_hand(&p, &b);
+        let (of, og) = ours_loss_grad(&p, &b);
+        assert_eq!(of, loss(&p, &b), "{name}: ours' value is the primal's");
+        assert!(
+            (of - f).abs() <= 1e-10 * f.abs(),
+            "{name}: value {of} vs {f}"
+        );
+        for (what, got, want) in [
+            ("w1", &og.w1, &g.w1),
+            ("b1", &og.b1, &g.b1),
+            ("w2", &og.w2, &g.w2),
+            ("b2", &og.b2, &g.b2),
+        ] {
+            assert_eq!(got.shape(), want.shape(), "{name} {what}: shape");
+            assert_close(
+                &format!("mlp {name} ours {what}"),
+                got.as_slice(),
+                want.as_slice(),
+                1e-10,
+            );
+        }
+    }
+}
+
+#[test]
 fn expansion_succeeds_and_grows_linearly() {
     use autodiff_benches::expand_gen::{chain_tokens, token_counts};
     let (attr, item) = chain_tokens(10);

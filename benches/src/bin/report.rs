@@ -200,8 +200,8 @@ fn main() {
          \"verbatim\" is GENERATED.md §2 as printed (read-modify-write of `a_x`, see below); \
          \"fused\" is value and gradient in one forward loop. Ours: the generated `rosen_grad` \
          over the slice at every n, and at n = 2 also `rosen2_grad` of the straight-line \
-         `rosen2(x0, x1)`. The experiment row is NOT ours: a hand-edited copy of the generated \
-         code (see \"What to change in the macro\"). symdiff needs the sum written out, done for \
+         `rosen2(x0, x1)`. The experiment row is NOT ours: a hand-edited copy of the code the \
+         previous macro generated (see \"What to change in the macro\"). symdiff needs the sum written out, done for \
          n = 2 and 10.\n\n",
     );
     table(
@@ -233,7 +233,8 @@ fn main() {
         "`max(x) + ln Σ exp(x[i] − max(x))`; the gradient is softmax(x). The shift is a \
          constant for every implementation (the value is invariant to it); ours computes it with \
          a max loop under `stop_gradient`. Primal: the function `#[differentiate]` is applied \
-         to. The experiment row is NOT ours: a hand-edited copy of the generated code.\n\n",
+         to. The experiment row is NOT ours: a hand-edited copy of the code the previous \
+         macro generated.\n\n",
     );
     table(
         &mut out,
@@ -288,8 +289,11 @@ fn main() {
     out.push_str("## 4. Two-layer perceptron over tensors (batch 32)\n\n");
     out.push_str(
         "`tanh(X·W1 + b1)·W2 + b2` with `autodiff::Tensor`; mean squared error for 8-16-1, mean \
-         cross-entropy of `log_softmax` for 64-128-10. Hand-written: `matmul_vjp`, `unbroadcast`, \
-         `log_softmax_vjp`. No peer: the scalar AD crates above have no tensor type.\n\n",
+         cross-entropy of `log_softmax` for 64-128-10. Loss (the primal): `mse_loss` and \
+         `cross_entropy_loss`, the functions over `&Tensor<f64>` that \
+         `#[differentiate(wrt = [w1, b1, w2, b2])]` is applied to; ours is their `_grad`. \
+         Hand-written: `matmul_vjp`, `unbroadcast`, `log_softmax_vjp`. No peer: the scalar AD \
+         crates above have no tensor type.\n\n",
     );
     table(
         &mut out,

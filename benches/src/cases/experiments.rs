@@ -1,13 +1,14 @@
-//! EXPERIMENTS, NOT OURS: hand-edited copies of code that `#[differentiate]` generates, to
-//! measure what a proposed change to the macro would buy (BENCHMARKS.md, "What to change in
-//! the macro"). The report prints them in rows labelled "experiment". Each is checked
-//! against the generated gradient by the correctness tests.
+//! EXPERIMENTS, NOT OURS: hand-edited copies of code that `#[differentiate]` generated before
+//! commit 98ff7ae (the macro of the previous BENCHMARKS.md run), to measure what a proposed
+//! change to the macro would buy (BENCHMARKS.md, "What to change in the macro"). The report
+//! prints them in rows labelled "experiment". Each is checked against the generated gradient
+//! by the correctness tests (the current macro's gradients are still bitwise the same).
 
 // Kept as close to the generated code as possible (which carries `#[allow(clippy::all)]`), so
 // that the edits are the only differences.
 #![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
 
-/// `rosen_grad` as `#[differentiate(wrt = x)]` generates it (printed with the
+/// `rosen_grad` as `#[differentiate(wrt = x)]` generated it before 98ff7ae (printed with the
 /// `show_generated` bin, `ZeroLike::zero_like` replaced by `0.0`, nothing else changed)
 /// EXCEPT the reverse loop's adjoint of `x`: the contributions to `adj_x[i + 1]` and
 /// `adj_x[i]` are accumulated in a scalar carried across iterations (`hold`), and each
@@ -76,7 +77,7 @@ pub fn rosen_grad_carry(x: &[f64]) -> (f64, Vec<f64>) {
     (v14, adj_x)
 }
 
-/// `logsumexp_grad` as `#[differentiate(wrt = x)]` generates it from
+/// `logsumexp_grad` as `#[differentiate(wrt = x)]` generated it before 98ff7ae from
 /// [`crate::cases::logsumexp::logsumexp`] (`ZeroLike::zero_like` replaced by `0.0`) EXCEPT
 /// that the primal loop saves each `exp(x[i] - m)` (one f64 per iteration, in a buffer of
 /// known length) and the reverse loop reads it back instead of calling `exp` again.
