@@ -9,7 +9,7 @@ pub use num_traits::Float;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be differentiated: it has no zero gradient",
     label = "this value's type is not a float, a float collection or a tensor",
-    note = "#[differentiate] supports f32, f64, generic `T: Float`, and (as they land) arrays, Vec and Tensor"
+    note = "#[differentiate] differentiates f32, f64, generic `T: Float`, arrays, slices and `Vec`s of them, and `Tensor`"
 )]
 pub trait ZeroLike {
     /// A zero of the same type and shape as `self`.

@@ -1465,7 +1465,7 @@ impl Lower<'_> {
             Expr::Unsafe(u) => self.unsupported(u.unsafe_token, "`unsafe` blocks are not supported in #[differentiate] functions; move the unsafe code into a separate function with a custom derivative"),
             Expr::Async(a) => self.unsupported(a, "`async` blocks are not supported in #[differentiate] functions"),
             Expr::Await(a) => self.unsupported(a, "`.await` is not supported in #[differentiate] functions"),
-            Expr::Return(r) => self.unsupported(r, "an early `return` is not supported yet; compute the result in one expression at the end"),
+                        Expr::Return(r) => self.unsupported(r, "`return` inside an expression is not supported; write `return ..;` as a statement (in a branch or loop is fine)"),
             Expr::Tuple(t) => self.unsupported(t, "tuples can only be returned or destructured in place (`let (a, b) = (x, y);`)"),
             Expr::Macro(m) if m.mac.path.is_ident("vec") => self.vec_macro(e, m),
             Expr::Macro(m) => {
