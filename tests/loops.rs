@@ -483,3 +483,29 @@ fn early_return_from_branches_and_loops() {
     let (v, g) = early_returns_grad(&[200.0, 1.0], 1.0);
     assert_eq!((v, g), (400.0, vec![2.0, 0.0]));
 }
+
+/// The same loop, generic over the float type (the reverse loop carries one element's
+/// adjoint to the next iteration; its zero must take `T`).
+#[differentiate(wrt = x)]
+fn rosenbrock_generic<T: Float>(x: &[T]) -> T {
+    let hundred = T::from(100.0).unwrap();
+    let mut s = T::zero();
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        let b = T::one() - x[i];
+        s = s + hundred * a * a + b * b;
+    }
+    s
+}
+
+#[test]
+fn generic_loops() {
+    let x = input(9);
+    let (_, g64) = rosenbrock_generic_grad(&x);
+    assert_close(&g64, &rosenbrock_by_hand(&x), 1e-14, "f64");
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let (_, g32) = rosenbrock_generic_grad(&x32);
+    for (a, b) in g32.iter().zip(&g64) {
+        assert!((*a as f64 - b).abs() < 1e-3 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+}

@@ -148,6 +148,12 @@ impl<T: Float> OneLike for crate::Tensor<T> {
     }
 }
 
+/// A zero of a slice's element type.
+#[inline(always)]
+pub fn zero_element<T: Float>(_slice: &[T]) -> T {
+    T::zero()
+}
+
 /// Zero in a float type rustc infers from the use.
 #[inline(always)]
 pub fn zero<T: Float>() -> T {

@@ -135,6 +135,7 @@ fn expand(attr: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStream> {
     let vis = &f.vis;
     let params = &f.sig.generics.params;
     let where_clause = &f.sig.generics.where_clause;
+    let forward_where = crate::generate::tangent_where_clause(&f.sig.generics, true);
     let name = &f.sig.ident;
     let reverse_name = format_ident!("reverse_derivative", span = name.span());
     let forward_name = format_ident!("forward_derivative", span = name.span());
@@ -157,7 +158,7 @@ fn expand(attr: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStream> {
             }
 
             #[doc(hidden)]
-            pub fn #forward_name<'autodiff_tangent, #params>(#(#inputs,)* #(#tangent_inputs),*) -> (#ret, #ret) #where_clause {
+            pub fn #forward_name<'autodiff_tangent, #params>(#(#inputs,)* #(#tangent_inputs),*) -> (#ret, #ret) #forward_where {
                 #(#tangent_binds)*
                 #forward(#(#args,)* #(#tangent_args),*)
             }

@@ -516,7 +516,7 @@ impl Shared<'_> {
             true => quote!('autodiff_tangent, #own),
             false => quote!(#own),
         };
-        let where_clause = &generics.where_clause;
+        let where_clause = tangent_where_clause(generics, tangent_lifetime);
         let inputs = self.inputs.iter().chain(extra);
         let allows = allows();
         quote! {
@@ -537,6 +537,25 @@ fn seed_parameter(e: &Emitter, d: &Derived) -> (TokenStream, Ident) {
     let seed = Ident::new("seed", Span::mixed_site());
     let names = d.extras.iter().map(|&v| e.name(v));
     (quote!(let (#(#names,)*) = #seed;), seed)
+}
+
+/// The function's where clause, plus `T: 'autodiff_tangent` for each type parameter when
+/// slice tangents borrow for that lifetime.
+pub fn tangent_where_clause(generics: &syn::Generics, tangent_lifetime: bool) -> TokenStream {
+    let types: Vec<&Ident> = generics.type_params().map(|t| &t.ident).collect();
+    let existing = generics.where_clause.as_ref().map(|w| {
+        let predicates = &w.predicates;
+        quote!(#predicates)
+    });
+    if !tangent_lifetime || types.is_empty() {
+        return generics.where_clause.to_token_stream();
+    }
+    let trailing = generics
+        .where_clause
+        .as_ref()
+        .is_some_and(|w| w.predicates.empty_or_trailing());
+    let comma = existing.as_ref().filter(|_| !trailing).map(|_| quote!(,));
+    quote!(where #(#types: 'autodiff_tangent,)* #existing #comma)
 }
 
 /// How a parameter's tangent is passed through the calling convention.
