@@ -754,7 +754,7 @@ fn carry_neighbour(
         (here.0, next.0, next.2, here.3.clone(), next.3.clone());
     let previous = fresh(vars, "carried", span, Origin::Temp);
     let sum = fresh(vars, "joined", span, Origin::Temp);
-    let replacement = vec![
+    let replacement = [
         Stmt::Let {
             dst: Some(previous),
             rhs: Rhs::Op(Op::Id, vec![Operand::Var(carry)]),
