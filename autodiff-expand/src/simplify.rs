@@ -123,11 +123,17 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         // Snapshots of locations a branch or loop writes are stale inside it (a loop runs
         // again) and after it.
         let written = written_inside(&stmt);
-        scope.seen.retain(|k, _| {
-            !written
+        if !written.is_empty() {
+            let stale: Vec<(String, String)> = written
                 .iter()
-                .any(|w| *k == snapshot_key(*w) || k.starts_with(&stored_prefix(*w)))
-        });
+                .map(|w| (snapshot_key(*w), stored_prefix(*w)))
+                .collect();
+            scope.seen.retain(|k, _| {
+                !stale
+                    .iter()
+                    .any(|(snapshot, stored)| k == snapshot || k.starts_with(stored))
+            });
+        }
         for inner in stmt.blocks_mut() {
             let mut inner_scope = scope.clone();
             *inner = cse_block(vars, std::mem::take(inner), &mut inner_scope);
