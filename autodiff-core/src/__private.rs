@@ -422,9 +422,14 @@ pub fn neg<V: Negate>(x: &V) -> V {
     message = "a cotangent of type `{G}` cannot be brought back to an operand of type `{Self}`",
     label = "expected floats of one type, or tensors of that type"
 )]
-pub trait ReduceTo<G> {
+pub trait ReduceTo<G>: Sized {
     /// The cotangent `g` summed to `self`'s shape.
     fn reduce(&self, g: &G) -> Self;
+
+    /// The same, consuming `g`: no copy where the shapes already match.
+    fn reduce_owned(&self, g: G) -> Self {
+        self.reduce(&g)
+    }
 }
 
 impl<T: Float> ReduceTo<T> for T {
@@ -448,6 +453,14 @@ impl<T: Float> ReduceTo<Tensor<T>> for Tensor<T> {
             crate::tensor::unbroadcast(g, self.shape())
         }
     }
+
+    fn reduce_owned(&self, g: Tensor<T>) -> Tensor<T> {
+        if g.shape() == self.shape() {
+            g
+        } else {
+            crate::tensor::unbroadcast(&g, self.shape())
+        }
+    }
 }
 
 impl<T: Float> ReduceTo<T> for Tensor<T> {
@@ -460,6 +473,12 @@ impl<T: Float> ReduceTo<T> for Tensor<T> {
 #[inline(always)]
 pub fn reduce_to<V: ReduceTo<G>, G>(operand: &V, g: &G) -> V {
     operand.reduce(g)
+}
+
+/// `g` brought back to the shape of `operand`, consumed (no copy where the shapes match).
+#[inline(always)]
+pub fn reduce_owned<V: ReduceTo<G>, G>(operand: &V, g: G) -> V {
+    operand.reduce_owned(g)
 }
 
 #[cfg(test)]

@@ -494,7 +494,14 @@ impl<'a> Emitter<'a> {
             }
             Op::ReduceTo => {
                 let (x, g) = (&b[0], &b[1]);
-                quote!(#p::reduce_to(#x, #g))
+                match args[1].var().filter(|&v| self.consumable(v)) {
+                    // A cotangent read only here is moved: no copy when shapes match.
+                    Some(v) => {
+                        let g = &self.names[v];
+                        quote!(#p::reduce_owned(#x, #g))
+                    }
+                    None => quote!(#p::reduce_to(#x, #g)),
+                }
             }
             Op::Tensor(t) => {
                 let m = Ident::new(t.method(), Span::call_site());
