@@ -44,6 +44,12 @@ struct Rev<'a> {
     written_from: Vec<HashSet<VarId>>,
     /// The top-level statement being reversed.
     top: usize,
+    /// How each variable of the primal is defined (`Let` right-hand sides), and how often it
+    /// is read.
+    defs: HashMap<VarId, Rhs>,
+    reads: Vec<usize>,
+    /// Snapshots `s` of `s = s + e`: the adjoint of the location passes through them.
+    passthrough: Vec<bool>,
     /// Values saved during the primal sweep, each with its own stack.
     stacks: Vec<(VarId, VarId)>,
 }
@@ -66,6 +72,9 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         read_only,
         written_from: written_from(&primal.body),
         top: 0,
+        defs: definitions(&primal.body),
+        reads: read_counts(&primal.body, n),
+        passthrough: vec![false; n],
         stacks: Vec::new(),
     };
     let mut adjoint = Vec::new();
@@ -191,6 +200,21 @@ impl Rev<'_> {
         }
     }
 
+    /// For `loc = v` with `v = snapshot + e` and `snapshot = loc`, each read only there: the
+    /// snapshot.
+    fn increment_of(&self, loc: VarId, v: VarId) -> Option<VarId> {
+        let Some(Rhs::Op(Op::Add, args)) = self.defs.get(&v) else {
+            return None;
+        };
+        let snapshot = args[0].var()?;
+        let Some(Rhs::Op(Op::Id, read)) = self.defs.get(&snapshot) else {
+            return None;
+        };
+        let single = self.reads[v] == 1 && self.reads[snapshot] == 1;
+        (read[0].var() == Some(loc) && single && args[1].var() != Some(snapshot))
+            .then_some(snapshot)
+    }
+
     fn is_location(&self, v: VarId) -> bool {
         self.vars[v].mutable
     }
@@ -236,8 +260,16 @@ impl Rev<'_> {
                 if act.stopped[*dst] {
                     return;
                 }
+                let increment = self.increment_of(*dst, v);
                 let mut b = self.builder(out, *span);
                 let g = b.let_(Rhs::Op(Op::Id, vec![Operand::Var(acc)]));
+                // `s = s + e` (and `s += e`): the adjoint of `s` passes through unchanged, so
+                // it is neither reset here nor added back at the read of `s`.
+                if let Some(snapshot) = increment {
+                    self.passthrough[snapshot] = true;
+                    self.accumulate(v, (g, false), out);
+                    return;
+                }
                 let zero = b.let_(Rhs::Zero(g.clone()));
                 b.assign(acc, zero);
                 self.accumulate(v, (g, false), out);
@@ -361,7 +393,9 @@ impl Rev<'_> {
             // Reading a location: its accumulator gets the adjoint.
             Rhs::Op(Op::Id, args) if args[0].var().is_some_and(|l| self.is_location(l)) => {
                 let l = args[0].var().expect("checked");
-                self.accumulate(l, (g, false), out);
+                if !self.passthrough[d] {
+                    self.accumulate(l, (g, false), out);
+                }
             }
             Rhs::Op(op, args) => {
                 let act = self.act;
@@ -839,4 +873,29 @@ fn flush_carry(
             span,
         },
     ]
+}
+
+/// The right-hand side of each `Let` of the primal.
+fn definitions(body: &[Stmt]) -> HashMap<VarId, Rhs> {
+    let mut defs = HashMap::new();
+    walk(body, &mut |s| {
+        if let Stmt::Let {
+            dst: Some(d), rhs, ..
+        } = s
+        {
+            defs.insert(*d, rhs.clone());
+        }
+    });
+    defs
+}
+
+/// How often each variable is read in the primal.
+fn read_counts(body: &[Stmt], n: usize) -> Vec<usize> {
+    let mut reads = vec![0; n];
+    walk(body, &mut |s| {
+        for r in s.reads() {
+            reads[r] += 1;
+        }
+    });
+    reads
 }
