@@ -1,0 +1,752 @@
+//! Lowering of control flow: branches, loops (`for`, `while`, `loop`), `break`, `continue`
+//! and early `return` (flags that guard the rest of an iteration or of the body), and the
+//! syntactic scans they need.
+use super::*;
+
+impl Lower<'_> {
+    /// A body with a `return` before its end: each output goes to a location, `returned`
+    /// guards what follows a statement that may return, and the tail is one more return.
+    pub(super) fn body_with_early_returns(
+        &mut self,
+        block: &syn::Block,
+        tuple_outputs: Option<usize>,
+    ) -> Vec<Operand> {
+        let span = block.brace_token.span.join();
+        let results: Vec<VarId> = (0..tuple_outputs.unwrap_or(1))
+            .map(|k| {
+                let v = self.f.new_var(format!("result_{k}"), span, Origin::Temp);
+                self.f.vars[v].mutable = true;
+                // Initialised, because rustc cannot see that a flag guards every path.
+                self.f.body.push(Stmt::Let {
+                    dst: Some(v),
+                    rhs: Rhs::Zero(Operand::Lit(0.0)),
+                    span,
+                });
+                v
+            })
+            .collect();
+        let returned = self.passive_location("returned", bool_const(false), span);
+        self.returns = Some(Returns {
+            results: results.clone(),
+            returned,
+        });
+        self.stmts(&block.stmts);
+        self.returns = None;
+        results.into_iter().map(|r| self.read(r, span)).collect()
+    }
+
+    /// `return e` (or the tail of a body with early returns): the outputs are assigned,
+    /// `returned` is set, and every enclosing loop stops.
+    pub(super) fn early_return(&mut self, value: Option<&Expr>, token: impl ToTokens) {
+        let Some(returns) = self.returns.clone() else {
+            self.cx.error_spanned_by(
+                token,
+                "`return` is supported at the end of the body and inside branches and loops",
+            );
+            return;
+        };
+        let Some(value) = value else {
+            self.cx
+                .error_spanned_by(token, "return the value to differentiate, e.g. `return y;`");
+            return;
+        };
+        let values = match (strip_parens(value), returns.results.len()) {
+            (Expr::Tuple(t), n) if n > 1 && t.elems.len() == n => {
+                t.elems.iter().map(|e| self.expr(e)).collect()
+            }
+            (_, 1) => vec![self.expr(value)],
+            (_, n) => {
+                self.cx.error_spanned_by(
+                    value,
+                    format!("return a tuple expression of {n} values, `(a, b)`"),
+                );
+                return;
+            }
+        };
+        let span = value.span();
+        for (result, v) in returns.results.iter().zip(values) {
+            self.f.body.push(Stmt::Assign {
+                dst: *result,
+                value: v,
+                span,
+            });
+        }
+        self.set_flag(returns.returned, true, span);
+        for flags in self.loops.clone() {
+            if let Some(running) = flags.running {
+                self.set_flag(running, false, span);
+            }
+            if let Some(skip) = flags.skip {
+                self.set_flag(skip, true, span);
+            }
+        }
+    }
+
+    /// `break` or `continue` of the innermost loop.
+    pub(super) fn jump(
+        &mut self,
+        token: impl ToTokens,
+        extra: Option<TokenStream>,
+        is_break: bool,
+    ) {
+        if let Some(extra) = extra {
+            self.cx.error_spanned_by(extra, "loop labels and `break` with a value are not supported; use a plain `break` and a `let mut` declared before the loop");
+            return;
+        }
+        let Some(flags) = self.loops.last().copied() else {
+            self.cx
+                .error_spanned_by(token, "`break` and `continue` belong inside a loop");
+            return;
+        };
+        let span = token
+            .into_token_stream()
+            .into_iter()
+            .next()
+            .map_or_else(Span::call_site, |t| t.span());
+        if is_break {
+            let running = flags
+                .running
+                .expect("a loop with `break` has a running flag");
+            self.set_flag(running, false, span);
+        }
+        let skip = flags
+            .skip
+            .expect("a loop with `break` or `continue` has a skip flag");
+        self.set_flag(skip, true, span);
+    }
+
+    pub(super) fn set_flag(&mut self, flag: VarId, value: bool, span: Span) {
+        self.f.body.push(Stmt::Assign {
+            dst: flag,
+            value: bool_const(value),
+            span,
+        });
+    }
+
+    /// A passive location: a flag or a counter.
+    pub(super) fn passive_location(&mut self, name: &str, init: Operand, span: Span) -> VarId {
+        let v = self.f.new_var(name, span, Origin::Temp);
+        self.f.vars[v].mutable = true;
+        self.f.body.push(Stmt::Let {
+            dst: Some(v),
+            rhs: Rhs::Op(Op::Id, vec![init]),
+            span,
+        });
+        v
+    }
+
+    /// `v = v + 1;`
+    pub(super) fn increment(&mut self, v: VarId, span: Span) {
+        let current = self.read(v, span);
+        let one = Operand::Const {
+            tokens: quote!(1),
+            value: Some(1.0),
+        };
+        let next = self.f.push_op(Op::Add, vec![current, one], span);
+        self.f.body.push(Stmt::Assign {
+            dst: v,
+            value: Operand::Var(next),
+            span,
+        });
+    }
+
+    /// Passive code combining operands (`running && i < n`), kept as written.
+    pub(super) fn passive_code(
+        &mut self,
+        parts: &[&Operand],
+        combine: impl Fn(&[TokenStream]) -> TokenStream,
+        span: Span,
+    ) -> Operand {
+        let tokens: Vec<TokenStream> = parts
+            .iter()
+            .map(|o| match o {
+                Operand::Var(v) => placeholder(*v, span).into_token_stream(),
+                Operand::Const { tokens, .. } => quote!((#tokens)),
+                Operand::Lit(c) => {
+                    let lit = proc_macro2::Literal::f64_unsuffixed(*c);
+                    quote!(#lit)
+                }
+            })
+            .collect();
+        let v = self.f.new_var("", span, Origin::Temp);
+        self.f.body.push(Stmt::Let {
+            dst: Some(v),
+            rhs: Rhs::Opaque(Opaque {
+                tokens: combine(&tokens),
+                reads: parts.iter().filter_map(|o| o.var()).collect(),
+                passive_result: true,
+                pure: true,
+                what: "a loop condition".into(),
+            }),
+            span,
+        });
+        Operand::Var(v)
+    }
+
+    /// Flags for a loop body with `break` / `continue`.
+    pub(super) fn loop_flags(&mut self, body: &[syn::Stmt], span: Span) -> LoopFlags {
+        let (has_break, has_continue) = jumps(body);
+        LoopFlags {
+            running: has_break.then(|| self.passive_location("running", bool_const(true), span)),
+            skip: (has_break || has_continue)
+                .then(|| self.passive_location("skip", bool_const(false), span)),
+        }
+    }
+
+    /// The body of a loop: flags reset, statements (the rest of the iteration guarded after a
+    /// `break` or `continue`), then `after` (index and trip-count updates).
+    pub(super) fn loop_body(
+        &mut self,
+        flags: LoopFlags,
+        stmts: &[syn::Stmt],
+        before: impl FnOnce(&mut Self),
+        after: impl FnOnce(&mut Self),
+    ) -> Vec<Stmt> {
+        self.nested_block(|l| {
+            before(l);
+            if let Some(skip) = flags.skip {
+                l.set_flag(skip, false, Span::call_site());
+            }
+            l.loops.push(flags);
+            l.stmts(stmts);
+            l.loops.pop();
+            after(l);
+        })
+    }
+
+    /// A `while` loop in the IR: the header, the body, and the trip count after it.
+    pub(super) fn push_while(
+        &mut self,
+        header: Vec<Stmt>,
+        cond: Operand,
+        body: Vec<Stmt>,
+        count: VarId,
+        span: Span,
+    ) {
+        let trips = self.f.new_var("trips", span, Origin::Temp);
+        self.f.body.push(Stmt::While {
+            header,
+            cond,
+            body,
+            trips,
+            span,
+        });
+        self.f.body.push(Stmt::Let {
+            dst: Some(trips),
+            rhs: Rhs::Op(Op::Id, vec![Operand::Var(count)]),
+            span,
+        });
+    }
+
+    /// `while cond { body }`.
+    pub(super) fn while_loop(&mut self, w: &syn::ExprWhile) {
+        if let Some(label) = &w.label {
+            self.cx
+                .error_spanned_by(label, "loop labels are not supported");
+        }
+        let span = w.while_token.span;
+        let flags = self.loop_flags(&w.body.stmts, span);
+        let count = self.passive_location("count", int_const(0), span);
+        let mut cond = Operand::Lit(0.0);
+        let header = self.nested_block(|l| {
+            let c = l.expr(&w.cond);
+            cond = match flags.running {
+                Some(running) => {
+                    let r = l.read(running, span);
+                    l.passive_code(
+                        &[&r, &c],
+                        |t| {
+                            let (r, c) = (&t[0], &t[1]);
+                            quote!(#r && #c)
+                        },
+                        span,
+                    )
+                }
+                None => c,
+            };
+        });
+        let body = self.loop_body(flags, &w.body.stmts, |_| {}, |l| l.increment(count, span));
+        self.push_while(header, cond, body, count, span);
+    }
+
+    /// `loop { .. break; .. }`.
+    pub(super) fn plain_loop(&mut self, lp: &syn::ExprLoop) {
+        let span = lp.loop_token.span;
+        if let Some(label) = &lp.label {
+            self.cx
+                .error_spanned_by(label, "loop labels are not supported");
+        }
+        let flags = self.loop_flags(&lp.body.stmts, span);
+        let Some(running) = flags.running else {
+            self.cx.error_spanned_by(lp.loop_token, "this `loop` has no `break`, so the function never returns; add `if done { break; }`");
+            return;
+        };
+        let count = self.passive_location("count", int_const(0), span);
+        let mut cond = Operand::Lit(0.0);
+        let header = self.nested_block(|l| cond = l.read(running, span));
+        let body = self.loop_body(flags, &lp.body.stmts, |_| {}, |l| l.increment(count, span));
+        self.push_while(header, cond, body, count, span);
+    }
+
+    /// `if` as a statement; `else if` chains nest.
+    pub(super) fn if_stmt(&mut self, i: &syn::ExprIf) {
+        let cond = self.expr(&i.cond);
+        let then = self.nested_block(|l| l.stmts(&i.then_branch.stmts));
+        let otherwise = match &i.else_branch {
+            None => Vec::new(),
+            Some((_, e)) => self.nested_block(|l| match &**e {
+                Expr::Block(b) => l.stmts(&b.block.stmts),
+                other => l.expr_stmt(other),
+            }),
+        };
+        self.f.body.push(Stmt::If {
+            cond,
+            then,
+            otherwise,
+            span: i.if_token.span,
+        });
+    }
+
+    /// `if` as an expression: each branch assigns its value to a location read after it.
+    pub(super) fn if_expr(&mut self, i: &syn::ExprIf) -> Operand {
+        let span = i.if_token.span;
+        let result = self.f.new_var("branch", span, Origin::Temp);
+        self.f.vars[result].mutable = true;
+        self.f.body.push(Stmt::Let {
+            dst: Some(result),
+            rhs: Rhs::Uninit,
+            span,
+        });
+        let cond = self.expr(&i.cond);
+        let then = self.nested_block(|l| {
+            let v = l.block_value(&i.then_branch);
+            l.f.body.push(Stmt::Assign {
+                dst: result,
+                value: v,
+                span,
+            });
+        });
+        let otherwise = match &i.else_branch {
+            Some((_, e)) => self.nested_block(|l| {
+                let v = l.expr(e);
+                l.f.body.push(Stmt::Assign {
+                    dst: result,
+                    value: v,
+                    span,
+                });
+            }),
+            None => {
+                self.cx
+                    .error_spanned_by(i, "an `if` used as a value needs an `else` branch");
+                Vec::new()
+            }
+        };
+        self.f.body.push(Stmt::If {
+            cond,
+            then,
+            otherwise,
+            span,
+        });
+        self.read(result, span)
+    }
+
+    /// `for i in a..b`, `for v in x.iter()` / `&x`, `.iter().enumerate()`,
+    /// `.iter().zip(y.iter())`: a loop over an index range.
+    pub(super) fn for_loop(&mut self, f: &syn::ExprForLoop) {
+        if let Some(label) = &f.label {
+            self.cx.error_spanned_by(
+                label,
+                "loop labels are not supported; `break` and `continue` apply to the innermost loop (use a flag to leave outer loops)",
+            );
+        }
+        let span = f.for_token.span;
+        let Some(iteration) = self.iteration(&f.expr) else {
+            self.cx.error_spanned_by(
+                &f.expr,
+                "loop over a range (`for i in 0..n`, `a..=b`) or over an array (`x.iter()`, `&x`, `.iter().enumerate()`, `.iter().zip(y.iter())`)",
+            );
+            return;
+        };
+        let flags = self.loop_flags(&f.body.stmts, span);
+        if flags.running.is_none() {
+            let index = self.f.new_var("i", span, Origin::Temp);
+            let body = self.loop_body(
+                flags,
+                &f.body.stmts,
+                |l| l.bind_iteration(&f.pat, &iteration, index),
+                |_| {},
+            );
+            self.f.body.push(Stmt::For {
+                index,
+                start: iteration.start,
+                end: iteration.end,
+                inclusive: iteration.inclusive,
+                reversed: false,
+                body,
+                span,
+            });
+            return;
+        }
+        // With `break`: a `while` over an index location, so the trip count is known.
+        let running = flags.running.expect("checked");
+        let next = self.passive_location("index", iteration.start.clone(), span);
+        let count = self.passive_location("count", int_const(0), span);
+        let mut cond = Operand::Lit(0.0);
+        let header = self.nested_block(|l| {
+            let r = l.read(running, span);
+            let k = l.read(next, span);
+            let less = if iteration.inclusive {
+                quote!(<=)
+            } else {
+                quote!(<)
+            };
+            cond = l.passive_code(
+                &[&r, &k, &iteration.end],
+                |t| {
+                    let (r, k, end) = (&t[0], &t[1], &t[2]);
+                    quote!(#r && #k #less #end)
+                },
+                span,
+            );
+        });
+        let body = self.loop_body(
+            flags,
+            &f.body.stmts,
+            |l| {
+                let index = l.read(next, span).var().expect("a snapshot");
+                l.bind_iteration(&f.pat, &iteration, index);
+            },
+            |l| {
+                l.increment(next, span);
+                l.increment(count, span);
+            },
+        );
+        self.push_while(header, cond, body, count, span);
+    }
+
+    /// What a `for` loop iterates over.
+    pub(super) fn iteration(&mut self, e: &Expr) -> Option<Iteration> {
+        let zero = || Operand::Const {
+            tokens: quote!(0),
+            value: Some(0.0),
+        };
+        match strip_parens(e) {
+            Expr::Range(r) => {
+                let start = match &r.start {
+                    Some(s) => self.expr(s),
+                    None => zero(),
+                };
+                let end = self.expr(r.end.as_deref()?);
+                let inclusive = matches!(r.limits, syn::RangeLimits::Closed(_));
+                Some(Iteration {
+                    start,
+                    end,
+                    inclusive,
+                    arrays: Vec::new(),
+                    enumerate: false,
+                })
+            }
+            Expr::Reference(r) => self.array_iteration(&r.expr, Vec::new(), false),
+            Expr::Path(_) => self.array_iteration(e, Vec::new(), false),
+            Expr::MethodCall(m) => {
+                let name = m.method.to_string();
+                match (name.as_str(), m.args.len()) {
+                    ("iter", 0) => self.array_iteration(&m.receiver, Vec::new(), false),
+                    ("enumerate", 0) => {
+                        let mut it = self.iteration(&m.receiver)?;
+                        it.enumerate = true;
+                        Some(it)
+                    }
+                    ("zip", 1) => {
+                        let first = *self.iteration(&m.receiver)?.arrays.first()?;
+                        let other = match strip_parens(&m.args[0]) {
+                            Expr::MethodCall(o) if o.method == "iter" && o.args.is_empty() => {
+                                &o.receiver
+                            }
+                            Expr::Reference(r) => &r.expr,
+                            other => other,
+                        };
+                        let second = self.array_var(other)?;
+                        self.array_iteration(&m.receiver, vec![first, second], false)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn array_var(&mut self, e: &Expr) -> Option<VarId> {
+        match strip_parens(e) {
+            Expr::Path(p) => self
+                .lookup(&p.path.get_ident()?.to_string())
+                .filter(|&v| self.f.vars[v].is_array()),
+            _ => None,
+        }
+    }
+
+    /// `0..len` over one array, or over the shortest of several (`zip`).
+    pub(super) fn array_iteration(
+        &mut self,
+        e: &Expr,
+        arrays: Vec<VarId>,
+        enumerate: bool,
+    ) -> Option<Iteration> {
+        let arrays = if arrays.is_empty() {
+            vec![self.array_var(e)?]
+        } else {
+            arrays
+        };
+        let lens: Vec<TokenStream> = arrays
+            .iter()
+            .map(|&a| {
+                let p = placeholder(a, Span::call_site());
+                quote!(#p.len())
+            })
+            .collect();
+        let (first, rest) = lens.split_first()?;
+        let len = quote!(#first #(.min(#rest))*);
+        let end = self.f.new_var("len", e.span(), Origin::Temp);
+        self.f.body.push(Stmt::Let {
+            dst: Some(end),
+            rhs: Rhs::Opaque(Opaque {
+                tokens: len,
+                reads: arrays.clone(),
+                passive_result: true,
+                pure: true,
+                what: "the length of an array".into(),
+            }),
+            span: e.span(),
+        });
+        Some(Iteration {
+            start: Operand::Const {
+                tokens: quote!(0),
+                value: Some(0.0),
+            },
+            end: Operand::Var(end),
+            inclusive: false,
+            arrays,
+            enumerate,
+        })
+    }
+
+    /// Binds the loop pattern at the top of the body: the index, or the elements.
+    pub(super) fn bind_iteration(&mut self, pat: &Pat, it: &Iteration, index: VarId) {
+        let element = |l: &mut Self, array: VarId, pat: &Pat| {
+            let v = l.f.new_var("", pat.span(), Origin::Temp);
+            l.f.body.push(Stmt::Let {
+                dst: Some(v),
+                rhs: Rhs::Index(array, vec![Operand::Var(index)]),
+                span: pat.span(),
+            });
+            l.bind_loop_pattern(pat, Operand::Var(v));
+        };
+        match (it.arrays.len(), it.enumerate, strip_pat(pat)) {
+            (0, _, p) => self.bind_loop_pattern(p, Operand::Var(index)),
+            (1, false, p) => element(self, it.arrays[0], p),
+            (1, true, Pat::Tuple(t)) if t.elems.len() == 2 => {
+                self.bind_loop_pattern(&t.elems[0], Operand::Var(index));
+                element(self, it.arrays[0], &t.elems[1]);
+            }
+            (2, false, Pat::Tuple(t)) if t.elems.len() == 2 => {
+                element(self, it.arrays[0], &t.elems[0]);
+                element(self, it.arrays[1], &t.elems[1]);
+            }
+            (_, _, p) => self.cx.error_spanned_by(
+                p,
+                "bind the loop variable with a name, `_`, or a pair `(i, v)` / `(a, b)`",
+            ),
+        }
+    }
+
+    pub(super) fn bind_loop_pattern(&mut self, pat: &Pat, value: Operand) {
+        match strip_pat(pat) {
+            Pat::Ident(pi) if pi.subpat.is_none() => {
+                let v = value.var().expect("loop values are variables");
+                let info = &mut self.f.vars[v];
+                info.name = pi.ident.to_string();
+                info.span = pi.ident.span();
+                info.origin = Origin::Local;
+                self.bind(&pi.ident, v);
+            }
+            Pat::Wild(_) => {}
+            other => self
+                .cx
+                .error_spanned_by(other, "bind the loop variable with a name or `_`"),
+        }
+    }
+}
+
+/// The names assigned inside a branch or loop, and the arrays written by element anywhere.
+pub(super) fn assigned_in_nested(block: &syn::Block) -> HashSet<String> {
+    let mut names = HashSet::new();
+    for stmt in &block.stmts {
+        if let Some(e) = stmt_expr(stmt) {
+            collect_assignments(e, false, &mut names);
+        }
+    }
+    names
+}
+
+pub(super) fn collect_assignments(e: &Expr, nested: bool, names: &mut HashSet<String>) {
+    let target = |left: &Expr, names: &mut HashSet<String>| {
+        let (base, indexed) = index_base(left);
+        if let Some(base) = base {
+            if nested || indexed {
+                names.insert(base.to_string());
+            }
+        }
+    };
+    let block = |b: &syn::Block, names: &mut HashSet<String>| {
+        for s in &b.stmts {
+            if let Some(e) = stmt_expr(s) {
+                collect_assignments(e, true, names);
+            }
+        }
+    };
+    match e {
+        Expr::Assign(a) => target(&a.left, names),
+        Expr::Binary(b) if compound_op(&b.op).is_some() => target(&b.left, names),
+        Expr::If(i) => {
+            block(&i.then_branch, names);
+            if let Some((_, e)) = &i.else_branch {
+                collect_assignments(e, true, names);
+            }
+        }
+        Expr::ForLoop(f) => block(&f.body, names),
+        Expr::While(w) => block(&w.body, names),
+        Expr::Loop(l) => block(&l.body, names),
+        Expr::Block(b) => {
+            for s in &b.block.stmts {
+                if let Some(e) = stmt_expr(s) {
+                    collect_assignments(e, nested, names);
+                }
+            }
+        }
+        Expr::Paren(p) => collect_assignments(&p.expr, nested, names),
+        _ => {}
+    }
+}
+
+/// The expression of an expression statement or of a `let`'s value.
+pub(super) fn stmt_expr(s: &syn::Stmt) -> Option<&Expr> {
+    match s {
+        syn::Stmt::Expr(e, _) => Some(e),
+        syn::Stmt::Local(l) => l.init.as_ref().map(|i| &*i.expr),
+        _ => None,
+    }
+}
+
+/// The variable under `x`, `x[i]`, `x[i][j]`, and whether it is indexed.
+pub(super) fn index_base(e: &Expr) -> (Option<&Ident>, bool) {
+    match strip_parens(e) {
+        Expr::Path(p) => (p.path.get_ident(), false),
+        Expr::Index(i) => (index_base(&i.expr).0, true),
+        _ => (None, false),
+    }
+}
+
+/// Whether these statements `break` / `continue` the innermost loop around them (jumps in
+/// nested loops belong to those).
+pub(super) fn jumps(stmts: &[syn::Stmt]) -> (bool, bool) {
+    let mut found = (false, false);
+    for s in stmts {
+        if let Some(e) = stmt_expr(s) {
+            expr_jumps(e, &mut found);
+        }
+    }
+    found
+}
+
+pub(super) fn expr_jumps(e: &Expr, found: &mut (bool, bool)) {
+    match e {
+        Expr::Break(_) | Expr::Return(_) => found.0 = true,
+        Expr::Continue(_) => found.1 = true,
+        // A `return` inside a nested loop leaves this loop too.
+        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => found.0 |= expr_contains_return(e),
+        Expr::If(i) => {
+            let (b, c) = jumps(&i.then_branch.stmts);
+            found.0 |= b;
+            found.1 |= c;
+            if let Some((_, e)) = &i.else_branch {
+                expr_jumps(e, found);
+            }
+        }
+        Expr::Block(b) => {
+            let (b, c) = jumps(&b.block.stmts);
+            found.0 |= b;
+            found.1 |= c;
+        }
+        Expr::Paren(p) => expr_jumps(&p.expr, found),
+        _ => {}
+    }
+}
+
+/// Whether a statement contains a `return` (closures aside).
+pub(super) fn contains_return(s: &syn::Stmt) -> bool {
+    stmt_expr(s).is_some_and(expr_contains_return)
+}
+
+pub(super) fn expr_contains_return(e: &Expr) -> bool {
+    let in_block = |b: &syn::Block| b.stmts.iter().any(contains_return);
+    match e {
+        Expr::Return(_) => true,
+        Expr::If(i) => {
+            in_block(&i.then_branch)
+                || i.else_branch
+                    .as_ref()
+                    .is_some_and(|(_, e)| expr_contains_return(e))
+        }
+        Expr::Block(b) => in_block(&b.block),
+        Expr::ForLoop(f) => in_block(&f.body),
+        Expr::While(w) => in_block(&w.body),
+        Expr::Loop(l) => in_block(&l.body),
+        Expr::Paren(p) => expr_contains_return(&p.expr),
+        _ => false,
+    }
+}
+
+/// Loops, `return`, and branches that return: statements even in tail position (an `if`
+/// without returns in the tail is the function's value).
+pub(super) fn is_control_flow(e: &Expr) -> bool {
+    match e {
+        Expr::If(_) => expr_contains_return(e),
+        other => matches!(
+            other,
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) | Expr::Return(_)
+        ),
+    }
+}
+
+pub(super) fn bool_const(value: bool) -> Operand {
+    Operand::Const {
+        tokens: quote!(#value),
+        value: Some(if value { 1.0 } else { 0.0 }),
+    }
+}
+
+pub(super) fn int_const(value: usize) -> Operand {
+    let lit = proc_macro2::Literal::usize_unsuffixed(value);
+    Operand::Const {
+        tokens: quote!(#lit),
+        value: Some(value as f64),
+    }
+}
+
+/// What a `for` loop runs over: an index range, and the arrays whose elements the pattern
+/// binds (none for a plain range).
+pub(super) struct Iteration {
+    pub(super) start: Operand,
+    pub(super) end: Operand,
+    pub(super) inclusive: bool,
+    pub(super) arrays: Vec<VarId>,
+    pub(super) enumerate: bool,
+}
+
+pub(super) fn strip_pat(p: &Pat) -> &Pat {
+    match p {
+        Pat::Reference(r) => strip_pat(&r.pat),
+        Pat::Paren(p) => strip_pat(&p.pat),
+        other => other,
+    }
+}

@@ -1,0 +1,458 @@
+//! Lowering of expressions to three-address statements: arithmetic, float and tensor
+//! methods, calls, arrays, and code kept as written (opaque) with its local names renamed.
+use super::*;
+
+impl Lower<'_> {
+    /// Lowers an expression to an operand, appending the statements that compute it.
+    pub(super) fn expr(&mut self, e: &Expr) -> Operand {
+        let span = e.span();
+        match e {
+            Expr::Lit(l) => literal(&l.lit),
+            Expr::Paren(p) => self.expr(&p.expr),
+            Expr::Group(g) => self.expr(&g.expr),
+            Expr::Path(p) if p.qself.is_none() => match p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
+                Some(v) => self.read(v, span),
+                None => self.opaque(e, "a path", true),
+            },
+            Expr::Unary(u) => match u.op {
+                UnOp::Neg(_) => {
+                    let x = self.expr(&u.expr);
+                    if let Some(c) = x.constant() {
+                        if let Operand::Const { tokens, .. } = &x {
+                            return Operand::Const {
+                                tokens: quote!(-#tokens),
+                                value: Some(-c),
+                            };
+                        }
+                    }
+                    Operand::Var(self.f.push_op(Op::Neg, vec![x], span))
+                }
+                // `*x` on a `&f64` parameter: the value behind the reference.
+                UnOp::Deref(_) => self.expr(&u.expr),
+                _ => self.opaque(e, "the `!` operator", true),
+            },
+            Expr::Binary(b) => self.binary(e, b),
+            Expr::MethodCall(m) => self.method_call(e, m),
+            Expr::Call(c) => self.call(e, c),
+            Expr::Block(b) if b.label.is_none() => self.block(&b.block),
+            Expr::Cast(_) => self.opaque(e, "an `as` cast", false),
+            Expr::Closure(c) => self.unsupported(c, "closures are not supported in #[differentiate] functions; write the computation inline, or move it into a separate #[differentiate] function"),
+            Expr::Unsafe(u) => self.unsupported(u.unsafe_token, "`unsafe` blocks are not supported in #[differentiate] functions; move the unsafe code into a separate function with a custom derivative"),
+            Expr::Async(a) => self.unsupported(a, "`async` blocks are not supported in #[differentiate] functions"),
+            Expr::Await(a) => self.unsupported(a, "`.await` is not supported in #[differentiate] functions"),
+                        Expr::Return(r) => self.unsupported(r, "`return` inside an expression is not supported; write `return ..;` as a statement (in a branch or loop is fine)"),
+            Expr::Tuple(t) => self.unsupported(t, "tuples can only be returned or destructured in place (`let (a, b) = (x, y);`)"),
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => self.vec_macro(e, m),
+            Expr::Macro(m) => {
+                let what = format!("the macro `{}!`", path_name(&m.mac.path));
+                self.opaque(e, &what, false)
+            }
+            Expr::If(i) => self.if_expr(i),
+            Expr::Match(_) => self.opaque(e, "a `match` expression", false),
+                        Expr::Loop(l) if !jumps(&l.body.stmts).0 => {
+                self.plain_loop(l);
+                Operand::Lit(0.0)
+            }
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                self.unsupported(e, "a loop has no value here; write it as a statement and assign the result to a `let mut` declared before it")
+            }
+            Expr::Index(_) => match self.place(e) {
+                Some((array, index)) => {
+                    let v = self.f.new_var("", span, Origin::Temp);
+                    self.f.body.push(Stmt::Let {
+                        dst: Some(v),
+                        rhs: Rhs::Index(array, index),
+                        span,
+                    });
+                    Operand::Var(v)
+                }
+                None => self.opaque(e, "indexing", false),
+            },
+            Expr::Array(a) => {
+                let elements: Vec<Operand> = a.elems.iter().map(|x| self.expr(x)).collect();
+                let nested = elements.iter().any(|x| x.var().is_some_and(|v| self.f.vars[v].is_array()));
+                if nested {
+                    return self.unsupported(a, "nested array literals are not supported; build the inner arrays with `[0.0; n]` and write their elements");
+                }
+                let v = self.f.new_var("", span, Origin::Temp);
+                self.f.vars[v].shape = vec![Level::Fixed];
+                self.f.body.push(Stmt::Let {
+                    dst: Some(v),
+                    rhs: Rhs::ArrayLit(elements),
+                    span,
+                });
+                Operand::Var(v)
+            }
+            Expr::Repeat(r) => {
+                let shape = std::iter::once(Level::Fixed).chain(repeat_shape(&r.expr)).collect();
+                self.array_constant(e, shape)
+            }
+            Expr::Field(_) => self.opaque(e, "a field access", false),
+            Expr::Reference(r) => self.expr(&r.expr),
+            _ => self.opaque(e, "this expression", false),
+        }
+    }
+
+    pub(super) fn binary(&mut self, e: &Expr, b: &syn::ExprBinary) -> Operand {
+        let op = match b.op {
+            BinOp::Add(_) => Op::Add,
+            BinOp::Sub(_) => Op::Sub,
+            BinOp::Mul(_) => Op::Mul,
+            BinOp::Div(_) => Op::Div,
+            BinOp::Lt(_)
+            | BinOp::Le(_)
+            | BinOp::Gt(_)
+            | BinOp::Ge(_)
+            | BinOp::Eq(_)
+            | BinOp::Ne(_)
+            | BinOp::And(_)
+            | BinOp::Or(_) => return self.opaque(e, "a comparison", true),
+            _ => {
+                return self.opaque(
+                    e,
+                    &format!("the `{}` operator", b.op.to_token_stream()),
+                    false,
+                )
+            }
+        };
+        let l = self.expr(&b.left);
+        let r = self.expr(&b.right);
+        Operand::Var(self.f.push_op(op, vec![l, r], e.span()))
+    }
+
+    pub(super) fn method_call(&mut self, e: &Expr, m: &syn::ExprMethodCall) -> Operand {
+        let name = m.method.to_string();
+        // Tensor methods: `x.matmul(w)`, `x.sum_axis(1)`, `x.relu()`, ..
+        if let Some(op) = TensorOp::from_method(&name, m.args.len()) {
+            if self.is_tensor_expr(&m.receiver) {
+                let mut args = vec![self.expr(&m.receiver)];
+                args.extend(m.args.iter().map(|a| self.call_arg(a).value));
+                return Operand::Var(self.f.push_op(Op::Tensor(op), args, m.method.span()));
+            }
+        }
+        if m.turbofish.is_none() {
+            if let Some(op) = float_op(&name, m.args.len()) {
+                let mut args = vec![self.expr(&m.receiver)];
+                args.extend(m.args.iter().map(|a| self.expr(a)));
+                return Operand::Var(self.f.push_op(op, args, m.method.span()));
+            }
+            if ["clone", "to_vec", "to_owned"].contains(&name.as_str()) && m.args.is_empty() {
+                let x = self.expr(&m.receiver);
+                let span = m.method.span();
+                return match x.var().filter(|&a| self.f.vars[a].is_array()) {
+                    Some(a) => {
+                        let v = self.f.new_var("", span, Origin::Temp);
+                        let mut shape = self.f.vars[a].shape.clone();
+                        if name == "to_vec" {
+                            shape[0] = Level::Dynamic;
+                        }
+                        self.f.vars[v].shape = shape;
+                        self.f.body.push(Stmt::Let {
+                            dst: Some(v),
+                            rhs: Rhs::CopyArray(a),
+                            span,
+                        });
+                        Operand::Var(v)
+                    }
+                    None => Operand::Var(self.f.push_op(Op::Id, vec![x], span)),
+                };
+            }
+        }
+        if PASSIVE_METHODS.contains(&name.as_str()) {
+            return self.opaque(e, &format!("the method `{name}`"), true);
+        }
+        // `self.other(x)`: another method of the same type.
+        if let Expr::Path(p) = strip_parens(&m.receiver) {
+            if p.path.is_ident("self") && m.turbofish.is_none() {
+                let args = m.args.iter().map(|a| self.call_arg(a)).collect();
+                let receiver = m.receiver.to_token_stream();
+                return self.push_call(
+                    TokenStream::new(),
+                    Some((receiver, m.method.clone())),
+                    args,
+                    m.method.span(),
+                );
+            }
+        }
+        if ITERATOR_METHODS.contains(&name.as_str()) {
+            let what = format!("the iterator method `{name}` (iterator chains are not differentiated: write a `for v in x.iter()` loop)");
+            return self.opaque(e, &what, false);
+        }
+        self.opaque(e, &format!("the method `{name}`"), false)
+    }
+
+    pub(super) fn call(&mut self, e: &Expr, c: &syn::ExprCall) -> Operand {
+        if let Expr::Path(p) = &*c.func {
+            let segments: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            let last = segments.last().map(String::as_str).unwrap_or("");
+            if last == "stop_gradient" && c.args.len() == 1 {
+                let x = self.expr(&c.args[0]);
+                return Operand::Var(self.f.push_op(Op::Stop, vec![x], e.span()));
+            }
+            // `f64::sin(x)`, `T::powf(x, y)`, `Float::max(a, b)`: the method in path form.
+            if segments.len() >= 2 && !c.args.is_empty() {
+                if let Some(op) = float_op(last, c.args.len() - 1) {
+                    let args = c.args.iter().map(|a| self.expr(a)).collect();
+                    return Operand::Var(self.f.push_op(op, args, e.span()));
+                }
+            }
+            // A call of a function: differentiated through the calling convention when an
+            // argument carries a derivative (the callee must be #[differentiate]d or have a
+            // hand-written derivative; rustc reports the missing convention items otherwise).
+            let library = segments
+                .first()
+                .is_some_and(|s| ["std", "core", "alloc"].contains(&s.as_str()));
+            let type_path = segments
+                .iter()
+                .any(|s| s != "Self" && s.starts_with(|c: char| c.is_uppercase()));
+            if !library && !type_path && p.qself.is_none() {
+                let args = c.args.iter().map(|a| self.call_arg(a)).collect();
+                return self.push_call(p.path.to_token_stream(), None, args, e.span());
+            }
+            let what = format!("the function `{}`", segments.join("::"));
+            return self.opaque(e, &what, false);
+        }
+        self.opaque(e, "this call", false)
+    }
+
+    /// Whether an expression names or computes a tensor (a tensor variable, or a method
+    /// chain or arithmetic on one), decided before it is lowered.
+    pub(super) fn is_tensor_expr(&self, e: &Expr) -> bool {
+        match strip_parens(e) {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|i| self.lookup(&i.to_string()))
+                .is_some_and(|v| self.f.vars[v].tensor),
+            Expr::Reference(r) => self.is_tensor_expr(&r.expr),
+            Expr::MethodCall(m) => {
+                let scalar = TensorOp::from_method(&m.method.to_string(), m.args.len())
+                    .is_some_and(|t| t.scalar_result());
+                !scalar && self.is_tensor_expr(&m.receiver)
+            }
+            Expr::Binary(b) => self.is_tensor_expr(&b.left) || self.is_tensor_expr(&b.right),
+            Expr::Unary(u) => self.is_tensor_expr(&u.expr),
+            _ => false,
+        }
+    }
+
+    pub(super) fn call_arg(&mut self, a: &Expr) -> CallArg {
+        match strip_parens(a) {
+            Expr::Reference(r) if r.mutability.is_none() => CallArg {
+                value: self.expr(&r.expr),
+                by_ref: true,
+            },
+            other => CallArg {
+                value: self.expr(other),
+                by_ref: false,
+            },
+        }
+    }
+
+    pub(super) fn push_call(
+        &mut self,
+        path: TokenStream,
+        method: Option<(TokenStream, Ident)>,
+        args: Vec<CallArg>,
+        span: Span,
+    ) -> Operand {
+        let v = self.f.new_var("", span, Origin::Temp);
+        self.f.body.push(Stmt::Let {
+            dst: Some(v),
+            rhs: Rhs::Call(Call { path, method, args }),
+            span,
+        });
+        Operand::Var(v)
+    }
+
+    /// Code kept as written; `passive_result` when its value never carries a derivative.
+    pub(super) fn opaque(&mut self, e: &Expr, what: &str, passive_result: bool) -> Operand {
+        let (tokens, reads) = self.rename(e.to_token_stream());
+        if reads.is_empty() && passive_result || reads.is_empty() && is_constant(e) {
+            return Operand::Const {
+                tokens,
+                value: None,
+            };
+        }
+        let dst = self
+            .f
+            .new_var(format!("v{}", self.f.vars.len()), e.span(), Origin::Temp);
+        self.f.body.push(Stmt::Let {
+            dst: Some(dst),
+            rhs: Rhs::Opaque(Opaque {
+                tokens,
+                reads,
+                passive_result,
+                pure: is_pure(e),
+                what: what.to_string(),
+            }),
+            span: e.span(),
+        });
+        // `Tensor::from_vec(..)` and friends: a passive tensor.
+        self.f.vars[dst].tensor = e
+            .to_token_stream()
+            .into_iter()
+            .next()
+            .is_some_and(|t| t.to_string() == "Tensor");
+        Operand::Var(dst)
+    }
+
+    /// `[0.0; n]`, `vec![0.0; n]`: a passive array the function then writes.
+    pub(super) fn array_constant(&mut self, e: &Expr, shape: Vec<Level>) -> Operand {
+        let (tokens, reads) = self.rename(e.to_token_stream());
+        let v = self.f.new_var("", e.span(), Origin::Temp);
+        self.f.vars[v].shape = shape;
+        self.f.body.push(Stmt::Let {
+            dst: Some(v),
+            rhs: Rhs::Opaque(Opaque {
+                tokens,
+                reads,
+                passive_result: true,
+                pure: true,
+                what: "an array".into(),
+            }),
+            span: e.span(),
+        });
+        Operand::Var(v)
+    }
+
+    /// `vec![value; n]` is an array; other `vec!` forms are opaque.
+    pub(super) fn vec_macro(&mut self, e: &Expr, m: &syn::ExprMacro) -> Operand {
+        let repeat = m.mac.parse_body_with(|input: syn::parse::ParseStream| {
+            let value: Expr = input.parse()?;
+            let _: syn::Token![;] = input.parse()?;
+            let _: Expr = input.parse()?;
+            Ok(value)
+        });
+        match repeat {
+            Ok(value) => {
+                let shape = std::iter::once(Level::Dynamic)
+                    .chain(repeat_shape(&value))
+                    .collect();
+                self.array_constant(e, shape)
+            }
+            Err(_) => self.opaque(e, "the macro `vec!`", false),
+        }
+    }
+
+    /// Replaces each local name in `tokens` by a placeholder `emit` resolves, and lists the
+    /// variables read. A name is a local when it is bound and not a field, method, path
+    /// segment, macro or function name.
+    pub(super) fn rename(&self, tokens: TokenStream) -> (TokenStream, Vec<VarId>) {
+        let mut reads = Vec::new();
+        let out = self.rename_into(tokens, &mut reads);
+        reads.sort_unstable();
+        reads.dedup();
+        (out, reads)
+    }
+
+    pub(super) fn rename_into(&self, tokens: TokenStream, reads: &mut Vec<VarId>) -> TokenStream {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut out = Vec::with_capacity(trees.len());
+        for (i, tree) in trees.iter().enumerate() {
+            match tree {
+                TokenTree::Group(g) => {
+                    let inner = self.rename_into(g.stream(), reads);
+                    let mut group = Group::new(g.delimiter(), inner);
+                    group.set_span(g.span());
+                    out.push(TokenTree::Group(group));
+                }
+                TokenTree::Ident(ident) => {
+                    let prev = i.checked_sub(1).map(|j| &trees[j]);
+                    let next = trees.get(i + 1);
+                    let after_dot_or_path = matches!(prev, Some(TokenTree::Punct(p)) if p.as_char() == '.' || p.as_char() == ':');
+                    let before_path_or_call = match next {
+                        Some(TokenTree::Punct(p)) => p.as_char() == ':' || p.as_char() == '!',
+                        Some(TokenTree::Group(g)) => g.delimiter() == Delimiter::Parenthesis,
+                        _ => false,
+                    };
+                    match self.lookup(&ident.to_string()) {
+                        Some(v) if !after_dot_or_path && !before_path_or_call => {
+                            reads.push(v);
+                            out.push(TokenTree::Ident(placeholder(v, ident.span())));
+                        }
+                        _ => out.push(tree.clone()),
+                    }
+                }
+                other => out.push(other.clone()),
+            }
+        }
+        out.into_iter().collect()
+    }
+}
+
+pub(super) fn float_op(name: &str, extra_args: usize) -> Option<Op> {
+    match extra_args {
+        0 => Unary::from_method(name).map(Op::Unary),
+        1 if name == "powi" => Some(Op::Powi),
+        1 => Binary::from_method(name).map(Op::Binary),
+        2 if name == "mul_add" => Some(Op::MulAdd),
+        _ => None,
+    }
+}
+
+pub(super) fn literal(lit: &syn::Lit) -> Operand {
+    let value = match lit {
+        syn::Lit::Float(f) => f.base10_parse::<f64>().ok(),
+        syn::Lit::Int(i) => i.base10_parse::<f64>().ok(),
+        _ => None,
+    };
+    Operand::Const {
+        tokens: lit.to_token_stream(),
+        value,
+    }
+}
+
+/// Paths and calls without local names are constants (`T::one()`, `f64::consts::PI`).
+pub(super) fn is_constant(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Path(_) | Expr::Call(_) | Expr::MethodCall(_) | Expr::Cast(_) | Expr::Lit(_)
+    )
+}
+
+/// Code whose evaluation can be repeated: casts, literals, paths, arithmetic and comparisons
+/// of such, `.len()`. Calls and macros may have effects or differ between runs.
+pub(super) fn is_pure(e: &Expr) -> bool {
+    match e {
+        Expr::Lit(_) | Expr::Path(_) => true,
+        Expr::Cast(c) => is_pure(&c.expr),
+        Expr::Paren(p) => is_pure(&p.expr),
+        Expr::Unary(u) => is_pure(&u.expr),
+        Expr::Binary(b) => is_pure(&b.left) && is_pure(&b.right),
+        Expr::MethodCall(m) => {
+            PASSIVE_METHODS.contains(&m.method.to_string().as_str()) && is_pure(&m.receiver)
+        }
+        Expr::Repeat(r) => is_pure(&r.expr),
+        Expr::Index(i) => is_pure(&i.expr) && is_pure(&i.index),
+        _ => false,
+    }
+}
+
+/// The array levels inside a repeated value: `[[0.0; 3]; 2]` has one more inside.
+pub(super) fn repeat_shape(e: &Expr) -> Vec<Level> {
+    match strip_parens(e) {
+        Expr::Repeat(r) => std::iter::once(Level::Fixed)
+            .chain(repeat_shape(&r.expr))
+            .collect(),
+        Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+            let inner = m.mac.parse_body_with(|input: syn::parse::ParseStream| {
+                let value: Expr = input.parse()?;
+                let _: TokenStream = input.parse()?;
+                Ok(value)
+            });
+            match inner {
+                Ok(value) => std::iter::once(Level::Dynamic)
+                    .chain(repeat_shape(&value))
+                    .collect(),
+                Err(_) => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,867 @@
+//! Pass 2: `syn::ItemFn` -> IR. Expressions become three-address statements; every `let` and
+//! every assignment gets a fresh variable. Code the macro does not differentiate (integer
+//! arithmetic, comparisons, calls on passive values) becomes `Opaque` statements, checked by
+//! `check` once activity is known. Syntax that can never be differentiated is reported here,
+//! at its span, with a sentence saying what to write instead.
+use crate::ctxt::Ctxt;
+use crate::ir::{
+    Binary, Call, CallArg, Function, Level, Op, Opaque, Operand, Origin, Rhs, Stmt, TensorOp,
+    Unary, VarId,
+};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
+use quote::{quote, ToTokens};
+use std::collections::{HashMap, HashSet};
+
+mod control;
+mod expr;
+
+use control::*;
+use syn::spanned::Spanned;
+use syn::{BinOp, Expr, FnArg, Pat, ReturnType, Type, UnOp};
+
+/// How a parameter's type takes part in differentiation, read off its syntax.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `f32`, `f64`, a generic type parameter (assumed `Float`), or a reference to one.
+    Float,
+    /// Integers, `bool`, `char`: never differentiated.
+    Passive,
+    /// Anything else: differentiated only when named in `wrt`.
+    Other,
+}
+
+pub struct Param {
+    pub ident: Ident,
+    /// The type as written.
+    pub ty: Type,
+    pub kind: Kind,
+    pub var: VarId,
+}
+
+/// A `let` at the top level of the body: what `wrt` and `stop` may name besides parameters.
+pub struct TopLet {
+    pub ident: Ident,
+    pub var: VarId,
+    pub ty: Option<Type>,
+    /// Bound more than once (`let mut` with assignments, or shadowed): no single value to name.
+    pub rebound: bool,
+}
+
+pub struct Lowered {
+    pub f: Function,
+    pub params: Vec<Param>,
+    pub top_lets: Vec<TopLet>,
+    /// Items declared inside the body (`const N: usize = 3;`), emitted into every generated fn.
+    pub items: Vec<syn::Item>,
+    /// Number of outputs written as a tuple, or `None` for a single output.
+    pub tuple_outputs: Option<usize>,
+    /// The type parameters, so `emit` knows whether float types are concrete.
+    pub generic: bool,
+}
+
+/// Float-typed method names that are passive: their result carries no derivative (a
+/// comparison or a rounding is piecewise constant), so active receivers are fine.
+const PASSIVE_METHODS: &[&str] = &[
+    "len",
+    "is_empty",
+    "is_nan",
+    "is_finite",
+    "is_infinite",
+    "is_normal",
+    "is_sign_positive",
+    "is_sign_negative",
+    "partial_cmp",
+    "total_cmp",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "to_string",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "eq",
+    "ne",
+];
+
+/// Iterator adaptors and consumers: a `for` loop is what the macro differentiates.
+const ITERATOR_METHODS: &[&str] = &[
+    "sum", "product", "fold", "map", "reduce", "min_by", "max_by", "for_each", "filter",
+];
+
+pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
+    let mut lower = Lower {
+        cx,
+        f: Function::default(),
+        scopes: vec![HashMap::new()],
+        top_lets: Vec::new(),
+        items: Vec::new(),
+        depth: 0,
+        nested: 0,
+        locations: assigned_in_nested(&item.block),
+        loops: Vec::new(),
+        returns: None,
+    };
+    check_signature(cx, &item.sig);
+    let generic = item.sig.generics.type_params().next().is_some();
+    let type_params: Vec<String> = item
+        .sig
+        .generics
+        .type_params()
+        .map(|t| t.ident.to_string())
+        .collect();
+    let params = lower.params(&item.sig, &type_params);
+    let tuple_outputs = match &item.sig.output {
+        ReturnType::Default => {
+            cx.error_spanned_by(
+                &item.sig.ident,
+                "a function with no return value has nothing to differentiate; return the value to differentiate, e.g. `-> f64`",
+            );
+            None
+        }
+        ReturnType::Type(_, ty) => match &**ty {
+            Type::Tuple(t) if !t.elems.is_empty() => Some(t.elems.len()),
+            _ => None,
+        },
+    };
+    // Without a return type there is nothing to differentiate; the body is not checked, so
+    // the one mistake is reported once.
+    let outputs = match item.sig.output {
+        ReturnType::Default => Vec::new(),
+        ReturnType::Type(..) => lower.body(&item.block, tuple_outputs),
+    };
+    lower.f.outputs = outputs;
+    Lowered {
+        f: lower.f,
+        params,
+        top_lets: lower.top_lets,
+        items: lower.items,
+        tuple_outputs,
+        generic,
+    }
+}
+
+/// `async`, `unsafe`, `extern` and variadic functions have no derivative we could write.
+fn check_signature(cx: &Ctxt, sig: &syn::Signature) {
+    if let Some(a) = &sig.asyncness {
+        cx.error_spanned_by(a, "#[differentiate] cannot differentiate an `async fn`; differentiate a plain function and call it from the async code");
+    }
+    if let Some(u) = &sig.unsafety {
+        cx.error_spanned_by(u, "#[differentiate] cannot differentiate an `unsafe fn`; wrap the unsafe part in a safe function with a custom derivative");
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error_spanned_by(abi, "#[differentiate] cannot differentiate an `extern` function; differentiate a plain Rust function and call it from the extern one");
+    }
+    if let Some(v) = &sig.variadic {
+        cx.error_spanned_by(
+            v,
+            "#[differentiate] cannot differentiate a variadic function",
+        );
+    }
+}
+
+/// The syntactic kind of a parameter type.
+pub fn kind_of(ty: &Type, type_params: &[String]) -> Kind {
+    match ty {
+        Type::Reference(r) => kind_of(&r.elem, type_params),
+        Type::Paren(p) => kind_of(&p.elem, type_params),
+        Type::Slice(s) => kind_of(&s.elem, type_params),
+        Type::Array(a) => kind_of(&a.elem, type_params),
+        Type::Path(p) if vec_element(p).is_some() => {
+            kind_of(vec_element(p).expect("checked"), type_params)
+        }
+        Type::Path(_) if is_tensor_type(ty) => Kind::Float,
+        Type::Path(p) if p.qself.is_none() => match p.path.get_ident().map(Ident::to_string) {
+            Some(name) if name == "f32" || name == "f64" || type_params.contains(&name) => {
+                Kind::Float
+            }
+            Some(name)
+                if [
+                    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
+                    "usize", "bool", "char",
+                ]
+                .contains(&name.as_str()) =>
+            {
+                Kind::Passive
+            }
+            _ => Kind::Other,
+        },
+        _ => Kind::Other,
+    }
+}
+
+/// The array levels of a type: `&[[f64; 3]]` is a dynamic array of fixed arrays.
+pub fn shape_of(ty: &Type) -> Vec<Level> {
+    match ty {
+        Type::Reference(r) => shape_of(&r.elem),
+        Type::Paren(p) => shape_of(&p.elem),
+        Type::Slice(s) => std::iter::once(Level::Dynamic)
+            .chain(shape_of(&s.elem))
+            .collect(),
+        Type::Array(a) => std::iter::once(Level::Fixed)
+            .chain(shape_of(&a.elem))
+            .collect(),
+        Type::Path(p) => match vec_element(p) {
+            Some(e) => std::iter::once(Level::Dynamic).chain(shape_of(e)).collect(),
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// `Tensor<T>` (or `&Tensor<T>`, `autodiff::Tensor<f32>`).
+pub fn is_tensor_type(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => is_tensor_type(&r.elem),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Tensor"),
+        _ => false,
+    }
+}
+
+/// `T` of `Vec<T>`.
+pub fn vec_element(p: &syn::TypePath) -> Option<&Type> {
+    let last = p.path.segments.last()?;
+    if p.qself.is_some() || last.ident != "Vec" {
+        return None;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match &a.args[0] {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+struct Lower<'a> {
+    cx: &'a Ctxt,
+    f: Function,
+    /// Name -> current variable, innermost scope last.
+    scopes: Vec<HashMap<String, VarId>>,
+    top_lets: Vec<TopLet>,
+    items: Vec<syn::Item>,
+    /// 0 at the top level of the body.
+    depth: usize,
+    /// How many branches and loops enclose the code being lowered.
+    nested: usize,
+    /// Names assigned inside a branch or loop, and arrays written by element: their `let mut`
+    /// bindings become locations.
+    locations: HashSet<String>,
+    /// The loops being lowered, innermost last, with the flags `break` and `continue` set.
+    loops: Vec<LoopFlags>,
+    /// Where `return` puts the outputs, in a body that returns before its end.
+    returns: Option<Returns>,
+}
+
+#[derive(Clone)]
+struct Returns {
+    results: Vec<VarId>,
+    returned: VarId,
+}
+
+/// `break` clears `running`; `break` and `continue` set `skip`, which guards the rest of the
+/// iteration. A loop without `break` has no `running`, one without either has no `skip`.
+#[derive(Clone, Copy)]
+struct LoopFlags {
+    running: Option<VarId>,
+    skip: Option<VarId>,
+}
+
+impl Lower<'_> {
+    fn params(&mut self, sig: &syn::Signature, type_params: &[String]) -> Vec<Param> {
+        let mut params = Vec::new();
+        let typed = sig.inputs.iter().filter(|i| matches!(i, FnArg::Typed(_)));
+        let receiver = sig
+            .inputs
+            .iter()
+            .filter(|i| matches!(i, FnArg::Receiver(_)));
+        for (index, input) in typed.enumerate().chain(receiver.map(|r| (usize::MAX, r))) {
+            match input {
+                // `&self` and its fields are passive: constants of the derivative.
+                FnArg::Receiver(r) => {
+                    if r.mutability.is_some() && r.reference.is_some() {
+                        self.cx.error_spanned_by(r, "`&mut self` methods cannot be differentiated; take `&self` and return the new value");
+                    }
+                }
+                FnArg::Typed(pt) => {
+                    let ident = match &*pt.pat {
+                        Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
+                            pi.ident.clone()
+                        }
+                        other => {
+                            self.cx.error_spanned_by(
+                                other,
+                                "#[differentiate] needs a plain name here; destructure the parameter inside the body instead",
+                            );
+                            continue;
+                        }
+                    };
+                    if let Type::Reference(r) = &*pt.ty {
+                        if let Some(m) = &r.mutability {
+                            self.cx.error_spanned_by(
+                                m,
+                                "`&mut` parameters (outputs written through a reference) are not supported; return the value instead",
+                            );
+                        }
+                    }
+                    let var = self
+                        .f
+                        .new_var(ident.to_string(), ident.span(), Origin::Param(index));
+                    self.f.vars[var].shape = shape_of(&pt.ty);
+                    self.f.vars[var].tensor = is_tensor_type(&pt.ty);
+                    self.f.vars[var].reference = matches!(&*pt.ty, Type::Reference(_));
+                    self.f.params.push(var);
+                    self.bind(&ident, var);
+                    if matches!(&*pt.pat, Pat::Ident(pi) if pi.mutability.is_some())
+                        && self.locations.contains(&ident.to_string())
+                    {
+                        // `mut x` assigned in a loop: a location holding the argument.
+                        self.define(&ident, Operand::Var(var), None, true, false);
+                    }
+                    params.push(Param {
+                        kind: kind_of(&pt.ty, type_params),
+                        ident,
+                        ty: (*pt.ty).clone(),
+                        var,
+                    });
+                }
+            }
+        }
+        params
+    }
+
+    fn bind(&mut self, ident: &Ident, var: VarId) {
+        let scope = self
+            .scopes
+            .last_mut()
+            .expect("the function scope is never popped");
+        scope.insert(ident.to_string(), var);
+    }
+
+    fn lookup(&self, name: &str) -> Option<VarId> {
+        self.scopes.iter().rev().find_map(|s| s.get(name).copied())
+    }
+
+    /// Lowers the function body and returns its outputs.
+    fn body(&mut self, block: &syn::Block, tuple_outputs: Option<usize>) -> Vec<Operand> {
+        let Some((last, init)) = block.stmts.split_last() else {
+            self.cx.error_spanned_by(
+                block,
+                "the body is empty; return the value to differentiate",
+            );
+            return Vec::new();
+        };
+        if init.iter().any(contains_return) {
+            return self.body_with_early_returns(block, tuple_outputs);
+        }
+        for stmt in init {
+            self.stmt(stmt);
+        }
+        let tail = match last {
+            syn::Stmt::Expr(e, None) => e,
+            syn::Stmt::Expr(Expr::Return(r), Some(_)) => match &r.expr {
+                Some(e) => e,
+                None => {
+                    self.cx
+                        .error_spanned_by(r, "return the value to differentiate, e.g. `return y;`");
+                    return Vec::new();
+                }
+            },
+            other => {
+                self.stmt(other);
+                self.cx.error_spanned_by(
+                    other,
+                    "the function must end with the value it returns (a tail expression or `return ..;`)",
+                );
+                return Vec::new();
+            }
+        };
+        let tail = match tail {
+            Expr::Return(r) => match &r.expr {
+                Some(e) => &**e,
+                None => tail,
+            },
+            other => other,
+        };
+        self.outputs(tail, tuple_outputs)
+    }
+
+    fn outputs(&mut self, tail: &Expr, tuple_outputs: Option<usize>) -> Vec<Operand> {
+        match (strip_parens(tail), tuple_outputs) {
+            (Expr::Tuple(t), Some(n)) if t.elems.len() == n => {
+                t.elems.iter().map(|e| self.expr(e)).collect()
+            }
+            (_, Some(n)) => {
+                self.cx.error_spanned_by(
+                    tail,
+                    format!("the function returns a tuple of {n}: end it with a tuple expression such as `(a, b)` so each output can be differentiated"),
+                );
+                Vec::new()
+            }
+            (e, None) => vec![self.expr(e)],
+        }
+    }
+
+    fn stmt(&mut self, stmt: &syn::Stmt) {
+        match stmt {
+            syn::Stmt::Local(local) => self.local(local),
+            syn::Stmt::Item(item) => self.items.push(item.clone()),
+            syn::Stmt::Expr(e, _) => self.expr_stmt(e),
+            syn::Stmt::Macro(m) => {
+                let what = format!("the macro `{}!`", path_name(&m.mac.path));
+                self.effect(m.to_token_stream(), what);
+            }
+        }
+    }
+
+    fn local(&mut self, local: &syn::Local) {
+        let Some(init) = &local.init else {
+            self.cx.error_spanned_by(
+                local,
+                "give the binding its value where it is declared: `let x = ..;`",
+            );
+            return;
+        };
+        if let Some((else_token, _)) = &init.diverge {
+            self.cx.error_spanned_by(
+                else_token,
+                "`let .. else` is not supported in #[differentiate] functions; use a plain `let`",
+            );
+            return;
+        }
+        self.bind_pattern(&local.pat, &init.expr, None);
+    }
+
+    /// `let pat = expr;`: names, `_`, type annotations and tuples of these.
+    fn bind_pattern(&mut self, pat: &Pat, expr: &Expr, ty: Option<&Type>) {
+        match pat {
+            Pat::Type(pt) => self.bind_pattern(&pt.pat, expr, Some(&pt.ty)),
+            Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
+                let value = self.expr(expr);
+                self.define(&pi.ident, value, ty.cloned(), pi.mutability.is_some(), true);
+            }
+            Pat::Wild(_) => {
+                self.expr(expr);
+            }
+            Pat::Tuple(pt) => match strip_parens(expr) {
+                Expr::Tuple(et) if et.elems.len() == pt.elems.len() => {
+                    let tys: Vec<Option<&Type>> = match ty {
+                        Some(Type::Tuple(tt)) if tt.elems.len() == pt.elems.len() => tt.elems.iter().map(Some).collect(),
+                        _ => vec![None; pt.elems.len()],
+                    };
+                    // Evaluate every element before binding any, as Rust does.
+                    let values: Vec<Operand> = et.elems.iter().map(|e| self.expr(e)).collect();
+                    for ((p, v), t) in pt.elems.iter().zip(values).zip(tys) {
+                        self.bind_value(p, v, t);
+                    }
+                }
+                _ => self.cx.error_spanned_by(
+                    expr,
+                    "destructure a tuple expression written in place, `let (a, b) = (x, y);`; a tuple-valued call cannot be destructured yet",
+                ),
+            },
+            other => self.cx.error_spanned_by(
+                other,
+                "this pattern is not supported in #[differentiate] functions; bind plain names or tuples of names",
+            ),
+        }
+    }
+
+    fn bind_value(&mut self, pat: &Pat, value: Operand, ty: Option<&Type>) {
+        match pat {
+            Pat::Type(pt) => self.bind_value(&pt.pat, value, Some(&pt.ty)),
+            Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
+                self.define(&pi.ident, value, ty.cloned(), pi.mutability.is_some(), true)
+            }
+            Pat::Wild(_) => {}
+            other => self.cx.error_spanned_by(
+                other,
+                "bind plain names inside a tuple pattern, `let (a, b) = ..;`",
+            ),
+        }
+    }
+
+    /// Gives `value` the user's name: the statement that computed it is renamed when it is
+    /// a fresh temporary, otherwise a copy is made (`let y = x;`, `let c = 2.0;`).
+    /// `declared` is false for assignments, which never make a name `wrt` can refer to.
+    fn define(
+        &mut self,
+        ident: &Ident,
+        value: Operand,
+        ty: Option<Type>,
+        mutable: bool,
+        declared: bool,
+    ) {
+        let location = mutable && self.locations.contains(&ident.to_string());
+        // A fresh temporary just computed takes the name; a location must be a new variable,
+        // unless it is an array just created (it is written in place either way).
+        let renamable = match (&value, self.f.body.last()) {
+            (Operand::Var(v), Some(last)) => {
+                last.dst() == Some(*v)
+                    && self.f.vars[*v].origin == Origin::Temp
+                    && (!location || self.f.vars[*v].is_array())
+            }
+            _ => false,
+        };
+        let var = match value {
+            Operand::Var(v) if renamable => v,
+            value => {
+                let v = self.f.new_var("", ident.span(), Origin::Temp);
+                self.f.vars[v].tensor = value.var().is_some_and(|x| self.f.vars[x].tensor);
+                let rhs = match value.var() {
+                    // A copy of an array is a new array.
+                    Some(a) if self.f.vars[a].is_array() => {
+                        self.f.vars[v].shape = self.f.vars[a].shape.clone();
+                        Rhs::CopyArray(a)
+                    }
+                    _ => Rhs::Op(Op::Id, vec![value]),
+                };
+                self.f.body.push(Stmt::Let {
+                    dst: Some(v),
+                    rhs,
+                    span: ident.span(),
+                });
+                v
+            }
+        };
+        let info = &mut self.f.vars[var];
+        info.name = ident.to_string();
+        info.span = ident.span();
+        info.origin = Origin::Local;
+        info.mutable = location;
+        info.ty = ty.as_ref().map(ToTokens::to_token_stream);
+        if let Some(ty) = &ty {
+            if info.shape.is_empty() {
+                info.shape = shape_of(ty);
+            }
+            info.tensor |= is_tensor_type(ty);
+        }
+        if location && info.is_array() && self.nested > 0 {
+            self.cx.error_spanned_by(
+                ident,
+                "an array written inside a loop or branch must be created outside it; move the `let` before the loop",
+            );
+        }
+        if self.depth == 0 {
+            // A name bound again (shadowed or assigned) no longer names one value.
+            for t in self.top_lets.iter_mut().filter(|t| t.ident == *ident) {
+                t.rebound = true;
+            }
+            if declared {
+                self.top_lets.push(TopLet {
+                    ident: ident.clone(),
+                    var,
+                    ty,
+                    rebound: mutable,
+                });
+            }
+        }
+        self.bind(ident, var);
+    }
+
+    /// The value of a name: the variable, or a snapshot of a location (`let v = loc;`), so
+    /// every operand names one value. Arrays are used in place.
+    fn read(&mut self, var: VarId, span: Span) -> Operand {
+        if self.f.vars[var].mutable && !self.f.vars[var].is_array() {
+            return Operand::Var(self.f.push_op(Op::Id, vec![Operand::Var(var)], span));
+        }
+        Operand::Var(var)
+    }
+
+    /// Expression statements: assignments, branches and loops, or code run for its effect.
+    fn expr_stmt(&mut self, e: &Expr) {
+        match e {
+            Expr::Assign(a) => self.assign(&a.left, None, &a.right),
+            Expr::Binary(b) if compound_op(&b.op).is_some() => {
+                self.assign(&b.left, compound_op(&b.op), &b.right)
+            }
+            Expr::Return(r) => self.early_return(r.expr.as_deref(), r),
+            Expr::Macro(m) => {
+                let what = format!("the macro `{}!`", path_name(&m.mac.path));
+                self.effect(m.to_token_stream(), what);
+            }
+            Expr::If(i) => self.if_stmt(i),
+            Expr::ForLoop(f) => self.for_loop(f),
+            Expr::While(w) => self.while_loop(w),
+            Expr::Loop(l) => self.plain_loop(l),
+            Expr::Break(b) => self.jump(
+                b,
+                b.label
+                    .as_ref()
+                    .map(|l| l.to_token_stream())
+                    .or(b.expr.as_ref().map(|e| e.to_token_stream())),
+                true,
+            ),
+            Expr::Continue(c) => self.jump(c, c.label.as_ref().map(|l| l.to_token_stream()), false),
+            other => {
+                self.expr(other);
+            }
+        }
+    }
+
+    /// `x = e`, `x op= e`, `a[i] = e`, `a[i] op= e`.
+    fn assign(&mut self, left: &Expr, op: Option<Op>, right: &Expr) {
+        if let Expr::Index(_) = strip_parens(left) {
+            return self.store(left, op, right);
+        }
+        let Expr::Path(p) = strip_parens(left) else {
+            self.cx.error_spanned_by(
+                left,
+                "only local names and array elements can be assigned to here",
+            );
+            return;
+        };
+        let Some(ident) = p.path.get_ident() else {
+            self.cx.error_spanned_by(left, "assign to a local name");
+            return;
+        };
+        let Some(old) = self.lookup(&ident.to_string()) else {
+            self.cx
+                .error_spanned_by(left, format!("cannot find the local `{ident}`"));
+            return;
+        };
+        let rhs = self.expr(right);
+        let value = match op {
+            Some(op) => {
+                let current = self.read(old, left.span());
+                Operand::Var(self.f.push_op(op, vec![current, rhs], right.span()))
+            }
+            None => rhs,
+        };
+        if self.f.vars[old].mutable {
+            self.f.body.push(Stmt::Assign {
+                dst: old,
+                value,
+                span: left.span(),
+            });
+            return;
+        }
+        if self.nested > 0 {
+            self.cx.error_spanned_by(
+                left,
+                format!("declare `{ident}` with `let mut` to assign it inside a branch or loop"),
+            );
+            return;
+        }
+        // Outside branches and loops an assignment is a new binding of the same name.
+        self.define(ident, value, None, true, false);
+        let new = self.lookup(&ident.to_string()).expect("just bound");
+        self.f.vars[new].ty = self.f.vars[old].ty.clone();
+    }
+
+    /// `a[i][j] = e` or `a[i][j] op= e`.
+    fn store(&mut self, left: &Expr, op: Option<Op>, right: &Expr) {
+        let Some((array, index)) = self.place(left) else {
+            self.cx.error_spanned_by(left, "write elements of a local array declared with `let mut`, e.g. `let mut c = [0.0; 4];`");
+            return;
+        };
+        let value = self.expr(right);
+        let span = left.span();
+        let (value, accumulate) = match op {
+            None => (value, false),
+            Some(Op::Add) => (value, true),
+            Some(Op::Sub) => (
+                Operand::Var(self.f.push_op(Op::Neg, vec![value], span)),
+                true,
+            ),
+            Some(op) => {
+                let current = self.f.new_var("", span, Origin::Temp);
+                self.f.body.push(Stmt::Let {
+                    dst: Some(current),
+                    rhs: Rhs::Index(array, index.clone()),
+                    span,
+                });
+                let v = self.f.push_op(op, vec![Operand::Var(current), value], span);
+                (Operand::Var(v), false)
+            }
+        };
+        self.f.body.push(Stmt::Store {
+            array,
+            index,
+            value,
+            accumulate,
+            span,
+        });
+    }
+
+    /// `a[i][j]` on an array variable: the array and the lowered indices.
+    fn place(&mut self, e: &Expr) -> Option<(VarId, Vec<Operand>)> {
+        match strip_parens(e) {
+            Expr::Index(i) => {
+                let (array, mut index) = self.place(&i.expr)?;
+                index.push(self.expr(&i.index));
+                Some((array, index))
+            }
+            Expr::Path(p) => {
+                let v = self.lookup(&p.path.get_ident()?.to_string())?;
+                self.f.vars[v].is_array().then_some((v, Vec::new()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Lowers a nested block's statements into their own list.
+    fn nested_block(&mut self, f: impl FnOnce(&mut Self)) -> Vec<Stmt> {
+        let outer = std::mem::take(&mut self.f.body);
+        self.scopes.push(HashMap::new());
+        self.depth += 1;
+        self.nested += 1;
+        f(self);
+        self.nested -= 1;
+        self.depth -= 1;
+        self.scopes.pop();
+        std::mem::replace(&mut self.f.body, outer)
+    }
+
+    fn stmts(&mut self, stmts: &[syn::Stmt]) {
+        for (k, s) in stmts.iter().enumerate() {
+            let is_tail = k + 1 == stmts.len();
+            match s {
+                // The tail of a body with early returns is one more return.
+                syn::Stmt::Expr(e, None)
+                    if self.returns.is_some()
+                        && self.loops.is_empty()
+                        && is_tail
+                        && !is_control_flow(e) =>
+                {
+                    self.early_return(Some(e), e)
+                }
+                syn::Stmt::Expr(e, None) => self.expr_stmt(e),
+                other => self.stmt(other),
+            }
+            // After a statement that may `break`, `continue` or `return`, the rest of the
+            // iteration (or of the body) runs only if it did not.
+            let may_jump = jumps(std::slice::from_ref(s)) != (false, false) || contains_return(s);
+            let skip = match self.loops.last() {
+                Some(flags) => flags.skip,
+                None if contains_return(s) => self.returns.as_ref().map(|r| r.returned),
+                None => None,
+            };
+            if let (Some(skip), true) = (skip, !is_tail && may_jump) {
+                let span = s.span();
+                let flag = self.read(skip, span);
+                let cond = self.passive_code(
+                    &[&flag],
+                    |t| {
+                        let f = &t[0];
+                        quote!(!#f)
+                    },
+                    span,
+                );
+                let then = self.nested_block(|l| l.stmts(&stmts[k + 1..]));
+                self.f.body.push(Stmt::If {
+                    cond,
+                    then,
+                    otherwise: Vec::new(),
+                    span,
+                });
+                return;
+            }
+        }
+    }
+
+    /// The statements of a block and the value of its tail expression.
+    fn block_value(&mut self, block: &syn::Block) -> Operand {
+        let mut result = None;
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            match stmt {
+                syn::Stmt::Expr(e, None) if i + 1 == block.stmts.len() => {
+                    result = Some(self.expr(e))
+                }
+                other => self.stmt(other),
+            }
+        }
+        result.unwrap_or_else(|| {
+            self.cx.error_spanned_by(
+                block,
+                "this block has no value; end it with the expression it evaluates to",
+            );
+            Operand::Lit(0.0)
+        })
+    }
+
+    /// Code kept as written for its effect (`println!`, `assert!`).
+    fn effect(&mut self, tokens: TokenStream, what: String) {
+        let (tokens, reads) = self.rename(tokens);
+        self.f.body.push(Stmt::Let {
+            dst: None,
+            rhs: Rhs::Opaque(Opaque {
+                tokens,
+                reads,
+                passive_result: true,
+                pure: false,
+                what,
+            }),
+            span: Span::call_site(),
+        });
+    }
+
+    fn unsupported(&mut self, tokens: impl ToTokens, msg: &str) -> Operand {
+        self.cx.error_spanned_by(tokens, msg);
+        Operand::Lit(0.0)
+    }
+
+    fn block(&mut self, block: &syn::Block) -> Operand {
+        self.scopes.push(HashMap::new());
+        self.depth += 1;
+        let mut result = None;
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            match stmt {
+                syn::Stmt::Expr(e, None) if i + 1 == block.stmts.len() => {
+                    result = Some(self.expr(e))
+                }
+                other => self.stmt(other),
+            }
+        }
+        self.depth -= 1;
+        self.scopes.pop();
+        result.unwrap_or_else(|| {
+            self.cx.error_spanned_by(
+                block,
+                "this block has no value; end it with the expression it evaluates to",
+            );
+            Operand::Lit(0.0)
+        })
+    }
+}
+
+/// The identifier opaque tokens carry for variable `v` until `emit` names it.
+pub fn placeholder(v: VarId, span: Span) -> Ident {
+    Ident::new(&format!("__autodiff_var_{v}"), span)
+}
+
+/// The variable a placeholder stands for.
+pub fn placeholder_var(ident: &Ident) -> Option<VarId> {
+    ident
+        .to_string()
+        .strip_prefix("__autodiff_var_")?
+        .parse()
+        .ok()
+}
+
+fn compound_op(op: &BinOp) -> Option<Op> {
+    match op {
+        BinOp::AddAssign(_) => Some(Op::Add),
+        BinOp::SubAssign(_) => Some(Op::Sub),
+        BinOp::MulAssign(_) => Some(Op::Mul),
+        BinOp::DivAssign(_) => Some(Op::Div),
+        _ => None,
+    }
+}
+
+fn strip_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        Expr::Group(g) => strip_parens(&g.expr),
+        other => other,
+    }
+}
+
+fn path_name(path: &syn::Path) -> String {
+    path.segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::")
+}
