@@ -25,6 +25,19 @@
 use crate::params::{self, Params, ParamsError, ParamsErrorKind};
 use num_traits::Float;
 
+/// `learning_rate` and `set_learning_rate` of an optimizer with a `learning_rate: T` field.
+macro_rules! learning_rate_accessors {
+    () => {
+        fn learning_rate(&self) -> T {
+            self.learning_rate
+        }
+
+        fn set_learning_rate(&mut self, learning_rate: T) {
+            self.learning_rate = learning_rate;
+        }
+    };
+}
+
 mod adagrad;
 mod adam;
 mod gradient_descent;

@@ -96,13 +96,7 @@ impl<T: Float> RmsProp<T> {
 }
 
 impl<T: Float> Optimizer<T> for RmsProp<T> {
-    fn learning_rate(&self) -> T {
-        self.learning_rate
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: T) {
-        self.learning_rate = learning_rate;
-    }
+    learning_rate_accessors!();
 
     fn try_apply_leaves(
         &mut self,
