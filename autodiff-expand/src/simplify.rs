@@ -138,120 +138,97 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
             let mut inner_scope = scope.clone();
             *inner = cse_block(vars, std::mem::take(inner), &mut inner_scope);
         }
-        if let Stmt::Assign { dst, .. } = &stmt {
-            scope.seen.remove(&snapshot_key(*dst));
-        }
-        // Store-to-load forwarding: `c[i] = v; .. c[i]` reads `v`, if nothing stored into `c`
-        // in between (another index might be the same element).
-        if let Stmt::Store {
-            array,
-            index,
-            value,
-            accumulate,
-            ..
-        } = &stmt
-        {
-            let prefix = stored_prefix(*array);
-            scope.seen.retain(|k, _| !k.starts_with(&prefix));
-            if let (false, Some(v)) = (*accumulate, value.var()) {
-                scope
-                    .seen
-                    .insert(format!("{prefix}{}", key(Op::Id, index)), v);
+        match &stmt {
+            Stmt::Assign { dst, .. } => {
+                scope.seen.remove(&snapshot_key(*dst));
             }
+            // Store-to-load forwarding: `c[i] = v; .. c[i]` reads `v`, if nothing stored into
+            // `c` in between (another index might be the same element).
+            Stmt::Store {
+                array,
+                index,
+                value,
+                accumulate,
+                ..
+            } => {
+                let prefix = stored_prefix(*array);
+                scope.seen.retain(|k, _| !k.starts_with(&prefix));
+                if let (false, Some(v)) = (*accumulate, value.var()) {
+                    scope
+                        .seen
+                        .insert(format!("{prefix}{}", key(Op::Id, index)), v);
+                }
+            }
+            _ => {}
         }
-        if let Stmt::Let {
-            dst: Some(dst),
-            rhs: Rhs::Index(array, index),
-            ..
-        } = &stmt
-        {
-            let k = format!("{}{}", stored_prefix(*array), key(Op::Id, index));
-            if let (Some(&value), true) = (
-                scope.seen.get(&k),
-                matches!(vars[*dst].origin, Origin::Temp | Origin::Derivative),
-            ) {
-                scope.replaced.insert(*dst, value);
+        if let Some((dst, k)) = forwarded_key(&stmt) {
+            if let (Some(&value), true) = (scope.seen.get(&k), replaceable(vars, dst)) {
+                scope.replaced.insert(dst, value);
                 continue;
             }
         }
-        // Two reads of a location with no write between them are the same value.
-        if let Stmt::Let {
-            dst: Some(dst),
-            rhs: Rhs::Op(Op::Id, args),
-            ..
-        } = &stmt
-        {
-            if let Some(location) = args[0]
-                .var()
-                .filter(|&l| vars[l].mutable && !vars[*dst].mutable)
-            {
-                let k = snapshot_key(location);
-                match scope.seen.get(&k) {
-                    Some(&earlier)
-                        if matches!(vars[*dst].origin, Origin::Temp | Origin::Derivative) =>
-                    {
-                        scope.replaced.insert(*dst, earlier);
-                        continue;
-                    }
-                    Some(_) => {}
-                    None => {
-                        scope.seen.insert(k, *dst);
-                    }
+        if let Some((dst, k)) = share_key(vars, &stmt) {
+            match scope.seen.get(&k) {
+                Some(&earlier) if replaceable(vars, dst) => {
+                    scope.replaced.insert(dst, earlier);
+                    continue;
                 }
-            }
-        }
-        // Reads of an array that never changes (a parameter) are shared like operations.
-        if let Stmt::Let {
-            dst: Some(dst),
-            rhs: Rhs::Index(array, index),
-            ..
-        } = &stmt
-        {
-            if !vars[*array].mutable && !vars[*dst].mutable {
-                let k = format!("index|{array}|{}", key(Op::Id, index));
-                match scope.seen.get(&k) {
-                    Some(&earlier)
-                        if matches!(vars[*dst].origin, Origin::Temp | Origin::Derivative) =>
-                    {
-                        scope.replaced.insert(*dst, earlier);
-                        continue;
-                    }
-                    Some(_) => {}
-                    None => {
-                        scope.seen.insert(k, *dst);
-                    }
-                }
-            }
-        }
-        if let Stmt::Let {
-            dst: Some(dst),
-            rhs: Rhs::Op(op, args),
-            ..
-        } = &stmt
-        {
-            // Reading a location is not a pure function of its operand: it changes.
-            let reads_location = args
-                .iter()
-                .any(|a| a.var().is_some_and(|v| vars[v].mutable));
-            let replaceable = matches!(vars[*dst].origin, Origin::Temp | Origin::Derivative)
-                && !vars[*dst].mutable;
-            if !reads_location && !vars[*dst].mutable {
-                let k = key(*op, args);
-                match scope.seen.get(&k) {
-                    Some(&earlier) if replaceable => {
-                        scope.replaced.insert(*dst, earlier);
-                        continue;
-                    }
-                    Some(_) => {}
-                    None => {
-                        scope.seen.insert(k, *dst);
-                    }
+                Some(_) => {}
+                None => {
+                    scope.seen.insert(k, dst);
                 }
             }
         }
         out.push(stmt);
     }
     out
+}
+
+/// A value the macro made (not a user's binding, which passive code may name).
+fn replaceable(vars: &[Var], v: VarId) -> bool {
+    matches!(vars[v].origin, Origin::Temp | Origin::Derivative) && !vars[v].mutable
+}
+
+/// The key of an array read that a store earlier in the block may have forwarded.
+fn forwarded_key(stmt: &Stmt) -> Option<(VarId, String)> {
+    match stmt {
+        Stmt::Let {
+            dst: Some(dst),
+            rhs: Rhs::Index(array, index),
+            ..
+        } => Some((
+            *dst,
+            format!("{}{}", stored_prefix(*array), key(Op::Id, index)),
+        )),
+        _ => None,
+    }
+}
+
+/// The key under which a statement's value is shared with an equal one: an operation on
+/// values that do not change, a read of a location (until it is written), or a read of an
+/// array that never changes (a parameter).
+fn share_key(vars: &[Var], stmt: &Stmt) -> Option<(VarId, String)> {
+    let Stmt::Let {
+        dst: Some(dst),
+        rhs,
+        ..
+    } = stmt
+    else {
+        return None;
+    };
+    if vars[*dst].mutable {
+        return None;
+    }
+    let changes = |o: &Operand| o.var().is_some_and(|v| vars[v].mutable);
+    let k = match rhs {
+        Rhs::Op(Op::Id, args) if changes(&args[0]) => snapshot_key(args[0].var()?),
+        Rhs::Index(array, index) if !vars[*array].mutable => {
+            format!("index|{array}|{}", key(Op::Id, index))
+        }
+        Rhs::Op(op, args) if !args.iter().any(changes) => key(*op, args),
+        _ => return None,
+    };
+    Some((*dst, k))
 }
 
 fn substitute_operands(stmt: &mut Stmt, scope: &Scope) {
