@@ -189,3 +189,44 @@ fn methods() {
     let (_, seeded) = s.energy_vjp(2.5, 2.0);
     assert_eq!(seeded, 9.0);
 }
+
+#[differentiate(wrt = [w, b])]
+fn layer_loss(x: &Tensor<f64>, w: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
+    let h = (x.matmul(w) + b).tanh();
+    (&h * &h).mean()
+}
+
+/// Tensor arguments in calls: the callee's gradients are tensors added to the caller's.
+#[differentiate(wrt = [w, b])]
+fn two_layers(x: &Tensor<f64>, w: &Tensor<f64>, b: &Tensor<f64>, scale: f64) -> f64 {
+    let shifted = b * scale;
+    layer_loss(x, w, &shifted) + layer_loss(x, w, b) * scale
+}
+
+#[test]
+fn tensor_arguments() {
+    let x = Tensor::from_vec((0..6).map(|i| (i as f64 * 0.7).sin()).collect(), &[2, 3]);
+    let w = Tensor::from_vec(
+        (0..12).map(|i| (i as f64 * 0.3).cos() * 0.5).collect(),
+        &[3, 4],
+    );
+    let b = Tensor::from_vec(vec![0.1, -0.2, 0.3, 0.05], &[4]);
+    let (value, (gw, gb)) = two_layers_grad(&x, &w, &b, 1.5);
+    assert_eq!(value, two_layers(&x, &w, &b, 1.5));
+    let h = 1e-6;
+    for k in 0..gw.len() {
+        let (mut p, mut m) = (w.clone(), w.clone());
+        p.as_mut_slice()[k] += h;
+        m.as_mut_slice()[k] -= h;
+        let fd = (two_layers(&x, &p, &b, 1.5) - two_layers(&x, &m, &b, 1.5)) / (2.0 * h);
+        assert!(
+            close(gw.as_slice()[k], fd, 1e-6),
+            "w[{k}]: {} vs {fd}",
+            gw.as_slice()[k]
+        );
+    }
+    let (uw, ub) = (w.map(|v| v * 0.3 + 0.1), b.map(|v| 1.0 - v));
+    let (_, t) = two_layers_jvp(&x, &w, &b, 1.5, &uw, &ub);
+    let expected = (&uw * &gw).sum() + (&ub * &gb).sum();
+    assert!(close(t, expected, 1e-10), "{t} vs {expected}");
+}

@@ -269,6 +269,31 @@ impl<T: Float, const N: usize> ArrayTangent<T, N> for NoTangent {
     }
 }
 
+/// The tangent of a tensor parameter: a tensor of the same shape (borrowed or owned), or
+/// [`NoTangent`] (zeros).
+pub trait TensorTangent<'a, T: Float> {
+    /// The tangent, borrowed where possible.
+    fn into_tangent(self, primal: &Tensor<T>) -> std::borrow::Cow<'a, Tensor<T>>;
+}
+
+impl<'a, T: Float> TensorTangent<'a, T> for &'a Tensor<T> {
+    fn into_tangent(self, _primal: &Tensor<T>) -> std::borrow::Cow<'a, Tensor<T>> {
+        std::borrow::Cow::Borrowed(self)
+    }
+}
+
+impl<'a, T: Float> TensorTangent<'a, T> for Tensor<T> {
+    fn into_tangent(self, _primal: &Tensor<T>) -> std::borrow::Cow<'a, Tensor<T>> {
+        std::borrow::Cow::Owned(self)
+    }
+}
+
+impl<'a, T: Float> TensorTangent<'a, T> for NoTangent {
+    fn into_tangent(self, primal: &Tensor<T>) -> std::borrow::Cow<'a, Tensor<T>> {
+        std::borrow::Cow::Owned(Tensor::zeros(primal.shape()))
+    }
+}
+
 /// `acc[k] += g[k]`: a callee's gradient of an array argument, added to the caller's.
 #[inline]
 pub fn add_into<T: Float>(acc: &mut [T], g: &[T]) {
@@ -283,7 +308,7 @@ pub fn add_into<T: Float>(acc: &mut [T], g: &[T]) {
 // ---------------------------------------------------------------------------------------
 
 pub use crate::tensor::rules as tensor_rules;
-use crate::Tensor;
+pub use crate::Tensor;
 
 /// `+ - * /` between scalars and tensors, by reference, with NumPy broadcasting.
 #[diagnostic::on_unimplemented(

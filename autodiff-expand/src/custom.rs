@@ -114,6 +114,13 @@ fn expand(attr: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStream> {
                             .push(quote!(let #t = #p::SliceTangent::into_tangent(#d, #x.len());));
                         tangent_args.push(quote!(&*#t));
                     }
+                    TangentKind::Tensor(e) => {
+                        tangent_inputs
+                            .push(quote!(#d: impl #p::TensorTangent<'autodiff_tangent, #e>));
+                        tangent_binds
+                            .push(quote!(let #t = #p::TensorTangent::into_tangent(#d, &#x);));
+                        tangent_args.push(quote!(&*#t));
+                    }
                     TangentKind::Array(e, n) => {
                         tangent_inputs.push(quote!(#d: impl #p::ArrayTangent<#e, { #n }>));
                         tangent_binds.push(quote!(let #t = #p::ArrayTangent::into_tangent(#d);));

@@ -308,9 +308,12 @@ impl<'a> Emitter<'a> {
                 let args = self.call_args(call);
                 let tangents = call.args.iter().zip(tangents).map(|(arg, t)| match t {
                     Some(t) => {
-                        let dynamic = t
-                            .var()
-                            .is_some_and(|v| self.f.vars[v].shape.first() == Some(&Level::Dynamic));
+                        // Slices and owned tensors are lent, not moved (the call may be in a loop).
+                        let dynamic = t.var().is_some_and(|v| {
+                            let var = &self.f.vars[v];
+                            var.shape.first() == Some(&Level::Dynamic)
+                                || (var.tensor && !var.reference)
+                        });
                         let t = self.operand(t, None);
                         if arg.by_ref {
                             quote!(&#t)

@@ -467,6 +467,13 @@ impl Shared<'_> {
                     extra.push(quote!(#arg: impl #p::ArrayTangent<#elem, { #len }>));
                     bind.push(quote!(let #t = #p::ArrayTangent::into_tangent(#arg);));
                 }
+                TangentKind::Tensor(elem) => {
+                    // The body reads the tangent through a reference, as a `&Tensor` parameter.
+                    let holder = format_ident!("{}_holder", t, span = Span::mixed_site());
+                    extra.push(quote!(#arg: impl #p::TensorTangent<'autodiff_tangent, #elem>));
+                    bind.push(quote!(let #holder = #p::TensorTangent::into_tangent(#arg, &#x);));
+                    bind.push(quote!(let #t: &#p::Tensor<#elem> = &#holder;));
+                }
             }
         }
         let ret = &self.ret;
@@ -566,6 +573,8 @@ pub enum TangentKind {
     Slice(TokenStream),
     /// `[T; N]`, `&[T; N]`: an array of the element type and length.
     Array(TokenStream, TokenStream),
+    /// `&Tensor<T>`, `Tensor<T>`: a tensor of the element type.
+    Tensor(TokenStream),
 }
 
 pub fn tangent_kind(ty: &Type) -> Option<TangentKind> {
@@ -581,6 +590,15 @@ pub fn tangent_kind(ty: &Type) -> Option<TangentKind> {
             a.elem.to_token_stream(),
             a.len.to_token_stream(),
         )),
+        Type::Path(p) if crate::lower::is_tensor_type(ty) => {
+            let last = p.path.segments.last()?;
+            match &last.arguments {
+                syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => {
+                    Some(TangentKind::Tensor(a.args.to_token_stream()))
+                }
+                _ => None,
+            }
+        }
         Type::Path(p) => match crate::lower::vec_element(p) {
             Some(elem) if is_scalar_path(elem) => Some(TangentKind::Slice(elem.to_token_stream())),
             Some(_) => None,

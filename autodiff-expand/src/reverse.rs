@@ -469,6 +469,9 @@ impl Rev<'_> {
                     };
                     let mut b = self.builder(out, span);
                     let grad = b.let_(Rhs::Field(pair, vec![1, i]));
+                    if let Some(g) = grad.var() {
+                        b.vars[g].tensor = b.vars[a].tensor;
+                    }
                     match self.acc[a].filter(|_| self.vars[a].is_array()) {
                         Some(acc) => out.push(Stmt::Let {
                             dst: None,

@@ -18,10 +18,11 @@
 //!   along, across crates too. For a method they are sibling methods
 //!   `self.f__forward_derivative(..)` and `self.f__reverse_derivative(..)`.
 //! - `d_i` is the tangent of argument `i`: a value of a scalar parameter's type, a slice for
-//!   a slice or `&Vec` parameter, an array for an array parameter, or
+//!   a slice or `&Vec` parameter, an array for an array parameter, a tensor for a tensor
+//!   parameter, or
 //!   `autodiff::__private::NoTangent` where the caller has none (integer parameters take
-//!   anything and ignore it). The traits `ScalarTangent`, `SliceTangent` and `ArrayTangent`
-//!   accept each form.
+//!   anything and ignore it). The traits `ScalarTangent`, `SliceTangent`, `ArrayTangent`
+//!   and `TensorTangent` accept each form.
 //! - `g_i` is the gradient of argument `i` with `seed` as the output's cotangent: the
 //!   parameter's gradient type (`Vec<T>` for a slice), or `()` for an integer or `bool`
 //!   parameter.
