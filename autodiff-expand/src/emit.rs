@@ -377,7 +377,7 @@ impl<'a> Emitter<'a> {
         let a: Vec<TokenStream> = args.iter().map(|x| self.operand(x, witness)).collect();
         let p = private();
         match op {
-            Op::Id | Op::Stop | Op::ReduceTo => a[a.len() - 1].clone(),
+            Op::Id | Op::Stop => a[0].clone(),
             Op::Neg => {
                 let x = &a[0];
                 quote!(-#x)
@@ -428,19 +428,49 @@ impl<'a> Emitter<'a> {
                 let (x, n) = (self.borrowed(&args[0], witness), &a[1]);
                 quote!(#p::cast_like(#x, #n))
             }
-            Op::Tensor(_) | Op::Rule(_) => {
-                let (x, rest) = (&a[0], &a[1..]);
-                let m = self.method_name(op);
-                quote!(#x.#m(#(#rest),*))
-            }
+            Op::ReduceTo | Op::Tensor(_) | Op::Rule(_) => self.runtime_op(op, args, witness),
         }
     }
 
-    fn method_name(&self, op: Op) -> Ident {
+    /// Tensor methods, tensor derivative rules and unbroadcasts: calls of the runtime with
+    /// borrowed operands, whatever the operands' types.
+    fn runtime_op(&self, op: Op, args: &[Operand], witness: Option<&Operand>) -> TokenStream {
+        let p = private();
+        let b: Vec<TokenStream> = args.iter().map(|x| self.borrowed(x, witness)).collect();
+        let a0 = self.operand(&args[0], witness);
         match op {
-            Op::Tensor(t) => Ident::new(t.method(), Span::call_site()),
-            Op::Rule(r) => Ident::new(r.name, Span::call_site()),
-            _ => Ident::new("unreachable", Span::call_site()),
+            Op::ReduceTo => {
+                let (x, g) = (&b[0], &b[1]);
+                match args[1].var().filter(|&v| self.consumable(v)) {
+                    // A cotangent read only here is moved: no copy when shapes match.
+                    Some(v) => {
+                        let g = &self.names[v];
+                        quote!(#p::reduce_owned(#x, #g))
+                    }
+                    None => quote!(#p::reduce_to(#x, #g)),
+                }
+            }
+            Op::Tensor(t) => {
+                let m = Ident::new(t.method(), Span::call_site());
+                let rest = args[1..].iter().map(|x| match x {
+                    Operand::Var(_) => self.borrowed(x, witness),
+                    other => self.operand(other, witness),
+                });
+                quote!(#a0.#m(#(#rest),*))
+            }
+            Op::Rule(r) => {
+                let f = Ident::new(r.name, Span::call_site());
+                let all = args.iter().map(|x| match x {
+                    Operand::Const { .. } => self.operand(x, witness),
+                    _ => self.borrowed(x, witness),
+                });
+                quote!(#p::tensor_rules::#f(#(#all),*))
+            }
+            // `op` and `tensor_op` send only the three operations above here.
+            other => {
+                let message = format!("autodiff internal error: {other:?} is not a runtime call");
+                quote!(::core::compile_error!(#message))
+            }
         }
     }
 
@@ -455,7 +485,6 @@ impl<'a> Emitter<'a> {
     ) -> Option<TokenStream> {
         let p = private();
         let b: Vec<TokenStream> = args.iter().map(|x| self.borrowed(x, witness)).collect();
-        let a0 = self.operand(&args[0], witness);
         Some(match op {
             Op::Id | Op::Stop => {
                 let x = &b[0];
@@ -495,33 +524,7 @@ impl<'a> Emitter<'a> {
                 }
                 quote!(#p::#f(#l, #r))
             }
-            Op::ReduceTo => {
-                let (x, g) = (&b[0], &b[1]);
-                match args[1].var().filter(|&v| self.consumable(v)) {
-                    // A cotangent read only here is moved: no copy when shapes match.
-                    Some(v) => {
-                        let g = &self.names[v];
-                        quote!(#p::reduce_owned(#x, #g))
-                    }
-                    None => quote!(#p::reduce_to(#x, #g)),
-                }
-            }
-            Op::Tensor(t) => {
-                let m = Ident::new(t.method(), Span::call_site());
-                let rest = args[1..].iter().map(|x| match x {
-                    Operand::Var(_) => self.borrowed(x, witness),
-                    other => self.operand(other, witness),
-                });
-                quote!(#a0.#m(#(#rest),*))
-            }
-            Op::Rule(r) => {
-                let f = Ident::new(r.name, Span::call_site());
-                let all = args.iter().map(|x| match x {
-                    Operand::Const { .. } => self.operand(x, witness),
-                    _ => self.borrowed(x, witness),
-                });
-                quote!(#p::tensor_rules::#f(#(#all),*))
-            }
+            Op::ReduceTo | Op::Tensor(_) | Op::Rule(_) => self.runtime_op(op, args, witness),
             Op::Sign | Op::LnOrZero | Op::CastLike | Op::Unary(_) | Op::Powi => return None,
             Op::Binary(_) | Op::MulAdd | Op::Select(_) => return None,
         })
