@@ -37,8 +37,6 @@ struct Rev<'a> {
     adj: Vec<Option<Operand>>,
     /// The mutable accumulator of a variable, while contributions go through one.
     acc: Vec<Option<VarId>>,
-    /// Arrays never written: reading them again in the adjoint sweep gives the same values.
-    read_only: Vec<bool>,
     /// For each top-level statement, the locations and arrays it or any later statement
     /// writes: a read inside it of anything else gives the same value in the adjoint sweep.
     written_from: Vec<HashSet<VarId>>,
@@ -57,19 +55,12 @@ struct Rev<'a> {
 /// `seeds[k]` is the cotangent of output `k` (TensorFlow's `grad_ys`).
 pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operand]) -> Reverse {
     let n = primal.vars.len();
-    let mut read_only = vec![true; n];
-    walk(&primal.body, &mut |s| {
-        if let Stmt::Store { array, .. } = s {
-            read_only[*array] = false;
-        }
-    });
     let mut r = Rev {
         primal,
         act,
         vars: primal.vars.clone(),
         adj: vec![None; n],
         acc: vec![None; n],
-        read_only,
         written_from: written_from(&primal.body),
         top: 0,
         defs: definitions(&primal.body),
@@ -618,7 +609,9 @@ impl Rev<'_> {
             Rhs::Op(Op::Unary(u), _) => !expensive(*u),
             Rhs::Op(Op::Binary(b), _) => !matches!(b, Binary::Powf | Binary::Log | Binary::Atan2),
             Rhs::Op(..) => true,
-            Rhs::Index(array, _) => self.read_only[*array] || unchanged(*array),
+            // An array nothing writes from here on (a parameter, or one filled before the
+            // loop) reads the same again.
+            Rhs::Index(array, _) => unchanged(*array),
             Rhs::Opaque(o) => o.pure && o.reads.iter().all(|&v| unchanged(v)),
             _ => false,
         }
