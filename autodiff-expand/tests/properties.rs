@@ -498,3 +498,213 @@ proptest! {
         }
     }
 }
+
+/// Nested loops over a scratch array, the shape of ADBench's GMM: scalars `x0`, `x1` and an
+/// array `a` of length 4; an outer loop over `i in 0..3` whose body fills a local array `c`
+/// in one inner loop and reads it in a second that carries a location `s` through random
+/// (nonlinear) code, then stores `s` in `out[i]`. The outputs are `out[0]` and `out[2]`.
+///
+/// With `overwrite`, the fill overwrites `c`, so the reverse sweep replays the outer body
+/// instead of saving the inner loops' values (`reverse::replay`). Without it, the fill
+/// accumulates (`c[j] += ..`), `c` carries over between outer iterations, and values are
+/// saved.
+fn nested_program(fill: &[Gen], body: &[Gen], overwrite: bool) -> Function {
+    use autodiff_expand::ir::{Level, Opaque, Rhs, Stmt};
+    let s = Span::call_site();
+    let mut f = Function::default();
+    let mut values = Vec::new();
+    for i in 0..2 {
+        let v = f.new_var(format!("x{i}"), s, Origin::Param(i));
+        f.params.push(v);
+        values.push(Operand::Var(v));
+    }
+    let a = f.new_var("a", s, Origin::Param(2));
+    f.vars[a].shape = vec![Level::Fixed];
+    f.params.push(a);
+    let literal = proc_macro2::Literal::usize_unsuffixed;
+    let constant = |n: usize| {
+        let tokens = literal(n);
+        Operand::Const {
+            tokens: quote!(#tokens),
+            value: Some(n as f64),
+        }
+    };
+    let array = |f: &mut Function, name: &str, len: usize| {
+        let len = literal(len);
+        let v = f.new_var(name, s, Origin::Local);
+        f.vars[v].mutable = true;
+        f.vars[v].shape = vec![Level::Fixed];
+        f.body.push(Stmt::Let {
+            dst: Some(v),
+            rhs: Rhs::Opaque(Opaque {
+                tokens: quote!([0.0; #len]),
+                reads: Vec::new(),
+                passive_result: true,
+                pure: true,
+                what: "an array".into(),
+            }),
+            span: s,
+        });
+        v
+    };
+    let c = array(&mut f, "c", 4);
+    let out = array(&mut f, "out", 3);
+    let top = std::mem::take(&mut f.body);
+
+    // for j in 0..4 { c[j] = g(x0, x1, a[j]); }
+    let j = f.new_var("j", s, Origin::Local);
+    let aj = f.new_var("aj", s, Origin::Temp);
+    f.body.push(Stmt::Let {
+        dst: Some(aj),
+        rhs: Rhs::Index(a, vec![Operand::Var(j)]),
+        span: s,
+    });
+    let mut scope = values.clone();
+    scope.push(Operand::Var(aj));
+    generate(&mut f, &mut scope, fill);
+    f.body.push(Stmt::Store {
+        array: c,
+        index: vec![Operand::Var(j)],
+        value: scope.last().cloned().expect("values"),
+        accumulate: !overwrite,
+        span: s,
+    });
+    let fill_loop = Stmt::For {
+        index: j,
+        start: constant(0),
+        end: constant(4),
+        inclusive: false,
+        reversed: false,
+        body: std::mem::take(&mut f.body),
+        span: s,
+    };
+
+    // let mut s = x1; for k in 0..4 { s = h(x0, s, c[k]); }
+    let acc = f.new_var("s", s, Origin::Local);
+    f.vars[acc].mutable = true;
+    let k = f.new_var("k", s, Origin::Local);
+    let current = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
+    let ck = f.new_var("ck", s, Origin::Temp);
+    f.body.push(Stmt::Let {
+        dst: Some(ck),
+        rhs: Rhs::Index(c, vec![Operand::Var(k)]),
+        span: s,
+    });
+    let mut scope = vec![values[0].clone(), Operand::Var(current), Operand::Var(ck)];
+    generate(&mut f, &mut scope, body);
+    f.body.push(Stmt::Assign {
+        dst: acc,
+        value: scope.last().cloned().expect("values"),
+        span: s,
+    });
+    let use_loop = Stmt::For {
+        index: k,
+        start: constant(0),
+        end: constant(4),
+        inclusive: false,
+        reversed: false,
+        body: std::mem::take(&mut f.body),
+        span: s,
+    };
+
+    // for i in 0..3 { fill; let mut s = x1; use; out[i] = s; }
+    let i = f.new_var("i", s, Origin::Local);
+    f.body.push(fill_loop);
+    f.body.push(Stmt::Let {
+        dst: Some(acc),
+        rhs: Rhs::Op(Op::Id, vec![values[1].clone()]),
+        span: s,
+    });
+    f.body.push(use_loop);
+    let last = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
+    f.body.push(Stmt::Store {
+        array: out,
+        index: vec![Operand::Var(i)],
+        value: Operand::Var(last),
+        accumulate: false,
+        span: s,
+    });
+    let outer_body = std::mem::replace(&mut f.body, top);
+    f.body.push(Stmt::For {
+        index: i,
+        start: constant(0),
+        end: constant(3),
+        inclusive: false,
+        reversed: false,
+        body: outer_body,
+        span: s,
+    });
+    for n in [0, 2] {
+        let e = f.new_var(format!("out{n}"), s, Origin::Temp);
+        f.body.push(Stmt::Let {
+            dst: Some(e),
+            rhs: Rhs::Index(out, vec![constant(n)]),
+            span: s,
+        });
+        f.outputs.push(Operand::Var(e));
+    }
+    f
+}
+
+/// The pushes inside the primal sweep's first top-level loop (the outer loop).
+fn pushes_in_outer_loop(f: &Function) -> usize {
+    use autodiff_expand::ir::{walk, Stmt};
+    let outer = f.body.iter().find(|s| matches!(s, Stmt::For { .. }));
+    let mut pushes = 0;
+    walk(
+        std::slice::from_ref(outer.expect("the outer loop")),
+        &mut |s| {
+            pushes += usize::from(matches!(s, Stmt::Push { .. }));
+        },
+    );
+    pushes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn nested_loops_replayed_or_saved_forward_reverse_and_finite_differences(
+        fill in prop::collection::vec(gen(), 1..6),
+        body in prop::collection::vec(gen(), 1..8),
+        overwrite in any::<bool>(),
+        x in inputs(2),
+        a in inputs(4),
+        u in inputs(6),
+        w in inputs(2),
+    ) {
+        let f = nested_program(&fill, &body, overwrite);
+        let wrt = f.params.clone();
+        let spec = spec(&f, &wrt, Vec::new());
+        let act = activity::analyze(&f, &wrt, &spec.stop);
+        let fwd = derive::forward(&f, &act, &spec);
+        let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+        if overwrite {
+            // Replayed: the primal sweep saves nothing inside the outer loop.
+            prop_assert_eq!(pushes_in_outer_loop(&rev.f), 0);
+        }
+        let tangents = vec![Value::Num(u[0]), Value::Num(u[1]), Value::Array(u[2..].to_vec())];
+        let (v1, ju) = run_loop(&fwd, &x, &a, tangents);
+        let (v2, jtw) = run_loop(&rev, &x, &a, vec![Value::Num(w[0]), Value::Num(w[1])]);
+        prop_assert_eq!(&v1, &v2, "both sweeps compute the primal value");
+        let (lhs, rhs) = (dot(&flat(&ju), &w), dot(&u, &flat(&jtw)));
+        prop_assume!(v1.iter().all(|v| v.is_finite()) && lhs.is_finite() && rhs.is_finite());
+        prop_assert!(close(lhs, rhs, 1e-9), "<Ju, w> = {} but <u, J^T w> = {}", lhs, rhs);
+        if !fill.iter().chain(&body).any(|g| g.op == 18) {
+            let tame = v1.iter().chain(&flat(&ju)).all(|v| v.abs() < 1e3);
+            let h = 1e-6;
+            let shift = |step: f64| {
+                let xs: Vec<f64> = x.iter().zip(&u).map(|(x, u)| x + step * u).collect();
+                let arr: Vec<f64> = a.iter().zip(&u[2..]).map(|(a, u)| a + step * u).collect();
+                let inputs = vec![(f.params[0], Value::Num(xs[0])), (f.params[1], Value::Num(xs[1])), (f.params[2], Value::Array(arr))];
+                let env = interp::run(&f, &inputs).unwrap();
+                f.outputs.iter().map(|o| interp::value(&env, o).unwrap()).collect::<Vec<f64>>()
+            };
+            let (fp, fm) = (shift(h), shift(-h));
+            for (k, jk) in flat(&ju).iter().enumerate().filter(|_| tame) {
+                let fd = (fp[k] - fm[k]) / (2.0 * h);
+                prop_assert!(close(*jk, fd, 1e-4), "output {}: jvp {} vs finite difference {}", k, jk, fd);
+            }
+        }
+    }
+}

@@ -22,6 +22,8 @@ use crate::rules;
 use proc_macro2::Span;
 use std::collections::{HashMap, HashSet};
 
+mod replay;
+
 pub struct Reverse {
     /// The primal sweep (with pushes) followed by the adjoint sweep.
     pub f: Function,
@@ -29,6 +31,7 @@ pub struct Reverse {
     pub grads: Vec<Option<Operand>>,
 }
 
+#[derive(Clone)]
 struct Rev<'a> {
     primal: &'a Function,
     act: &'a Activity,
@@ -50,6 +53,10 @@ struct Rev<'a> {
     passthrough: Vec<bool>,
     /// Values saved during the primal sweep, each with its own stack.
     stacks: Vec<(VarId, VarId)>,
+    /// The loop body being reversed by replay (see `replay`), if any.
+    replay: Option<replay::Replay>,
+    /// Values pushed by a replay in the adjoint sweep, not by the primal sweep.
+    replayed: HashSet<VarId>,
 }
 
 /// `seeds[k]` is the cotangent of output `k` (TensorFlow's `grad_ys`).
@@ -67,6 +74,8 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         reads: read_counts(&primal.body, n),
         passthrough: vec![false; n],
         stacks: Vec::new(),
+        replay: None,
+        replayed: HashSet::new(),
     };
     let mut adjoint = Vec::new();
     // Accumulators of top-level locations and of arrays, created once.
@@ -108,7 +117,12 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
             span: Span::call_site(),
         });
     }
-    let pushes: HashMap<VarId, VarId> = r.stacks.iter().copied().collect();
+    let pushes: HashMap<VarId, VarId> = r
+        .stacks
+        .iter()
+        .copied()
+        .filter(|(value, _)| !r.replayed.contains(value))
+        .collect();
     body.extend(with_pushes(&primal.body, &pushes));
     body.extend(adjoint);
     let grads = wrt.iter().map(|&w| r.adj[w].clone()).collect();
@@ -208,13 +222,6 @@ impl Rev<'_> {
 
     fn is_location(&self, v: VarId) -> bool {
         self.vars[v].mutable
-    }
-
-    /// The adjoint of a block, statements in reverse order.
-    fn block(&mut self, block: &[Stmt], out: &mut Vec<Stmt>) {
-        for stmt in block.iter().rev() {
-            self.stmt(stmt, out);
-        }
     }
 
     fn stmt(&mut self, stmt: &Stmt, out: &mut Vec<Stmt>) {
@@ -337,7 +344,10 @@ impl Rev<'_> {
                 span,
             } => {
                 let promoted = self.promote(stmt, out);
-                let mut body = self.nested_block(body);
+                let mut body = match self.replay_plan(body) {
+                    Some(plan) => self.replayed_block(body, plan),
+                    None => self.nested_block(body),
+                };
                 // A reversed loop adds to `acc[i]` and `acc[i + 1]` each iteration: carry the
                 // `acc[i]` part to the next iteration, where it joins `acc[i + 1]`'s (then `i`
                 // is one less), so each element is written once (two overlapping writes per
@@ -532,6 +542,14 @@ impl Rev<'_> {
 
     /// A reversed block: primal values brought back into scope, then the adjoint.
     fn nested_block(&mut self, block: &[Stmt]) -> Vec<Stmt> {
+        let adjoint = self.scoped_adjoint(block, false);
+        let restore = self.restore(block, &adjoint);
+        restore.into_iter().chain(adjoint).collect()
+    }
+
+    /// The adjoint of a block, with accumulators for the locations it declares; `replayed`:
+    /// the block is the body a replay runs again.
+    fn scoped_adjoint(&mut self, block: &[Stmt], replayed: bool) -> Vec<Stmt> {
         let mut adjoint = Vec::new();
         let declared: Vec<(VarId, Operand)> = block
             .iter()
@@ -553,12 +571,52 @@ impl Rev<'_> {
             self.new_accumulator(loc, witness, &mut adjoint);
             scoped.push(loc);
         }
-        self.block(block, &mut adjoint);
+        for (k, stmt) in block.iter().enumerate().rev() {
+            if let (true, Some(replay)) = (replayed, self.replay.as_mut()) {
+                replay.pos = k;
+            }
+            self.stmt(stmt, &mut adjoint);
+        }
         for loc in scoped {
             self.acc[loc] = None;
         }
-        let restore = self.restore(block, &adjoint);
-        restore.into_iter().chain(adjoint).collect()
+        adjoint
+    }
+
+    /// How a loop body is reversed by replay, where that gives the primal values and the
+    /// body's inner loops would otherwise save values (a trial reversal tells). Replays do
+    /// not nest: the outermost replayable loop replays.
+    fn replay_plan(&self, body: &[Stmt]) -> Option<replay::Replay> {
+        if self.replay.is_some() {
+            return None;
+        }
+        let plan = replay::plan(&self.vars, body, &self.written_from[self.top])?;
+        let mut inner = HashSet::new();
+        for stmt in body {
+            for block in stmt.blocks() {
+                walk(block, &mut |s| inner.extend(s.dst()));
+            }
+        }
+        let mut trial = self.clone();
+        let before = trial.stacks.len();
+        trial.nested_block(body);
+        trial.stacks[before..]
+            .iter()
+            .any(|(value, _)| inner.contains(value))
+            .then_some(plan)
+    }
+
+    /// A loop body reversed by replay: the body again, pushing what the adjoints of its
+    /// inner loops pop, then its adjoint.
+    fn replayed_block(&mut self, body: &[Stmt], plan: replay::Replay) -> Vec<Stmt> {
+        let before = self.stacks.len();
+        self.replay = Some(plan);
+        let adjoint = self.scoped_adjoint(body, true);
+        self.replay = None;
+        let saved: HashMap<VarId, VarId> = self.stacks[before..].iter().copied().collect();
+        self.replayed.extend(saved.keys());
+        let replay = replay::live_part(with_pushes(body, &saved), &adjoint);
+        replay.into_iter().chain(adjoint).collect()
     }
 
     /// The statements that bring back the primal values `adjoint` reads that `block`
@@ -599,8 +657,13 @@ impl Rev<'_> {
     /// Recomputation is preferred (it costs no memory), except for transcendental functions,
     /// which cost more to call again than to save and load (measured on LogSumExp: 1.6x).
     fn recomputable(&self, rhs: &Rhs) -> bool {
-        let unchanged =
-            |v: VarId| !self.vars[v].mutable || !self.written_from[self.top].contains(&v);
+        let unchanged = |v: VarId| {
+            !self.vars[v].mutable
+                || match self.replay.as_ref().and_then(|r| r.unchanged(v)) {
+                    Some(unchanged) => unchanged,
+                    None => !self.written_from[self.top].contains(&v),
+                }
+        };
         match rhs {
             // A snapshot of a location: the same value if nothing writes it from here on.
             Rhs::Op(Op::Id, args) if args[0].var().is_some_and(|v| self.vars[v].mutable) => {
@@ -703,7 +766,7 @@ fn expensive(u: Unary) -> bool {
 
 /// `written_from[k]`: the locations and arrays that top-level statement `k` or a later one
 /// assigns or stores into.
-fn written_from(body: &[Stmt]) -> Vec<HashSet<VarId>> {
+pub(crate) fn written_from(body: &[Stmt]) -> Vec<HashSet<VarId>> {
     let mut suffix: HashSet<VarId> = HashSet::new();
     let mut result = vec![HashSet::new(); body.len()];
     for (k, stmt) in body.iter().enumerate().rev() {
