@@ -352,24 +352,23 @@ impl Rev<'_> {
                 // `acc[i]` part to the next iteration, where it joins `acc[i + 1]`'s (then `i`
                 // is one less), so each element is written once (two overlapping writes per
                 // iteration stall store forwarding: Rosenbrock ran at 9x its primal).
-                let carried = match (*reversed, *inclusive) {
-                    (false, false) => carry_neighbour(&mut self.vars, &mut body, *index, *span),
-                    _ => None,
-                };
-                if let Some((carry, acc, _)) = carried {
-                    // A zero of the accumulator's element type (the macro does not know it).
-                    let acc_tokens = crate::lower::placeholder(acc, *span);
-                    out.push(Stmt::Let {
-                        dst: Some(carry),
-                        rhs: Rhs::Opaque(crate::ir::Opaque {
-                            tokens: quote::quote!(::autodiff::__private::zero_element(&#acc_tokens[..])),
-                            reads: vec![acc],
-                            passive_result: true,
-                            pure: true,
-                            what: "a zero".into(),
-                        }),
-                        span: *span,
-                    });
+                // A reversed loop that adds to `acc[a]` with `a` fixed in the loop sums in a
+                // register and adds the sum once after it.
+                let mut carried = Vec::new();
+                if let (false, false) = (*reversed, *inclusive) {
+                    carried.extend(
+                        carry_neighbour(&mut self.vars, &mut body, *index, *span)
+                            .map(|(carry, acc, _)| (carry, acc, start.clone())),
+                    );
+                    carried.extend(invariant_accumulations(
+                        &mut self.vars,
+                        &mut body,
+                        *index,
+                        *span,
+                    ));
+                }
+                for &(carry, acc, _) in &carried {
+                    out.push(zero_element_of(carry, acc, *span));
                 }
                 out.push(Stmt::For {
                     index: *index,
@@ -380,8 +379,8 @@ impl Rev<'_> {
                     body,
                     span: *span,
                 });
-                if let Some((carry, acc, _)) = carried {
-                    out.extend(flush_carry(&mut self.vars, carry, acc, start, end, *span));
+                for (carry, acc, at) in carried {
+                    out.extend(flush_carry(&mut self.vars, carry, acc, at, start, end, *span));
                 }
                 self.unpromote(promoted);
             }
@@ -883,11 +882,123 @@ fn carry_neighbour(
     Some((carry, acc, next_index))
 }
 
-/// `if start < end { acc[start] += carry; }`: the last iteration's carried part.
+/// `let mut carry = 0.0;`, the zero of the accumulator's element type (the macro does not
+/// know it).
+fn zero_element_of(carry: VarId, acc: VarId, span: Span) -> Stmt {
+    let acc_tokens = crate::lower::placeholder(acc, span);
+    Stmt::Let {
+        dst: Some(carry),
+        rhs: Rhs::Opaque(crate::ir::Opaque {
+            tokens: quote::quote!(::autodiff::__private::zero_element(&#acc_tokens[..])),
+            reads: vec![acc],
+            passive_result: true,
+            pure: true,
+            what: "a zero".into(),
+        }),
+        span,
+    }
+}
+
+/// In a loop body reversed over `i`: every use of the accumulator `acc` is `acc[a] += v` at
+/// the top level, with one `a` the loop does not change (Gmm's `adj_xc[a]` in its
+/// triangular loop). Rewrites each to `carry += v` and returns `(carry, acc, a)` per such
+/// accumulator; the caller declares the carry before the loop and adds it to `acc[a]`
+/// after, so the loop keeps the sum in a register instead of a read-modify-write of memory
+/// per iteration (each waits on the previous one's store).
+fn invariant_accumulations(
+    vars: &mut Vec<Var>,
+    body: &mut Vec<Stmt>,
+    i: VarId,
+    span: Span,
+) -> Vec<(VarId, VarId, Operand)> {
+    let mut varying: HashSet<VarId> = HashSet::from([i]);
+    let mut uses: HashMap<VarId, usize> = HashMap::new();
+    walk(body, &mut |s| {
+        varying.extend(s.dst());
+        if let Stmt::Assign { dst, .. } = s {
+            varying.insert(*dst);
+        }
+        let stored = match s {
+            Stmt::Store { array, .. } => Some(*array),
+            _ => None,
+        };
+        for v in s.reads().into_iter().chain(stored) {
+            *uses.entry(v).or_default() += 1;
+        }
+    });
+    // Each accumulator's index, and how many top-level stores use it.
+    let mut sites: std::collections::BTreeMap<VarId, (Option<Operand>, usize)> =
+        std::collections::BTreeMap::new();
+    for s in body.iter() {
+        if let Stmt::Store {
+            array,
+            index,
+            accumulate: true,
+            ..
+        } = s
+        {
+            let at = match index.as_slice() {
+                [Operand::Var(a)] if !varying.contains(a) => Some(index[0].clone()),
+                _ => None,
+            };
+            let site = sites.entry(*array).or_insert((at.clone(), 0));
+            if site.0.as_ref().and_then(Operand::var) != at.as_ref().and_then(Operand::var) {
+                site.0 = None;
+            }
+            site.1 += 1;
+        }
+    }
+    let mut carried = Vec::new();
+    for (acc, (at, stores)) in sites {
+        let Some(at) = at else { continue };
+        // Stores count once in `uses` as a write and once as a read (`+=`).
+        if vars[acc].origin != Origin::Derivative || uses.get(&acc) != Some(&(2 * stores)) {
+            continue;
+        }
+        let name = format!("carry_{}", vars[acc].name);
+        let carry = fresh(vars, name, span, Origin::Derivative);
+        vars[carry].mutable = true;
+        let mut rebuilt = Vec::with_capacity(body.len() + 2 * stores);
+        for stmt in std::mem::take(body) {
+            match stmt {
+                Stmt::Store {
+                    array, value, span, ..
+                } if array == acc => {
+                    let previous = fresh(vars, "carried", span, Origin::Temp);
+                    let sum = fresh(vars, "summed", span, Origin::Temp);
+                    rebuilt.extend([
+                        Stmt::Let {
+                            dst: Some(previous),
+                            rhs: Rhs::Op(Op::Id, vec![Operand::Var(carry)]),
+                            span,
+                        },
+                        Stmt::Let {
+                            dst: Some(sum),
+                            rhs: Rhs::Op(Op::Add, vec![Operand::Var(previous), value]),
+                            span,
+                        },
+                        Stmt::Assign {
+                            dst: carry,
+                            value: Operand::Var(sum),
+                            span,
+                        },
+                    ]);
+                }
+                other => rebuilt.push(other),
+            }
+        }
+        *body = rebuilt;
+        carried.push((carry, acc, at));
+    }
+    carried
+}
+
+/// `if start < end { acc[at] += carry; }`: what a loop carried, added once if it ran.
 fn flush_carry(
     vars: &mut Vec<Var>,
     carry: VarId,
     acc: VarId,
+    at: Operand,
     start: &Operand,
     end: &Operand,
     span: Span,
@@ -922,7 +1033,7 @@ fn flush_carry(
                 },
                 Stmt::Store {
                     array: acc,
-                    index: vec![start.clone()],
+                    index: vec![at],
                     value: Operand::Var(value),
                     accumulate: true,
                     span,
