@@ -380,7 +380,15 @@ impl Rev<'_> {
                     span: *span,
                 });
                 for (carry, acc, at) in carried {
-                    out.extend(flush_carry(&mut self.vars, carry, acc, at, start, end, *span));
+                    out.extend(flush_carry(
+                        &mut self.vars,
+                        carry,
+                        acc,
+                        at,
+                        start,
+                        end,
+                        *span,
+                    ));
                 }
                 self.unpromote(promoted);
             }
@@ -639,6 +647,20 @@ impl Rev<'_> {
             if self.recomputable(rhs) {
                 needed.extend(stmt.reads());
                 restore.push(stmt.clone());
+            } else if let Some((undo, location)) = self.undo(block, *d, rhs) {
+                // Pushed in reverse order: `d = loc - c; loc = d;`.
+                needed.extend(undo.var());
+                restore.push(Stmt::Assign {
+                    dst: location,
+                    value: Operand::Var(*d),
+                    span: *span,
+                });
+                let (op, c) = undo.split();
+                restore.push(Stmt::Let {
+                    dst: Some(*d),
+                    rhs: Rhs::Op(op, vec![Operand::Var(location), c]),
+                    span: *span,
+                });
             } else {
                 let stack = self.stack_for(*d);
                 restore.push(Stmt::Let {
@@ -650,6 +672,62 @@ impl Rev<'_> {
         }
         restore.reverse();
         restore
+    }
+
+    /// For a snapshot `d = loc` of an index location stepped by the block's one
+    /// `loc = d + c` (a running index into packed storage, GMM's `li += 1`): the inverse step.
+    /// At the head of the block's reversed iteration `loc` holds the value the iteration left
+    /// in it, so `d = loc - c; loc = d;` gives `d` back and leaves `loc` as the iteration
+    /// found it, for the iteration reversed next; nothing is saved. This needs `loc` in scope
+    /// with its final value when the reversal starts: declared by the body a replay runs
+    /// again, and assigned nowhere else. Integers only (a float step does not invert
+    /// exactly): `d` is used as an index.
+    fn undo(&self, block: &[Stmt], d: VarId, rhs: &Rhs) -> Option<(Step, VarId)> {
+        let Rhs::Op(Op::Id, args) = rhs else {
+            return None;
+        };
+        let location = args[0].var()?;
+        let replay = self.replay.as_ref()?;
+        if !replay.declared.contains(&location) || self.reads[location] != 1 {
+            return None;
+        }
+        let mut assigns = Vec::new();
+        walk(&self.primal.body, &mut |s| match s {
+            Stmt::Assign { dst, value, .. } if *dst == location => assigns.push(value.clone()),
+            _ => {}
+        });
+        let [Operand::Var(next)] = assigns.as_slice() else {
+            return None;
+        };
+        let at_top = |v: VarId| block.iter().any(|s| s.dst() == Some(v));
+        let assigned_here = block
+            .iter()
+            .any(|s| matches!(s, Stmt::Assign { dst, .. } if *dst == location));
+        if !assigned_here || !at_top(*next) || !at_top(d) {
+            return None;
+        }
+        let mut indexes = false;
+        walk(block, &mut |s| {
+            let index = match s {
+                Stmt::Let {
+                    rhs: Rhs::Index(_, index),
+                    ..
+                }
+                | Stmt::Store { index, .. } => index.as_slice(),
+                _ => &[],
+            };
+            indexes |= index.iter().any(|i| i.var() == Some(d));
+        });
+        let step = match self.defs.get(next)? {
+            Rhs::Op(Op::Add, a) if a[0].var() == Some(d) => Step::Sub(a[1].clone()),
+            Rhs::Op(Op::Add, a) if a[1].var() == Some(d) => Step::Sub(a[0].clone()),
+            Rhs::Op(Op::Sub, a) if a[0].var() == Some(d) => Step::Add(a[1].clone()),
+            _ => return None,
+        };
+        let invariant = step
+            .var()
+            .is_none_or(|c| !self.vars[c].mutable && !at_top(c));
+        (indexes && invariant).then_some((step, location))
     }
 
     /// Whether evaluating `rhs` again in the adjoint sweep gives the primal value.
@@ -688,6 +766,27 @@ impl Rev<'_> {
         self.vars[stack].mutable = true;
         self.stacks.push((v, stack));
         stack
+    }
+}
+
+/// The inverse of an index location's step: `loc - c` or `loc + c`.
+enum Step {
+    Sub(Operand),
+    Add(Operand),
+}
+
+impl Step {
+    fn split(self) -> (Op, Operand) {
+        match self {
+            Step::Sub(c) => (Op::Sub, c),
+            Step::Add(c) => (Op::Add, c),
+        }
+    }
+
+    fn var(&self) -> Option<VarId> {
+        match self {
+            Step::Sub(c) | Step::Add(c) => c.var(),
+        }
     }
 }
 

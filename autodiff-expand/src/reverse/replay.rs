@@ -33,6 +33,9 @@ pub struct Replay {
     pub written_from: Vec<HashSet<VarId>>,
     /// The top-level statement of the body being reversed.
     pub pos: usize,
+    /// The variables the body declares at its top level: after the replay, in scope with
+    /// their values at the end of the iteration.
+    pub declared: HashSet<VarId>,
 }
 
 impl Replay {
@@ -149,6 +152,7 @@ pub fn plan(vars: &[Var], body: &[Stmt], later: &HashSet<VarId>) -> Option<Repla
     Some(Replay {
         written_from: written,
         pos: 0,
+        declared: body.iter().filter_map(Stmt::dst).collect(),
     })
 }
 
