@@ -161,10 +161,33 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
             }
             _ => {}
         }
+        // Code run for its effect may change what it reads (`c.swap(0, 1)`).
+        if let Stmt::Let {
+            rhs: Rhs::Opaque(o),
+            ..
+        } = &stmt
+        {
+            if !o.pure {
+                for v in &o.reads {
+                    let (snapshot, stored) = (snapshot_key(*v), stored_prefix(*v));
+                    scope
+                        .seen
+                        .retain(|k, _| k != &snapshot && !k.starts_with(&stored));
+                }
+            }
+        }
+        // A read of an element stored or read earlier, with no store into the array in
+        // between, is that value (`qxc[j] * qxc[j]` reads once).
         if let Some((dst, k)) = forwarded_key(&stmt) {
-            if let (Some(&value), true) = (scope.seen.get(&k), replaceable(vars, dst)) {
-                scope.replaced.insert(dst, value);
-                continue;
+            match scope.seen.get(&k) {
+                Some(&value) if replaceable(vars, dst) => {
+                    scope.replaced.insert(dst, value);
+                    continue;
+                }
+                Some(_) => {}
+                None => {
+                    scope.seen.insert(k, dst);
+                }
             }
         }
         if let Some((dst, k)) = share_key(vars, &stmt) {
