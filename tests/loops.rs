@@ -509,3 +509,63 @@ fn generic_loops() {
         assert!((*a as f64 - b).abs() < 1e-3 * (1.0 + b.abs()), "{a} vs {b}");
     }
 }
+
+/// The shape of ADBench's GMM: scratch arrays overwritten in every iteration of an outer loop,
+/// then read by inner loops, and a running index `li` into packed lower-triangular storage.
+/// The reverse sweep replays each outer iteration instead of saving the inner loops' values
+/// and steps `li` back instead of saving it (README, "How loops are differentiated").
+#[differentiate(wrt = [x, l])]
+fn packed_quadratic_forms(x: &[f64], l: &[f64], d: usize) -> f64 {
+    let n = x.len() / d;
+    let mut z = vec![0.0; d];
+    let mut y = vec![0.0; d];
+    let mut total = 0.0;
+    for p in 0..n {
+        for j in 0..d {
+            z[j] = x[p * d + j].sin();
+            y[j] = z[j] * l[j];
+        }
+        let mut li = d;
+        for a in 0..d {
+            for j in a + 1..d {
+                y[j] += l[li] * z[a];
+                li += 1;
+            }
+        }
+        let mut sq = 0.0;
+        for j in 0..d {
+            sq += y[j] * y[j];
+        }
+        total += (1.0 + sq).ln();
+    }
+    total
+}
+
+#[test]
+fn scratch_arrays_and_a_packed_index_in_nested_loops() {
+    for (d, n) in [(1, 3), (3, 4), (5, 7)] {
+        let x = input(n * d);
+        let l: Vec<f64> = input(d * (d + 1) / 2 + 1)[1..].to_vec();
+        let (value, (gx, gl)) = packed_quadratic_forms_grad(&x, &l, d);
+        assert_eq!(value, packed_quadratic_forms(&x, &l, d));
+        let fx = numeric_gradient(|x| packed_quadratic_forms(x, &l, d), &x);
+        let fl = numeric_gradient(|l| packed_quadratic_forms(&x, l, d), &l);
+        assert_close(&gx, &fx, 1e-5, &format!("d={d} x vs finite differences"));
+        assert_close(&gl, &fl, 1e-5, &format!("d={d} l vs finite differences"));
+        // Forward against reverse: <J u, 1> = <u, J^T 1>.
+        let ux: Vec<f64> = (0..x.len()).map(|k| (k as f64 * 0.9).cos()).collect();
+        let ul: Vec<f64> = (0..l.len()).map(|k| (k as f64 * 1.3).sin()).collect();
+        let (v2, ju) = packed_quadratic_forms_jvp(&x, &l, d, &ux, &ul);
+        assert_eq!(v2, value);
+        let dot: f64 = ux
+            .iter()
+            .zip(&gx)
+            .chain(ul.iter().zip(&gl))
+            .map(|(a, b)| a * b)
+            .sum();
+        assert!(
+            (ju - dot).abs() <= 1e-10 * (1.0 + ju.abs()),
+            "d={d}: {ju} vs {dot}"
+        );
+    }
+}

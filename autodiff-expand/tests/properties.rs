@@ -502,13 +502,16 @@ proptest! {
 /// Nested loops over a scratch array, the shape of ADBench's GMM: scalars `x0`, `x1` and an
 /// array `a` of length 4; an outer loop over `i in 0..3` whose body fills a local array `c`
 /// in one inner loop and reads it in a second that carries a location `s` through random
-/// (nonlinear) code, then stores `s` in `out[i]`. The outputs are `out[0]` and `out[2]`.
+/// (nonlinear) code, then stores `s` in `out[i]` and folds it into a location `t` declared
+/// before the loop (`t += s`, or `t *= s` with `multiply`). The outputs are `out[0]`,
+/// `out[2]` and `t`.
 ///
 /// With `overwrite`, the fill overwrites `c`, so the reverse sweep replays the outer body
-/// instead of saving the inner loops' values (`reverse::replay`). Without it, the fill
-/// accumulates (`c[j] += ..`), `c` carries over between outer iterations, and values are
-/// saved.
-fn nested_program(fill: &[Gen], body: &[Gen], overwrite: bool) -> Function {
+/// instead of saving the inner loops' values (`reverse::replay`); `t += s` does not stop
+/// that (its adjoint does not read `t`), `t *= s` does (the replay would need `t`'s value
+/// at the iteration's start). Without `overwrite`, the fill accumulates (`c[j] += ..`), `c`
+/// carries over between outer iterations, and values are saved.
+fn nested_program(fill: &[Gen], body: &[Gen], overwrite: bool, multiply: bool) -> Function {
     use autodiff_expand::ir::{Level, Opaque, Rhs, Stmt};
     let s = Span::call_site();
     let mut f = Function::default();
@@ -549,6 +552,13 @@ fn nested_program(fill: &[Gen], body: &[Gen], overwrite: bool) -> Function {
     };
     let c = array(&mut f, "c", 4);
     let out = array(&mut f, "out", 3);
+    let t = f.new_var("t", s, Origin::Local);
+    f.vars[t].mutable = true;
+    f.body.push(Stmt::Let {
+        dst: Some(t),
+        rhs: Rhs::Op(Op::Id, vec![values[0].clone()]),
+        span: s,
+    });
     let top = std::mem::take(&mut f.body);
 
     // for j in 0..4 { c[j] = g(x0, x1, a[j]); }
@@ -624,6 +634,14 @@ fn nested_program(fill: &[Gen], body: &[Gen], overwrite: bool) -> Function {
         accumulate: false,
         span: s,
     });
+    let t_now = f.push_op(Op::Id, vec![Operand::Var(t)], s);
+    let fold = if multiply { Op::Mul } else { Op::Add };
+    let folded = f.push_op(fold, vec![Operand::Var(t_now), Operand::Var(last)], s);
+    f.body.push(Stmt::Assign {
+        dst: t,
+        value: Operand::Var(folded),
+        span: s,
+    });
     let outer_body = std::mem::replace(&mut f.body, top);
     f.body.push(Stmt::For {
         index: i,
@@ -643,6 +661,8 @@ fn nested_program(fill: &[Gen], body: &[Gen], overwrite: bool) -> Function {
         });
         f.outputs.push(Operand::Var(e));
     }
+    let t_end = f.push_op(Op::Id, vec![Operand::Var(t)], s);
+    f.outputs.push(Operand::Var(t_end));
     f
 }
 
@@ -668,24 +688,26 @@ proptest! {
         fill in prop::collection::vec(gen(), 1..6),
         body in prop::collection::vec(gen(), 1..8),
         overwrite in any::<bool>(),
+        multiply in any::<bool>(),
         x in inputs(2),
         a in inputs(4),
         u in inputs(6),
-        w in inputs(2),
+        w in inputs(3),
     ) {
-        let f = nested_program(&fill, &body, overwrite);
+        let f = nested_program(&fill, &body, overwrite, multiply);
         let wrt = f.params.clone();
         let spec = spec(&f, &wrt, Vec::new());
         let act = activity::analyze(&f, &wrt, &spec.stop);
         let fwd = derive::forward(&f, &act, &spec);
         let rev = derive::reverse(&f, &act, &spec, Seed::Given);
-        if overwrite {
+        if overwrite && !multiply {
             // Replayed: the primal sweep saves nothing inside the outer loop.
             prop_assert_eq!(pushes_in_outer_loop(&rev.f), 0);
         }
         let tangents = vec![Value::Num(u[0]), Value::Num(u[1]), Value::Array(u[2..].to_vec())];
         let (v1, ju) = run_loop(&fwd, &x, &a, tangents);
-        let (v2, jtw) = run_loop(&rev, &x, &a, vec![Value::Num(w[0]), Value::Num(w[1])]);
+        let seeds = w.iter().map(|&w| Value::Num(w)).collect();
+        let (v2, jtw) = run_loop(&rev, &x, &a, seeds);
         prop_assert_eq!(&v1, &v2, "both sweeps compute the primal value");
         let (lhs, rhs) = (dot(&flat(&ju), &w), dot(&u, &flat(&jtw)));
         prop_assume!(v1.iter().all(|v| v.is_finite()) && lhs.is_finite() && rhs.is_finite());

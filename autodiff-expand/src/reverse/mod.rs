@@ -344,8 +344,8 @@ impl Rev<'_> {
                 span,
             } => {
                 let promoted = self.promote(stmt, out);
-                let mut body = match self.replay_plan(body) {
-                    Some(plan) => self.replayed_block(body, plan),
+                let mut body = match self.replay_reversal(body) {
+                    Some(reversed) => reversed,
                     None => self.nested_block(body),
                 };
                 // A reversed loop adds to `acc[i]` and `acc[i + 1]` each iteration: carry the
@@ -590,10 +590,11 @@ impl Rev<'_> {
         adjoint
     }
 
-    /// How a loop body is reversed by replay, where that gives the primal values and the
-    /// body's inner loops would otherwise save values (a trial reversal tells). Replays do
-    /// not nest: the outermost replayable loop replays.
-    fn replay_plan(&self, body: &[Stmt]) -> Option<replay::Replay> {
+    /// The loop body reversed by replay (see `replay`), where that is valid and pays: the
+    /// body's inner loops would otherwise save values, and no loop inside it replays (the
+    /// innermost such loop replays, so its body runs twice, not once per enclosing replay).
+    /// Trial reversals on copies decide; replays do not nest.
+    fn replay_reversal(&mut self, body: &[Stmt]) -> Option<Vec<Stmt>> {
         if self.replay.is_some() {
             return None;
         }
@@ -605,25 +606,37 @@ impl Rev<'_> {
             }
         }
         let mut trial = self.clone();
-        let before = trial.stacks.len();
+        let (stacks, replayed) = (trial.stacks.len(), trial.replayed.len());
         trial.nested_block(body);
-        trial.stacks[before..]
+        let saves = trial.stacks[stacks..]
             .iter()
-            .any(|(value, _)| inner.contains(value))
-            .then_some(plan)
+            .any(|(value, _)| inner.contains(value) && !trial.replayed.contains(value));
+        if !saves || trial.replayed.len() > replayed {
+            return None;
+        }
+        let mut attempt = self.clone();
+        let reversed = attempt.replayed_block(body, plan)?;
+        *self = attempt;
+        Some(reversed)
     }
 
     /// A loop body reversed by replay: the body again, pushing what the adjoints of its
-    /// inner loops pop, then its adjoint.
-    fn replayed_block(&mut self, body: &[Stmt], plan: replay::Replay) -> Vec<Stmt> {
+    /// inner loops pop, then its adjoint. `None` if the part of the body the adjoint needs
+    /// reads data the replay cannot trust (`Replay::stale`).
+    fn replayed_block(&mut self, body: &[Stmt], plan: replay::Replay) -> Option<Vec<Stmt>> {
         let before = self.stacks.len();
+        let stale = plan.stale.clone();
         self.replay = Some(plan);
         let adjoint = self.scoped_adjoint(body, true);
         self.replay = None;
         let saved: HashMap<VarId, VarId> = self.stacks[before..].iter().copied().collect();
         self.replayed.extend(saved.keys());
         let replay = replay::live_part(with_pushes(body, &saved), &adjoint);
-        replay.into_iter().chain(adjoint).collect()
+        let mut trusted = true;
+        walk(&replay, &mut |s| {
+            trusted &= s.reads().iter().all(|r| !stale.contains(r))
+        });
+        trusted.then(|| replay.into_iter().chain(adjoint).collect())
     }
 
     /// The statements that bring back the primal values `adjoint` reads that `block`

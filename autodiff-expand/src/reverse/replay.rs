@@ -12,16 +12,21 @@
 //! the body's adjoint. The body's top-level values are in scope after the replay, and a read
 //! of data the rest of the body does not write is recomputed from the replayed state.
 //!
-//! Running the body again gives the primal's values when every location and array it reads
-//! before writing still holds the value it held when the primal sweep ran that iteration:
+//! Running the body again gives the primal's value of a read when the location or array read
+//! still holds, when the replay reads it, the value it held when the primal sweep ran that
+//! iteration:
 //! - data the body does not write: nothing may write it from the loop on;
-//! - data the body writes: a location must be assigned at the body's top level before any
+//! - data the body writes: a location must be assigned at the body's top level before the
 //!   read; an array must be filled at the body's top level (`for j in 0..n { a[j] = ..; }`)
-//!   before any read, and read only at the index of a loop over `..n`, the same `n`.
+//!   before the read, and read at the index of a loop over `..n`, the same `n`.
 //!
-//! The body must also have no effects (impure code, such as `println!`) and no tensors (their
-//! values move). Replaying costs a second run of the body, so it is chosen only where the
-//! body's inner loops would otherwise save values (see `Rev::replay_plan`).
+//! Other reads are *stale*. The replay may still skip them: it runs only the statements the
+//! adjoint needs (`live_part`), so `total += e`, whose adjoint does not need `total`, is no
+//! obstacle; but if a needed statement reads stale data, the loop is reversed without a
+//! replay. The body must also have no effects (impure code, such as `println!`) and no
+//! tensors (their values move). Replaying costs a second run of the body, so it is chosen
+//! only where the body's inner loops would otherwise save values (see
+//! `Rev::replay_reversal`).
 use crate::ir::{walk, Operand, Rhs, Stmt, Var, VarId};
 use std::collections::{HashMap, HashSet};
 
@@ -36,12 +41,17 @@ pub struct Replay {
     /// The variables the body declares at its top level: after the replay, in scope with
     /// their values at the end of the iteration.
     pub declared: HashSet<VarId>,
+    /// Locations and arrays some read of the body may find changed since the primal sweep.
+    pub stale: HashSet<VarId>,
 }
 
 impl Replay {
     /// Whether a read of `v` inside the body's statement `pos` gives, after the replay, the
     /// value the primal read (`None`: the body does not write `v`; the caller decides).
     pub fn unchanged(&self, v: VarId) -> Option<bool> {
+        if self.stale.contains(&v) {
+            return Some(false);
+        }
         self.written_from
             .first()
             .is_some_and(|all| all.contains(&v))
@@ -97,27 +107,31 @@ pub fn plan(vars: &[Var], body: &[Stmt], later: &HashSet<VarId>) -> Option<Repla
     // (with the fill's end).
     let mut assigned: HashMap<VarId, usize> = HashMap::new();
     let mut filled: HashMap<VarId, (usize, &Operand)> = HashMap::new();
+    let mut stale = HashSet::new();
     for (t, top) in body.iter().enumerate() {
-        let mut ok = true;
+        let mut tensors = false;
         walk(std::slice::from_ref(top), &mut |s| {
             for r in s.reads() {
                 if !vars[r].mutable && !vars[r].tensor || declared.contains(&r) {
                     continue;
                 }
-                ok &= !vars[r].tensor;
-                if !written[0].contains(&r) {
-                    ok &= !later.contains(&r);
+                tensors |= vars[r].tensor;
+                let fresh = if !written[0].contains(&r) {
+                    !later.contains(&r)
                 } else if vars[r].is_array() {
                     let index = element_index(s, r).and_then(|i| loop_ends.get(&i));
-                    ok &= vars[r].shape.len() == 1
+                    vars[r].shape.len() == 1
                         && matches!((index, filled.get(&r)),
-                            (Some(end), Some((_, fill_end))) if same(end, fill_end));
+                            (Some(end), Some((_, fill_end))) if same(end, fill_end))
                 } else {
-                    ok &= assigned.contains_key(&r);
+                    assigned.contains_key(&r)
+                };
+                if !fresh {
+                    stale.insert(r);
                 }
             }
         });
-        if !ok {
+        if tensors {
             return None;
         }
         match top {
@@ -153,6 +167,7 @@ pub fn plan(vars: &[Var], body: &[Stmt], later: &HashSet<VarId>) -> Option<Repla
         written_from: written,
         pos: 0,
         declared: body.iter().filter_map(Stmt::dst).collect(),
+        stale,
     })
 }
 
