@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 pub fn simplify(f: &mut Function) {
     share(f);
     eliminate_dead_code(f);
+    f.body = hoist_reads(&mut f.vars, std::mem::take(&mut f.body));
 }
 
 /// Common subexpressions only. Run on the primal too, before differentiation: three reads
@@ -85,6 +86,110 @@ fn hoist_snapshots(vars: &[Var], block: Vec<Stmt>) -> Vec<Stmt> {
             out.extend(hoisted);
         }
         out.push(stmt);
+    }
+    out
+}
+
+/// Loop-invariant code motion for array reads, on the generated code (after differentiation,
+/// so the passes see the user's structure): `let v = a[k];` at the top level of a `for` body,
+/// where nothing in the loop writes `a` or changes `k`, moves before the loop, under an
+/// `if start < end` so that a loop that does not run reads nothing (the read could be out
+/// of bounds). rustc cannot hoist such reads itself: a store through any other array in the
+/// loop might, for all it knows, change the array's pointer or length (GMM's `xc[a]` in its
+/// triangular loops: forward, replayed and reversed).
+fn hoist_reads(vars: &mut Vec<Var>, block: Vec<Stmt>) -> Vec<Stmt> {
+    let mut out = Vec::with_capacity(block.len());
+    for mut stmt in block {
+        for inner in stmt.blocks_mut() {
+            *inner = hoist_reads(vars, std::mem::take(inner));
+        }
+        let Stmt::For {
+            index,
+            start,
+            end,
+            inclusive,
+            body,
+            span,
+            ..
+        } = &mut stmt
+        else {
+            out.push(stmt);
+            continue;
+        };
+        let mut written: HashSet<VarId> = written_in(body).into_iter().collect();
+        let mut changing: HashSet<VarId> = HashSet::from([*index]);
+        walk(body, &mut |s| {
+            changing.extend(s.dst());
+            match s {
+                Stmt::Assign { dst, .. } => {
+                    changing.insert(*dst);
+                }
+                // What code run for its effect reads, it may change; `add_into` changes its
+                // accumulator.
+                Stmt::Let {
+                    rhs: Rhs::Opaque(o),
+                    ..
+                } if !o.pure => written.extend(o.reads.iter().copied()),
+                Stmt::Let {
+                    rhs: Rhs::AddInto(acc, _),
+                    ..
+                } => {
+                    written.insert(*acc);
+                }
+                _ => {}
+            }
+        });
+        let (hoisted, kept): (Vec<Stmt>, Vec<Stmt>) =
+            std::mem::take(body).into_iter().partition(|s| match s {
+                Stmt::Let {
+                    dst: Some(d),
+                    rhs: Rhs::Index(array, at),
+                    ..
+                } => {
+                    !vars[*d].mutable
+                        && !written.contains(array)
+                        && at.iter().all(|i| i.var().is_none_or(|v| !changing.contains(&v)))
+                }
+                _ => false,
+            });
+        *body = kept;
+        if hoisted.is_empty() {
+            out.push(stmt);
+            continue;
+        }
+        let (span, inclusive) = (*span, *inclusive);
+        let operand = |o: &Operand| match o {
+            Operand::Var(v) => {
+                quote::ToTokens::to_token_stream(&crate::lower::placeholder(*v, span))
+            }
+            Operand::Const { tokens, .. } => quote::quote!((#tokens)),
+            Operand::Lit(_) => quote::quote!(0),
+        };
+        let (s, e) = (operand(start), operand(end));
+        let runs = crate::ir::fresh(vars, "runs", span, Origin::Temp);
+        let reads = [&*start, &*end].into_iter().filter_map(Operand::var).collect();
+        out.push(Stmt::Let {
+            dst: Some(runs),
+            rhs: Rhs::Opaque(crate::ir::Opaque {
+                tokens: match inclusive {
+                    true => quote::quote!(#s <= #e),
+                    false => quote::quote!(#s < #e),
+                },
+                reads,
+                passive_result: true,
+                pure: true,
+                what: "a loop bound".into(),
+            }),
+            span,
+        });
+        let mut then = hoisted;
+        then.push(stmt);
+        out.push(Stmt::If {
+            cond: Operand::Var(runs),
+            then,
+            otherwise: Vec::new(),
+            span,
+        });
     }
     out
 }
