@@ -564,6 +564,40 @@ pub struct Builder<'f> {
 }
 
 /// A fresh variable in `vars`.
+/// `let runs = start < end;` (`<=` when `inclusive`): whether a loop over `start..end` runs
+/// at all, for code that must do something once if it does (read a loop invariant, add what a
+/// reversed loop carried).
+pub fn loop_runs(
+    vars: &mut Vec<Var>,
+    start: &Operand,
+    end: &Operand,
+    inclusive: bool,
+    span: Span,
+) -> (VarId, Stmt) {
+    let tokens = |o: &Operand| match o {
+        Operand::Var(v) => quote::ToTokens::to_token_stream(&crate::lower::placeholder(*v, span)),
+        Operand::Const { tokens, .. } => quote::quote!((#tokens)),
+        Operand::Lit(_) => quote::quote!(0),
+    };
+    let (s, e) = (tokens(start), tokens(end));
+    let runs = fresh(vars, "runs", span, Origin::Temp);
+    let stmt = Stmt::Let {
+        dst: Some(runs),
+        rhs: Rhs::Opaque(Opaque {
+            tokens: match inclusive {
+                true => quote::quote!(#s <= #e),
+                false => quote::quote!(#s < #e),
+            },
+            reads: [start, end].into_iter().filter_map(Operand::var).collect(),
+            passive_result: true,
+            pure: true,
+            what: "a loop bound".into(),
+        }),
+        span,
+    };
+    (runs, stmt)
+}
+
 pub fn fresh(vars: &mut Vec<Var>, name: impl Into<String>, span: Span, origin: Origin) -> VarId {
     vars.push(Var {
         name: name.into(),

@@ -148,7 +148,9 @@ fn hoist_reads(vars: &mut Vec<Var>, block: Vec<Stmt>) -> Vec<Stmt> {
                 } => {
                     !vars[*d].mutable
                         && !written.contains(array)
-                        && at.iter().all(|i| i.var().is_none_or(|v| !changing.contains(&v)))
+                        && at
+                            .iter()
+                            .all(|i| i.var().is_none_or(|v| !changing.contains(&v)))
                 }
                 _ => false,
             });
@@ -157,31 +159,9 @@ fn hoist_reads(vars: &mut Vec<Var>, block: Vec<Stmt>) -> Vec<Stmt> {
             out.push(stmt);
             continue;
         }
-        let (span, inclusive) = (*span, *inclusive);
-        let operand = |o: &Operand| match o {
-            Operand::Var(v) => {
-                quote::ToTokens::to_token_stream(&crate::lower::placeholder(*v, span))
-            }
-            Operand::Const { tokens, .. } => quote::quote!((#tokens)),
-            Operand::Lit(_) => quote::quote!(0),
-        };
-        let (s, e) = (operand(start), operand(end));
-        let runs = crate::ir::fresh(vars, "runs", span, Origin::Temp);
-        let reads = [&*start, &*end].into_iter().filter_map(Operand::var).collect();
-        out.push(Stmt::Let {
-            dst: Some(runs),
-            rhs: Rhs::Opaque(crate::ir::Opaque {
-                tokens: match inclusive {
-                    true => quote::quote!(#s <= #e),
-                    false => quote::quote!(#s < #e),
-                },
-                reads,
-                passive_result: true,
-                pure: true,
-                what: "a loop bound".into(),
-            }),
-            span,
-        });
+        let (runs, test) = crate::ir::loop_runs(vars, start, end, *inclusive, *span);
+        let span = *span;
+        out.push(test);
         let mut then = hoisted;
         then.push(stmt);
         out.push(Stmt::If {

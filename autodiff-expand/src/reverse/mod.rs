@@ -1115,26 +1115,10 @@ fn flush_carry(
     end: &Operand,
     span: Span,
 ) -> Vec<Stmt> {
-    let ran = fresh(vars, "ran", span, Origin::Temp);
+    let (ran, test) = crate::ir::loop_runs(vars, start, end, false, span);
     let value = fresh(vars, "carried", span, Origin::Temp);
-    let tokens = |o: &Operand| match o {
-        Operand::Var(v) => quote::ToTokens::to_token_stream(&crate::lower::placeholder(*v, span)),
-        Operand::Const { tokens, .. } => quote::quote!((#tokens)),
-        Operand::Lit(_) => quote::quote!(0),
-    };
-    let (s, e) = (tokens(start), tokens(end));
     vec![
-        Stmt::Let {
-            dst: Some(ran),
-            rhs: Rhs::Opaque(crate::ir::Opaque {
-                tokens: quote::quote!(#s < #e),
-                reads: [start, end].iter().filter_map(|o| o.var()).collect(),
-                passive_result: true,
-                pure: true,
-                what: "a loop bound".into(),
-            }),
-            span,
-        },
+        test,
         Stmt::If {
             cond: Operand::Var(ran),
             then: vec![
