@@ -11,8 +11,9 @@
 //! activity  varied / useful / active variables; connectivity of each wrt entry
 //! rules     THE table of derivative rules, read by forward and reverse
 //! forward   IR -> primal + tangent IR (f_jvp)
-//! reverse   IR -> primal sweep + adjoint sweep (f_grad, f_vjp)
-//! simplify  common subexpressions, dead code
+//! reverse   IR -> primal sweep + adjoint sweep (f_grad, f_vjp); reverse/replay decides
+//!           where a loop iteration is run again instead of saving its values
+//! simplify  common subexpressions, dead code, loop-invariant reads
 //! emit      IR -> tokens, hygienic names; signatures of the generated functions
 //! ```
 //! `derive` runs forward/reverse/simplify for each generated function, `interp` evaluates
