@@ -112,10 +112,32 @@ pub(crate) fn try_zip_with<T: Copy, U>(
     }
     let out_shape =
         broadcast_shape(sa, sb).ok_or_else(|| ShapeError::broadcast(operation, sa, sb))?;
-    let strides_a = broadcast_strides(sa, &out_shape);
-    let strides_b = broadcast_strides(sb, &out_shape);
     let (da, db) = (a.as_slice(), b.as_slice());
     let mut data = Vec::with_capacity(size_of_shape(&out_shape));
+    // A scalar or a trailing block (a bias row) repeated over the other operand: whole
+    // chunks, no index arithmetic.
+    if size_of_shape(&out_shape) > 0 {
+        if out_shape == sa && repeats_as_suffix(sb, sa) {
+            for chunk in da.chunks_exact(db.len()) {
+                data.extend(chunk.iter().zip(db).map(|(&x, &y)| f(x, y)));
+            }
+            return Ok(Tensor {
+                data,
+                shape: out_shape,
+            });
+        }
+        if out_shape == sb && repeats_as_suffix(sa, sb) {
+            for chunk in db.chunks_exact(da.len()) {
+                data.extend(da.iter().zip(chunk).map(|(&x, &y)| f(x, y)));
+            }
+            return Ok(Tensor {
+                data,
+                shape: out_shape,
+            });
+        }
+    }
+    let strides_a = broadcast_strides(sa, &out_shape);
+    let strides_b = broadcast_strides(sb, &out_shape);
     for_each_offset_pair(&out_shape, &strides_a, &strides_b, |i, j| {
         data.push(f(da[i], db[j]))
     });
@@ -123,6 +145,14 @@ pub(crate) fn try_zip_with<T: Copy, U>(
         data,
         shape: out_shape,
     })
+}
+
+/// Whether `small`, without its leading 1s, is the trailing part of `big` (`[16]` or
+/// `[1, 16]` in `[32, 16]`; a scalar in anything): broadcasting it repeats its data whole.
+fn repeats_as_suffix(small: &[usize], big: &[usize]) -> bool {
+    let first = small.iter().position(|&d| d != 1).unwrap_or(small.len());
+    let core = &small[first..];
+    core.len() <= big.len() && big.ends_with(core)
 }
 
 /// Whether a tensor of shape `from` can be broadcast to exactly `to` (`to` is the result of
@@ -214,10 +244,23 @@ pub fn unbroadcast<T: Float>(grad: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
             ShapeError::broadcast_to("unbroadcast", shape, grad_shape)
         );
     }
-    let grad_strides = row_major_strides(grad_shape);
-    let target_strides = broadcast_strides(shape, grad_shape);
     let src = grad.as_slice();
     let mut data = vec![T::zero(); size_of_shape(shape)];
+    // A scalar or a trailing block (a bias row): sum whole chunks, in the same order as the
+    // general path below.
+    if !data.is_empty() && repeats_as_suffix(shape, grad_shape) {
+        for chunk in src.chunks_exact(data.len()) {
+            for (d, &g) in data.iter_mut().zip(chunk) {
+                *d = *d + g;
+            }
+        }
+        return Tensor {
+            data,
+            shape: shape.to_vec(),
+        };
+    }
+    let grad_strides = row_major_strides(grad_shape);
+    let target_strides = broadcast_strides(shape, grad_shape);
     for_each_offset_pair(grad_shape, &grad_strides, &target_strides, |g, t| {
         data[t] = data[t] + src[g];
     });
@@ -254,6 +297,81 @@ mod tests {
         let row = Tensor::from([1.0, 2.0, 3.0]);
         let sum = try_zip_with("add", &col, &row, |x, y| x + y).unwrap();
         assert_eq!(sum, Tensor::from([[11.0, 12.0, 13.0], [21.0, 22.0, 23.0]]));
+    }
+
+    /// The element of `t` at the broadcast index `index` of `out` (numpy's rule, by hand).
+    fn at(t: &Tensor<f64>, out: &[usize], index: &[usize]) -> f64 {
+        let lead = out.len() - t.shape().len();
+        let mut offset = 0;
+        for (axis, &d) in t.shape().iter().enumerate() {
+            let i = if d == 1 { 0 } else { index[lead + axis] };
+            offset = offset * d + i;
+        }
+        t.as_slice()[offset]
+    }
+
+    fn indices(shape: &[usize]) -> Vec<Vec<usize>> {
+        let mut all = vec![Vec::new()];
+        for &d in shape {
+            all = all
+                .into_iter()
+                .flat_map(|prefix| {
+                    (0..d).map(move |i| {
+                        let mut next = prefix.clone();
+                        next.push(i);
+                        next
+                    })
+                })
+                .collect();
+        }
+        all
+    }
+
+    fn counting(shape: &[usize], scale: f64) -> Tensor<f64> {
+        let n = size_of_shape(shape);
+        Tensor::from_vec((0..n).map(|k| (k as f64 + 1.0) * scale).collect(), shape)
+    }
+
+    /// The fast paths (a scalar or a trailing block, either side) and the general one agree
+    /// with broadcasting done by hand, and `unbroadcast` with summing by hand.
+    #[test]
+    fn every_broadcast_path_matches_the_rule_by_hand() {
+        let pairs: [(&[usize], &[usize]); 9] = [
+            (&[2, 3], &[3]),
+            (&[2, 3], &[1, 3]),
+            (&[2, 3], &[]),
+            (&[3], &[2, 3]),
+            (&[1], &[4, 2]),
+            (&[2, 1], &[3]),
+            (&[2, 3, 4], &[3, 4]),
+            (&[2, 3, 4], &[3, 1]),
+            (&[1, 1], &[2, 2]),
+        ];
+        for (sa, sb) in pairs {
+            let (a, b) = (counting(sa, 1.0), counting(sb, 0.01));
+            let out = try_zip_with("sub", &a, &b, |x, y| x - y).unwrap();
+            for index in indices(out.shape()) {
+                let expected = at(&a, out.shape(), &index) - at(&b, out.shape(), &index);
+                assert_eq!(at(&out, out.shape(), &index), expected, "{sa:?} - {sb:?}");
+            }
+            for (small, t) in [(sa, &a), (sb, &b)] {
+                let summed = unbroadcast(&out, small);
+                let mut expected = vec![0.0; t.len()];
+                for index in indices(out.shape()) {
+                    let lead = out.shape().len() - small.len();
+                    let mut offset = 0;
+                    for (axis, &d) in small.iter().enumerate() {
+                        offset = offset * d + if d == 1 { 0 } else { index[lead + axis] };
+                    }
+                    expected[offset] += at(&out, out.shape(), &index);
+                }
+                assert_eq!(
+                    summed.as_slice(),
+                    expected.as_slice(),
+                    "unbroadcast to {small:?}"
+                );
+            }
+        }
     }
 
     #[test]
