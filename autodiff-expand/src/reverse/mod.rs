@@ -603,7 +603,7 @@ impl Rev<'_> {
         if self.replay.is_some() {
             return None;
         }
-        let plan = replay::plan(&self.vars, body, &self.written_from[self.top])?;
+        let plan = replay::plan(&self.vars, &self.defs, body, &self.written_from[self.top])?;
         let mut inner = HashSet::new();
         for stmt in body {
             for block in stmt.blocks() {

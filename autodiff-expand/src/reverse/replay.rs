@@ -61,7 +61,12 @@ impl Replay {
 
 /// The replay of `body`, if running it again in the adjoint sweep gives the primal values;
 /// `later` holds what the loop or anything after it writes.
-pub fn plan(vars: &[Var], body: &[Stmt], later: &HashSet<VarId>) -> Option<Replay> {
+pub fn plan(
+    vars: &[Var],
+    defs: &HashMap<VarId, Rhs>,
+    body: &[Stmt],
+    later: &HashSet<VarId>,
+) -> Option<Replay> {
     let mut declared = HashSet::new();
     let mut loop_ends: HashMap<VarId, &Operand> = HashMap::new();
     let mut has_loop = false;
@@ -120,9 +125,14 @@ pub fn plan(vars: &[Var], body: &[Stmt], later: &HashSet<VarId>) -> Option<Repla
                     !later.contains(&r)
                 } else if vars[r].is_array() {
                     let index = element_index(s, r).and_then(|i| loop_ends.get(&i));
+                    let filled = filled.get(&r);
+                    // Filled whole (`for j in 0..n` over an array made with length `n`): any
+                    // read is of this iteration's data.
+                    let whole = filled.is_some_and(|(_, end)| fills_whole(vars, defs, r, end));
                     vars[r].shape.len() == 1
-                        && matches!((index, filled.get(&r)),
-                            (Some(end), Some((_, fill_end))) if same(end, fill_end))
+                        && (whole
+                            || matches!((index, filled),
+                                (Some(end), Some((_, fill_end))) if same(end, fill_end)))
                 } else {
                     assigned.contains_key(&r)
                 };
@@ -169,6 +179,59 @@ pub fn plan(vars: &[Var], body: &[Stmt], later: &HashSet<VarId>) -> Option<Repla
         declared: body.iter().filter_map(Stmt::dst).collect(),
         stale,
     })
+}
+
+/// Whether a fill over `0..end` covers all of `array`: `end` is the length the array was
+/// made with (`vec![x; n]`, `[x; n]`), or `array.len()`.
+fn fills_whole(vars: &[Var], defs: &HashMap<VarId, Rhs>, array: VarId, end: &Operand) -> bool {
+    let parsed = |v: VarId| match defs.get(&v) {
+        Some(Rhs::Opaque(o)) => syn::parse2::<syn::Expr>(o.tokens.clone()).ok(),
+        _ => None,
+    };
+    let names = |e: &syn::Expr, v: VarId| match e {
+        syn::Expr::Path(p) => p
+            .path
+            .get_ident()
+            .and_then(crate::lower::placeholder_var)
+            .is_some_and(|p| p == v),
+        _ => false,
+    };
+    // `end` is `array.len()`.
+    if let Some(syn::Expr::MethodCall(m)) = end.var().and_then(parsed) {
+        if m.method == "len" && m.args.is_empty() && names(&m.receiver, array) {
+            return true;
+        }
+    }
+    // The array's creation, through `let a = b;` copies of it.
+    let mut made = array;
+    while let Some(Rhs::Op(crate::ir::Op::Id, args)) = defs.get(&made) {
+        match args[0].var() {
+            Some(v) => made = v,
+            None => return false,
+        }
+    }
+    let length = match parsed(made) {
+        Some(syn::Expr::Repeat(r)) => *r.len,
+        Some(syn::Expr::Macro(m)) if m.mac.path.is_ident("vec") => {
+            let length = m.mac.parse_body_with(|input: syn::parse::ParseStream| {
+                let _: syn::Expr = input.parse()?;
+                let _: syn::Token![;] = input.parse()?;
+                input.parse::<syn::Expr>()
+            });
+            match length {
+                Ok(length) => length,
+                Err(_) => return false,
+            }
+        }
+        _ => return false,
+    };
+    match (&length, end) {
+        (_, Operand::Var(e)) => !vars[*e].mutable && names(&length, *e),
+        (syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }), _) => {
+            n.base10_parse::<f64>().ok() == end.constant()
+        }
+        _ => false,
+    }
 }
 
 /// The index variable of `s`'s single-index element read of `array` (`array[i]`, or the read
