@@ -227,9 +227,13 @@ fn fills_whole(vars: &[Var], defs: &HashMap<VarId, Rhs>, array: VarId, end: &Ope
     };
     match (&length, end) {
         (_, Operand::Var(e)) => !vars[*e].mutable && names(&length, *e),
-        (syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }), _) => {
-            n.base10_parse::<f64>().ok() == end.constant()
-        }
+        (
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(n),
+                ..
+            }),
+            _,
+        ) => n.base10_parse::<f64>().ok() == end.constant(),
         _ => false,
     }
 }
