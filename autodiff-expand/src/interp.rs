@@ -74,7 +74,7 @@ fn block(stmts: &[Stmt], env: &mut Vec<Value>) -> Result<(), String> {
                         Value::Stack(values) => values.pop().ok_or("pop from an empty stack")?,
                         other => return Err(format!("pop from {other:?}")),
                     },
-                    Rhs::Opaque(o) => opaque(o)?,
+                    Rhs::Opaque(o) => opaque(o, env)?,
                     Rhs::Call(_)
                     | Rhs::CallForward(..)
                     | Rhs::CallReverse(..)
@@ -159,18 +159,53 @@ fn block(stmts: &[Stmt], env: &mut Vec<Value>) -> Result<(), String> {
     Ok(())
 }
 
-/// The opaque code the property tests generate: `[0.0; n]` and `len` of an array.
-fn opaque(o: &crate::ir::Opaque) -> Result<Value, String> {
+/// The opaque code the property tests and the reverse pass generate: `[0.0; n]`, the length
+/// of an array, a zero element, and a comparison of loop bounds.
+fn opaque(o: &crate::ir::Opaque, env: &[Value]) -> Result<Value, String> {
     let text = o.tokens.to_string();
+    let fail = || format!("cannot interpret `{text}`");
     if let Some(n) = text
         .strip_prefix("[0.0 ; ")
         .and_then(|r| r.strip_suffix(']'))
     {
-        let n: usize = n
-            .trim()
-            .parse()
-            .map_err(|_| format!("cannot interpret `{text}`"))?;
+        let n: usize = n.trim().parse().map_err(|_| fail())?;
         return Ok(Value::Array(vec![0.0; n]));
+    }
+    let var = |t: &str| {
+        t.trim()
+            .strip_prefix("__autodiff_var_")
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    // A placeholder `__autodiff_var_N` or a constant `(4)`.
+    let operand = |t: &str| -> Result<f64, String> {
+        match var(t) {
+            Some(v) => env[v].num(),
+            None => t
+                .trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .trim()
+                .parse()
+                .map_err(|_| fail()),
+        }
+    };
+    if let Some(array) = text.strip_suffix(". len ()") {
+        return match var(array).map(|v| &env[v]) {
+            Some(Value::Array(xs)) => Ok(Value::Num(xs.len() as f64)),
+            _ => Err(fail()),
+        };
+    }
+    if text.starts_with(":: autodiff :: __private :: zero_element") {
+        return Ok(Value::Num(0.0));
+    }
+    for (symbol, holds) in [
+        ("<=", (|a, b| a <= b) as fn(f64, f64) -> bool),
+        ("<", |a, b| a < b),
+    ] {
+        if let Some((a, b)) = text.split_once(&format!(" {symbol} ")) {
+            let result = holds(operand(a)?, operand(b)?);
+            return Ok(Value::Num(if result { 1.0 } else { 0.0 }));
+        }
     }
     Err(format!("cannot interpret {}", o.what))
 }

@@ -511,7 +511,17 @@ proptest! {
 /// that (its adjoint does not read `t`), `t *= s` does (the replay would need `t`'s value
 /// at the iteration's start). Without `overwrite`, the fill accumulates (`c[j] += ..`), `c`
 /// carries over between outer iterations, and values are saved.
-fn nested_program(fill: &[Gen], body: &[Gen], overwrite: bool, multiply: bool) -> Function {
+///
+/// Without `store_out` the only output is `t`; then, with `overwrite` and `t += s`, the loop
+/// only adds into a running sum, and its iterations' adjoints run inside the primal sweep
+/// (`Rev::fused_reversal`).
+fn nested_program(
+    fill: &[Gen],
+    body: &[Gen],
+    overwrite: bool,
+    multiply: bool,
+    store_out: bool,
+) -> Function {
     use autodiff_expand::ir::{Level, Opaque, Rhs, Stmt};
     let s = Span::call_site();
     let mut f = Function::default();
@@ -640,13 +650,15 @@ fn nested_program(fill: &[Gen], body: &[Gen], overwrite: bool, multiply: bool) -
     });
     f.body.push(use_loop);
     let last = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
-    f.body.push(Stmt::Store {
-        array: out,
-        index: vec![Operand::Var(i)],
-        value: Operand::Var(last),
-        accumulate: false,
-        span: s,
-    });
+    if store_out {
+        f.body.push(Stmt::Store {
+            array: out,
+            index: vec![Operand::Var(i)],
+            value: Operand::Var(last),
+            accumulate: false,
+            span: s,
+        });
+    }
     let t_now = f.push_op(Op::Id, vec![Operand::Var(t)], s);
     let fold = if multiply { Op::Mul } else { Op::Add };
     let folded = f.push_op(fold, vec![Operand::Var(t_now), Operand::Var(last)], s);
@@ -665,7 +677,7 @@ fn nested_program(fill: &[Gen], body: &[Gen], overwrite: bool, multiply: bool) -
         body: outer_body,
         span: s,
     });
-    for n in [0, 2] {
+    for n in [0, 2].into_iter().filter(|_| store_out) {
         let e = f.new_var(format!("out{n}"), s, Origin::Temp);
         f.body.push(Stmt::Let {
             dst: Some(e),
@@ -679,22 +691,24 @@ fn nested_program(fill: &[Gen], body: &[Gen], overwrite: bool, multiply: bool) -
     f
 }
 
-/// The pushes inside the inner loops of the primal sweep's first top-level loop (the outer
-/// loop): what a replay of the outer body saves the primal sweep.
-fn pushes_in_inner_loops(f: &Function) -> usize {
+/// The primal sweep's first top-level loop (the outer loop): the pushes inside its inner
+/// loops (what a replay of its body saves the primal sweep) and whether an adjoint runs
+/// inside it (a reversed loop: the loop is fused).
+fn outer_loop(f: &Function) -> (usize, bool) {
     use autodiff_expand::ir::{walk, Stmt};
     let Some(Stmt::For { body, .. }) = f.body.iter().find(|s| matches!(s, Stmt::For { .. })) else {
         panic!("no outer loop");
     };
-    let mut pushes = 0;
+    let (mut pushes, mut fused) = (0, false);
     for stmt in body {
+        fused |= matches!(stmt, Stmt::For { reversed: true, .. });
         for block in stmt.blocks() {
             walk(block, &mut |s| {
                 pushes += usize::from(matches!(s, Stmt::Push { .. }))
             });
         }
     }
-    pushes
+    (pushes, fused)
 }
 
 proptest! {
@@ -706,27 +720,33 @@ proptest! {
         body in prop::collection::vec(gen(), 1..8),
         overwrite in any::<bool>(),
         multiply in any::<bool>(),
+        store_out in any::<bool>(),
         x in inputs(2),
         a in inputs(4),
         u in inputs(6),
         w in inputs(3),
     ) {
-        let f = nested_program(&fill, &body, overwrite, multiply);
+        let f = nested_program(&fill, &body, overwrite, multiply, store_out);
+        let w = &w[..f.outputs.len()];
         let wrt = f.params.clone();
         let spec = spec(&f, &wrt, Vec::new());
         let act = activity::analyze(&f, &wrt, &spec.stop);
         let fwd = derive::forward(&f, &act, &spec);
         let rev = derive::reverse(&f, &act, &spec, Seed::Given);
-        if overwrite && !multiply {
+        let (pushes, fused) = outer_loop(&rev.f);
+        if overwrite && !multiply && store_out {
             // Replayed: the primal sweep saves nothing inside the inner loops.
-            prop_assert_eq!(pushes_in_inner_loops(&rev.f), 0);
+            prop_assert_eq!(pushes, 0);
         }
+        // Fused exactly where the loop only adds into a running sum and would replay (it
+        // would not if it saved nothing: `s` linear in `c`).
+        prop_assert!(!fused || overwrite && !multiply && !store_out);
         let tangents = vec![Value::Num(u[0]), Value::Num(u[1]), Value::Array(u[2..].to_vec())];
         let (v1, ju) = run_loop(&fwd, &x, &a, tangents);
         let seeds = w.iter().map(|&w| Value::Num(w)).collect();
         let (v2, jtw) = run_loop(&rev, &x, &a, seeds);
         prop_assert_eq!(&v1, &v2, "both sweeps compute the primal value");
-        let (lhs, rhs) = (dot(&flat(&ju), &w), dot(&u, &flat(&jtw)));
+        let (lhs, rhs) = (dot(&flat(&ju), w), dot(&u, &flat(&jtw)));
         prop_assume!(v1.iter().all(|v| v.is_finite()) && lhs.is_finite() && rhs.is_finite());
         prop_assert!(close(lhs, rhs, 1e-9), "<Ju, w> = {} but <u, J^T w> = {}", lhs, rhs);
         if !fill.iter().chain(&body).any(|g| g.op == 18) {
@@ -746,4 +766,46 @@ proptest! {
             }
         }
     }
+}
+
+/// A loop that only adds into a running sum, whose inner loops save values (`s = s * c[k]`):
+/// its iterations' adjoints run inside the primal sweep, and the result passes the
+/// dot-product test.
+#[test]
+fn a_running_sum_loop_is_fused_and_exact() {
+    let gen = |op, a, b| Gen {
+        op,
+        a,
+        b,
+        c: 0,
+        constant: 0.5,
+    };
+    // fill: c[j] = sin(a[j]); use: s = s * c[k] (operands: x0, s, c[k], c[1]).
+    let f = nested_program(&[gen(5, 2, 0)], &[gen(2, 1, 2)], true, false, false);
+    let wrt = f.params.clone();
+    let spec = spec(&f, &wrt, Vec::new());
+    let act = activity::analyze(&f, &wrt, &spec.stop);
+    let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+    assert!(outer_loop(&rev.f).1, "the loop is fused");
+    let fwd = derive::forward(&f, &act, &spec);
+    let (x, a, u, w) = (
+        [0.3, -0.7],
+        [0.2, 0.9, -0.4, 1.1],
+        [0.5, -1.0, 0.25, 0.7, -0.3, 0.9],
+        1.3,
+    );
+    let tangents = vec![
+        Value::Num(u[0]),
+        Value::Num(u[1]),
+        Value::Array(u[2..].to_vec()),
+    ];
+    let (v1, ju) = run_loop(&fwd, &x, &a, tangents);
+    let (v2, jtw) = run_loop(&rev, &x, &a, vec![Value::Num(w)]);
+    assert_eq!(v1, v2);
+    let (lhs, rhs) = (flat(&ju)[0] * w, dot(&u, &flat(&jtw)));
+    assert!(
+        close(lhs, rhs, 1e-12),
+        "<Ju, w> = {lhs} but <u, J^T w> = {rhs}"
+    );
+    assert!(lhs != 0.0);
 }

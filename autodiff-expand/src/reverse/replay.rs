@@ -43,6 +43,9 @@ pub struct Replay {
     pub declared: HashSet<VarId>,
     /// Locations and arrays some read of the body may find changed since the primal sweep.
     pub stale: HashSet<VarId>,
+    /// The adjoint runs right after the primal iteration (`fusion`), not after a replay:
+    /// data the body does not write is current, whatever runs after the loop.
+    pub fused: bool,
 }
 
 impl Replay {
@@ -52,10 +55,15 @@ impl Replay {
         if self.stale.contains(&v) {
             return Some(false);
         }
-        self.written_from
+        let written = self
+            .written_from
             .first()
-            .is_some_and(|all| all.contains(&v))
-            .then(|| !self.written_from[self.pos].contains(&v))
+            .is_some_and(|all| all.contains(&v));
+        match (written, self.fused) {
+            (true, _) => Some(!self.written_from[self.pos].contains(&v)),
+            (false, true) => Some(true),
+            (false, false) => None,
+        }
     }
 }
 
@@ -103,82 +111,199 @@ pub fn plan(
         return None;
     }
     let written = crate::reverse::written_from(body);
-    let same = |a: &Operand, b: &Operand| match (a.var(), b.var()) {
-        (Some(x), Some(y)) => x == y && !vars[x].mutable,
-        (None, None) => a.constant().is_some() && a.constant() == b.constant(),
-        _ => false,
+    let mut coverage = Coverage {
+        vars,
+        defs,
+        declared,
+        loop_ends,
+        written: &written[0],
+        later,
+        stale: HashSet::new(),
+        tensors: false,
     };
-    // The first top-level statement that assigns each location, and that fills each array
-    // (with the fill's end).
-    let mut assigned: HashMap<VarId, usize> = HashMap::new();
-    let mut filled: HashMap<VarId, (usize, &Operand)> = HashMap::new();
-    let mut stale = HashSet::new();
-    for (t, top) in body.iter().enumerate() {
-        let mut tensors = false;
-        walk(std::slice::from_ref(top), &mut |s| {
-            for r in s.reads() {
-                if !vars[r].mutable && !vars[r].tensor || declared.contains(&r) {
-                    continue;
-                }
-                tensors |= vars[r].tensor;
-                let fresh = if !written[0].contains(&r) {
-                    !later.contains(&r)
-                } else if vars[r].is_array() {
-                    let index = element_index(s, r).and_then(|i| loop_ends.get(&i));
-                    let filled = filled.get(&r);
-                    // Filled whole (`for j in 0..n` over an array made with length `n`): any
-                    // read is of this iteration's data.
-                    let whole = filled.is_some_and(|(_, end)| fills_whole(vars, defs, r, end));
-                    vars[r].shape.len() == 1
-                        && (whole
-                            || matches!((index, filled),
-                                (Some(end), Some((_, fill_end))) if same(end, fill_end)))
-                } else {
-                    assigned.contains_key(&r)
-                };
-                if !fresh {
-                    stale.insert(r);
+    coverage.block(body, HashMap::new(), HashSet::new());
+    if coverage.tensors {
+        return None;
+    }
+    Some(Replay {
+        written_from: written.clone(),
+        pos: 0,
+        declared: body.iter().filter_map(Stmt::dst).collect(),
+        stale: coverage.stale,
+        fused: false,
+    })
+}
+
+/// Which reads of a loop body may find data that is not what the primal read there: the
+/// body's *stale* reads.
+struct Coverage<'a> {
+    vars: &'a [Var],
+    defs: &'a HashMap<VarId, Rhs>,
+    /// What the body declares (its own in every iteration).
+    declared: HashSet<VarId>,
+    /// The end of each loop over `..end` in the body, by index variable.
+    loop_ends: HashMap<VarId, &'a Operand>,
+    /// What the body writes, at any depth.
+    written: &'a HashSet<VarId>,
+    /// What the loop or anything after it writes.
+    later: &'a HashSet<VarId>,
+    stale: HashSet<VarId>,
+    tensors: bool,
+}
+
+impl<'a> Coverage<'a> {
+    /// `filled`: the arrays a statement earlier in this block or an enclosing one (inside
+    /// the body) filled over `0..end`, with that end; `assigned`: the locations one assigned.
+    fn block(
+        &mut self,
+        block: &'a [Stmt],
+        mut filled: HashMap<VarId, &'a Operand>,
+        mut assigned: HashSet<VarId>,
+    ) {
+        for stmt in block {
+            for r in stmt.reads() {
+                if !self.current(stmt, r, &filled, &assigned) {
+                    self.stale.insert(r);
                 }
             }
-        });
-        if tensors {
-            return None;
-        }
-        match top {
-            Stmt::Assign { dst, .. } => {
-                assigned.entry(*dst).or_insert(t);
+            for inner in stmt.blocks() {
+                self.block(inner, filled.clone(), assigned.clone());
             }
-            Stmt::For {
-                index,
-                start,
-                end,
-                inclusive: false,
-                body: inner,
-                ..
-            } if start.constant() == Some(0.0) => {
-                for s in inner {
-                    if let Stmt::Store {
-                        array,
-                        index: at,
-                        accumulate: false,
-                        ..
-                    } = s
-                    {
-                        if at.len() == 1 && at[0].var() == Some(*index) {
-                            filled.entry(*array).or_insert((t, end));
+            match stmt {
+                Stmt::Assign { dst, .. } => {
+                    assigned.insert(*dst);
+                }
+                Stmt::For {
+                    index,
+                    start,
+                    end,
+                    inclusive: false,
+                    body,
+                    ..
+                } if start.constant() == Some(0.0) => {
+                    for s in body {
+                        if let Stmt::Store {
+                            array,
+                            index: at,
+                            accumulate: false,
+                            ..
+                        } = s
+                        {
+                            if at.len() == 1 && at[0].var() == Some(*index) {
+                                filled.entry(*array).or_insert(end);
+                            }
                         }
                     }
                 }
+                _ => {}
             }
-            _ => {}
         }
     }
-    Some(Replay {
-        written_from: written,
-        pos: 0,
-        declared: body.iter().filter_map(Stmt::dst).collect(),
-        stale,
-    })
+
+    /// Whether `stmt`'s read of `r` finds what the primal read.
+    fn current(
+        &mut self,
+        stmt: &Stmt,
+        r: VarId,
+        filled: &HashMap<VarId, &'a Operand>,
+        assigned: &HashSet<VarId>,
+    ) -> bool {
+        let vars = self.vars;
+        if !vars[r].mutable && !vars[r].tensor || self.declared.contains(&r) {
+            return true;
+        }
+        self.tensors |= vars[r].tensor;
+        if !self.written.contains(&r) {
+            return !self.later.contains(&r);
+        }
+        if !vars[r].is_array() {
+            return assigned.contains(&r);
+        }
+        let Some(fill_end) = filled.get(&r) else {
+            return false;
+        };
+        // Filled whole (`for j in 0..n` over an array made with length `n`): any read is of
+        // this iteration's data; otherwise the read's index must run over the fill's range.
+        let same = |a: &Operand, b: &Operand| match (a.var(), b.var()) {
+            (Some(x), Some(y)) => x == y && !vars[x].mutable,
+            (None, None) => a.constant().is_some() && a.constant() == b.constant(),
+            _ => false,
+        };
+        let index = element_index(stmt, r).and_then(|i| self.loop_ends.get(&i));
+        vars[r].shape.len() == 1
+            && (fills_whole(vars, self.defs, r, fill_end)
+                || index.is_some_and(|end| same(end, fill_end)))
+    }
+}
+
+/// The running sum `s` of a loop whose iterations' adjoints can run during the primal
+/// sweep, each right after its iteration (see `Rev::fused_reversal`): the body's only data
+/// flowing from one iteration to the next, or out of the loop, is `s += e`. Then the adjoint
+/// of `s` is the same in every iteration (it passes through `s += e` unchanged), and each
+/// iteration's adjoint is that adjoint times the adjoint computed with 1 in its place.
+///
+/// `after` is the code after the loop and `outputs` the function's outputs. Besides `s`,
+/// every location and array the body writes and does not declare must be current when read
+/// (`plan`'s analysis: written before read in each iteration) and unread after the loop.
+pub fn fusion(
+    vars: &[Var],
+    defs: &HashMap<VarId, Rhs>,
+    body: &[Stmt],
+    after: &[Stmt],
+    outputs: &[Operand],
+) -> Option<(Replay, VarId)> {
+    let mut plan = plan(vars, defs, body, &HashSet::new())?;
+    let [sum] = plan.stale.iter().copied().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    if vars[sum].is_array() {
+        return None;
+    }
+    // `s` is read only by the snapshots of its increments `s = snapshot + e`.
+    let mut snapshots = Vec::new();
+    let mut reads = 0;
+    for stmt in body {
+        if let Stmt::Assign { dst, value, .. } = stmt {
+            if *dst == sum {
+                let increment = value.var().and_then(|v| match defs.get(&v) {
+                    Some(Rhs::Op(crate::ir::Op::Add, args)) => args[0].var(),
+                    _ => None,
+                });
+                match increment.and_then(|snapshot| defs.get(&snapshot).map(|d| (snapshot, d))) {
+                    Some((snapshot, Rhs::Op(crate::ir::Op::Id, read)))
+                        if read[0].var() == Some(sum) =>
+                    {
+                        snapshots.push(snapshot)
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+    let mut assigns = 0;
+    walk(body, &mut |s| {
+        reads += s.reads().iter().filter(|&&r| r == sum).count();
+        assigns += usize::from(matches!(s, Stmt::Assign { dst, .. } if *dst == sum));
+    });
+    if snapshots.is_empty() || reads != snapshots.len() || assigns != snapshots.len() {
+        return None;
+    }
+    // Nothing else the body writes is read after the loop.
+    let mut declared = HashSet::new();
+    walk(body, &mut |s| declared.extend(s.dst()));
+    let written: Vec<VarId> = plan.written_from[0]
+        .iter()
+        .copied()
+        .filter(|w| *w != sum && !declared.contains(w))
+        .collect();
+    let mut read_after: HashSet<VarId> = outputs.iter().filter_map(Operand::var).collect();
+    walk(after, &mut |s| read_after.extend(s.reads()));
+    if written.iter().any(|w| read_after.contains(w)) {
+        return None;
+    }
+    plan.stale.clear();
+    plan.fused = true;
+    Some((plan, sum))
 }
 
 /// Whether a fill over `0..end` covers all of `array`: `end` is the length the array was
