@@ -15,8 +15,10 @@
 //!   are popped (Tapenade's "to be recorded" analysis, with recomputation). So `s += e`
 //!   saves nothing, and `x = r * x * (1 - x)` saves one float per iteration.
 //! - A loop body whose inner loops would save values is instead run again at the head of
-//!   its reversed iteration where that gives the primal's values (`replay`), and a running
-//!   index into packed storage is stepped back rather than saved (`Rev::undo`).
+//!   its reversed iteration where that gives the primal's values (`replay`), or, for a
+//!   top-level loop that only adds into a running sum, its iterations' adjoints run in the
+//!   primal sweep (`Rev::fused_reversal`). A running index into packed storage is stepped
+//!   back rather than saved (`Rev::undo`).
 //! - A reversed loop that adds to `acc[i + 1]` and `acc[i]`, or to `acc[a]` with `a` fixed,
 //!   keeps the running part in a register (`carry_neighbour`, `invariant_accumulations`).
 use crate::activity::Activity;

@@ -16,9 +16,10 @@
 //! still holds, when the replay reads it, the value it held when the primal sweep ran that
 //! iteration:
 //! - data the body does not write: nothing may write it from the loop on;
-//! - data the body writes: a location must be assigned at the body's top level before the
-//!   read; an array must be filled at the body's top level (`for j in 0..n { a[j] = ..; }`)
-//!   before the read, and read at the index of a loop over `..n`, the same `n`.
+//! - data the body writes: a location must be assigned before the read, earlier in the same
+//!   block or an enclosing one inside the body; an array must be filled the same way
+//!   (`for j in 0..n { a[j] = ..; }`) and read at the index of a loop over `..n`, the same
+//!   `n`, or filled whole (`n` is the length it was made with, or `a.len()`).
 //!
 //! Other reads are *stale*. The replay may still skip them: it runs only the statements the
 //! adjoint needs (`live_part`), so `total += e`, whose adjoint does not need `total`, is no
@@ -27,6 +28,12 @@
 //! tensors (their values move). Replaying costs a second run of the body, so it is chosen
 //! only where the body's inner loops would otherwise save values (see
 //! `Rev::replay_reversal`).
+//!
+//! Better still, a top-level loop whose only data flowing out of an iteration is a running
+//! sum `total += e` is *fused* (`fusion`, `Rev::fused_reversal`): each iteration's adjoint
+//! runs in the primal sweep right after the iteration, while its values are current, with
+//! the sum's adjoint taken as 1; the adjoint sweep scales what it accumulated by the sum's
+//! real adjoint. Nothing is saved across iterations and nothing runs twice.
 use crate::ir::{walk, Operand, Rhs, Stmt, Var, VarId};
 use std::collections::{HashMap, HashSet};
 
