@@ -685,7 +685,7 @@ impl Builder<'_> {
 /// Algebraic identities and constant folding on rule-made constants. User constants
 /// (`Operand::Const`) are folded only where the result is one of the operands, so their
 /// tokens (and types) survive.
-fn fold(op: Op, args: &[Operand]) -> Option<Operand> {
+pub(crate) fn fold(op: Op, args: &[Operand]) -> Option<Operand> {
     let c = |i: usize| args.get(i).and_then(Operand::constant);
     let lit = |i: usize| matches!(args.get(i), Some(Operand::Lit(_)));
     match op {

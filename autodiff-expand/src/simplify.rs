@@ -28,6 +28,9 @@ pub fn share(f: &mut Function) {
 struct Scope {
     seen: HashMap<String, VarId>,
     replaced: HashMap<VarId, VarId>,
+    /// Scalars (values and locations) known to hold a constant here: `f_grad`'s seed 1 in
+    /// the accumulator of a running sum, which loops then read.
+    constants: HashMap<VarId, f64>,
 }
 
 impl Scope {
@@ -218,6 +221,7 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
                     .iter()
                     .any(|(snapshot, stored)| k == snapshot || k.starts_with(stored))
             });
+            scope.constants.retain(|v, _| !written.contains(v));
         }
         for inner in stmt.blocks_mut() {
             let mut inner_scope = scope.clone();
@@ -245,6 +249,9 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
                 }
             }
             _ => {}
+        }
+        if propagate_constants(vars, &mut stmt, scope) {
+            continue;
         }
         // Code run for its effect may change what it reads (`c.swap(0, 1)`).
         if let Stmt::Let {
@@ -290,6 +297,64 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         out.push(stmt);
     }
     out
+}
+
+/// Constant propagation for scalars: tracks which values and locations hold a known
+/// constant (a zero-initialised accumulator, `0 + 1`), folds operations that become an
+/// identity (`1 * g` is `g`) and puts constants into arithmetic that keeps another operand
+/// (which gives the constant its type in generic code). A statement that folds to a
+/// constant is kept as written, since a bare literal has no type to take; dead code
+/// elimination drops it once nothing reads it. Returns whether `stmt` was replaced by an
+/// earlier value (and is to be dropped).
+fn propagate_constants(vars: &[Var], stmt: &mut Stmt, scope: &mut Scope) -> bool {
+    let scalar = |v: VarId| !vars[v].tensor && !vars[v].is_array();
+    match stmt {
+        Stmt::Let {
+            dst: Some(d),
+            rhs: Rhs::Zero(_),
+            ..
+        } if scalar(*d) => {
+            scope.constants.insert(*d, 0.0);
+        }
+        Stmt::Let {
+            dst: Some(d),
+            rhs: Rhs::Op(op, args),
+            ..
+        } if scalar(*d) => {
+            let known: Vec<Operand> = args
+                .iter()
+                .map(|a| match a.var().and_then(|v| scope.constants.get(&v)) {
+                    Some(&c) => Operand::Lit(c),
+                    None => a.clone(),
+                })
+                .collect();
+            match crate::ir::fold(*op, &known) {
+                // (A snapshot of a location is not the location.)
+                Some(Operand::Var(v)) if replaceable(vars, *d) && !vars[v].mutable => {
+                    scope.replaced.insert(*d, v);
+                    return true;
+                }
+                Some(Operand::Lit(c)) => {
+                    scope.constants.insert(*d, c);
+                }
+                Some(_) => {}
+                None => {
+                    let arithmetic = matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div);
+                    if arithmetic && known.iter().any(|a| a.var().is_some()) {
+                        *args = known;
+                    }
+                }
+            }
+        }
+        Stmt::Assign { dst, value, .. } => {
+            match value.var().and_then(|v| scope.constants.get(&v)).copied() {
+                Some(c) if scalar(*dst) => scope.constants.insert(*dst, c),
+                _ => scope.constants.remove(dst),
+            };
+        }
+        _ => {}
+    }
+    false
 }
 
 /// A value the macro made (not a user's binding, which passive code may name).

@@ -386,18 +386,34 @@ impl Rev<'_> {
                 // register and adds the sum once after it.
                 let mut carried = Vec::new();
                 if let (false, false) = (*reversed, *inclusive) {
+                    let neighbour = carry_neighbour(&mut self.vars, &mut body, *index, *span);
+                    // Each element of the accumulator is then written once by the loop and
+                    // its flush; if nothing in the adjoint sweep touched the accumulator
+                    // before (it is still all zeros), those writes are plain stores, not
+                    // read-modify-writes.
+                    let top_level = std::ptr::eq(stmt, &self.primal.body[self.top]);
+                    let first_writes =
+                        neighbour.is_some_and(|(_, acc, _)| top_level && !touches(out, acc));
+                    if let (true, Some((_, acc, _))) = (first_writes, neighbour) {
+                        for s in body.iter_mut() {
+                            if let Stmt::Store {
+                                array, accumulate, ..
+                            } = s
+                            {
+                                *accumulate &= *array != acc;
+                            }
+                        }
+                    }
                     carried.extend(
-                        carry_neighbour(&mut self.vars, &mut body, *index, *span)
-                            .map(|(carry, acc, _)| (carry, acc, start.clone())),
+                        neighbour.map(|(carry, acc, _)| (carry, acc, start.clone(), !first_writes)),
                     );
-                    carried.extend(invariant_accumulations(
-                        &mut self.vars,
-                        &mut body,
-                        *index,
-                        *span,
-                    ));
+                    carried.extend(
+                        invariant_accumulations(&mut self.vars, &mut body, *index, *span)
+                            .into_iter()
+                            .map(|(carry, acc, at)| (carry, acc, at, true)),
+                    );
                 }
-                for &(carry, acc, _) in &carried {
+                for &(carry, acc, _, _) in &carried {
                     out.push(zero_element_of(carry, acc, *span));
                 }
                 out.push(Stmt::For {
@@ -409,11 +425,11 @@ impl Rev<'_> {
                     body,
                     span: *span,
                 });
-                for (carry, acc, at) in carried {
+                for (carry, acc, at, accumulate) in carried {
                     out.extend(flush_carry(
                         &mut self.vars,
                         carry,
-                        acc,
+                        (acc, accumulate),
                         at,
                         start,
                         end,
@@ -1246,11 +1262,12 @@ fn invariant_accumulations(
     carried
 }
 
-/// `if start < end { acc[at] += carry; }`: what a loop carried, added once if it ran.
+/// `if start < end { acc[at] += carry; }` (`=` unless `accumulate`): what a loop carried,
+/// added once if it ran.
 fn flush_carry(
     vars: &mut Vec<Var>,
     carry: VarId,
-    acc: VarId,
+    (acc, accumulate): (VarId, bool),
     at: Operand,
     start: &Operand,
     end: &Operand,
@@ -1272,7 +1289,7 @@ fn flush_carry(
                     array: acc,
                     index: vec![at],
                     value: Operand::Var(value),
-                    accumulate: true,
+                    accumulate,
                     span,
                 },
             ],
@@ -1280,6 +1297,15 @@ fn flush_carry(
             span,
         },
     ]
+}
+
+/// Whether any statement of `block` reads or stores into `v` (its declaration aside).
+fn touches(block: &[Stmt], v: VarId) -> bool {
+    let mut touched = false;
+    walk(block, &mut |s| {
+        touched |= s.reads().contains(&v) || matches!(s, Stmt::Store { array, .. } if *array == v);
+    });
+    touched
 }
 
 /// The right-hand side of each `Let` of the primal.
