@@ -10,6 +10,7 @@ use autodiff_expand::ir::{Binary, Function, Op, Operand, Origin, Unary, VarId};
 use autodiff_expand::{activity, interp};
 use proc_macro2::{Ident, Span};
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use quote::quote;
 
 /// One random statement: an operation and the (relative) indices of its operands.
@@ -449,6 +450,72 @@ fn flat(values: &[Value]) -> Vec<f64> {
         .collect()
 }
 
+/// The checks every loop program gets (scalars `x`, array `a`; tangent `u` of all inputs,
+/// cotangent `w` of the outputs): both sweeps compute the primal value, the dot-product test
+/// `<J u, w> = <u, Jᵀ w>`, and, where nothing is stopped and the function is tame, forward
+/// mode against central finite differences. Programs that overflow are rejected.
+fn check_loop_program(
+    f: &Function,
+    fwd: &Derived,
+    rev: &Derived,
+    stopped: bool,
+    (x, a): (&[f64], &[f64]),
+    u: &[f64],
+    w: &[f64],
+) -> Result<(), TestCaseError> {
+    let tangents = vec![
+        Value::Num(u[0]),
+        Value::Num(u[1]),
+        Value::Array(u[2..].to_vec()),
+    ];
+    let (v1, ju) = run_loop(fwd, x, a, tangents);
+    let seeds = w.iter().map(|&w| Value::Num(w)).collect();
+    let (v2, jtw) = run_loop(rev, x, a, seeds);
+    prop_assert_eq!(&v1, &v2, "both sweeps compute the primal value");
+    let (lhs, rhs) = (dot(&flat(&ju), w), dot(u, &flat(&jtw)));
+    // Random programs can overflow (a loop of exponentials); those have no derivative.
+    prop_assume!(v1.iter().all(|v| v.is_finite()) && lhs.is_finite() && rhs.is_finite());
+    prop_assert!(
+        close(lhs, rhs, 1e-9),
+        "<Ju, w> = {} but <u, J^T w> = {}",
+        lhs,
+        rhs
+    );
+    if stopped {
+        return Ok(());
+    }
+    // Finite differences are a sharp oracle only where the function is tame; steep random
+    // programs (products of exponentials over iterations) are left to the dot-product test.
+    let tame = v1.iter().chain(&flat(&ju)).all(|v| v.abs() < 1e3);
+    let h = 1e-6;
+    let shift = |step: f64| {
+        let xs: Vec<f64> = x.iter().zip(u).map(|(x, u)| x + step * u).collect();
+        let arr: Vec<f64> = a.iter().zip(&u[2..]).map(|(a, u)| a + step * u).collect();
+        let inputs = vec![
+            (f.params[0], Value::Num(xs[0])),
+            (f.params[1], Value::Num(xs[1])),
+            (f.params[2], Value::Array(arr)),
+        ];
+        let env = interp::run(f, &inputs).unwrap();
+        f.outputs
+            .iter()
+            .map(|o| interp::value(&env, o).unwrap())
+            .collect::<Vec<f64>>()
+    };
+    let (fp, fm) = (shift(h), shift(-h));
+    for (k, jk) in flat(&ju).iter().enumerate().filter(|_| tame) {
+        let fd = (fp[k] - fm[k]) / (2.0 * h);
+        prop_assert!(
+            close(*jk, fd, 1e-4),
+            "output {}: jvp {} vs finite difference {}",
+            k,
+            jk,
+            fd
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
@@ -469,33 +536,8 @@ proptest! {
         let act = activity::analyze(&f, &wrt, &spec.stop);
         let fwd = derive::forward(&f, &act, &spec);
         let rev = derive::reverse(&f, &act, &spec, Seed::Given);
-        let tangents = vec![Value::Num(u[0]), Value::Num(u[1]), Value::Array(u[2..].to_vec())];
-        let (v1, ju) = run_loop(&fwd, &x, &a, tangents);
-                let (v2, jtw) = run_loop(&rev, &x, &a, vec![Value::Num(w[0]), Value::Num(w[1])]);
-        prop_assert_eq!(&v1, &v2, "both sweeps compute the primal value");
-        let (lhs, rhs) = (dot(&flat(&ju), &w), dot(&u, &flat(&jtw)));
-        // Random programs can overflow (a loop of exponentials); those have no derivative.
-        prop_assume!(v1.iter().all(|v| v.is_finite()) && lhs.is_finite() && rhs.is_finite());
-        prop_assert!(close(lhs, rhs, 1e-9), "<Ju, w> = {} but <u, J^T w> = {}", lhs, rhs);
-        if !pre.iter().chain(&body).chain(&post).any(|g| g.op == 18) {
-            // Finite differences are a sharp oracle only where the function is tame; steep
-            // random programs (products of exponentials over iterations) are left to the
-            // dot-product test above.
-            let tame = v1.iter().chain(&flat(&ju)).all(|v| v.abs() < 1e3);
-            let h = 1e-6;
-            let shift = |step: f64| {
-                let xs: Vec<f64> = x.iter().zip(&u).map(|(x, u)| x + step * u).collect();
-                let arr: Vec<f64> = a.iter().zip(&u[2..]).map(|(a, u)| a + step * u).collect();
-                let inputs = vec![(f.params[0], Value::Num(xs[0])), (f.params[1], Value::Num(xs[1])), (f.params[2], Value::Array(arr))];
-                let env = interp::run(&f, &inputs).unwrap();
-                f.outputs.iter().map(|o| interp::value(&env, o).unwrap()).collect::<Vec<f64>>()
-            };
-            let (fp, fm) = (shift(h), shift(-h));
-            for (k, jk) in flat(&ju).iter().enumerate().filter(|_| tame) {
-                let fd = (fp[k] - fm[k]) / (2.0 * h);
-                prop_assert!(close(*jk, fd, 1e-4), "output {}: jvp {} vs finite difference {}", k, jk, fd);
-            }
-        }
+        let stopped = pre.iter().chain(&body).chain(&post).any(|g| g.op == 18);
+        check_loop_program(&f, &fwd, &rev, stopped, (&x, &a), &u, &w)?;
     }
 }
 
@@ -741,30 +783,8 @@ proptest! {
         // Fused exactly where the loop only adds into a running sum and would replay (it
         // would not if it saved nothing: `s` linear in `c`).
         prop_assert!(!fused || overwrite && !multiply && !store_out);
-        let tangents = vec![Value::Num(u[0]), Value::Num(u[1]), Value::Array(u[2..].to_vec())];
-        let (v1, ju) = run_loop(&fwd, &x, &a, tangents);
-        let seeds = w.iter().map(|&w| Value::Num(w)).collect();
-        let (v2, jtw) = run_loop(&rev, &x, &a, seeds);
-        prop_assert_eq!(&v1, &v2, "both sweeps compute the primal value");
-        let (lhs, rhs) = (dot(&flat(&ju), w), dot(&u, &flat(&jtw)));
-        prop_assume!(v1.iter().all(|v| v.is_finite()) && lhs.is_finite() && rhs.is_finite());
-        prop_assert!(close(lhs, rhs, 1e-9), "<Ju, w> = {} but <u, J^T w> = {}", lhs, rhs);
-        if !fill.iter().chain(&body).any(|g| g.op == 18) {
-            let tame = v1.iter().chain(&flat(&ju)).all(|v| v.abs() < 1e3);
-            let h = 1e-6;
-            let shift = |step: f64| {
-                let xs: Vec<f64> = x.iter().zip(&u).map(|(x, u)| x + step * u).collect();
-                let arr: Vec<f64> = a.iter().zip(&u[2..]).map(|(a, u)| a + step * u).collect();
-                let inputs = vec![(f.params[0], Value::Num(xs[0])), (f.params[1], Value::Num(xs[1])), (f.params[2], Value::Array(arr))];
-                let env = interp::run(&f, &inputs).unwrap();
-                f.outputs.iter().map(|o| interp::value(&env, o).unwrap()).collect::<Vec<f64>>()
-            };
-            let (fp, fm) = (shift(h), shift(-h));
-            for (k, jk) in flat(&ju).iter().enumerate().filter(|_| tame) {
-                let fd = (fp[k] - fm[k]) / (2.0 * h);
-                prop_assert!(close(*jk, fd, 1e-4), "output {}: jvp {} vs finite difference {}", k, jk, fd);
-            }
-        }
+        let stopped = fill.iter().chain(&body).any(|g| g.op == 18);
+        check_loop_program(&f, &fwd, &rev, stopped, (&x, &a), &u, w)?;
     }
 }
 

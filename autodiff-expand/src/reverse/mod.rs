@@ -1113,23 +1113,14 @@ fn carry_neighbour(
     vars[carry].mutable = true;
     let (here_k, next_k, next_index, a, b) =
         (here.0, next.0, next.2, here.3.clone(), next.3.clone());
-    let previous = fresh(vars, "carried", span, Origin::Temp);
-    let sum = fresh(vars, "joined", span, Origin::Temp);
+    let ([read, add], sum) = plus_carry(vars, carry, b, span);
     let replacement = [
-        Stmt::Let {
-            dst: Some(previous),
-            rhs: Rhs::Op(Op::Id, vec![Operand::Var(carry)]),
-            span,
-        },
-        Stmt::Let {
-            dst: Some(sum),
-            rhs: Rhs::Op(Op::Add, vec![Operand::Var(previous), b]),
-            span,
-        },
+        read,
+        add,
         Stmt::Store {
             array: acc,
             index: vec![Operand::Var(next_index)],
-            value: Operand::Var(sum),
+            value: sum,
             accumulate: true,
             span,
         },
@@ -1149,6 +1140,30 @@ fn carry_neighbour(
     }
     *body = rebuilt;
     Some((carry, acc, next_index))
+}
+
+/// `let previous = carry; let sum = previous + value;`: the statements and `sum`.
+fn plus_carry(
+    vars: &mut Vec<Var>,
+    carry: VarId,
+    value: Operand,
+    span: Span,
+) -> ([Stmt; 2], Operand) {
+    let previous = fresh(vars, "carried", span, Origin::Temp);
+    let sum = fresh(vars, "summed", span, Origin::Temp);
+    let statements = [
+        Stmt::Let {
+            dst: Some(previous),
+            rhs: Rhs::Op(Op::Id, vec![Operand::Var(carry)]),
+            span,
+        },
+        Stmt::Let {
+            dst: Some(sum),
+            rhs: Rhs::Op(Op::Add, vec![Operand::Var(previous), value]),
+            span,
+        },
+    ];
+    (statements, Operand::Var(sum))
 }
 
 /// `let mut carry = 0.0;`, the zero of the accumulator's element type (the macro does not
@@ -1233,25 +1248,13 @@ fn invariant_accumulations(
                 Stmt::Store {
                     array, value, span, ..
                 } if array == acc => {
-                    let previous = fresh(vars, "carried", span, Origin::Temp);
-                    let sum = fresh(vars, "summed", span, Origin::Temp);
-                    rebuilt.extend([
-                        Stmt::Let {
-                            dst: Some(previous),
-                            rhs: Rhs::Op(Op::Id, vec![Operand::Var(carry)]),
-                            span,
-                        },
-                        Stmt::Let {
-                            dst: Some(sum),
-                            rhs: Rhs::Op(Op::Add, vec![Operand::Var(previous), value]),
-                            span,
-                        },
-                        Stmt::Assign {
-                            dst: carry,
-                            value: Operand::Var(sum),
-                            span,
-                        },
-                    ]);
+                    let (statements, sum) = plus_carry(vars, carry, value, span);
+                    rebuilt.extend(statements);
+                    rebuilt.push(Stmt::Assign {
+                        dst: carry,
+                        value: sum,
+                        span,
+                    });
                 }
                 other => rebuilt.push(other),
             }
