@@ -471,7 +471,16 @@ fn check_loop_program(
     let (v1, ju) = run_loop(fwd, x, a, tangents);
     let seeds = w.iter().map(|&w| Value::Num(w)).collect();
     let (v2, jtw) = run_loop(rev, x, a, seeds);
-    prop_assert_eq!(&v1, &v2, "both sweeps compute the primal value");
+    let same = v1
+        .iter()
+        .zip(&v2)
+        .all(|(a, b)| a == b || a.is_nan() && b.is_nan());
+    prop_assert!(
+        same,
+        "both sweeps compute the primal value: {:?} {:?}",
+        v1,
+        v2
+    );
     let (lhs, rhs) = (dot(&flat(&ju), w), dot(u, &flat(&jtw)));
     // Random programs can overflow (a loop of exponentials); those have no derivative.
     prop_assume!(v1.iter().all(|v| v.is_finite()) && lhs.is_finite() && rhs.is_finite());
@@ -503,15 +512,22 @@ fn check_loop_program(
             .collect::<Vec<f64>>()
     };
     let (fp, fm) = (shift(h), shift(-h));
+    // And only where the quotient has converged: at a sharp bend (a near-zero of a product
+    // of iterations) the quotient with step 10h differs from the one with h, and the
+    // quotient with h is not yet the derivative either.
+    let (coarse_p, coarse_m) = (shift(10.0 * h), shift(-10.0 * h));
     for (k, jk) in flat(&ju).iter().enumerate().filter(|_| tame) {
         let fd = (fp[k] - fm[k]) / (2.0 * h);
-        prop_assert!(
-            close(*jk, fd, 1e-4),
-            "output {}: jvp {} vs finite difference {}",
-            k,
-            jk,
-            fd
-        );
+        let coarse = (coarse_p[k] - coarse_m[k]) / (20.0 * h);
+        if close(fd, coarse, 1e-3) {
+            prop_assert!(
+                close(*jk, fd, 1e-4),
+                "output {}: jvp {} vs finite difference {}",
+                k,
+                jk,
+                fd
+            );
+        }
     }
     Ok(())
 }
