@@ -645,7 +645,9 @@ impl Rev<'_> {
     fn replay_reversal(&mut self, body: &[Stmt]) -> Option<Vec<Stmt>> {
         // Inside a fused loop (its adjoint runs right after each iteration) an inner loop may
         // still replay; inside a replay it may not.
-        if self.replay.as_ref().is_some_and(|r| !r.fused) {
+        // Each level of a loop nest runs trial reversals of the levels inside it, so the cost
+        // of deciding grows as 3^depth: deep nests are reversed without replays.
+        if self.replay.as_ref().is_some_and(|r| !r.fused) || loop_depth(body) > MAX_REPLAY_DEPTH {
             return None;
         }
         let plan = replay::plan(&self.vars, &self.defs, body, &self.written_from[self.top])?;
@@ -1300,6 +1302,22 @@ fn flush_carry(
             span,
         },
     ]
+}
+
+/// The deepest loop nest inside a replay candidate's body that replay decisions explore.
+const MAX_REPLAY_DEPTH: usize = 4;
+
+/// How deeply loops nest inside `block` (0: no loop).
+fn loop_depth(block: &[Stmt]) -> usize {
+    block
+        .iter()
+        .map(|s| {
+            let inner = s.blocks().into_iter().map(|b| loop_depth(b)).max();
+            let own = usize::from(matches!(s, Stmt::For { .. } | Stmt::While { .. }));
+            own + inner.unwrap_or(0)
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// Whether any statement of `block` reads or stores into `v` (its declaration aside).
