@@ -569,3 +569,90 @@ fn scratch_arrays_and_a_packed_index_in_nested_loops() {
         );
     }
 }
+
+/// ADBench's GMM shape, whole: a running sum over points (the reverse pass fuses it), a loop
+/// over components inside it that overwrites scratch arrays and steps a packed index (its
+/// reversed iterations restore the scratch arrays from snapshots), and a log-sum-exp over
+/// the components with a branch.
+#[differentiate(wrt = [x, l])]
+fn mixture_like(x: &[f64], l: &[f64], d: usize, k: usize) -> f64 {
+    let n = x.len() / d;
+    let tri = d * (d - 1) / 2;
+    let mut z = vec![0.0; d];
+    let mut y = vec![0.0; d];
+    let mut m = vec![0.0; k];
+    let mut total = 0.0;
+    for p in 0..n {
+        for c in 0..k {
+            for j in 0..d {
+                z[j] = x[p * d + j].sin() - l[c];
+                y[j] = z[j] * l[c].exp();
+            }
+            let mut li = k + c * tri;
+            for a in 0..d {
+                for j in a + 1..d {
+                    y[j] += l[li] * z[a];
+                    li += 1;
+                }
+            }
+            let mut sq = 0.0;
+            for j in 0..d {
+                sq += y[j] * y[j];
+            }
+            m[c] = l[c] - 0.5 * sq;
+        }
+        let mut mx = m[0];
+        for c in 1..k {
+            if m[c] > mx {
+                mx = m[c];
+            }
+        }
+        let mut se = 0.0;
+        for c in 0..k {
+            se += (m[c] - mx).exp();
+        }
+        total += mx + se.ln();
+    }
+    total
+}
+
+#[test]
+fn a_mixture_shaped_gradient() {
+    for (d, k, n) in [(1, 1, 2), (2, 3, 4), (4, 3, 5)] {
+        let x = input(n * d);
+        let l: Vec<f64> = input(k + k * d * (d - 1) / 2 + 3)[3..]
+            .iter()
+            .map(|v| 0.5 * v)
+            .collect();
+        let (value, (gx, gl)) = mixture_like_grad(&x, &l, d, k);
+        assert_eq!(value, mixture_like(&x, &l, d, k));
+        let fx = numeric_gradient(|x| mixture_like(x, &l, d, k), &x);
+        let fl = numeric_gradient(|l| mixture_like(&x, l, d, k), &l);
+        assert_close(
+            &gx,
+            &fx,
+            1e-5,
+            &format!("d={d} k={k} x vs finite differences"),
+        );
+        assert_close(
+            &gl,
+            &fl,
+            1e-5,
+            &format!("d={d} k={k} l vs finite differences"),
+        );
+        let ux: Vec<f64> = (0..x.len()).map(|i| (i as f64 * 0.9).cos()).collect();
+        let ul: Vec<f64> = (0..l.len()).map(|i| (i as f64 * 1.3).sin()).collect();
+        let (v2, ju) = mixture_like_jvp(&x, &l, d, k, &ux, &ul);
+        assert_eq!(v2, value);
+        let dot: f64 = ux
+            .iter()
+            .zip(&gx)
+            .chain(ul.iter().zip(&gl))
+            .map(|(a, b)| a * b)
+            .sum();
+        assert!(
+            (ju - dot).abs() <= 1e-10 * (1.0 + ju.abs()),
+            "d={d} k={k}: {ju} vs {dot}"
+        );
+    }
+}

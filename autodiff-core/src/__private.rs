@@ -154,6 +154,24 @@ pub fn zero_element<T: Float>(_slice: &[T]) -> T {
     T::zero()
 }
 
+/// Saves an array's contents on a value stack (the end state of a loop iteration the reverse
+/// sweep restores instead of running again).
+#[inline]
+pub fn push_slice<T: Copy>(stack: &mut Vec<T>, values: &[T]) {
+    stack.extend_from_slice(values);
+}
+
+/// Restores an array's contents from the top of a value stack (see [`push_slice`]).
+#[inline]
+pub fn pop_into<T: Copy>(stack: &mut Vec<T>, values: &mut [T]) {
+    let start = stack
+        .len()
+        .checked_sub(values.len())
+        .expect("autodiff: every value the adjoint sweep pops was pushed by the primal sweep");
+    values.copy_from_slice(&stack[start..]);
+    stack.truncate(start);
+}
+
 /// Zero in a float type rustc infers from the use.
 #[inline(always)]
 pub fn zero<T: Float>() -> T {

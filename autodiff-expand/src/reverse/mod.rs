@@ -17,8 +17,9 @@
 //! - A loop body whose inner loops would save values is instead run again at the head of
 //!   its reversed iteration where that gives the primal's values (`replay`), or, for a
 //!   top-level loop that only adds into a running sum, its iterations' adjoints run in the
-//!   primal sweep (`Rev::fused_reversal`). A running index into packed storage is stepped
-//!   back rather than saved (`Rev::undo`).
+//!   primal sweep (`Rev::fused_reversal`); inside such a loop, an inner loop restores its
+//!   scratch arrays from snapshots instead of replaying (`Rev::snapshot_block`). A running
+//!   index into packed storage is stepped back rather than saved (`Rev::undo`).
 //! - A reversed loop that adds to `acc[i + 1]` and `acc[i]`, or to `acc[a]` with `a` fixed,
 //!   keeps the running part in a register (`carry_neighbour`, `invariant_accumulations`).
 use crate::activity::Activity;
@@ -69,6 +70,8 @@ struct Rev<'a> {
     /// Top-level loops whose iterations' adjoints run in the primal sweep: the statements
     /// before the loop (unit adjoints) and the adjoint appended to its body.
     fused: HashMap<usize, (Vec<Stmt>, Vec<Stmt>)>,
+    /// Statements appended to the body of a loop (by its index) in the primal sweep.
+    tails: HashMap<VarId, Vec<Stmt>>,
 }
 
 /// `seeds[k]` is the cotangent of output `k` (TensorFlow's `grad_ys`).
@@ -90,6 +93,7 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         replayed: HashSet::new(),
         replays: 0,
         fused: HashMap::new(),
+        tails: HashMap::new(),
     };
     let mut adjoint = Vec::new();
     // Accumulators of top-level locations and of arrays, created once.
@@ -139,7 +143,7 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         .filter(|(value, _)| !r.replayed.contains(value))
         .collect();
     for (k, stmt) in primal.body.iter().enumerate() {
-        let mut primal = with_pushes(std::slice::from_ref(stmt), &pushes);
+        let mut primal = with_pushes(std::slice::from_ref(stmt), &pushes, &r.tails);
         if let Some((before, fused)) = r.fused.remove(&k) {
             body.extend(before);
             if let Some(Stmt::For { body, .. }) = primal.first_mut() {
@@ -161,13 +165,22 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
     }
 }
 
-/// The primal statements, each saved value pushed right after it is computed.
-fn with_pushes(block: &[Stmt], pushes: &HashMap<VarId, VarId>) -> Vec<Stmt> {
+/// The primal statements, each saved value pushed right after it is computed, and the
+/// `tails` appended to the bodies of the loops with those indices.
+fn with_pushes(
+    block: &[Stmt],
+    pushes: &HashMap<VarId, VarId>,
+    tails: &HashMap<VarId, Vec<Stmt>>,
+) -> Vec<Stmt> {
     let mut out = Vec::with_capacity(block.len());
     for stmt in block {
         let mut stmt = stmt.clone();
         for inner in stmt.blocks_mut() {
-            *inner = with_pushes(inner, pushes);
+            *inner = with_pushes(inner, pushes, tails);
+        }
+        // Snapshots taken at the end of each iteration of a loop (`Rev::snapshot_block`).
+        if let Stmt::For { index, body, .. } = &mut stmt {
+            body.extend(tails.get(index).into_iter().flatten().cloned());
         }
         let saved = stmt.dst().and_then(|d| pushes.get(&d).map(|&s| (d, s)));
         let span = stmt.span();
@@ -374,7 +387,7 @@ impl Rev<'_> {
                     }
                 }
                 let promoted = self.promote(stmt, out);
-                let mut body = match self.replay_reversal(body) {
+                let mut body = match self.replay_reversal(body, Some((*index, *span))) {
                     Some(reversed) => reversed,
                     None => self.nested_block(body),
                 };
@@ -642,7 +655,11 @@ impl Rev<'_> {
     /// innermost such loop replays, so its body runs twice, not once per enclosing replay).
     /// Trial reversals on copies decide; replays do not nest (a replay may sit inside a fused
     /// loop).
-    fn replay_reversal(&mut self, body: &[Stmt]) -> Option<Vec<Stmt>> {
+    fn replay_reversal(
+        &mut self,
+        body: &[Stmt],
+        snapshot: Option<(VarId, Span)>,
+    ) -> Option<Vec<Stmt>> {
         // Inside a fused loop (its adjoint runs right after each iteration) an inner loop may
         // still replay; inside a replay it may not.
         // Each level of a loop nest runs trial reversals of the levels inside it, so the cost
@@ -667,7 +684,11 @@ impl Rev<'_> {
             return None;
         }
         let mut attempt = self.clone();
-        let reversed = attempt.replayed_block(body, plan)?;
+        let reversed = match (self.replay.is_some(), snapshot) {
+            // Inside a fused loop: restore the iteration's end state from snapshots.
+            (true, Some((index, span))) => attempt.snapshot_block(body, plan, index, span),
+            _ => attempt.replayed_block(body, plan)?,
+        };
         *self = attempt;
         Some(reversed)
     }
@@ -678,17 +699,22 @@ impl Rev<'_> {
     /// `unit_` accumulator. The adjoint sweep then adds each unit accumulator times the
     /// adjoint `s` really has (the adjoint is linear in it, and it is the same in every
     /// iteration, as `s += e` passes it through). No value is saved across iterations and
-    /// the body is not run a second time. Chosen where the loop would otherwise replay.
+    /// the body is not run a second time. Chosen where the loop or one inside it would
+    /// otherwise replay.
     /// Returns the adjoint sweep's statements for the loop.
     fn fused_reversal(&mut self, body: &[Stmt], span: Span) -> Option<Vec<Stmt>> {
         let after = &self.primal.body[self.top + 1..];
         let (plan, sum) =
             replay::fusion(&self.vars, &self.defs, body, after, &self.primal.outputs)?;
         let acc_sum = self.acc[sum].filter(|_| self.act.is_active(sum))?;
-        // Only where the loop would otherwise replay: fusing saves the replay, but where an
-        // inner loop replays instead (GMM's loop over points) it only moves the adjoint
-        // into the primal loop, which measured 3 % slower.
-        self.clone().replay_reversal(body)?;
+        // Only where the loop, or a loop inside it, would otherwise replay: fusing saves that
+        // replay (an inner loop then restores snapshots instead, `snapshot_block`).
+        let direct = self.clone().replay_reversal(body, None).is_some();
+        let mut trial = self.clone();
+        trial.nested_block(body);
+        if !direct && trial.replays == self.replays {
+            return None;
+        }
         let mut declared = HashSet::new();
         walk(body, &mut |s| declared.extend(s.dst()));
         let mut outside: Vec<VarId> = Vec::new();
@@ -761,6 +787,86 @@ impl Rev<'_> {
         Some(scaling)
     }
 
+    /// Inside a fused loop (whose values the adjoint uses within the same iteration of the
+    /// fused loop, so these stacks stay small), a loop body reversed from snapshots instead
+    /// of a replay: the primal sweep pushes, at the end of each iteration, the arrays and
+    /// locations the body writes or declares that the adjoint reads; the reversed iteration
+    /// first pops them back, which restores the state the iteration ended in, the state a
+    /// replay would have produced, without running the body again.
+    fn snapshot_block(
+        &mut self,
+        body: &[Stmt],
+        plan: replay::Replay,
+        index: VarId,
+        span: Span,
+    ) -> Vec<Stmt> {
+        let declared = plan.declared.clone();
+        let outer = self.replay.replace(plan);
+        let adjoint = self.scoped_adjoint(body, true);
+        self.replay = outer;
+        let restore = self.restore(body, &adjoint);
+        let mut read = HashSet::new();
+        walk(&adjoint, &mut |s| read.extend(s.reads()));
+        walk(&restore, &mut |s| read.extend(s.reads()));
+        let mut written: Vec<VarId> = Vec::new();
+        walk(body, &mut |s| match s {
+            Stmt::Assign { dst, .. } | Stmt::Store { array: dst, .. } => written.push(*dst),
+            _ => {}
+        });
+        written.extend(
+            declared
+                .iter()
+                .copied()
+                .filter(|&v| self.vars[v].mutable && !self.vars[v].is_array()),
+        );
+        written.sort_unstable();
+        written.dedup();
+        let mut tail = Vec::new();
+        let mut head: Vec<Vec<Stmt>> = Vec::new();
+        for w in written.into_iter().filter(|w| read.contains(w)) {
+            let name = format!("end_{}", self.vars[w].name);
+            let key = fresh(&mut self.vars, name, span, Origin::Derivative);
+            let stack = self.stack_for(key);
+            self.replayed.insert(key);
+            if self.vars[w].is_array() {
+                let (push, pop) = array_snapshot(w, stack, span);
+                tail.push(push);
+                head.push(vec![pop]);
+                continue;
+            }
+            tail.push(Stmt::Push {
+                stack,
+                value: Operand::Var(w),
+                span,
+            });
+            head.push(if declared.contains(&w) {
+                vec![Stmt::Let {
+                    dst: Some(w),
+                    rhs: Rhs::Pop(stack),
+                    span,
+                }]
+            } else {
+                let value = fresh(&mut self.vars, "restored", span, Origin::Temp);
+                vec![
+                    Stmt::Let {
+                        dst: Some(value),
+                        rhs: Rhs::Pop(stack),
+                        span,
+                    },
+                    Stmt::Assign {
+                        dst: w,
+                        value: Operand::Var(value),
+                        span,
+                    },
+                ]
+            });
+        }
+        head.reverse();
+        let head: Vec<Stmt> = head.into_iter().flatten().collect();
+        self.tails.entry(index).or_default().extend(tail);
+        head.into_iter().chain(restore).chain(adjoint).collect()
+    }
+
     /// A loop body reversed by replay: the body again, pushing what the adjoints of its
     /// inner loops pop, then its adjoint. `None` if the part of the body the adjoint needs
     /// reads data the replay cannot trust (`Replay::stale`).
@@ -772,7 +878,7 @@ impl Rev<'_> {
         self.replay = outer;
         let saved: HashMap<VarId, VarId> = self.stacks[before..].iter().copied().collect();
         self.replayed.extend(saved.keys());
-        let replay = replay::live_part(with_pushes(body, &saved), &adjoint);
+        let replay = replay::live_part(with_pushes(body, &saved, &HashMap::new()), &adjoint);
         let mut trusted = true;
         walk(&replay, &mut |s| {
             trusted &= s.reads().iter().all(|r| !stale.contains(r))
@@ -916,7 +1022,7 @@ impl Rev<'_> {
         if let Some(&(_, s)) = self.stacks.iter().find(|(value, _)| *value == v) {
             return s;
         }
-        let name = format!("saved_{}", self.primal.vars[v].name);
+        let name = format!("saved_{}", self.vars[v].name);
         let stack = fresh(&mut self.vars, name, Span::call_site(), Origin::Derivative);
         self.vars[stack].mutable = true;
         self.stacks.push((v, stack));
@@ -1302,6 +1408,37 @@ fn flush_carry(
             span,
         },
     ]
+}
+
+/// `push_slice(&mut stack, &a[..])` and `pop_into(&mut stack, &mut a[..])`: an array's
+/// contents saved at the end of an iteration and put back, whole (a copy, not a push and a
+/// pop per element, each of which updates the stack's length in memory).
+fn array_snapshot(array: VarId, stack: VarId, span: Span) -> (Stmt, Stmt) {
+    let (a, st) = (
+        crate::lower::placeholder(array, span),
+        crate::lower::placeholder(stack, span),
+    );
+    let effect = |tokens: proc_macro2::TokenStream, what: &str| Stmt::Let {
+        dst: None,
+        rhs: Rhs::Opaque(crate::ir::Opaque {
+            tokens,
+            reads: vec![stack, array],
+            passive_result: true,
+            pure: false,
+            what: what.into(),
+        }),
+        span,
+    };
+    (
+        effect(
+            quote::quote!(::autodiff::__private::push_slice(&mut #st, &#a[..])),
+            "a snapshot of an array",
+        ),
+        effect(
+            quote::quote!(::autodiff::__private::pop_into(&mut #st, &mut #a[..])),
+            "an array restored from its snapshot",
+        ),
+    )
 }
 
 /// The deepest loop nest inside a replay candidate's body that replay decisions explore.

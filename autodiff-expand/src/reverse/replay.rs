@@ -33,7 +33,11 @@
 //! sum `total += e` is *fused* (`fusion`, `Rev::fused_reversal`): each iteration's adjoint
 //! runs in the primal sweep right after the iteration, while its values are current, with
 //! the sum's adjoint taken as 1; the adjoint sweep scales what it accumulated by the sum's
-//! real adjoint. Nothing is saved across iterations and nothing runs twice.
+//! real adjoint. Nothing is saved across iterations and nothing runs twice. Inside a fused
+//! loop, an inner loop that would replay instead saves the arrays and locations its body
+//! leaves behind at the end of each iteration, whole, and puts them back at the head of the
+//! reversed iteration (`Rev::snapshot_block`): those stacks hold one iteration of the fused
+//! loop, so they stay in cache, and a copy costs less than running the body again.
 use crate::ir::{walk, Operand, Rhs, Stmt, Var, VarId};
 use std::collections::{HashMap, HashSet};
 
