@@ -43,6 +43,11 @@ fn index_of(env: &[Value], index: &[Operand]) -> Result<usize, String> {
 fn block(stmts: &[Stmt], env: &mut Vec<Value>) -> Result<(), String> {
     for stmt in stmts {
         match stmt {
+            Stmt::Let {
+                dst: None,
+                rhs: Rhs::Opaque(o),
+                ..
+            } if snapshot(o, env)? => {}
             Stmt::Let { dst, rhs, .. } => {
                 let v = match rhs {
                     Rhs::Op(op, args) => {
@@ -208,6 +213,42 @@ fn opaque(o: &crate::ir::Opaque, env: &[Value]) -> Result<Value, String> {
         }
     }
     Err(format!("cannot interpret {}", o.what))
+}
+
+/// The snapshots of arrays the reverse pass takes inside fused loops: `push_slice(&mut s,
+/// &a[..])` copies `a` onto the stack `s`, `pop_into(&mut s, &mut a[..])` copies it back.
+/// Whether `o` was one.
+fn snapshot(o: &crate::ir::Opaque, env: &mut [Value]) -> Result<bool, String> {
+    let text = o.tokens.to_string();
+    let push = text.starts_with(":: autodiff :: __private :: push_slice");
+    let pop = text.starts_with(":: autodiff :: __private :: pop_into");
+    if !push && !pop {
+        return Ok(false);
+    }
+    let [stack, array] = o.reads[..] else {
+        return Err(format!("cannot interpret `{text}`"));
+    };
+    let Value::Array(values) = env[array].clone() else {
+        return Err(format!("a snapshot of {:?}", env[array]));
+    };
+    let Value::Stack(saved) = &mut env[stack] else {
+        return Err(format!("a snapshot onto {:?}", env[stack]));
+    };
+    if push {
+        saved.extend(values.into_iter().map(Value::Num));
+        return Ok(true);
+    }
+    let start = saved
+        .len()
+        .checked_sub(values.len())
+        .ok_or("pop from an empty stack")?;
+    let restored = saved
+        .split_off(start)
+        .into_iter()
+        .map(|v| v.num())
+        .collect::<Result<Vec<f64>, String>>()?;
+    env[array] = Value::Array(restored);
+    Ok(true)
 }
 
 /// The value of an operand.

@@ -845,3 +845,244 @@ fn a_running_sum_loop_is_fused_and_exact() {
     );
     assert!(lhs != 0.0);
 }
+
+/// GMM's nesting: scalars `x0`, `x1`, an array `a` of length 4, and
+/// `for i in 0..3 { for q in 0..2 { fill c; s from c; m[q] = s; } t += m[0] * m[1]; }`
+/// where the fill `c[j] = g(x0, x1, a[j], a[q])` overwrites a scratch array and `s` runs
+/// through random code over `c`. The loop over `i` only adds into `t`, so it is fused; the
+/// loop over `q` inside it, when its inner loop saves values, restores `c` (and `s`'s
+/// inputs) from snapshots instead of replaying. The output is `t`.
+fn three_level_program(fill: &[Gen], body: &[Gen]) -> Function {
+    use autodiff_expand::ir::{Level, Opaque, Rhs, Stmt};
+    let s = Span::call_site();
+    let mut f = Function::default();
+    let mut values = Vec::new();
+    for i in 0..2 {
+        let v = f.new_var(format!("x{i}"), s, Origin::Param(i));
+        f.params.push(v);
+        values.push(Operand::Var(v));
+    }
+    let a = f.new_var("a", s, Origin::Param(2));
+    f.vars[a].shape = vec![Level::Fixed];
+    f.params.push(a);
+    let literal = proc_macro2::Literal::usize_unsuffixed;
+    let constant = |n: usize| {
+        let tokens = literal(n);
+        Operand::Const {
+            tokens: quote!(#tokens),
+            value: Some(n as f64),
+        }
+    };
+    let array = |f: &mut Function, name: &str, len: usize| {
+        let len = literal(len);
+        let v = f.new_var(name, s, Origin::Local);
+        f.vars[v].mutable = true;
+        f.vars[v].shape = vec![Level::Fixed];
+        f.body.push(Stmt::Let {
+            dst: Some(v),
+            rhs: Rhs::Opaque(Opaque {
+                tokens: quote!([0.0; #len]),
+                reads: Vec::new(),
+                passive_result: true,
+                pure: true,
+                what: "an array".into(),
+            }),
+            span: s,
+        });
+        v
+    };
+    let for_loop = |index, end, body| Stmt::For {
+        index,
+        start: constant(0),
+        end: constant(end),
+        inclusive: false,
+        reversed: false,
+        body,
+        span: s,
+    };
+    let c = array(&mut f, "c", 4);
+    let m = array(&mut f, "m", 2);
+    let t = f.new_var("t", s, Origin::Local);
+    f.vars[t].mutable = true;
+    f.body.push(Stmt::Let {
+        dst: Some(t),
+        rhs: Rhs::Op(Op::Id, vec![values[0].clone()]),
+        span: s,
+    });
+    let top = std::mem::take(&mut f.body);
+    let (i, q, j, k) = ["i", "q", "j", "k"]
+        .map(|n| f.new_var(n, s, Origin::Local))
+        .into();
+
+    // for j in 0..4 { c[j] = g(x0, x1, a[j], a[q]); }
+    let (aj, aq) = (
+        f.new_var("aj", s, Origin::Temp),
+        f.new_var("aq", s, Origin::Temp),
+    );
+    for (v, at) in [(aj, j), (aq, q)] {
+        f.body.push(Stmt::Let {
+            dst: Some(v),
+            rhs: Rhs::Index(a, vec![Operand::Var(at)]),
+            span: s,
+        });
+    }
+    let mut scope = values.clone();
+    scope.extend([Operand::Var(aq), Operand::Var(aj)]);
+    generate(&mut f, &mut scope, fill);
+    f.body.push(Stmt::Store {
+        array: c,
+        index: vec![Operand::Var(j)],
+        value: scope.last().cloned().expect("values"),
+        accumulate: false,
+        span: s,
+    });
+    let fill_loop = for_loop(j, 4, std::mem::take(&mut f.body));
+
+    // let mut s = x1; for k in 0..4 { s = h(x0, s, c[k]); }
+    let acc = f.new_var("s", s, Origin::Local);
+    f.vars[acc].mutable = true;
+    let current = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
+    let ck = f.new_var("ck", s, Origin::Temp);
+    f.body.push(Stmt::Let {
+        dst: Some(ck),
+        rhs: Rhs::Index(c, vec![Operand::Var(k)]),
+        span: s,
+    });
+    let mut scope = vec![values[0].clone(), Operand::Var(current), Operand::Var(ck)];
+    generate(&mut f, &mut scope, body);
+    f.body.push(Stmt::Assign {
+        dst: acc,
+        value: scope.last().cloned().expect("values"),
+        span: s,
+    });
+    let use_loop = for_loop(k, 4, std::mem::take(&mut f.body));
+
+    // for q in 0..2 { fill; let mut s = x1; use; m[q] = s; }
+    f.body.push(fill_loop);
+    f.body.push(Stmt::Let {
+        dst: Some(acc),
+        rhs: Rhs::Op(Op::Id, vec![values[1].clone()]),
+        span: s,
+    });
+    f.body.push(use_loop);
+    let last = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
+    f.body.push(Stmt::Store {
+        array: m,
+        index: vec![Operand::Var(q)],
+        value: Operand::Var(last),
+        accumulate: false,
+        span: s,
+    });
+    let q_loop = for_loop(q, 2, std::mem::take(&mut f.body));
+
+    // for i in 0..3 { q loop; t += m[0] * m[1]; }
+    f.body.push(q_loop);
+    let (m0, m1) = (
+        f.new_var("m0", s, Origin::Temp),
+        f.new_var("m1", s, Origin::Temp),
+    );
+    for (v, n) in [(m0, 0), (m1, 1)] {
+        f.body.push(Stmt::Let {
+            dst: Some(v),
+            rhs: Rhs::Index(m, vec![constant(n)]),
+            span: s,
+        });
+    }
+    let product = f.push_op(Op::Mul, vec![Operand::Var(m0), Operand::Var(m1)], s);
+    let t_now = f.push_op(Op::Id, vec![Operand::Var(t)], s);
+    let sum = f.push_op(Op::Add, vec![Operand::Var(t_now), Operand::Var(product)], s);
+    f.body.push(Stmt::Assign {
+        dst: t,
+        value: Operand::Var(sum),
+        span: s,
+    });
+    let i_loop = for_loop(i, 3, std::mem::take(&mut f.body));
+    f.body = top;
+    f.body.push(i_loop);
+    let t_end = f.push_op(Op::Id, vec![Operand::Var(t)], s);
+    f.outputs.push(Operand::Var(t_end));
+    f
+}
+
+/// Whether the primal sweep snapshots an array (`push_slice`).
+fn snapshots(f: &Function) -> bool {
+    use autodiff_expand::ir::{walk, Rhs, Stmt};
+    let mut found = false;
+    walk(&f.body, &mut |s| {
+        if let Stmt::Let {
+            rhs: Rhs::Opaque(o),
+            ..
+        } = s
+        {
+            found |= o.tokens.to_string().contains("push_slice");
+        }
+    });
+    found
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn three_level_nests_fused_with_snapshots_forward_reverse_and_finite_differences(
+        fill in prop::collection::vec(gen(), 1..5),
+        body in prop::collection::vec(gen(), 1..6),
+        x in inputs(2),
+        a in inputs(4),
+        u in inputs(6),
+        w in inputs(1),
+    ) {
+        let f = three_level_program(&fill, &body);
+        let wrt = f.params.clone();
+        let spec = spec(&f, &wrt, Vec::new());
+        let act = activity::analyze(&f, &wrt, &spec.stop);
+        let fwd = derive::forward(&f, &act, &spec);
+        let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+        // Snapshots are taken only inside a fused loop.
+        prop_assert!(!snapshots(&rev.f) || outer_loop(&rev.f).1);
+        let stopped = fill.iter().chain(&body).any(|g| g.op == 18);
+        check_loop_program(&f, &fwd, &rev, stopped, (&x, &a), &u, &w)?;
+    }
+}
+
+/// One three-level nest whose inner loop saves values (`s = sin(s * c[k])`): fused, with
+/// snapshots, and exact by the dot-product test.
+#[test]
+fn a_three_level_nest_takes_snapshots_and_is_exact() {
+    let gen = |op, a, b| Gen {
+        op,
+        a,
+        b,
+        c: 0,
+        constant: 0.5,
+    };
+    // fill: c[j] = a[j] + a[q] (operands x0, x1, a[q], a[j]); use: s = sin(s * c[k]).
+    let f = three_level_program(&[gen(0, 3, 2)], &[gen(2, 1, 2), gen(5, 3, 0)]);
+    let wrt = f.params.clone();
+    let spec = spec(&f, &wrt, Vec::new());
+    let act = activity::analyze(&f, &wrt, &spec.stop);
+    let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+    assert!(outer_loop(&rev.f).1, "the loop over i is fused");
+    assert!(snapshots(&rev.f), "the loop over q restores snapshots");
+    let fwd = derive::forward(&f, &act, &spec);
+    let (x, a, u, w) = (
+        [0.3, -0.7],
+        [0.2, 0.9, -0.4, 1.1],
+        [0.5, -1.0, 0.25, 0.7, -0.3, 0.9],
+        1.3,
+    );
+    let tangents = vec![
+        Value::Num(u[0]),
+        Value::Num(u[1]),
+        Value::Array(u[2..].to_vec()),
+    ];
+    let (v1, ju) = run_loop(&fwd, &x, &a, tangents);
+    let (v2, jtw) = run_loop(&rev, &x, &a, vec![Value::Num(w)]);
+    assert_eq!(v1, v2);
+    let (lhs, rhs) = (flat(&ju)[0] * w, dot(&u, &flat(&jtw)));
+    assert!(
+        close(lhs, rhs, 1e-12),
+        "<Ju, w> = {lhs} but <u, J^T w> = {rhs}"
+    );
+    assert!(lhs != 0.0);
+}
