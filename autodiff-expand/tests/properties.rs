@@ -279,13 +279,9 @@ proptest! {
     }
 }
 
-/// A program with control flow: scalars `x0`, `x1` and an array `a` of length 4; a loop over
-/// the array that carries a location `s` (updated in a data-independent branch) and writes a
-/// local array `c`; straight-line code before and after.
-fn loop_program(pre: &[Gen], body: &[Gen], post: &[Gen], branch_at: usize) -> Function {
-    use autodiff_expand::ir::{Level, Rhs, Stmt};
+/// The inputs of the loop programs: scalars `x0`, `x1` and an array `a` of length 4.
+fn loop_inputs(f: &mut Function) -> (Vec<Operand>, VarId) {
     let s = Span::call_site();
-    let mut f = Function::default();
     let mut values = Vec::new();
     for i in 0..2 {
         let v = f.new_var(format!("x{i}"), s, Origin::Param(i));
@@ -293,8 +289,67 @@ fn loop_program(pre: &[Gen], body: &[Gen], post: &[Gen], branch_at: usize) -> Fu
         values.push(Operand::Var(v));
     }
     let a = f.new_var("a", s, Origin::Param(2));
-    f.vars[a].shape = vec![Level::Fixed];
+    f.vars[a].shape = vec![autodiff_expand::ir::Level::Fixed];
     f.params.push(a);
+    (values, a)
+}
+
+/// The integer constant `n`, written as in source (`4`, not `4usize`).
+fn constant(n: usize) -> Operand {
+    let tokens = proc_macro2::Literal::usize_unsuffixed(n);
+    Operand::Const {
+        tokens: quote!(#tokens),
+        value: Some(n as f64),
+    }
+}
+
+/// `let mut name = [0.0; len];`
+fn zero_array(f: &mut Function, name: &str, len: usize) -> VarId {
+    use autodiff_expand::ir::{Level, Opaque, Rhs, Stmt};
+    let s = Span::call_site();
+    let v = f.new_var(name, s, Origin::Local);
+    f.vars[v].mutable = true;
+    f.vars[v].shape = vec![Level::Fixed];
+    let len = proc_macro2::Literal::usize_unsuffixed(len);
+    f.body.push(Stmt::Let {
+        dst: Some(v),
+        rhs: Rhs::Opaque(Opaque {
+            tokens: quote!([0.0; #len]),
+            reads: Vec::new(),
+            passive_result: true,
+            pure: true,
+            what: "an array".into(),
+        }),
+        span: s,
+    });
+    v
+}
+
+/// `for index in 0..end { body }`
+fn count_loop(
+    index: VarId,
+    end: usize,
+    body: Vec<autodiff_expand::ir::Stmt>,
+) -> autodiff_expand::ir::Stmt {
+    autodiff_expand::ir::Stmt::For {
+        index,
+        start: constant(0),
+        end: constant(end),
+        inclusive: false,
+        reversed: false,
+        body,
+        span: Span::call_site(),
+    }
+}
+
+/// A program with control flow: scalars `x0`, `x1` and an array `a` of length 4; a loop over
+/// the array that carries a location `s` (updated in a data-independent branch) and writes a
+/// local array `c`; straight-line code before and after.
+fn loop_program(pre: &[Gen], body: &[Gen], post: &[Gen], branch_at: usize) -> Function {
+    use autodiff_expand::ir::{Rhs, Stmt};
+    let s = Span::call_site();
+    let mut f = Function::default();
+    let (mut values, a) = loop_inputs(&mut f);
     generate(&mut f, &mut values, pre);
     // let mut s = <last value>; let mut c = [0.0; 4];
     let acc = f.new_var("s", s, Origin::Local);
@@ -305,20 +360,7 @@ fn loop_program(pre: &[Gen], body: &[Gen], post: &[Gen], branch_at: usize) -> Fu
         rhs: Rhs::Op(Op::Id, vec![init]),
         span: s,
     });
-    let c = f.new_var("c", s, Origin::Local);
-    f.vars[c].mutable = true;
-    f.vars[c].shape = vec![Level::Fixed];
-    f.body.push(Stmt::Let {
-        dst: Some(c),
-        rhs: Rhs::Opaque(autodiff_expand::ir::Opaque {
-            tokens: quote!([0.0; 4]),
-            reads: Vec::new(),
-            passive_result: true,
-            pure: true,
-            what: "an array".into(),
-        }),
-        span: s,
-    });
+    let c = zero_array(&mut f, "c", 4);
     // for i in 0..4 { .. }
     let i = f.new_var("i", s, Origin::Local);
     let outer = std::mem::take(&mut f.body);
@@ -371,36 +413,14 @@ fn loop_program(pre: &[Gen], body: &[Gen], post: &[Gen], branch_at: usize) -> Fu
         span: s,
     });
     let loop_body = std::mem::replace(&mut f.body, outer);
-    let zero = Operand::Const {
-        tokens: quote!(0),
-        value: Some(0.0),
-    };
-    let four = Operand::Const {
-        tokens: quote!(4),
-        value: Some(4.0),
-    };
-    f.body.push(Stmt::For {
-        index: i,
-        start: zero,
-        end: four,
-        inclusive: false,
-        reversed: false,
-        body: loop_body,
-        span: s,
-    });
+    f.body.push(count_loop(i, 4, loop_body));
     let final_s = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
     values.push(Operand::Var(final_s));
     for k in [1, 3] {
         let e = f.new_var(format!("c{k}"), s, Origin::Temp);
         f.body.push(Stmt::Let {
             dst: Some(e),
-            rhs: Rhs::Index(
-                c,
-                vec![Operand::Const {
-                    tokens: quote!(#k),
-                    value: Some(k as f64),
-                }],
-            ),
+            rhs: Rhs::Index(c, vec![constant(k)]),
             span: s,
         });
         values.push(Operand::Var(e));
@@ -580,46 +600,12 @@ fn nested_program(
     multiply: bool,
     store_out: bool,
 ) -> Function {
-    use autodiff_expand::ir::{Level, Opaque, Rhs, Stmt};
+    use autodiff_expand::ir::{Rhs, Stmt};
     let s = Span::call_site();
     let mut f = Function::default();
-    let mut values = Vec::new();
-    for i in 0..2 {
-        let v = f.new_var(format!("x{i}"), s, Origin::Param(i));
-        f.params.push(v);
-        values.push(Operand::Var(v));
-    }
-    let a = f.new_var("a", s, Origin::Param(2));
-    f.vars[a].shape = vec![Level::Fixed];
-    f.params.push(a);
-    let literal = proc_macro2::Literal::usize_unsuffixed;
-    let constant = |n: usize| {
-        let tokens = literal(n);
-        Operand::Const {
-            tokens: quote!(#tokens),
-            value: Some(n as f64),
-        }
-    };
-    let array = |f: &mut Function, name: &str, len: usize| {
-        let len = literal(len);
-        let v = f.new_var(name, s, Origin::Local);
-        f.vars[v].mutable = true;
-        f.vars[v].shape = vec![Level::Fixed];
-        f.body.push(Stmt::Let {
-            dst: Some(v),
-            rhs: Rhs::Opaque(Opaque {
-                tokens: quote!([0.0; #len]),
-                reads: Vec::new(),
-                passive_result: true,
-                pure: true,
-                what: "an array".into(),
-            }),
-            span: s,
-        });
-        v
-    };
-    let c = array(&mut f, "c", 4);
-    let out = array(&mut f, "out", 3);
+    let (values, a) = loop_inputs(&mut f);
+    let c = zero_array(&mut f, "c", 4);
+    let out = zero_array(&mut f, "out", 3);
     let t = f.new_var("t", s, Origin::Local);
     f.vars[t].mutable = true;
     f.body.push(Stmt::Let {
@@ -647,15 +633,7 @@ fn nested_program(
         accumulate: !overwrite,
         span: s,
     });
-    let fill_loop = Stmt::For {
-        index: j,
-        start: constant(0),
-        end: constant(4),
-        inclusive: false,
-        reversed: false,
-        body: std::mem::take(&mut f.body),
-        span: s,
-    };
+    let fill_loop = count_loop(j, 4, std::mem::take(&mut f.body));
 
     // let c1 = c[1]; let mut s = x1; for k in 0..4 { s = h(x0, s, c[k], c1); }
     // (`c[1]` is current after the fill only because the fill covers all of `c`.)
@@ -687,15 +665,7 @@ fn nested_program(
         value: scope.last().cloned().expect("values"),
         span: s,
     });
-    let use_loop = Stmt::For {
-        index: k,
-        start: constant(0),
-        end: constant(4),
-        inclusive: false,
-        reversed: false,
-        body: std::mem::take(&mut f.body),
-        span: s,
-    };
+    let use_loop = count_loop(k, 4, std::mem::take(&mut f.body));
 
     // for i in 0..3 { fill; let mut s = x1; use; out[i] = s; }
     let i = f.new_var("i", s, Origin::Local);
@@ -726,15 +696,7 @@ fn nested_program(
         span: s,
     });
     let outer_body = std::mem::replace(&mut f.body, top);
-    f.body.push(Stmt::For {
-        index: i,
-        start: constant(0),
-        end: constant(3),
-        inclusive: false,
-        reversed: false,
-        body: outer_body,
-        span: s,
-    });
+    f.body.push(count_loop(i, 3, outer_body));
     for n in [0, 2].into_iter().filter(|_| store_out) {
         let e = f.new_var(format!("out{n}"), s, Origin::Temp);
         f.body.push(Stmt::Let {
@@ -804,6 +766,31 @@ proptest! {
     }
 }
 
+/// For a loop program with one output: both sweeps compute the same value at a fixed
+/// point, and the dot-product test holds to 1e-12 with a nonzero product.
+fn assert_exact_at_a_fixed_point(fwd: &Derived, rev: &Derived) {
+    let (x, a, u, w) = (
+        [0.3, -0.7],
+        [0.2, 0.9, -0.4, 1.1],
+        [0.5, -1.0, 0.25, 0.7, -0.3, 0.9],
+        1.3,
+    );
+    let tangents = vec![
+        Value::Num(u[0]),
+        Value::Num(u[1]),
+        Value::Array(u[2..].to_vec()),
+    ];
+    let (v1, ju) = run_loop(fwd, &x, &a, tangents);
+    let (v2, jtw) = run_loop(rev, &x, &a, vec![Value::Num(w)]);
+    assert_eq!(v1, v2);
+    let (lhs, rhs) = (flat(&ju)[0] * w, dot(&u, &flat(&jtw)));
+    assert!(
+        close(lhs, rhs, 1e-12),
+        "<Ju, w> = {lhs} but <u, J^T w> = {rhs}"
+    );
+    assert!(lhs != 0.0);
+}
+
 /// A loop that only adds into a running sum, whose inner loops save values (`s = s * c[k]`):
 /// its iterations' adjoints run inside the primal sweep, and the result passes the
 /// dot-product test.
@@ -824,26 +811,7 @@ fn a_running_sum_loop_is_fused_and_exact() {
     let rev = derive::reverse(&f, &act, &spec, Seed::Given);
     assert!(outer_loop(&rev.f).1, "the loop is fused");
     let fwd = derive::forward(&f, &act, &spec);
-    let (x, a, u, w) = (
-        [0.3, -0.7],
-        [0.2, 0.9, -0.4, 1.1],
-        [0.5, -1.0, 0.25, 0.7, -0.3, 0.9],
-        1.3,
-    );
-    let tangents = vec![
-        Value::Num(u[0]),
-        Value::Num(u[1]),
-        Value::Array(u[2..].to_vec()),
-    ];
-    let (v1, ju) = run_loop(&fwd, &x, &a, tangents);
-    let (v2, jtw) = run_loop(&rev, &x, &a, vec![Value::Num(w)]);
-    assert_eq!(v1, v2);
-    let (lhs, rhs) = (flat(&ju)[0] * w, dot(&u, &flat(&jtw)));
-    assert!(
-        close(lhs, rhs, 1e-12),
-        "<Ju, w> = {lhs} but <u, J^T w> = {rhs}"
-    );
-    assert!(lhs != 0.0);
+    assert_exact_at_a_fixed_point(&fwd, &rev);
 }
 
 /// GMM's nesting: scalars `x0`, `x1`, an array `a` of length 4, and
@@ -853,55 +821,12 @@ fn a_running_sum_loop_is_fused_and_exact() {
 /// loop over `q` inside it, when its inner loop saves values, restores `c` (and `s`'s
 /// inputs) from snapshots instead of replaying. The output is `t`.
 fn three_level_program(fill: &[Gen], body: &[Gen]) -> Function {
-    use autodiff_expand::ir::{Level, Opaque, Rhs, Stmt};
+    use autodiff_expand::ir::{Rhs, Stmt};
     let s = Span::call_site();
     let mut f = Function::default();
-    let mut values = Vec::new();
-    for i in 0..2 {
-        let v = f.new_var(format!("x{i}"), s, Origin::Param(i));
-        f.params.push(v);
-        values.push(Operand::Var(v));
-    }
-    let a = f.new_var("a", s, Origin::Param(2));
-    f.vars[a].shape = vec![Level::Fixed];
-    f.params.push(a);
-    let literal = proc_macro2::Literal::usize_unsuffixed;
-    let constant = |n: usize| {
-        let tokens = literal(n);
-        Operand::Const {
-            tokens: quote!(#tokens),
-            value: Some(n as f64),
-        }
-    };
-    let array = |f: &mut Function, name: &str, len: usize| {
-        let len = literal(len);
-        let v = f.new_var(name, s, Origin::Local);
-        f.vars[v].mutable = true;
-        f.vars[v].shape = vec![Level::Fixed];
-        f.body.push(Stmt::Let {
-            dst: Some(v),
-            rhs: Rhs::Opaque(Opaque {
-                tokens: quote!([0.0; #len]),
-                reads: Vec::new(),
-                passive_result: true,
-                pure: true,
-                what: "an array".into(),
-            }),
-            span: s,
-        });
-        v
-    };
-    let for_loop = |index, end, body| Stmt::For {
-        index,
-        start: constant(0),
-        end: constant(end),
-        inclusive: false,
-        reversed: false,
-        body,
-        span: s,
-    };
-    let c = array(&mut f, "c", 4);
-    let m = array(&mut f, "m", 2);
+    let (values, a) = loop_inputs(&mut f);
+    let c = zero_array(&mut f, "c", 4);
+    let m = zero_array(&mut f, "m", 2);
     let t = f.new_var("t", s, Origin::Local);
     f.vars[t].mutable = true;
     f.body.push(Stmt::Let {
@@ -936,7 +861,7 @@ fn three_level_program(fill: &[Gen], body: &[Gen]) -> Function {
         accumulate: false,
         span: s,
     });
-    let fill_loop = for_loop(j, 4, std::mem::take(&mut f.body));
+    let fill_loop = count_loop(j, 4, std::mem::take(&mut f.body));
 
     // let mut s = x1; for k in 0..4 { s = h(x0, s, c[k]); }
     let acc = f.new_var("s", s, Origin::Local);
@@ -955,7 +880,7 @@ fn three_level_program(fill: &[Gen], body: &[Gen]) -> Function {
         value: scope.last().cloned().expect("values"),
         span: s,
     });
-    let use_loop = for_loop(k, 4, std::mem::take(&mut f.body));
+    let use_loop = count_loop(k, 4, std::mem::take(&mut f.body));
 
     // for q in 0..2 { fill; let mut s = x1; use; m[q] = s; }
     f.body.push(fill_loop);
@@ -973,7 +898,7 @@ fn three_level_program(fill: &[Gen], body: &[Gen]) -> Function {
         accumulate: false,
         span: s,
     });
-    let q_loop = for_loop(q, 2, std::mem::take(&mut f.body));
+    let q_loop = count_loop(q, 2, std::mem::take(&mut f.body));
 
     // for i in 0..3 { q loop; t += m[0] * m[1]; }
     f.body.push(q_loop);
@@ -996,7 +921,7 @@ fn three_level_program(fill: &[Gen], body: &[Gen]) -> Function {
         value: Operand::Var(sum),
         span: s,
     });
-    let i_loop = for_loop(i, 3, std::mem::take(&mut f.body));
+    let i_loop = count_loop(i, 3, std::mem::take(&mut f.body));
     f.body = top;
     f.body.push(i_loop);
     let t_end = f.push_op(Op::Id, vec![Operand::Var(t)], s);
@@ -1065,24 +990,5 @@ fn a_three_level_nest_takes_snapshots_and_is_exact() {
     assert!(outer_loop(&rev.f).1, "the loop over i is fused");
     assert!(snapshots(&rev.f), "the loop over q restores snapshots");
     let fwd = derive::forward(&f, &act, &spec);
-    let (x, a, u, w) = (
-        [0.3, -0.7],
-        [0.2, 0.9, -0.4, 1.1],
-        [0.5, -1.0, 0.25, 0.7, -0.3, 0.9],
-        1.3,
-    );
-    let tangents = vec![
-        Value::Num(u[0]),
-        Value::Num(u[1]),
-        Value::Array(u[2..].to_vec()),
-    ];
-    let (v1, ju) = run_loop(&fwd, &x, &a, tangents);
-    let (v2, jtw) = run_loop(&rev, &x, &a, vec![Value::Num(w)]);
-    assert_eq!(v1, v2);
-    let (lhs, rhs) = (flat(&ju)[0] * w, dot(&u, &flat(&jtw)));
-    assert!(
-        close(lhs, rhs, 1e-12),
-        "<Ju, w> = {lhs} but <u, J^T w> = {rhs}"
-    );
-    assert!(lhs != 0.0);
+    assert_exact_at_a_fixed_point(&fwd, &rev);
 }
