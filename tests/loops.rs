@@ -546,28 +546,45 @@ fn scratch_arrays_and_a_packed_index_in_nested_loops() {
     for (d, n) in [(1, 3), (3, 4), (5, 7)] {
         let x = input(n * d);
         let l: Vec<f64> = input(d * (d + 1) / 2 + 1)[1..].to_vec();
-        let (value, (gx, gl)) = packed_quadratic_forms_grad(&x, &l, d);
-        assert_eq!(value, packed_quadratic_forms(&x, &l, d));
-        let fx = numeric_gradient(|x| packed_quadratic_forms(x, &l, d), &x);
-        let fl = numeric_gradient(|l| packed_quadratic_forms(&x, l, d), &l);
-        assert_close(&gx, &fx, 1e-5, &format!("d={d} x vs finite differences"));
-        assert_close(&gl, &fl, 1e-5, &format!("d={d} l vs finite differences"));
-        // Forward against reverse: <J u, 1> = <u, J^T 1>.
-        let ux: Vec<f64> = (0..x.len()).map(|k| (k as f64 * 0.9).cos()).collect();
-        let ul: Vec<f64> = (0..l.len()).map(|k| (k as f64 * 1.3).sin()).collect();
-        let (v2, ju) = packed_quadratic_forms_jvp(&x, &l, d, &ux, &ul);
-        assert_eq!(v2, value);
-        let dot: f64 = ux
-            .iter()
-            .zip(&gx)
-            .chain(ul.iter().zip(&gl))
-            .map(|(a, b)| a * b)
-            .sum();
-        assert!(
-            (ju - dot).abs() <= 1e-10 * (1.0 + ju.abs()),
-            "d={d}: {ju} vs {dot}"
+        check_two_slice_fn(
+            &format!("packed d={d}"),
+            |x, l| packed_quadratic_forms(x, l, d),
+            |x, l| packed_quadratic_forms_grad(x, l, d),
+            |x, l, ux, ul| packed_quadratic_forms_jvp(x, l, d, ux, ul),
+            (&x, &l),
         );
     }
+}
+
+/// The checks a function of two slices gets: its value, its gradient against finite
+/// differences in each slice, and forward against reverse (`<J u, 1> = <u, J^T 1>`).
+fn check_two_slice_fn(
+    name: &str,
+    f: impl Fn(&[f64], &[f64]) -> f64,
+    grad: impl Fn(&[f64], &[f64]) -> (f64, (Vec<f64>, Vec<f64>)),
+    jvp: impl Fn(&[f64], &[f64], &[f64], &[f64]) -> (f64, f64),
+    (x, l): (&[f64], &[f64]),
+) {
+    let (value, (gx, gl)) = grad(x, l);
+    assert_eq!(value, f(x, l), "{name}: value");
+    let fx = numeric_gradient(|x| f(x, l), x);
+    let fl = numeric_gradient(|l| f(x, l), l);
+    assert_close(&gx, &fx, 1e-5, &format!("{name}: x vs finite differences"));
+    assert_close(&gl, &fl, 1e-5, &format!("{name}: l vs finite differences"));
+    let ux: Vec<f64> = (0..x.len()).map(|k| (k as f64 * 0.9).cos()).collect();
+    let ul: Vec<f64> = (0..l.len()).map(|k| (k as f64 * 1.3).sin()).collect();
+    let (v2, ju) = jvp(x, l, &ux, &ul);
+    assert_eq!(v2, value, "{name}: jvp value");
+    let dot: f64 = ux
+        .iter()
+        .zip(&gx)
+        .chain(ul.iter().zip(&gl))
+        .map(|(a, b)| a * b)
+        .sum();
+    assert!(
+        (ju - dot).abs() <= 1e-10 * (1.0 + ju.abs()),
+        "{name}: {ju} vs {dot}"
+    );
 }
 
 /// ADBench's GMM shape, whole: a running sum over points (the reverse pass fuses it), a loop
@@ -624,35 +641,12 @@ fn a_mixture_shaped_gradient() {
             .iter()
             .map(|v| 0.5 * v)
             .collect();
-        let (value, (gx, gl)) = mixture_like_grad(&x, &l, d, k);
-        assert_eq!(value, mixture_like(&x, &l, d, k));
-        let fx = numeric_gradient(|x| mixture_like(x, &l, d, k), &x);
-        let fl = numeric_gradient(|l| mixture_like(&x, l, d, k), &l);
-        assert_close(
-            &gx,
-            &fx,
-            1e-5,
-            &format!("d={d} k={k} x vs finite differences"),
-        );
-        assert_close(
-            &gl,
-            &fl,
-            1e-5,
-            &format!("d={d} k={k} l vs finite differences"),
-        );
-        let ux: Vec<f64> = (0..x.len()).map(|i| (i as f64 * 0.9).cos()).collect();
-        let ul: Vec<f64> = (0..l.len()).map(|i| (i as f64 * 1.3).sin()).collect();
-        let (v2, ju) = mixture_like_jvp(&x, &l, d, k, &ux, &ul);
-        assert_eq!(v2, value);
-        let dot: f64 = ux
-            .iter()
-            .zip(&gx)
-            .chain(ul.iter().zip(&gl))
-            .map(|(a, b)| a * b)
-            .sum();
-        assert!(
-            (ju - dot).abs() <= 1e-10 * (1.0 + ju.abs()),
-            "d={d} k={k}: {ju} vs {dot}"
+        check_two_slice_fn(
+            &format!("mixture d={d} k={k}"),
+            |x, l| mixture_like(x, l, d, k),
+            |x, l| mixture_like_grad(x, l, d, k),
+            |x, l, ux, ul| mixture_like_jvp(x, l, d, k, ux, ul),
+            (&x, &l),
         );
     }
 }
