@@ -660,14 +660,28 @@ impl Rev<'_> {
         body: &[Stmt],
         snapshot: Option<(VarId, Span)>,
     ) -> Option<Vec<Stmt>> {
-        // Inside a fused loop (its adjoint runs right after each iteration) an inner loop may
-        // still replay; inside a replay it may not.
-        // Each level of a loop nest runs trial reversals of the levels inside it, so the cost
-        // of deciding grows as 3^depth: deep nests are reversed without replays.
+        let plan = self.replay_plan(body)?;
+        let (saves, inner_replays) = self.trial(body);
+        if !saves || inner_replays {
+            return None;
+        }
+        self.reverse_by(body, plan, snapshot)
+    }
+
+    /// Whether a replay of `body` would give the primal values, and how. Replays do not nest
+    /// inside replays (they may inside a fused loop), and each level of a loop nest runs
+    /// trial reversals of the levels inside it, so the cost of deciding grows as 3^depth:
+    /// deep nests are reversed without replays.
+    fn replay_plan(&self, body: &[Stmt]) -> Option<replay::Replay> {
         if self.replay.as_ref().is_some_and(|r| !r.fused) || loop_depth(body) > MAX_REPLAY_DEPTH {
             return None;
         }
-        let plan = replay::plan(&self.vars, &self.defs, body, &self.written_from[self.top])?;
+        replay::plan(&self.vars, &self.defs, body, &self.written_from[self.top])
+    }
+
+    /// A trial reversal of `body` on a copy: whether its inner loops would save values the
+    /// primal sweep pushes, and whether a loop inside it replays.
+    fn trial(&self, body: &[Stmt]) -> (bool, bool) {
         let mut inner = HashSet::new();
         for stmt in body {
             for block in stmt.blocks() {
@@ -675,14 +689,21 @@ impl Rev<'_> {
             }
         }
         let mut trial = self.clone();
-        let (stacks, replays) = (trial.stacks.len(), trial.replays);
         trial.nested_block(body);
-        let saves = trial.stacks[stacks..]
+        let saves = trial.stacks[self.stacks.len()..]
             .iter()
             .any(|(value, _)| inner.contains(value) && !trial.replayed.contains(value));
-        if !saves || trial.replays > replays {
-            return None;
-        }
+        (saves, trial.replays > self.replays)
+    }
+
+    /// `body` reversed by `plan`: a replay, or inside a fused loop snapshots; `None` (and
+    /// nothing changed) where the replay would read data it cannot trust.
+    fn reverse_by(
+        &mut self,
+        body: &[Stmt],
+        plan: replay::Replay,
+        snapshot: Option<(VarId, Span)>,
+    ) -> Option<Vec<Stmt>> {
         let mut attempt = self.clone();
         let reversed = match (self.replay.is_some(), snapshot) {
             // Inside a fused loop: restore the iteration's end state from snapshots.
@@ -709,10 +730,13 @@ impl Rev<'_> {
         let acc_sum = self.acc[sum].filter(|_| self.act.is_active(sum))?;
         // Only where the loop, or a loop inside it, would otherwise replay: fusing saves that
         // replay (an inner loop then restores snapshots instead, `snapshot_block`).
-        let direct = self.clone().replay_reversal(body, None).is_some();
-        let mut trial = self.clone();
-        trial.nested_block(body);
-        if !direct && trial.replays == self.replays {
+        let (saves, inner_replays) = self.trial(body);
+        let replays = inner_replays
+            || saves
+                && self
+                    .replay_plan(body)
+                    .is_some_and(|plan| self.clone().reverse_by(body, plan, None).is_some());
+        if !replays {
             return None;
         }
         let mut declared = HashSet::new();
