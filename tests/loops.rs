@@ -650,3 +650,39 @@ fn a_mixture_shaped_gradient() {
         );
     }
 }
+
+/// A running sum whose increment reads the sum itself (`total += (total * s).sin()`), around
+/// an inner loop that replays: the sum's adjoint changes from one iteration to the next, so
+/// the loop must not be fused.
+#[differentiate(wrt = x)]
+fn self_feeding_sum(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    let mut m = [0.0; 2];
+    let mut total = 0.5;
+    for p in 0..3 {
+        for c in 0..2 {
+            for j in 0..n {
+                z[j] = x[j] * x[(j + p + c) % n];
+            }
+            let mut s = 0.0;
+            for j in 0..n {
+                s = (s + z[j]).sin();
+            }
+            m[c] = s;
+        }
+        total += (total * (m[0] + m[1])).sin();
+    }
+    total
+}
+
+#[test]
+fn a_sum_that_feeds_itself_is_not_fused() {
+    check_slice_fn(
+        "self_feeding_sum",
+        self_feeding_sum,
+        self_feeding_sum_grad,
+        self_feeding_sum_jvp,
+        &[2, 5],
+    );
+}

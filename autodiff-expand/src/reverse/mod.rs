@@ -242,21 +242,6 @@ impl Rev<'_> {
         }
     }
 
-    /// For `loc = v` with `v = snapshot + e` and `snapshot = loc`, each read only there: the
-    /// snapshot.
-    fn increment_of(&self, loc: VarId, v: VarId) -> Option<VarId> {
-        let Some(Rhs::Op(Op::Add, args)) = self.defs.get(&v) else {
-            return None;
-        };
-        let snapshot = args[0].var()?;
-        let Some(Rhs::Op(Op::Id, read)) = self.defs.get(&snapshot) else {
-            return None;
-        };
-        let single = self.reads[v] == 1 && self.reads[snapshot] == 1;
-        (read[0].var() == Some(loc) && single && args[1].var() != Some(snapshot))
-            .then_some(snapshot)
-    }
-
     fn is_location(&self, v: VarId) -> bool {
         self.vars[v].mutable
     }
@@ -295,7 +280,7 @@ impl Rev<'_> {
                 if act.stopped[*dst] {
                     return;
                 }
-                let increment = self.increment_of(*dst, v);
+                let increment = increment_of(&self.defs, &self.reads, *dst, v);
                 let mut b = self.builder(out, *span);
                 let g = b.let_(Rhs::Op(Op::Id, vec![Operand::Var(acc)]));
                 // `s = s + e` (and `s += e`): the adjoint of `s` passes through unchanged, so
@@ -725,8 +710,13 @@ impl Rev<'_> {
     /// Returns the adjoint sweep's statements for the loop.
     fn fused_reversal(&mut self, body: &[Stmt], span: Span) -> Option<Vec<Stmt>> {
         let after = &self.primal.body[self.top + 1..];
-        let (plan, sum) =
-            replay::fusion(&self.vars, &self.defs, body, after, &self.primal.outputs)?;
+        let (plan, sum) = replay::fusion(
+            &self.vars,
+            (&self.defs, &self.reads),
+            body,
+            after,
+            &self.primal.outputs,
+        )?;
         let acc_sum = self.acc[sum].filter(|_| self.act.is_active(sum))?;
         // Only where the loop, or a loop inside it, would otherwise replay: fusing saves that
         // replay (an inner loop then restores snapshots instead, `snapshot_block`).
@@ -1488,6 +1478,25 @@ fn touches(block: &[Stmt], v: VarId) -> bool {
         touched |= s.reads().contains(&v) || matches!(s, Stmt::Store { array, .. } if *array == v);
     });
     touched
+}
+
+/// For `loc = v` with `v = snapshot + e` and `snapshot = loc`, each read only there: the
+/// snapshot. The adjoint of `loc` then passes through the statement unchanged.
+pub(crate) fn increment_of(
+    defs: &HashMap<VarId, Rhs>,
+    reads: &[usize],
+    loc: VarId,
+    v: VarId,
+) -> Option<VarId> {
+    let Some(Rhs::Op(Op::Add, args)) = defs.get(&v) else {
+        return None;
+    };
+    let snapshot = args[0].var()?;
+    let Some(Rhs::Op(Op::Id, read)) = defs.get(&snapshot) else {
+        return None;
+    };
+    let single = reads[v] == 1 && reads[snapshot] == 1;
+    (read[0].var() == Some(loc) && single && args[1].var() != Some(snapshot)).then_some(snapshot)
 }
 
 /// The right-hand side of each `Let` of the primal.

@@ -258,7 +258,7 @@ impl<'a> Coverage<'a> {
 /// (`plan`'s analysis: written before read in each iteration) and unread after the loop.
 pub fn fusion(
     vars: &[Var],
-    defs: &HashMap<VarId, Rhs>,
+    (defs, reads): (&HashMap<VarId, Rhs>, &[usize]),
     body: &[Stmt],
     after: &[Stmt],
     outputs: &[Operand],
@@ -270,33 +270,27 @@ pub fn fusion(
     if vars[sum].is_array() {
         return None;
     }
-    // `s` is read only by the snapshots of its increments `s = snapshot + e`.
+    // `s` is read only by the snapshots of its increments `s = snapshot + e`, each of which
+    // the increment alone reads (the reverse pass's pass-through: `reverse::increment_of`); an
+    // increment that reads `s` elsewhere (`s += (s * x).sin()`) changes its adjoint.
     let mut snapshots = Vec::new();
-    let mut reads = 0;
+    let mut reads_of_sum = 0;
     for stmt in body {
         if let Stmt::Assign { dst, value, .. } = stmt {
             if *dst == sum {
-                let increment = value.var().and_then(|v| match defs.get(&v) {
-                    Some(Rhs::Op(crate::ir::Op::Add, args)) => args[0].var(),
-                    _ => None,
-                });
-                match increment.and_then(|snapshot| defs.get(&snapshot).map(|d| (snapshot, d))) {
-                    Some((snapshot, Rhs::Op(crate::ir::Op::Id, read)))
-                        if read[0].var() == Some(sum) =>
-                    {
-                        snapshots.push(snapshot)
-                    }
-                    _ => return None,
-                }
+                let increment = value
+                    .var()
+                    .and_then(|v| crate::reverse::increment_of(defs, reads, sum, v))?;
+                snapshots.push(increment);
             }
         }
     }
     let mut assigns = 0;
     walk(body, &mut |s| {
-        reads += s.reads().iter().filter(|&&r| r == sum).count();
+        reads_of_sum += s.reads().iter().filter(|&&r| r == sum).count();
         assigns += usize::from(matches!(s, Stmt::Assign { dst, .. } if *dst == sum));
     });
-    if snapshots.is_empty() || reads != snapshots.len() || assigns != snapshots.len() {
+    if snapshots.is_empty() || reads_of_sum != snapshots.len() || assigns != snapshots.len() {
         return None;
     }
     // Nothing else the body writes is read after the loop.
