@@ -323,20 +323,14 @@ impl Lower<'_> {
 
     /// `vec![value; n]` is an array; other `vec!` forms are opaque.
     pub(super) fn vec_macro(&mut self, e: &Expr, m: &syn::ExprMacro) -> Operand {
-        let repeat = m.mac.parse_body_with(|input: syn::parse::ParseStream| {
-            let value: Expr = input.parse()?;
-            let _: syn::Token![;] = input.parse()?;
-            let _: Expr = input.parse()?;
-            Ok(value)
-        });
-        match repeat {
-            Ok(value) => {
+        match vec_repeat(&m.mac) {
+            Some((value, _)) => {
                 let shape = std::iter::once(Level::Dynamic)
                     .chain(repeat_shape(&value))
                     .collect();
                 self.array_constant(e, shape)
             }
-            Err(_) => self.opaque(e, "the macro `vec!`", false),
+            None => self.opaque(e, "the macro `vec!`", false),
         }
     }
 
@@ -432,6 +426,17 @@ pub(super) fn is_pure(e: &Expr) -> bool {
         Expr::Index(i) => is_pure(&i.expr) && is_pure(&i.index),
         _ => false,
     }
+}
+
+/// The value and the length of `vec![value; len]`; `None` for other `vec!` forms.
+pub(crate) fn vec_repeat(m: &syn::Macro) -> Option<(Expr, Expr)> {
+    m.parse_body_with(|input: syn::parse::ParseStream| {
+        let value: Expr = input.parse()?;
+        let _: syn::Token![;] = input.parse()?;
+        let len: Expr = input.parse()?;
+        Ok((value, len))
+    })
+    .ok()
 }
 
 /// The array levels inside a repeated value: `[[0.0; 3]; 2]` has one more inside.

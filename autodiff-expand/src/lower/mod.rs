@@ -15,6 +15,8 @@ use std::collections::{HashMap, HashSet};
 mod control;
 mod expr;
 
+pub(crate) use expr::vec_repeat;
+
 use control::*;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, FnArg, Pat, ReturnType, Type, UnOp};

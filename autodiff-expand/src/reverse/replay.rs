@@ -343,14 +343,9 @@ fn fills_whole(vars: &[Var], defs: &HashMap<VarId, Rhs>, array: VarId, end: &Ope
     let length = match parsed(made) {
         Some(syn::Expr::Repeat(r)) => *r.len,
         Some(syn::Expr::Macro(m)) if m.mac.path.is_ident("vec") => {
-            let length = m.mac.parse_body_with(|input: syn::parse::ParseStream| {
-                let _: syn::Expr = input.parse()?;
-                let _: syn::Token![;] = input.parse()?;
-                input.parse::<syn::Expr>()
-            });
-            match length {
-                Ok(length) => length,
-                Err(_) => return false,
+            match crate::lower::vec_repeat(&m.mac) {
+                Some((_, length)) => length,
+                None => return false,
             }
         }
         _ => return false,
