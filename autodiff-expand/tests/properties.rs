@@ -342,6 +342,94 @@ fn count_loop(
     }
 }
 
+/// `let v = array[index];`
+fn element(f: &mut Function, name: &str, array: VarId, index: Operand) -> VarId {
+    use autodiff_expand::ir::{Rhs, Stmt};
+    let s = Span::call_site();
+    let v = f.new_var(name, s, Origin::Temp);
+    f.body.push(Stmt::Let {
+        dst: Some(v),
+        rhs: Rhs::Index(array, vec![index]),
+        span: s,
+    });
+    v
+}
+
+/// `let mut name = init;`
+fn location(f: &mut Function, name: &str, init: Operand) -> VarId {
+    use autodiff_expand::ir::{Rhs, Stmt};
+    let s = Span::call_site();
+    let v = f.new_var(name, s, Origin::Local);
+    f.vars[v].mutable = true;
+    f.body.push(Stmt::Let {
+        dst: Some(v),
+        rhs: Rhs::Op(Op::Id, vec![init]),
+        span: s,
+    });
+    v
+}
+
+/// `t = t op value;`
+fn fold_into(f: &mut Function, t: VarId, op: Op, value: Operand) {
+    let s = Span::call_site();
+    let now = f.push_op(Op::Id, vec![Operand::Var(t)], s);
+    let folded = f.push_op(op, vec![Operand::Var(now), value], s);
+    f.body.push(autodiff_expand::ir::Stmt::Assign {
+        dst: t,
+        value: Operand::Var(folded),
+        span: s,
+    });
+}
+
+/// `for j in 0..4 { c[j] = g(scope.., a[j]); }` (`+=` with `accumulate`), `g` the
+/// generated statements.
+fn fill_loop(
+    f: &mut Function,
+    (c, a): (VarId, VarId),
+    mut scope: Vec<Operand>,
+    fill: &[Gen],
+    accumulate: bool,
+) -> autodiff_expand::ir::Stmt {
+    let outer = std::mem::take(&mut f.body);
+    let j = f.new_var("j", Span::call_site(), Origin::Local);
+    let aj = element(f, "aj", a, Operand::Var(j));
+    scope.push(Operand::Var(aj));
+    generate(f, &mut scope, fill);
+    f.body.push(autodiff_expand::ir::Stmt::Store {
+        array: c,
+        index: vec![Operand::Var(j)],
+        value: scope.last().cloned().expect("values"),
+        accumulate,
+        span: Span::call_site(),
+    });
+    let body = std::mem::replace(&mut f.body, outer);
+    count_loop(j, 4, body)
+}
+
+/// `for k in 0..4 { s = h(x0, s, c[k], extra..); }`, `h` the generated statements.
+fn running_loop(
+    f: &mut Function,
+    (acc, c): (VarId, VarId),
+    x0: Operand,
+    extra: &[Operand],
+    body: &[Gen],
+) -> autodiff_expand::ir::Stmt {
+    let outer = std::mem::take(&mut f.body);
+    let k = f.new_var("k", Span::call_site(), Origin::Local);
+    let current = f.push_op(Op::Id, vec![Operand::Var(acc)], Span::call_site());
+    let ck = element(f, "ck", c, Operand::Var(k));
+    let mut scope = vec![x0, Operand::Var(current), Operand::Var(ck)];
+    scope.extend(extra.iter().cloned());
+    generate(f, &mut scope, body);
+    f.body.push(autodiff_expand::ir::Stmt::Assign {
+        dst: acc,
+        value: scope.last().cloned().expect("values"),
+        span: Span::call_site(),
+    });
+    let body = std::mem::replace(&mut f.body, outer);
+    count_loop(k, 4, body)
+}
+
 /// A program with control flow: scalars `x0`, `x1` and an array `a` of length 4; a loop over
 /// the array that carries a location `s` (updated in a data-independent branch) and writes a
 /// local array `c`; straight-line code before and after.
@@ -352,28 +440,17 @@ fn loop_program(pre: &[Gen], body: &[Gen], post: &[Gen], branch_at: usize) -> Fu
     let (mut values, a) = loop_inputs(&mut f);
     generate(&mut f, &mut values, pre);
     // let mut s = <last value>; let mut c = [0.0; 4];
-    let acc = f.new_var("s", s, Origin::Local);
-    f.vars[acc].mutable = true;
     let init = values.last().cloned().expect("at least the parameters");
-    f.body.push(Stmt::Let {
-        dst: Some(acc),
-        rhs: Rhs::Op(Op::Id, vec![init]),
-        span: s,
-    });
+    let acc = location(&mut f, "s", init);
     let c = zero_array(&mut f, "c", 4);
     // for i in 0..4 { .. }
     let i = f.new_var("i", s, Origin::Local);
     let outer = std::mem::take(&mut f.body);
     let current = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
-    let element = f.new_var("ai", s, Origin::Temp);
-    f.body.push(Stmt::Let {
-        dst: Some(element),
-        rhs: Rhs::Index(a, vec![Operand::Var(i)]),
-        span: s,
-    });
+    let ai = element(&mut f, "ai", a, Operand::Var(i));
     let mut inner = values.clone();
     inner.push(Operand::Var(current));
-    inner.push(Operand::Var(element));
+    inner.push(Operand::Var(ai));
     generate(&mut f, &mut inner, body);
     let last = inner.last().cloned().expect("values");
     let cond = f.push_op(
@@ -390,7 +467,7 @@ fn loop_program(pre: &[Gen], body: &[Gen], post: &[Gen], branch_at: usize) -> Fu
     let otherwise = vec![
         Stmt::Let {
             dst: Some(sum),
-            rhs: Rhs::Op(Op::Add, vec![Operand::Var(current), Operand::Var(element)]),
+            rhs: Rhs::Op(Op::Add, vec![Operand::Var(current), Operand::Var(ai)]),
             span: s,
         },
         Stmt::Assign {
@@ -417,12 +494,7 @@ fn loop_program(pre: &[Gen], body: &[Gen], post: &[Gen], branch_at: usize) -> Fu
     let final_s = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
     values.push(Operand::Var(final_s));
     for k in [1, 3] {
-        let e = f.new_var(format!("c{k}"), s, Origin::Temp);
-        f.body.push(Stmt::Let {
-            dst: Some(e),
-            rhs: Rhs::Index(c, vec![constant(k)]),
-            span: s,
-        });
+        let e = element(&mut f, &format!("c{k}"), c, constant(k));
         values.push(Operand::Var(e));
     }
     generate(&mut f, &mut values, post);
@@ -600,83 +672,33 @@ fn nested_program(
     multiply: bool,
     store_out: bool,
 ) -> Function {
-    use autodiff_expand::ir::{Rhs, Stmt};
+    use autodiff_expand::ir::Stmt;
     let s = Span::call_site();
     let mut f = Function::default();
     let (values, a) = loop_inputs(&mut f);
     let c = zero_array(&mut f, "c", 4);
     let out = zero_array(&mut f, "out", 3);
-    let t = f.new_var("t", s, Origin::Local);
-    f.vars[t].mutable = true;
-    f.body.push(Stmt::Let {
-        dst: Some(t),
-        rhs: Rhs::Op(Op::Id, vec![values[0].clone()]),
-        span: s,
-    });
+    let t = location(&mut f, "t", values[0].clone());
     let top = std::mem::take(&mut f.body);
 
-    // for j in 0..4 { c[j] = g(x0, x1, a[j]); }
-    let j = f.new_var("j", s, Origin::Local);
-    let aj = f.new_var("aj", s, Origin::Temp);
-    f.body.push(Stmt::Let {
-        dst: Some(aj),
-        rhs: Rhs::Index(a, vec![Operand::Var(j)]),
-        span: s,
-    });
-    let mut scope = values.clone();
-    scope.push(Operand::Var(aj));
-    generate(&mut f, &mut scope, fill);
-    f.body.push(Stmt::Store {
-        array: c,
-        index: vec![Operand::Var(j)],
-        value: scope.last().cloned().expect("values"),
-        accumulate: !overwrite,
-        span: s,
-    });
-    let fill_loop = count_loop(j, 4, std::mem::take(&mut f.body));
-
-    // let c1 = c[1]; let mut s = x1; for k in 0..4 { s = h(x0, s, c[k], c1); }
-    // (`c[1]` is current after the fill only because the fill covers all of `c`.)
-    let c1 = f.new_var("c1", s, Origin::Temp);
-    let read_c1 = Stmt::Let {
-        dst: Some(c1),
-        rhs: Rhs::Index(c, vec![constant(1)]),
-        span: s,
-    };
-    let acc = f.new_var("s", s, Origin::Local);
-    f.vars[acc].mutable = true;
-    let k = f.new_var("k", s, Origin::Local);
-    let current = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
-    let ck = f.new_var("ck", s, Origin::Temp);
-    f.body.push(Stmt::Let {
-        dst: Some(ck),
-        rhs: Rhs::Index(c, vec![Operand::Var(k)]),
-        span: s,
-    });
-    let mut scope = vec![
-        values[0].clone(),
-        Operand::Var(current),
-        Operand::Var(ck),
-        Operand::Var(c1),
-    ];
-    generate(&mut f, &mut scope, body);
-    f.body.push(Stmt::Assign {
-        dst: acc,
-        value: scope.last().cloned().expect("values"),
-        span: s,
-    });
-    let use_loop = count_loop(k, 4, std::mem::take(&mut f.body));
-
-    // for i in 0..3 { fill; let mut s = x1; use; out[i] = s; }
+    // for i in 0..3 {
+    //     for j in 0..4 { c[j] = g(x0, x1, a[j]); }
+    //     let c1 = c[1];   (current only because the fill covers all of `c`)
+    //     let mut s = x1;
+    //     for k in 0..4 { s = h(x0, s, c[k], c1); }
     let i = f.new_var("i", s, Origin::Local);
-    f.body.push(fill_loop);
-    f.body.push(read_c1);
-    f.body.push(Stmt::Let {
-        dst: Some(acc),
-        rhs: Rhs::Op(Op::Id, vec![values[1].clone()]),
-        span: s,
-    });
-    f.body.push(use_loop);
+    let fill = fill_loop(&mut f, (c, a), values.clone(), fill, !overwrite);
+    f.body.push(fill);
+    let c1 = element(&mut f, "c1", c, constant(1));
+    let acc = location(&mut f, "s", values[1].clone());
+    let running = running_loop(
+        &mut f,
+        (acc, c),
+        values[0].clone(),
+        &[Operand::Var(c1)],
+        body,
+    );
+    f.body.push(running);
     let last = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
     if store_out {
         f.body.push(Stmt::Store {
@@ -687,23 +709,12 @@ fn nested_program(
             span: s,
         });
     }
-    let t_now = f.push_op(Op::Id, vec![Operand::Var(t)], s);
     let fold = if multiply { Op::Mul } else { Op::Add };
-    let folded = f.push_op(fold, vec![Operand::Var(t_now), Operand::Var(last)], s);
-    f.body.push(Stmt::Assign {
-        dst: t,
-        value: Operand::Var(folded),
-        span: s,
-    });
+    fold_into(&mut f, t, fold, Operand::Var(last));
     let outer_body = std::mem::replace(&mut f.body, top);
     f.body.push(count_loop(i, 3, outer_body));
     for n in [0, 2].into_iter().filter(|_| store_out) {
-        let e = f.new_var(format!("out{n}"), s, Origin::Temp);
-        f.body.push(Stmt::Let {
-            dst: Some(e),
-            rhs: Rhs::Index(out, vec![constant(n)]),
-            span: s,
-        });
+        let e = element(&mut f, &format!("out{n}"), out, constant(n));
         f.outputs.push(Operand::Var(e));
     }
     let t_end = f.push_op(Op::Id, vec![Operand::Var(t)], s);
@@ -821,75 +832,33 @@ fn a_running_sum_loop_is_fused_and_exact() {
 /// loop over `q` inside it, when its inner loop saves values, restores `c` (and `s`'s
 /// inputs) from snapshots instead of replaying. The output is `t`.
 fn three_level_program(fill: &[Gen], body: &[Gen]) -> Function {
-    use autodiff_expand::ir::{Rhs, Stmt};
+    use autodiff_expand::ir::Stmt;
     let s = Span::call_site();
     let mut f = Function::default();
     let (values, a) = loop_inputs(&mut f);
     let c = zero_array(&mut f, "c", 4);
     let m = zero_array(&mut f, "m", 2);
-    let t = f.new_var("t", s, Origin::Local);
-    f.vars[t].mutable = true;
-    f.body.push(Stmt::Let {
-        dst: Some(t),
-        rhs: Rhs::Op(Op::Id, vec![values[0].clone()]),
-        span: s,
-    });
+    let t = location(&mut f, "t", values[0].clone());
     let top = std::mem::take(&mut f.body);
-    let (i, q, j, k) = ["i", "q", "j", "k"]
-        .map(|n| f.new_var(n, s, Origin::Local))
-        .into();
-
-    // for j in 0..4 { c[j] = g(x0, x1, a[j], a[q]); }
-    let (aj, aq) = (
-        f.new_var("aj", s, Origin::Temp),
-        f.new_var("aq", s, Origin::Temp),
+    let (i, q) = (
+        f.new_var("i", s, Origin::Local),
+        f.new_var("q", s, Origin::Local),
     );
-    for (v, at) in [(aj, j), (aq, q)] {
-        f.body.push(Stmt::Let {
-            dst: Some(v),
-            rhs: Rhs::Index(a, vec![Operand::Var(at)]),
-            span: s,
-        });
-    }
+
+    // for q in 0..2 {
+    //     let aq = a[q];
+    //     for j in 0..4 { c[j] = g(x0, x1, a[q], a[j]); }
+    //     let mut s = x1;
+    //     for k in 0..4 { s = h(x0, s, c[k]); }
+    //     m[q] = s;
+    let aq = element(&mut f, "aq", a, Operand::Var(q));
     let mut scope = values.clone();
-    scope.extend([Operand::Var(aq), Operand::Var(aj)]);
-    generate(&mut f, &mut scope, fill);
-    f.body.push(Stmt::Store {
-        array: c,
-        index: vec![Operand::Var(j)],
-        value: scope.last().cloned().expect("values"),
-        accumulate: false,
-        span: s,
-    });
-    let fill_loop = count_loop(j, 4, std::mem::take(&mut f.body));
-
-    // let mut s = x1; for k in 0..4 { s = h(x0, s, c[k]); }
-    let acc = f.new_var("s", s, Origin::Local);
-    f.vars[acc].mutable = true;
-    let current = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
-    let ck = f.new_var("ck", s, Origin::Temp);
-    f.body.push(Stmt::Let {
-        dst: Some(ck),
-        rhs: Rhs::Index(c, vec![Operand::Var(k)]),
-        span: s,
-    });
-    let mut scope = vec![values[0].clone(), Operand::Var(current), Operand::Var(ck)];
-    generate(&mut f, &mut scope, body);
-    f.body.push(Stmt::Assign {
-        dst: acc,
-        value: scope.last().cloned().expect("values"),
-        span: s,
-    });
-    let use_loop = count_loop(k, 4, std::mem::take(&mut f.body));
-
-    // for q in 0..2 { fill; let mut s = x1; use; m[q] = s; }
-    f.body.push(fill_loop);
-    f.body.push(Stmt::Let {
-        dst: Some(acc),
-        rhs: Rhs::Op(Op::Id, vec![values[1].clone()]),
-        span: s,
-    });
-    f.body.push(use_loop);
+    scope.push(Operand::Var(aq));
+    let fill = fill_loop(&mut f, (c, a), scope, fill, false);
+    f.body.push(fill);
+    let acc = location(&mut f, "s", values[1].clone());
+    let running = running_loop(&mut f, (acc, c), values[0].clone(), &[], body);
+    f.body.push(running);
     let last = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
     f.body.push(Stmt::Store {
         array: m,
@@ -903,24 +872,11 @@ fn three_level_program(fill: &[Gen], body: &[Gen]) -> Function {
     // for i in 0..3 { q loop; t += m[0] * m[1]; }
     f.body.push(q_loop);
     let (m0, m1) = (
-        f.new_var("m0", s, Origin::Temp),
-        f.new_var("m1", s, Origin::Temp),
+        element(&mut f, "m0", m, constant(0)),
+        element(&mut f, "m1", m, constant(1)),
     );
-    for (v, n) in [(m0, 0), (m1, 1)] {
-        f.body.push(Stmt::Let {
-            dst: Some(v),
-            rhs: Rhs::Index(m, vec![constant(n)]),
-            span: s,
-        });
-    }
     let product = f.push_op(Op::Mul, vec![Operand::Var(m0), Operand::Var(m1)], s);
-    let t_now = f.push_op(Op::Id, vec![Operand::Var(t)], s);
-    let sum = f.push_op(Op::Add, vec![Operand::Var(t_now), Operand::Var(product)], s);
-    f.body.push(Stmt::Assign {
-        dst: t,
-        value: Operand::Var(sum),
-        span: s,
-    });
+    fold_into(&mut f, t, Op::Add, Operand::Var(product));
     let i_loop = count_loop(i, 3, std::mem::take(&mut f.body));
     f.body = top;
     f.body.push(i_loop);
