@@ -67,10 +67,16 @@ struct Rev<'a> {
     replayed: HashSet<VarId>,
     /// How many loop bodies were reversed by replay so far.
     replays: usize,
-    /// Top-level loops whose iterations' adjoints run in the primal sweep: the statements
-    /// before the loop (unit adjoints) and the adjoint appended to its body.
-    fused: HashMap<usize, (Vec<Stmt>, Vec<Stmt>)>,
-    /// Statements appended to the body of a loop (by its index) in the primal sweep.
+    /// What the primal sweep gets besides pushes, around its loops.
+    inserts: Inserts,
+}
+
+/// Statements the primal sweep runs before a loop and at the end of its body, by the loop's
+/// index: a fused loop's unit adjoints and its iterations' adjoint (`Rev::fused_reversal`),
+/// the end-of-iteration snapshots of a loop inside one (`Rev::snapshot_block`).
+#[derive(Clone, Default)]
+struct Inserts {
+    before: HashMap<VarId, Vec<Stmt>>,
     tails: HashMap<VarId, Vec<Stmt>>,
 }
 
@@ -92,8 +98,7 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         replay: None,
         replayed: HashSet::new(),
         replays: 0,
-        fused: HashMap::new(),
-        tails: HashMap::new(),
+        inserts: Inserts::default(),
     };
     let mut adjoint = Vec::new();
     // Accumulators of top-level locations and of arrays, created once.
@@ -142,16 +147,7 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         .copied()
         .filter(|(value, _)| !r.replayed.contains(value))
         .collect();
-    for (k, stmt) in primal.body.iter().enumerate() {
-        let mut primal = with_pushes(std::slice::from_ref(stmt), &pushes, &r.tails);
-        if let Some((before, fused)) = r.fused.remove(&k) {
-            body.extend(before);
-            if let Some(Stmt::For { body, .. }) = primal.first_mut() {
-                body.extend(fused);
-            }
-        }
-        body.extend(primal);
-    }
+    body.extend(with_pushes(&primal.body, &pushes, &r.inserts));
     body.extend(adjoint);
     let grads = wrt.iter().map(|&w| r.adj[w].clone()).collect();
     Reverse {
@@ -165,22 +161,18 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
     }
 }
 
-/// The primal statements, each saved value pushed right after it is computed, and the
-/// `tails` appended to the bodies of the loops with those indices.
-fn with_pushes(
-    block: &[Stmt],
-    pushes: &HashMap<VarId, VarId>,
-    tails: &HashMap<VarId, Vec<Stmt>>,
-) -> Vec<Stmt> {
+/// The primal statements, each saved value pushed right after it is computed, with the
+/// `inserts` around their loops.
+fn with_pushes(block: &[Stmt], pushes: &HashMap<VarId, VarId>, inserts: &Inserts) -> Vec<Stmt> {
     let mut out = Vec::with_capacity(block.len());
     for stmt in block {
         let mut stmt = stmt.clone();
         for inner in stmt.blocks_mut() {
-            *inner = with_pushes(inner, pushes, tails);
+            *inner = with_pushes(inner, pushes, inserts);
         }
-        // Snapshots taken at the end of each iteration of a loop (`Rev::snapshot_block`).
         if let Stmt::For { index, body, .. } = &mut stmt {
-            body.extend(tails.get(index).into_iter().flatten().cloned());
+            out.extend(inserts.before.get(index).into_iter().flatten().cloned());
+            body.extend(inserts.tails.get(index).into_iter().flatten().cloned());
         }
         let saved = stmt.dst().and_then(|d| pushes.get(&d).map(|&s| (d, s)));
         let span = stmt.span();
@@ -366,7 +358,7 @@ impl Rev<'_> {
                 span,
             } => {
                 if std::ptr::eq(stmt, &self.primal.body[self.top]) {
-                    if let Some(scaling) = self.fused_reversal(body, *span) {
+                    if let Some(scaling) = self.fused_reversal(body, *index, *span) {
                         out.extend(scaling);
                         return;
                     }
@@ -708,7 +700,7 @@ impl Rev<'_> {
     /// the body is not run a second time. Chosen where the loop or one inside it would
     /// otherwise replay.
     /// Returns the adjoint sweep's statements for the loop.
-    fn fused_reversal(&mut self, body: &[Stmt], span: Span) -> Option<Vec<Stmt>> {
+    fn fused_reversal(&mut self, body: &[Stmt], index: VarId, span: Span) -> Option<Vec<Stmt>> {
         let after = &self.primal.body[self.top + 1..];
         let (plan, sum) = replay::fusion(
             &self.vars,
@@ -797,7 +789,8 @@ impl Rev<'_> {
                 }
             }
         }
-        self.fused.insert(self.top, (before, adjoint));
+        self.inserts.before.insert(index, before);
+        self.inserts.tails.entry(index).or_default().extend(adjoint);
         Some(scaling)
     }
 
@@ -877,7 +870,7 @@ impl Rev<'_> {
         }
         head.reverse();
         let head: Vec<Stmt> = head.into_iter().flatten().collect();
-        self.tails.entry(index).or_default().extend(tail);
+        self.inserts.tails.entry(index).or_default().extend(tail);
         head.into_iter().chain(restore).chain(adjoint).collect()
     }
 
@@ -892,7 +885,7 @@ impl Rev<'_> {
         self.replay = outer;
         let saved: HashMap<VarId, VarId> = self.stacks[before..].iter().copied().collect();
         self.replayed.extend(saved.keys());
-        let replay = replay::live_part(with_pushes(body, &saved, &HashMap::new()), &adjoint);
+        let replay = replay::live_part(with_pushes(body, &saved, &Inserts::default()), &adjoint);
         let mut trusted = true;
         walk(&replay, &mut |s| {
             trusted &= s.reads().iter().all(|r| !stale.contains(r))
