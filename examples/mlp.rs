@@ -4,7 +4,7 @@ use autodiff::prelude::*;
 
 /// Mean squared error of a perceptron with one tanh hidden layer.
 #[differentiate(wrt = [w1, b1, w2, b2])]
-fn mlp_loss(
+pub(crate) fn mlp_loss(
     x: &Tensor<f64>,
     y: &Tensor<f64>,
     w1: &Tensor<f64>,

@@ -122,21 +122,12 @@ fn reductions_and_softmax() {
     assert_close(&g, &numeric(reductions, &x), "reductions");
 }
 
-/// A two-layer perceptron: tanh hidden layer, mean squared error.
-#[differentiate(wrt = [w1, b1, w2, b2])]
-fn mlp_loss(
-    x: &Tensor<f64>,
-    y: &Tensor<f64>,
-    w1: &Tensor<f64>,
-    b1: &Tensor<f64>,
-    w2: &Tensor<f64>,
-    b2: &Tensor<f64>,
-) -> f64 {
-    let hidden = (x.matmul(w1) + b1).tanh();
-    let out = hidden.matmul(w2) + b2;
-    let err = &out - y;
-    (&err * &err).mean()
-}
+// The perceptron of `examples/mlp.rs` itself (tanh hidden layer, mean squared error), so the
+// test checks exactly what the example shows.
+#[allow(dead_code)]
+#[path = "../examples/mlp.rs"]
+mod mlp_example;
+use mlp_example::{mlp_loss, mlp_loss_grad, mlp_loss_jvp};
 
 /// A softmax classifier's cross-entropy with one-hot labels.
 #[differentiate(wrt = [w, b])]
