@@ -4,7 +4,7 @@ use autodiff::prelude::*;
 
 /// Mean squared error of the linear model `x w + b`.
 #[differentiate(wrt = [w, b])]
-fn loss(x: &Tensor<f64>, y: &Tensor<f64>, w: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
+pub(crate) fn loss(x: &Tensor<f64>, y: &Tensor<f64>, w: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
     let err = x.matmul(w) + b - y;
     (&err * &err).mean()
 }

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 /// Mean softmax cross-entropy of a tanh hidden layer and a linear output layer; `labels` is
 /// one-hot.
 #[differentiate(wrt = [w1, b1, w2, b2])]
-fn cross_entropy(
+pub(crate) fn cross_entropy(
     x: &Tensor<f64>,
     labels: &Tensor<f64>,
     w1: &Tensor<f64>,
@@ -23,7 +23,7 @@ fn cross_entropy(
     -(labels * logits.log_softmax(1)).sum_axis(1).mean()
 }
 
-type Model = (Tensor<f64>, Tensor<f64>, Tensor<f64>, Tensor<f64>);
+pub(crate) type Model = (Tensor<f64>, Tensor<f64>, Tensor<f64>, Tensor<f64>);
 
 /// A linear congruential generator (Knuth's MMIX constants): uniform numbers in [-1, 1).
 struct Lcg(u64);
@@ -74,7 +74,7 @@ fn init(hidden: usize, rng: &mut Lcg) -> Model {
 }
 
 /// Fraction of points whose larger logit is their class.
-fn accuracy(x: &Tensor<f64>, classes: &[usize], (w1, b1, w2, b2): &Model) -> f64 {
+pub(crate) fn accuracy(x: &Tensor<f64>, classes: &[usize], (w1, b1, w2, b2): &Model) -> f64 {
     let logits = (x.matmul(w1) + b1).tanh().matmul(w2) + b2;
     let correct = logits
         .as_slice()

@@ -1,5 +1,5 @@
-//! Training end to end on generated gradients, as the examples do (shortened copies of
-//! `examples/train_linear.rs` and `examples/train_mlp.rs`): linear regression to zero loss,
+//! Training end to end on generated gradients, with the models of `examples/train_linear.rs`
+//! and `examples/train_mlp.rs` (shortened training loops): linear regression to zero loss,
 //! and a 2-16-2 perceptron on two moons to at least 90% accuracy.
 use autodiff::prelude::*;
 
@@ -13,11 +13,15 @@ fn noise(i: usize, seed: f64) -> f64 {
         - 1.0
 }
 
-#[differentiate(wrt = [w, b])]
-fn linear_loss(x: &Tensor<f64>, y: &Tensor<f64>, w: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
-    let err = x.matmul(w) + b - y;
-    (&err * &err).mean()
-}
+// The examples' own models, so the tests train exactly what the examples show.
+#[allow(dead_code)]
+#[path = "../examples/train_linear.rs"]
+mod train_linear;
+#[allow(dead_code)]
+#[path = "../examples/train_mlp.rs"]
+mod train_mlp;
+use train_linear::{loss as linear_loss, loss_grad as linear_loss_grad};
+use train_mlp::{accuracy, cross_entropy_grad, Model};
 
 #[test]
 fn linear_regression_recovers_the_true_weights() {
@@ -42,28 +46,6 @@ fn linear_regression_recovers_the_true_weights() {
         assert!((learned - truth).abs() < 1e-5, "w: {learned} vs {truth}");
     }
     assert!((b.as_slice()[0] - true_b).abs() < 1e-5, "b: {b:?}");
-}
-
-#[differentiate(wrt = [w1, b1, w2, b2])]
-fn cross_entropy(
-    x: &Tensor<f64>,
-    labels: &Tensor<f64>,
-    w1: &Tensor<f64>,
-    b1: &Tensor<f64>,
-    w2: &Tensor<f64>,
-    b2: &Tensor<f64>,
-) -> f64 {
-    let logits = (x.matmul(w1) + b1).tanh().matmul(w2) + b2;
-    -(labels * logits.log_softmax(1)).sum_axis(1).mean()
-}
-
-type Model = (Tensor<f64>, Tensor<f64>, Tensor<f64>, Tensor<f64>);
-
-fn accuracy(x: &Tensor<f64>, classes: &[usize], (w1, b1, w2, b2): &Model) -> f64 {
-    let logits = (x.matmul(w1) + b1).tanh().matmul(w2) + b2;
-    let rows = logits.as_slice().chunks(2).zip(classes);
-    let correct = rows.filter(|(r, &c)| usize::from(r[1] > r[0]) == c).count();
-    correct as f64 / classes.len() as f64
 }
 
 #[test]
