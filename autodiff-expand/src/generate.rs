@@ -196,7 +196,7 @@ impl Shared<'_> {
     }
 
     fn values(&self, e: &Emitter, d: &Derived) -> TokenStream {
-        let values = d.values.iter().map(|v| e.operand(v, None)).collect();
+        let values = d.values.iter().map(|v| e.output(v, None)).collect();
         tuple_or_single(values, self.lowered.tuple_outputs.is_some())
     }
 
@@ -228,7 +228,7 @@ impl Shared<'_> {
             .map(|(w, g)| {
                 let witness = Operand::Var(w.var);
                 let value = match g {
-                    Some(g) => e.operand(g, Some(&witness)),
+                    Some(g) => e.output(g, Some(&witness)),
                     None if self.config.unconnected == Unconnected::None => {
                         return quote!(::core::option::Option::None)
                     }
@@ -284,7 +284,7 @@ impl Shared<'_> {
             .zip(&d.derivatives)
             .zip(&self.scalar_outputs)
             .map(|((value, t), &scalar)| match t {
-                Some(t) => e.operand(t, Some(value)),
+                Some(t) => e.output(t, Some(value)),
                 None if scalar && !self.lowered.generic => e.constant(0.0, None),
                 None => match value.var() {
                     Some(v) => e.zero_of(v),
@@ -404,7 +404,7 @@ impl Shared<'_> {
                     tys.push(self.spec.wrt[k].grad_ty.clone());
                     let witness = Operand::Var(p.var);
                     grads.push(match &d.derivatives[k] {
-                        Some(g) => e.operand(g, Some(&witness)),
+                        Some(g) => e.output(g, Some(&witness)),
                         None => e.zero_of(p.var),
                     });
                 }
