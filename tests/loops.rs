@@ -686,3 +686,127 @@ fn a_sum_that_feeds_itself_is_not_fused() {
         &[2, 5],
     );
 }
+
+/// `t[i] = x[i].exp()` in a top-level loop, and `t` written again by a later loop: the
+/// reversed first loop must not read `exp` back from `t` (it holds `3 x` by then).
+#[differentiate(wrt = x)]
+fn stored_then_rewritten(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut t = vec![0.0; n];
+    for i in 0..n {
+        t[i] = x[i].exp();
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += t[i] * x[i];
+    }
+    for i in 0..n {
+        t[i] = x[i] * 3.0;
+    }
+    s + t[0] * t[n - 1]
+}
+
+/// The same store, and nothing writes `t` again: its reversed loop reads `exp` back.
+#[differentiate(wrt = x)]
+fn stored_once(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut t = vec![0.0; n];
+    for i in 0..n {
+        t[i] = x[i].exp();
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += t[i] * x[i];
+    }
+    s
+}
+
+#[test]
+fn values_read_back_from_the_array_they_were_stored_in() {
+    for (name, f, grad, jvp) in [
+        (
+            "stored_then_rewritten",
+            stored_then_rewritten as fn(&[f64]) -> f64,
+            stored_then_rewritten_grad as fn(&[f64]) -> (f64, Vec<f64>),
+            stored_then_rewritten_jvp as fn(&[f64], &[f64]) -> (f64, f64),
+        ),
+        (
+            "stored_once",
+            stored_once,
+            stored_once_grad,
+            stored_once_jvp,
+        ),
+    ] {
+        check_slice_fn(name, f, grad, jvp, &[2, 5]);
+    }
+}
+
+/// The mixture's shape, with the scratch array `z` written again by a second loop in the
+/// component loop's body, and `w` filled by a loop that runs twice per component: in their
+/// reversed iterations neither array holds what their first loops stored, so those values
+/// are not read back from them.
+#[differentiate(wrt = [x, l])]
+fn mixture_rewritten(x: &[f64], l: &[f64], d: usize, k: usize) -> f64 {
+    let n = x.len() / d;
+    let tri = d * (d - 1) / 2;
+    let mut z = vec![0.0; d];
+    let mut y = vec![0.0; d];
+    let mut w = vec![0.0; d];
+    let mut m = vec![0.0; k];
+    let mut total = 0.0;
+    for p in 0..n {
+        for c in 0..k {
+            for j in 0..d {
+                z[j] = (x[p * d + j] - l[c]).exp();
+                y[j] = z[j] * l[c];
+            }
+            let mut li = k + c * tri;
+            for a in 0..d {
+                for j in a + 1..d {
+                    y[j] += l[li] * z[a];
+                    li += 1;
+                }
+            }
+            let mut sq = 0.0;
+            for r in 0..2 {
+                for j in 0..d {
+                    w[j] = (y[j] * 0.3 + r as f64).exp();
+                }
+                for j in 0..d {
+                    sq += w[j] * w[j];
+                }
+            }
+            for j in 0..d {
+                z[j] = y[j] * 0.25;
+            }
+            for j in 0..d {
+                sq += z[j] * z[j];
+            }
+            m[c] = l[c] - 0.5 * sq;
+        }
+        let mut se = 0.0;
+        for c in 0..k {
+            se += m[c].exp();
+        }
+        total += se.ln();
+    }
+    total
+}
+
+#[test]
+fn arrays_written_twice_in_a_fused_loop_are_not_read_back() {
+    for (d, k, n) in [(1, 1, 2), (3, 2, 3)] {
+        let x = input(n * d);
+        let l: Vec<f64> = input(k + k * d * (d - 1) / 2 + 3)[3..]
+            .iter()
+            .map(|v| 0.3 * v)
+            .collect();
+        check_two_slice_fn(
+            &format!("mixture_rewritten d={d} k={k}"),
+            |x, l| mixture_rewritten(x, l, d, k),
+            |x, l| mixture_rewritten_grad(x, l, d, k),
+            |x, l, ux, ul| mixture_rewritten_jvp(x, l, d, k, ux, ul),
+            (&x, &l),
+        );
+    }
+}

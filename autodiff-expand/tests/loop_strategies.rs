@@ -141,3 +141,25 @@ fn without_a_running_sum_the_iteration_is_replayed() {
         "replayed: `z` is filled again\n{g}"
     );
 }
+
+/// A value a loop stores in an array element that nothing writes again is read back from
+/// it in the reversed loop: `exp` is neither saved nor computed again.
+#[test]
+fn a_stored_value_is_read_back_from_its_element() {
+    let out = generated(
+        "wrt = x",
+        r#"fn stored(x: &[f64]) -> f64 {
+            let n = x.len();
+            let mut t = vec![0.0; n];
+            for i in 0..n { t[i] = x[i].exp(); }
+            let mut s = 0.0;
+            for i in 0..n { s += t[i] * x[i]; }
+            s
+        }"#,
+    );
+    let g = grad(&out, "stored");
+    assert!(!g.contains(". push ("), "nothing saved\n{g}");
+    assert_eq!(g.matches(". exp ()").count(), 1, "exp runs once\n{g}");
+    let reversed = &g[g.find(". rev ()").expect("a reversed loop")..];
+    assert!(reversed.contains("= t [i] ;"), "read back\n{g}");
+}

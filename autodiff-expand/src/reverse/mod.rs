@@ -51,6 +51,9 @@ struct Rev<'a> {
     /// For each top-level statement, the locations and arrays it or any later statement
     /// writes: a read inside it of anything else gives the same value in the adjoint sweep.
     written_from: Vec<HashSet<VarId>>,
+    /// How many statements of the function (nested ones included) write each location or
+    /// array.
+    writes: HashMap<VarId, usize>,
     /// The top-level statement being reversed.
     top: usize,
     /// How each variable of the primal is defined (`Let` right-hand sides), and how often it
@@ -90,6 +93,7 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         adj: vec![None; n],
         acc: vec![None; n],
         written_from: written_from(&primal.body),
+        writes: write_counts(&primal.body),
         top: 0,
         defs: definitions(&primal.body),
         reads: read_counts(&primal.body, n),
@@ -317,8 +321,8 @@ impl Rev<'_> {
                 span,
             } => {
                 let promoted = self.promote(stmt, out);
-                let then = self.nested_block(then);
-                let otherwise = self.nested_block(otherwise);
+                let then = self.nested_block(then, None);
+                let otherwise = self.nested_block(otherwise, None);
                 out.push(Stmt::If {
                     cond: cond.clone(),
                     then,
@@ -332,7 +336,7 @@ impl Rev<'_> {
             } => {
                 // The body's adjoint runs as many times as the body ran.
                 let promoted = self.promote(stmt, out);
-                let body = self.nested_block(body);
+                let body = self.nested_block(body, None);
                 let index = fresh(&mut self.vars, "trip", *span, Origin::Temp);
                 out.push(Stmt::For {
                     index,
@@ -366,7 +370,7 @@ impl Rev<'_> {
                 let promoted = self.promote(stmt, out);
                 let mut body = match self.replay_reversal(body, Some((*index, *span))) {
                     Some(reversed) => reversed,
-                    None => self.nested_block(body),
+                    None => self.nested_block(body, Some(*index)),
                 };
                 // A reversed loop adds to `acc[i]` and `acc[i + 1]` each iteration: carry the
                 // `acc[i]` part to the next iteration, where it joins `acc[i + 1]`'s (then `i`
@@ -584,10 +588,11 @@ impl Rev<'_> {
         }
     }
 
-    /// A reversed block: primal values brought back into scope, then the adjoint.
-    fn nested_block(&mut self, block: &[Stmt]) -> Vec<Stmt> {
+    /// A reversed block (the body of the loop over `index`, if it is one): primal values
+    /// brought back into scope, then the adjoint.
+    fn nested_block(&mut self, block: &[Stmt], index: Option<VarId>) -> Vec<Stmt> {
         let adjoint = self.scoped_adjoint(block, false);
-        let restore = self.restore(block, &adjoint);
+        let restore = self.restore(block, &adjoint, index);
         restore.into_iter().chain(adjoint).collect()
     }
 
@@ -666,7 +671,7 @@ impl Rev<'_> {
             }
         }
         let mut trial = self.clone();
-        trial.nested_block(body);
+        trial.nested_block(body, None);
         let saves = trial.stacks[self.stacks.len()..]
             .iter()
             .any(|(value, _)| inner.contains(value) && !trial.replayed.contains(value));
@@ -808,10 +813,14 @@ impl Rev<'_> {
         span: Span,
     ) -> Vec<Stmt> {
         let declared = plan.declared.clone();
+        let plan = replay::Replay {
+            rerun: false,
+            ..plan
+        };
         let outer = self.replay.replace(plan);
         let adjoint = self.scoped_adjoint(body, true);
         self.replay = outer;
-        let restore = self.restore(body, &adjoint);
+        let restore = self.restore(body, &adjoint, None);
         let mut read = HashSet::new();
         walk(&adjoint, &mut |s| read.extend(s.reads()));
         walk(&restore, &mut |s| read.extend(s.reads()));
@@ -894,11 +903,37 @@ impl Rev<'_> {
         trusted.then(|| replay.into_iter().chain(adjoint).collect())
     }
 
-    /// The statements that bring back the primal values `adjoint` reads that `block`
-    /// defines: recomputed where that gives the same value, popped where it was saved.
-    fn restore(&mut self, block: &[Stmt], adjoint: &[Stmt]) -> Vec<Stmt> {
+    /// The statements that bring back the primal values `adjoint` reads that `block` (the
+    /// body of the loop over `index`, if it is one) defines: read back from the array element
+    /// the body stored them in, recomputed where that gives the same value, popped where
+    /// they were saved.
+    fn restore(&mut self, block: &[Stmt], adjoint: &[Stmt], index: Option<VarId>) -> Vec<Stmt> {
         let mut needed: HashSet<VarId> = HashSet::new();
         walk(adjoint, &mut |s| needed.extend(s.reads()));
+        // `a[i] = d;` at the top of the body: where `a[i]` still holds `d` when iteration `i`
+        // is reversed, one load gives `d` back, whatever computed it (GMM's `xc[j] = x - mu`
+        // then needs neither `x` nor `mu`, and an `exp` stored so is not saved).
+        let stored: HashMap<VarId, VarId> = match index {
+            Some(i) => block
+                .iter()
+                .filter_map(|s| match s {
+                    Stmt::Store {
+                        array,
+                        index: at,
+                        value: Operand::Var(d),
+                        accumulate: false,
+                        ..
+                    } if matches!(at.as_slice(), [Operand::Var(j)] if *j == i)
+                        && self.vars[*array].shape.len() == 1
+                        && self.holds_stored(*array, i) =>
+                    {
+                        Some((*d, *array))
+                    }
+                    _ => None,
+                })
+                .collect(),
+            None => HashMap::new(),
+        };
         let mut restore = Vec::new();
         for stmt in block.iter().rev() {
             let Stmt::Let {
@@ -912,7 +947,14 @@ impl Rev<'_> {
             if !needed.contains(d) || self.vars[*d].mutable {
                 continue;
             }
-            if self.recomputable(rhs) {
+            let one_load = matches!(rhs, Rhs::Index(..)) || matches!(rhs, Rhs::Op(Op::Id, _));
+            if let (Some(&array), Some(i), false) = (stored.get(d), index, one_load) {
+                restore.push(Stmt::Let {
+                    dst: Some(*d),
+                    rhs: Rhs::Index(array, vec![Operand::Var(i)]),
+                    span: *span,
+                });
+            } else if self.recomputable(rhs) {
                 needed.extend(stmt.reads());
                 restore.push(stmt.clone());
             } else if let Some((undo, location)) = self.undo(block, *d, rhs) {
@@ -996,6 +1038,24 @@ impl Rev<'_> {
             .var()
             .is_none_or(|c| !self.vars[c].mutable && !at_top(c));
         (indexes && invariant).then_some((step, location))
+    }
+
+    /// Whether element `i` of `array`, when iteration `i` of the loop over `i` is reversed,
+    /// still holds what the loop body stored there: the loop is a top-level statement of the
+    /// region whose end state the adjoint sweep sees, so it ran once per iteration of that
+    /// region, and the body's store is the only write to `array` in the region. The region
+    /// is the loop body being reversed by fusion or from snapshots (not a replay, which
+    /// runs only the part of the body its adjoint needs), or else the function's body.
+    fn holds_stored(&self, array: VarId, i: VarId) -> bool {
+        match &self.replay {
+            Some(r) => {
+                !r.rerun && r.loops.get(r.pos) == Some(&Some(i)) && r.writes.get(&array) == Some(&1)
+            }
+            None => {
+                matches!(&self.primal.body[self.top], Stmt::For { index, .. } if *index == i)
+                    && self.writes.get(&array) == Some(&1)
+            }
+        }
     }
 
     /// Whether evaluating `rhs` again in the adjoint sweep gives the primal value.
@@ -1165,6 +1225,19 @@ pub(crate) fn written_from(body: &[Stmt]) -> Vec<HashSet<VarId>> {
         result[k] = suffix.clone();
     }
     result
+}
+
+/// How many statements of `body`, nested ones included, assign each location or store into
+/// each array.
+pub(crate) fn write_counts(body: &[Stmt]) -> HashMap<VarId, usize> {
+    let mut counts = HashMap::new();
+    walk(body, &mut |s| match s {
+        Stmt::Assign { dst: v, .. } | Stmt::Store { array: v, .. } => {
+            *counts.entry(*v).or_default() += 1;
+        }
+        _ => {}
+    });
+    counts
 }
 
 /// In a loop body reversed over `i`: one `acc[i] += a` and one `acc[i + 1] += b`, both

@@ -57,6 +57,14 @@ pub struct Replay {
     /// The adjoint runs right after the primal iteration (`fusion`), not after a replay:
     /// data the body does not write is current, whatever runs after the loop.
     pub fused: bool,
+    /// The reversed iteration starts by running the body again; `false` where the arrays
+    /// already hold the iteration's end state without that (fused, or restored from
+    /// snapshots).
+    pub rerun: bool,
+    /// How many statements of the body (nested ones included) write each location or array.
+    pub writes: HashMap<VarId, usize>,
+    /// For each top-level statement of the body, the index of the loop it is.
+    pub loops: Vec<Option<VarId>>,
 }
 
 impl Replay {
@@ -142,6 +150,15 @@ pub fn plan(
         declared: body.iter().filter_map(Stmt::dst).collect(),
         stale: coverage.stale,
         fused: false,
+        rerun: true,
+        writes: crate::reverse::write_counts(body),
+        loops: body
+            .iter()
+            .map(|s| match s {
+                Stmt::For { index, .. } => Some(*index),
+                _ => None,
+            })
+            .collect(),
     })
 }
 
@@ -308,6 +325,7 @@ pub fn fusion(
     }
     plan.stale.clear();
     plan.fused = true;
+    plan.rerun = false;
     Some((plan, sum))
 }
 
