@@ -810,3 +810,54 @@ fn arrays_written_twice_in_a_fused_loop_are_not_read_back() {
         );
     }
 }
+
+/// Scratch arrays created inside loops and a branch, as numerical Rust code writes them: the
+/// macro creates each once before the top-level statement and refills it where it was
+/// created, so every iteration still starts from `value`.
+#[differentiate(wrt = x)]
+fn arrays_created_in_loops(x: &[f64], d: usize) -> f64 {
+    let n = x.len() / d;
+    let mut total = 0.0;
+    for p in 0..n {
+        let mut z = vec![0.0; d];
+        for j in 0..d {
+            z[j] = x[p * d + j].sin();
+        }
+        let mut s = 0.0;
+        for j in 0..d {
+            s += z[j] * z[j];
+        }
+        total += s.ln_1p();
+    }
+    for p in 0..n {
+        for j in 0..d {
+            // a fixed-size array, and a `Vec` whose elements start from a parameter's value
+            let mut pair = [1.5; 2];
+            pair[j % 2] = x[p * d + j] * pair[(j + 1) % 2];
+            let mut w = vec![x[0]; d];
+            w[j] *= x[p * d + j];
+            total += pair[0] * pair[1] + w[j] * w[(j + 1) % d];
+        }
+    }
+    if d > 1 {
+        let mut q = vec![2.0; d];
+        for j in 0..d {
+            q[j] = q[j] * x[j] + total;
+        }
+        total = q[d - 1] * q[0];
+    }
+    total
+}
+
+#[test]
+fn arrays_created_inside_loops_and_branches() {
+    for d in [1, 2, 3] {
+        check_slice_fn(
+            &format!("arrays_created_in_loops d={d}"),
+            |x| arrays_created_in_loops(x, d),
+            |x| arrays_created_in_loops_grad(x, d),
+            |x, u| arrays_created_in_loops_jvp(x, d, u),
+            &[2 * d, 4 * d],
+        );
+    }
+}

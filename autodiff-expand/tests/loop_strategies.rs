@@ -163,3 +163,32 @@ fn a_stored_value_is_read_back_from_its_element() {
     let reversed = &g[g.find(". rev ()").expect("a reversed loop")..];
     assert!(reversed.contains("= t [i] ;"), "read back\n{g}");
 }
+
+/// A scratch array created inside the loop (`let mut z = vec![0.0; d];`) is created once
+/// before it and refilled where it was created: the loop is still fused, nothing is saved,
+/// and the body allocates nothing.
+#[test]
+fn an_array_created_in_the_loop_is_created_once_before_it() {
+    let out = generated(
+        "wrt = x",
+        r#"fn f(x: &[f64], d: usize) -> f64 {
+            let n = x.len() / d;
+            let mut total = 0.0;
+            for p in 0..n {
+                let mut z = vec![0.0; d];
+                for j in 0..d { z[j] = x[p * d + j].sin(); }
+                let mut s = 0.0;
+                for j in 0..d { s += z[j] * z[j]; }
+                total += s.ln_1p();
+            }
+            total
+        }"#,
+    );
+    let g = grad(&out, "f");
+    let created = g.find("let mut z = vec ! [0.0 ; d] ;").expect("created");
+    let looped = g.find("for p in").expect("the loop");
+    assert!(created < looped, "created before the loop\n{g}");
+    assert_eq!(g.matches("vec ! [0.0 ; d]").count(), 1, "once\n{g}");
+    assert!(g.contains("unit_total"), "fused\n{g}");
+    assert!(!g.contains(". push ("), "nothing saved\n{g}");
+}

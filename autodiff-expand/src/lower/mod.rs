@@ -104,6 +104,9 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         locations: assigned_in_nested(&item.block),
         loops: Vec::new(),
         returns: None,
+        hoisted: Vec::new(),
+        hoisted_arrays: HashSet::new(),
+        hoist_limit: 0,
     };
     check_signature(cx, &item.sig);
     let generic = item.sig.generics.type_params().next().is_some();
@@ -254,6 +257,13 @@ struct Lower<'a> {
     loops: Vec<LoopFlags>,
     /// Where `return` puts the outputs, in a body that returns before its end.
     returns: Option<Returns>,
+    /// Arrays created inside a branch or loop, and written there, whose creation moves
+    /// before the enclosing top-level statement (see [`Lower::hoist_array`]).
+    hoisted: Vec<Stmt>,
+    hoisted_arrays: HashSet<VarId>,
+    /// The variables that exist before the top-level statement being lowered: what a hoisted
+    /// creation may read.
+    hoist_limit: VarId,
 }
 
 #[derive(Clone)]
@@ -406,14 +416,90 @@ impl Lower<'_> {
     }
 
     fn stmt(&mut self, stmt: &syn::Stmt) {
-        match stmt {
-            syn::Stmt::Local(local) => self.local(local),
-            syn::Stmt::Item(item) => self.items.push(item.clone()),
-            syn::Stmt::Expr(e, _) => self.expr_stmt(e),
+        self.top_level(|l| match stmt {
+            syn::Stmt::Local(local) => l.local(local),
+            syn::Stmt::Item(item) => l.items.push(item.clone()),
+            syn::Stmt::Expr(e, _) => l.expr_stmt(e),
             syn::Stmt::Macro(m) => {
                 let what = format!("the macro `{}!`", path_name(&m.mac.path));
-                self.effect(m.to_token_stream(), what);
+                l.effect(m.to_token_stream(), what);
             }
+        })
+    }
+
+    /// Lowers one statement; at the top level of the body, the array creations hoisted out
+    /// of its branches and loops go right before it.
+    fn top_level(&mut self, f: impl FnOnce(&mut Self)) {
+        if self.nested > 0 {
+            return f(self);
+        }
+        let at = self.f.body.len();
+        self.hoist_limit = self.f.vars.len();
+        f(self);
+        let hoisted = std::mem::take(&mut self.hoisted);
+        self.f.body.splice(at..at, hoisted);
+    }
+
+    /// `let mut a = vec![value; n];` (or `[value; n]`) inside a branch or loop, with `a`
+    /// written there: the macro differentiates arrays created once, so the creation moves
+    /// before the enclosing top-level statement and, where it was, a loop fills `a` with
+    /// `value` again. Each iteration still starts from a fresh array; the allocation happens
+    /// once. Only where `value` and `n` read nothing computed inside that statement, and
+    /// for one-level arrays; `false` (nothing lowered) otherwise.
+    fn hoist_array(&mut self, ident: &Ident, expr: &Expr, ty: Option<&Type>) -> bool {
+        let (value, len) = match strip_parens(expr) {
+            Expr::Macro(m) if path_name(&m.mac.path) == "vec" => match vec_repeat(&m.mac) {
+                Some(parts) => parts,
+                None => return false,
+            },
+            Expr::Repeat(r) => ((*r.expr).clone(), (*r.len).clone()),
+            _ => return false,
+        };
+        // The creation runs before the statement: it may read only values that exist then
+        // and stay the same through it.
+        let (_, reads) = self.rename(expr.to_token_stream());
+        let nested_value = matches!(strip_parens(&value), Expr::Repeat(_) | Expr::Macro(_));
+        let invariant = reads
+            .iter()
+            .all(|&r| r < self.hoist_limit && !self.f.vars[r].mutable);
+        if nested_value || !invariant {
+            return false;
+        }
+        let span = expr.span();
+        let array = self.array_constant(expr, vec![self.level_of(expr)]);
+        let Some(v) = array.var() else { return false };
+        self.hoisted_arrays.insert(v);
+        self.define(ident, array, ty.cloned(), true, true);
+        let creation = self.f.body.pop().expect("the creation just lowered");
+        self.hoisted.push(creation);
+        // Where the array was created: `for k in 0..n { a[k] = value; }`, `n` the length it
+        // was created with (so the reverse pass sees the fill covers the whole array).
+        let fill = self.expr(&value);
+        let len = self.expr(&len);
+        let k = self.f.new_var("fill", span, Origin::Temp);
+        self.f.body.push(Stmt::For {
+            index: k,
+            start: int_const(0),
+            end: len,
+            inclusive: false,
+            reversed: false,
+            body: vec![Stmt::Store {
+                array: v,
+                index: vec![Operand::Var(k)],
+                value: fill,
+                accumulate: false,
+                span,
+            }],
+            span,
+        });
+        true
+    }
+
+    /// The outer level of an array creation: a `Vec` or a fixed-size array.
+    fn level_of(&self, expr: &Expr) -> Level {
+        match strip_parens(expr) {
+            Expr::Repeat(_) => Level::Fixed,
+            _ => Level::Dynamic,
         }
     }
 
@@ -440,6 +526,12 @@ impl Lower<'_> {
         match pat {
             Pat::Type(pt) => self.bind_pattern(&pt.pat, expr, Some(&pt.ty)),
             Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
+                let written_here = self.nested > 0
+                    && pi.mutability.is_some()
+                    && self.locations.contains(&pi.ident.to_string());
+                if written_here && self.hoist_array(&pi.ident, expr, ty) {
+                    return;
+                }
                 let value = self.expr(expr);
                 self.define(&pi.ident, value, ty.cloned(), pi.mutability.is_some(), true);
             }
@@ -539,10 +631,10 @@ impl Lower<'_> {
             }
             info.tensor |= is_tensor_type(ty);
         }
-        if location && info.is_array() && self.nested > 0 {
+        if location && info.is_array() && self.nested > 0 && !self.hoisted_arrays.contains(&var) {
             self.cx.error_spanned_by(
                 ident,
-                "an array written inside a loop or branch must be created outside it; move the `let` before the loop",
+                "an array written inside a loop or branch must be created outside it, unless it is `vec![value; n]` or `[value; n]` with `value` and `n` known before the loop; move the `let` before the loop",
             );
         }
         if self.depth == 0 {
@@ -727,9 +819,9 @@ impl Lower<'_> {
                         && is_tail
                         && !is_control_flow(e) =>
                 {
-                    self.early_return(Some(e), e)
+                    self.top_level(|l| l.early_return(Some(e), e))
                 }
-                syn::Stmt::Expr(e, None) => self.expr_stmt(e),
+                syn::Stmt::Expr(e, None) => self.top_level(|l| l.expr_stmt(e)),
                 other => self.stmt(other),
             }
             // After a statement that may `break`, `continue` or `return`, the rest of the
@@ -741,22 +833,24 @@ impl Lower<'_> {
                 None => None,
             };
             if let (Some(skip), true) = (skip, !is_tail && may_jump) {
-                let span = s.span();
-                let flag = self.read(skip, span);
-                let cond = self.passive_code(
-                    &[&flag],
-                    |t| {
-                        let f = &t[0];
-                        quote!(!#f)
-                    },
-                    span,
-                );
-                let then = self.nested_block(|l| l.stmts(&stmts[k + 1..]));
-                self.f.body.push(Stmt::If {
-                    cond,
-                    then,
-                    otherwise: Vec::new(),
-                    span,
+                self.top_level(|l| {
+                    let span = s.span();
+                    let flag = l.read(skip, span);
+                    let cond = l.passive_code(
+                        &[&flag],
+                        |t| {
+                            let f = &t[0];
+                            quote!(!#f)
+                        },
+                        span,
+                    );
+                    let then = l.nested_block(|l| l.stmts(&stmts[k + 1..]));
+                    l.f.body.push(Stmt::If {
+                        cond,
+                        then,
+                        otherwise: Vec::new(),
+                        span,
+                    });
                 });
                 return;
             }

@@ -368,6 +368,18 @@ fn fills_whole(vars: &[Var], defs: &HashMap<VarId, Rhs>, array: VarId, end: &Ope
         }
         _ => return false,
     };
+    // `end` is computed by the same (pure) code as the creation's length, `x.len()`.
+    if let (Some(code), Some(Rhs::Opaque(o))) = (
+        end.var().and_then(parsed),
+        end.var().and_then(|e| defs.get(&e)),
+    ) {
+        if o.pure
+            && quote::ToTokens::to_token_stream(&code).to_string()
+                == quote::ToTokens::to_token_stream(&length).to_string()
+        {
+            return true;
+        }
+    }
     match (&length, end) {
         (_, Operand::Var(e)) => !vars[*e].mutable && names(&length, *e),
         (
