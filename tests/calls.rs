@@ -230,3 +230,76 @@ fn tensor_arguments() {
     let expected = (&uw * &gw).sum() + (&ub * &gb).sum();
     assert!(close(t, expected, 1e-10), "{t} vs {expected}");
 }
+
+/// A callee that returns a tuple: `polar(x, y) = (|(x, y)|, atan2(y, x))`.
+#[differentiate(wrt = [x, y])]
+fn polar(x: f64, y: f64) -> (f64, f64) {
+    (x.hypot(y), y.atan2(x))
+}
+
+/// Its outputs destructured, one of them ignored, and fed to a second tuple-valued call.
+#[differentiate(wrt = [a, b])]
+fn uses_polar(a: f64, b: f64) -> f64 {
+    let (r, t) = polar(a * b, b);
+    let (_, t2) = polar(t, 2.0);
+    r * t.sin() + t2 * t2
+}
+
+/// Tuple-valued calls inside a loop, the outputs feeding a running sum.
+#[differentiate(wrt = x)]
+fn polar_sum(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut s = 0.0;
+    for i in 0..n {
+        let (r, t) = polar(x[i] + 1.5, x[(i + 1) % n]);
+        s += r * t + (r * s).sin();
+    }
+    s
+}
+
+#[differentiate]
+fn sin_cos<T: Float>(x: T) -> (T, T) {
+    (x.sin(), x.cos())
+}
+
+#[differentiate]
+fn generic_tuple_caller<T: Float>(x: T) -> T {
+    let (s, c) = sin_cos(x * x);
+    s * c + s
+}
+
+#[test]
+fn calls_that_return_tuples() {
+    let (a, b) = (0.7, 1.3);
+    let (value, (da, db)) = uses_polar_grad(a, b);
+    assert_eq!(value, uses_polar(a, b));
+    assert!(close(da, fd(|a| uses_polar(a, b), a), 1e-6), "{da}");
+    assert!(close(db, fd(|b| uses_polar(a, b), b), 1e-6), "{db}");
+    let (v, ta) = uses_polar_jvp(a, b, 1.0, 0.0);
+    let (_, tb) = uses_polar_jvp(a, b, 0.0, 1.0);
+    assert_eq!(v, value);
+    assert!(close(ta, da, 1e-12) && close(tb, db, 1e-12), "{ta} {tb}");
+
+    let x = [0.3, -0.8, 1.1, 0.4];
+    let (value, g) = polar_sum_grad(&x);
+    assert_eq!(value, polar_sum(&x));
+    for k in 0..x.len() {
+        let at = |v: f64| {
+            let mut y = x;
+            y[k] = v;
+            polar_sum(&y)
+        };
+        assert!(
+            close(g[k], fd(at, x[k]), 1e-6),
+            "x[{k}]: {} vs {}",
+            g[k],
+            fd(at, x[k])
+        );
+    }
+
+    let (value, (dx,)) = generic_tuple_caller_grad::<f32>(0.9);
+    assert_eq!(value, generic_tuple_caller(0.9_f32));
+    let (_, (dx64,)) = generic_tuple_caller_grad(0.9_f64);
+    assert!(close(dx64, fd(generic_tuple_caller, 0.9), 1e-6), "{dx64}");
+    assert!((f64::from(dx) - dx64).abs() < 1e-4, "{dx} vs {dx64}");
+}

@@ -178,6 +178,13 @@ pub fn zero<T: Float>() -> T {
     T::zero()
 }
 
+/// The constant `value` in a float type rustc infers from the use (an entry of the seed of a
+/// tuple-valued call in a generic function).
+#[inline(always)]
+pub fn lit<T: Float>(value: f64) -> T {
+    <T as num_traits::NumCast>::from(value).unwrap_or_else(T::nan)
+}
+
 // ---------------------------------------------------------------------------------------
 // The calling convention between differentiated functions (see autodiff-macros' docs).
 //

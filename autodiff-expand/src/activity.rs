@@ -28,8 +28,14 @@ fn flows(rhs: &Rhs) -> bool {
             Op::Stop | Op::Sign | Op::CastLike | Op::LnOrZero | Op::Rule(_) | Op::ReduceTo
         ),
         Rhs::Opaque(o) => !o.passive_result,
-        Rhs::Index(..) | Rhs::ArrayLit(_) | Rhs::CopyArray(_) | Rhs::Call(_) => true,
-        Rhs::CallForward(..) | Rhs::CallReverse(..) | Rhs::Field(..) | Rhs::AddInto(..) => false,
+        Rhs::Index(..) | Rhs::ArrayLit(_) | Rhs::CopyArray(_) | Rhs::Call(_) | Rhs::Output(..) => {
+            true
+        }
+        Rhs::CallForward(..)
+        | Rhs::CallReverse(..)
+        | Rhs::Field(..)
+        | Rhs::AddInto(..)
+        | Rhs::Tuple(_) => false,
         Rhs::Uninit | Rhs::Zero(_) | Rhs::NewStack | Rhs::Pop(_) => false,
     }
 }

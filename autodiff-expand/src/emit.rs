@@ -359,6 +359,21 @@ impl<'a> Emitter<'a> {
                 let seed = self.operand(seed, Some(&Operand::Var(*result)));
                 quote!(#f(#(#args,)* #seed))
             }
+            Rhs::Tuple(entries) => {
+                let entries = entries.iter().map(|e| match e {
+                    // Its float type comes from the callee's signature.
+                    Operand::Lit(c) if !self.concrete => {
+                        let lit = self.constant(*c, None);
+                        quote!(#p::lit(#lit))
+                    }
+                    e => self.operand(e, None),
+                });
+                quote!((#(#entries,)*))
+            }
+            Rhs::Output(v, k) => {
+                let (name, k) = (&self.names[*v], syn::Index::from(*k));
+                quote!((#name).#k)
+            }
             Rhs::Field(v, path) => {
                 let mut tokens = self.names[*v].to_token_stream();
                 for &i in path {

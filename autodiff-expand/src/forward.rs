@@ -213,6 +213,11 @@ impl Fwd<'_> {
                 let pair = b.let_(Rhs::CallForward(call.clone(), tangents));
                 Some(b.let_(Rhs::Field(pair.var()?, vec![1])))
             }
+            // Output `k` of a tuple-valued call: field `k` of the call's tangent.
+            Rhs::Output(call, k) => {
+                let t = self.tangent[*call].as_ref().and_then(Operand::var)?;
+                Some(self.builder(out, span).let_(Rhs::Field(t, vec![*k])))
+            }
             _ => None,
         }
     }

@@ -84,6 +84,8 @@ fn block(stmts: &[Stmt], env: &mut Vec<Value>) -> Result<(), String> {
                     | Rhs::CallForward(..)
                     | Rhs::CallReverse(..)
                     | Rhs::Field(..)
+                    | Rhs::Output(..)
+                    | Rhs::Tuple(_)
                     | Rhs::AddInto(..) => return Err("the interpreter does not run calls".into()),
                 };
                 if let Some(d) = dst {

@@ -259,6 +259,12 @@ pub enum Rhs {
     CallReverse(Call, Operand, VarId),
     /// `v.1`, `v.1.0`: a field of a tuple a derivative call returned.
     Field(VarId, Vec<usize>),
+    /// Output `k` of a call that returns a tuple (`let (a, b) = f(x);`): differentiable, its
+    /// tangent is field `k` of the call's tangent and its adjoint is entry `k` of the seed
+    /// the call's reverse derivative gets.
+    Output(VarId, usize),
+    /// `(a, b)`: the seed of a tuple-valued call's reverse derivative, one entry per output.
+    Tuple(Vec<Operand>),
     /// `add_into(&mut acc[..], &g[..])`: an array gradient added to an accumulator.
     AddInto(VarId, Operand),
     /// The last value pushed on a stack.
@@ -432,7 +438,7 @@ impl Stmt {
         let vars = |ops: &[Operand]| ops.iter().filter_map(Operand::var).collect::<Vec<_>>();
         match self {
             Stmt::Let { rhs, .. } => match rhs {
-                Rhs::Op(_, args) | Rhs::ArrayLit(args) => vars(args),
+                Rhs::Op(_, args) | Rhs::ArrayLit(args) | Rhs::Tuple(args) => vars(args),
                 Rhs::Index(a, idx) => {
                     let mut r = vars(idx);
                     r.push(*a);
@@ -440,7 +446,7 @@ impl Stmt {
                 }
                 Rhs::Uninit | Rhs::NewStack => Vec::new(),
                 Rhs::Zero(o) => o.var().into_iter().collect(),
-                Rhs::CopyArray(v) | Rhs::Pop(v) | Rhs::Field(v, _) => vec![*v],
+                Rhs::CopyArray(v) | Rhs::Pop(v) | Rhs::Field(v, _) | Rhs::Output(v, _) => vec![*v],
                 Rhs::Call(c) => c.args.iter().filter_map(|a| a.value.var()).collect(),
                 Rhs::CallForward(c, tangents) => c
                     .args

@@ -408,7 +408,9 @@ fn substitute_operands(stmt: &mut Stmt, scope: &Scope) {
     let sub = |o: &mut Operand| scope.substitute(o);
     match stmt {
         Stmt::Let { rhs, .. } => match rhs {
-            Rhs::Op(_, args) | Rhs::ArrayLit(args) => args.iter_mut().for_each(sub),
+            Rhs::Op(_, args) | Rhs::ArrayLit(args) | Rhs::Tuple(args) => {
+                args.iter_mut().for_each(sub)
+            }
             Rhs::Index(_, index) => index.iter_mut().for_each(sub),
             Rhs::Zero(o) | Rhs::AddInto(_, o) => sub(o),
             Rhs::Call(c) => c.args.iter_mut().for_each(|a| sub(&mut a.value)),

@@ -30,7 +30,10 @@
 //! A caller's forward mode calls `forward_derivative` where an argument carries a tangent;
 //! its reverse mode calls `reverse_derivative` at the call's place in the adjoint sweep and
 //! adds each `g_i` to its argument's adjoint. A call whose arguments carry no derivative is
-//! emitted as written, so helpers on integers need nothing.
+//! emitted as written, so helpers on integers need nothing. Where `R` is a tuple of floats,
+//! the caller destructures it (`let (a, b) = f(x);`); its forward mode reads each output's
+//! tangent from the tangent tuple, and its reverse mode passes the tuple of the outputs'
+//! adjoints as `seed` (zero for an output nothing used).
 //!
 //! A call of a function without a derivative, with a differentiated argument, fails to
 //! resolve `f::reverse_derivative` (rustc: "cannot find module or crate `f`", at the call):

@@ -550,15 +550,47 @@ impl Lower<'_> {
                         self.bind_value(p, v, t);
                     }
                 }
-                _ => self.cx.error_spanned_by(
-                    expr,
-                    "destructure a tuple expression written in place, `let (a, b) = (x, y);`; a tuple-valued call cannot be destructured yet",
-                ),
+                _ => self.bind_call_outputs(pt, expr, ty),
             },
             other => self.cx.error_spanned_by(
                 other,
                 "this pattern is not supported in #[differentiate] functions; bind plain names or tuples of names",
             ),
+        }
+    }
+
+    /// `let (a, b) = f(x);`: each name is bound to one output of the call (`Rhs::Output`).
+    fn bind_call_outputs(&mut self, pt: &syn::PatTuple, expr: &Expr, ty: Option<&Type>) {
+        let is_call = matches!(strip_parens(expr), Expr::Call(_) | Expr::MethodCall(_));
+        let call = is_call.then(|| self.expr(expr)).and_then(|value| {
+            value.var().filter(|&c| {
+                matches!(
+                    self.f.body.last(),
+                    Some(Stmt::Let { dst: Some(d), rhs: Rhs::Call(_), .. }) if *d == c
+                )
+            })
+        });
+        let Some(call) = call else {
+            self.cx.error_spanned_by(
+                expr,
+                "destructure a tuple written in place, `let (a, b) = (x, y);`, or the tuple a differentiated function returns, `let (a, b) = f(x);`",
+            );
+            return;
+        };
+        let tys: Vec<Option<&Type>> = match ty {
+            Some(Type::Tuple(tt)) if tt.elems.len() == pt.elems.len() => {
+                tt.elems.iter().map(Some).collect()
+            }
+            _ => vec![None; pt.elems.len()],
+        };
+        for (k, (p, t)) in pt.elems.iter().zip(tys).enumerate() {
+            let output = self.f.new_var("", p.span(), Origin::Temp);
+            self.f.body.push(Stmt::Let {
+                dst: Some(output),
+                rhs: Rhs::Output(call, k),
+                span: p.span(),
+            });
+            self.bind_value(p, Operand::Var(output), t);
         }
     }
 

@@ -508,6 +508,22 @@ impl Rev<'_> {
                 ));
             }
             Rhs::Call(call) => {
+                // A tuple-valued call's seed: each output's adjoint, zero where none arrived.
+                let g = match self.outputs_of(d) {
+                    Some(outputs) => {
+                        let adjoints: Vec<Option<Operand>> = outputs
+                            .into_iter()
+                            .map(|o| o.and_then(|o| self.adj[o].clone()))
+                            .collect();
+                        let mut b = self.builder(out, span);
+                        let entries = adjoints
+                            .into_iter()
+                            .map(|a| a.unwrap_or_else(|| b.let_(Rhs::Zero(Operand::Lit(0.0)))))
+                            .collect();
+                        b.let_(Rhs::Tuple(entries))
+                    }
+                    None => g,
+                };
                 // The callee's reverse derivative gives the gradient of every argument.
                 let mut b = self.builder(out, span);
                 let pair = b.let_(Rhs::CallReverse(call.clone(), g, d));
@@ -531,7 +547,15 @@ impl Rev<'_> {
                     }
                 }
             }
+            // Output `k` of a tuple-valued call: its adjoint joins the call's seed, built
+            // where the call is reversed (after every use of its outputs).
+            Rhs::Output(call, _) => {
+                if self.adj[*call].is_none() {
+                    self.adj[*call] = Some(Operand::Lit(0.0));
+                }
+            }
             Rhs::Opaque(_)
+            | Rhs::Tuple(_)
             | Rhs::Uninit
             | Rhs::Zero(_)
             | Rhs::NewStack
@@ -1083,6 +1107,25 @@ impl Rev<'_> {
             Rhs::Opaque(o) => o.pure && o.reads.iter().all(|&v| unchanged(v)),
             _ => false,
         }
+    }
+
+    /// For a call that returns a tuple, the variable of each output the primal reads (`None`
+    /// where it reads none); `None` for a call that returns one value.
+    fn outputs_of(&self, call: VarId) -> Option<Vec<Option<VarId>>> {
+        let outputs: Vec<(usize, VarId)> = self
+            .defs
+            .iter()
+            .filter_map(|(&v, rhs)| match rhs {
+                Rhs::Output(c, k) if *c == call => Some((*k, v)),
+                _ => None,
+            })
+            .collect();
+        let n = outputs.iter().map(|&(k, _)| k + 1).max()?;
+        let mut vars = vec![None; n];
+        for (k, v) in outputs {
+            vars[k] = Some(v);
+        }
+        Some(vars)
     }
 
     fn stack_for(&mut self, v: VarId) -> VarId {
