@@ -861,3 +861,32 @@ fn arrays_created_inside_loops_and_branches() {
         );
     }
 }
+
+/// An array created inside the branch that is the function's tail expression: its creation
+/// moves before the tail.
+#[differentiate(wrt = x)]
+fn array_in_the_tail(x: &[f64], wide: bool) -> f64 {
+    let n = x.len();
+    if wide {
+        let mut t = vec![0.5; n];
+        for i in 0..n {
+            t[i] *= x[i].exp();
+        }
+        t[0] * t[n - 1]
+    } else {
+        x[0]
+    }
+}
+
+#[test]
+fn an_array_created_in_the_tail_expression() {
+    for wide in [true, false] {
+        check_slice_fn(
+            "array_in_the_tail",
+            |x| array_in_the_tail(x, wide),
+            |x| array_in_the_tail_grad(x, wide),
+            |x, u| array_in_the_tail_jvp(x, wide, u),
+            &[2, 5],
+        );
+    }
+}

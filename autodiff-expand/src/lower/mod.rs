@@ -137,6 +137,13 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         ReturnType::Type(..) => lower.body(&item.block, tuple_outputs),
     };
     lower.f.outputs = outputs;
+    if !lower.hoisted.is_empty() {
+        // Every statement and the tail go through `top_level`, which places them.
+        cx.error_spanned_by(
+            &item.sig.ident,
+            "internal error: an array created in a loop was not placed; please report this function",
+        );
+    }
     Lowered {
         f: lower.f,
         params,
@@ -396,7 +403,9 @@ impl Lower<'_> {
             },
             other => other,
         };
-        self.outputs(tail, tuple_outputs)
+        let mut outputs = Vec::new();
+        self.top_level(|l| outputs = l.outputs(tail, tuple_outputs));
+        outputs
     }
 
     fn outputs(&mut self, tail: &Expr, tuple_outputs: Option<usize>) -> Vec<Operand> {
@@ -895,7 +904,7 @@ impl Lower<'_> {
         for (i, stmt) in block.stmts.iter().enumerate() {
             match stmt {
                 syn::Stmt::Expr(e, None) if i + 1 == block.stmts.len() => {
-                    result = Some(self.expr(e))
+                    self.top_level(|l| result = Some(l.expr(e)))
                 }
                 other => self.stmt(other),
             }
@@ -937,7 +946,7 @@ impl Lower<'_> {
         for (i, stmt) in block.stmts.iter().enumerate() {
             match stmt {
                 syn::Stmt::Expr(e, None) if i + 1 == block.stmts.len() => {
-                    result = Some(self.expr(e))
+                    self.top_level(|l| result = Some(l.expr(e)))
                 }
                 other => self.stmt(other),
             }
