@@ -831,7 +831,13 @@ fn a_running_sum_loop_is_fused_and_exact() {
 /// through random code over `c`. The loop over `i` only adds into `t`, so it is fused; the
 /// loop over `q` inside it, when its inner loop saves values, restores `c` (and `s`'s
 /// inputs) from snapshots instead of replaying. The output is `t`.
-fn three_level_program(fill: &[Gen], body: &[Gen]) -> Function {
+///
+/// `shape` varies the body of the loop over `q` where the reverse pass reads stored values
+/// back from `c`: 1 fills `c` a second time after `s` used it (and adds `c[1]` to `s`), so
+/// `c` no longer holds what the first fill stored; 2 runs the fill and `s`'s loop twice, in
+/// a loop over `r` (the fill also reads `a[r]`), so the fill is not a top-level statement
+/// of the body.
+fn three_level_program(fill: &[Gen], body: &[Gen], shape: u8) -> Function {
     use autodiff_expand::ir::Stmt;
     let s = Span::call_site();
     let mut f = Function::default();
@@ -854,11 +860,34 @@ fn three_level_program(fill: &[Gen], body: &[Gen]) -> Function {
     let aq = element(&mut f, "aq", a, Operand::Var(q));
     let mut scope = values.clone();
     scope.push(Operand::Var(aq));
-    let fill = fill_loop(&mut f, (c, a), scope, fill, false);
-    f.body.push(fill);
     let acc = location(&mut f, "s", values[1].clone());
-    let running = running_loop(&mut f, (acc, c), values[0].clone(), &[], body);
-    f.body.push(running);
+    if shape == 2 {
+        // for r in 0..2 { let ar = a[r]; fill c; s's loop }
+        let r = f.new_var("r", s, Origin::Local);
+        let outer = std::mem::take(&mut f.body);
+        let ar = element(&mut f, "ar", a, Operand::Var(r));
+        let mut scope = scope.clone();
+        scope.push(Operand::Var(ar));
+        let filled = fill_loop(&mut f, (c, a), scope, fill, false);
+        f.body.push(filled);
+        let running = running_loop(&mut f, (acc, c), values[0].clone(), &[], body);
+        f.body.push(running);
+        let repeated = count_loop(r, 2, std::mem::replace(&mut f.body, outer));
+        f.body.push(repeated);
+    } else {
+        let filled = fill_loop(&mut f, (c, a), scope.clone(), fill, false);
+        f.body.push(filled);
+        let running = running_loop(&mut f, (acc, c), values[0].clone(), &[], body);
+        f.body.push(running);
+    }
+    if shape == 1 {
+        // for j in 0..4 { c[j] = g(x1, x0, a[q], a[j]); } s = s + c[1];
+        scope.swap(0, 1);
+        let refilled = fill_loop(&mut f, (c, a), scope, fill, false);
+        f.body.push(refilled);
+        let c1 = element(&mut f, "c1", c, constant(1));
+        fold_into(&mut f, acc, Op::Add, Operand::Var(c1));
+    }
     let last = f.push_op(Op::Id, vec![Operand::Var(acc)], s);
     f.body.push(Stmt::Store {
         array: m,
@@ -908,12 +937,13 @@ proptest! {
     fn three_level_nests_fused_with_snapshots_forward_reverse_and_finite_differences(
         fill in prop::collection::vec(gen(), 1..5),
         body in prop::collection::vec(gen(), 1..6),
+        shape in 0u8..3,
         x in inputs(2),
         a in inputs(4),
         u in inputs(6),
         w in inputs(1),
     ) {
-        let f = three_level_program(&fill, &body);
+        let f = three_level_program(&fill, &body, shape);
         let wrt = f.params.clone();
         let spec = spec(&f, &wrt, Vec::new());
         let act = activity::analyze(&f, &wrt, &spec.stop);
@@ -938,13 +968,41 @@ fn a_three_level_nest_takes_snapshots_and_is_exact() {
         constant: 0.5,
     };
     // fill: c[j] = a[j] + a[q] (operands x0, x1, a[q], a[j]); use: s = sin(s * c[k]).
-    let f = three_level_program(&[gen(0, 3, 2)], &[gen(2, 1, 2), gen(5, 3, 0)]);
+    let f = three_level_program(&[gen(0, 3, 2)], &[gen(2, 1, 2), gen(5, 3, 0)], 0);
     let wrt = f.params.clone();
     let spec = spec(&f, &wrt, Vec::new());
     let act = activity::analyze(&f, &wrt, &spec.stop);
     let rev = derive::reverse(&f, &act, &spec, Seed::Given);
     assert!(outer_loop(&rev.f).1, "the loop over i is fused");
     assert!(snapshots(&rev.f), "the loop over q restores snapshots");
+    let fwd = derive::forward(&f, &act, &spec);
+    assert_exact_at_a_fixed_point(&fwd, &rev);
+}
+
+/// The nest with its fill inside a loop that runs twice per component (`shape` 2), the
+/// stored value an `exp` whose adjoint needs it: the reversed fill must not read it back
+/// from `c`, which holds another run's values by then; exact by the dot-product test.
+#[test]
+fn a_fill_that_runs_twice_per_iteration_is_exact() {
+    let gen = |op, a, b| Gen {
+        op,
+        a,
+        b,
+        c: 0,
+        constant: 0.5,
+    };
+    // fill: c[j] = exp(tanh(a[j] * a[r])) (operands x0, x1, a[q], a[r], a[j]);
+    // use: s = sin(s * c[k]).
+    let f = three_level_program(
+        &[gen(2, 4, 3), gen(9, 5, 0)],
+        &[gen(2, 1, 2), gen(5, 3, 0)],
+        2,
+    );
+    let wrt = f.params.clone();
+    let spec = spec(&f, &wrt, Vec::new());
+    let act = activity::analyze(&f, &wrt, &spec.stop);
+    let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+    assert!(outer_loop(&rev.f).1, "the loop over i is fused");
     let fwd = derive::forward(&f, &act, &spec);
     assert_exact_at_a_fixed_point(&fwd, &rev);
 }
