@@ -303,3 +303,56 @@ fn calls_that_return_tuples() {
     assert!(close(dx64, fd(generic_tuple_caller, 0.9), 1e-6), "{dx64}");
     assert!((f64::from(dx) - dx64).abs() < 1e-4, "{dx} vs {dx64}");
 }
+
+/// A callee that returns a `Vec`.
+#[differentiate(wrt = x)]
+fn shifted_squares(x: &[f64]) -> Vec<f64> {
+    let mut y = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        y[i] = x[i] * x[i] + 1.0;
+    }
+    y
+}
+
+/// A callee that returns a fixed-size array.
+#[differentiate(wrt = x)]
+fn three_features(x: &[f64]) -> [f64; 3] {
+    [x[0] * x[1], x[1].sin(), x[2] + x[0]]
+}
+
+/// Array results, their types written where they are bound: a `Vec` returned inside a loop
+/// (each iteration's array gets its own adjoint, the callee its own seed) and a fixed array.
+#[differentiate(wrt = x)]
+fn uses_array_results(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for r in 0..2 {
+        let y: Vec<f64> = shifted_squares(x);
+        for i in 0..y.len() {
+            s += y[i].ln() * (r as f64 + 1.0);
+        }
+    }
+    let t: [f64; 3] = three_features(x);
+    s + t[0] * t[1] + t[2]
+}
+
+#[test]
+fn calls_that_return_arrays() {
+    let x = [0.5, 1.5, -0.7];
+    let (value, g) = uses_array_results_grad(&x);
+    assert_eq!(value, uses_array_results(&x));
+    for k in 0..x.len() {
+        let at = |v: f64| {
+            let mut y = x;
+            y[k] = v;
+            uses_array_results(&y)
+        };
+        let fd_k = fd(at, x[k]);
+        assert!(close(g[k], fd_k, 1e-6), "x[{k}]: {} vs {fd_k}", g[k]);
+        // Forward mode carries the callee's tangent array (it was zero before).
+        let mut u = [0.0; 3];
+        u[k] = 1.0;
+        let (v, t) = uses_array_results_jvp(&x, &u);
+        assert_eq!(v, value);
+        assert!(close(t, g[k], 1e-12), "x[{k}]: jvp {t} vs {}", g[k]);
+    }
+}

@@ -163,7 +163,18 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
         }
         let fresh = reads.iter().any(|&r| act.varied[r] && !tainted[r]);
         tainted[*dst] = true;
-        if fresh {
+        if fresh && o.what == crate::lower::CALL_RESULT_INDEXED {
+            cx.error_at(
+                *span,
+                "this indexes what a call returned, which the macro takes for one float; write the \
+                 array's type where it is bound, `let y: Vec<f64> = f(..);` (or `[f64; N]`), so its \
+                 elements are differentiated",
+            );
+            // One binding is one mistake: its other indexings are not reported again.
+            for r in reads {
+                tainted[r] = true;
+            }
+        } else if fresh {
             cx.error_at(
                 *span,
                 format!(

@@ -263,8 +263,11 @@ impl<'a> Emitter<'a> {
             }
             Stmt::Push { stack, value, .. } => {
                 let stack = &self.names[*stack];
-                let value = match value.var().filter(|&v| self.f.vars[v].tensor) {
-                    // A tensor is used after it is saved: save a copy.
+                let value = match value
+                    .var()
+                    .filter(|&v| self.f.vars[v].tensor || self.f.vars[v].is_array())
+                {
+                    // A tensor or an array is used after it is saved: save a copy.
                     Some(v) => {
                         let name = &self.names[v];
                         quote!(::core::clone::Clone::clone(&#name))

@@ -160,6 +160,17 @@ impl Fwd<'_> {
                 Some(t) => Rhs::CopyArray(t),
                 None => Rhs::Zero(Operand::Var(d)),
             },
+            // An array a call returns: a copy of the tangent the callee's forward derivative
+            // returns with it.
+            Rhs::Call(_) if self.vars[d].is_array() => {
+                match self.value_tangent(d, rhs, out, span).and_then(|t| t.var()) {
+                    Some(t) => {
+                        self.vars[t].shape = self.vars[d].shape.clone();
+                        Rhs::CopyArray(t)
+                    }
+                    None => Rhs::Zero(Operand::Var(d)),
+                }
+            }
             _ => Rhs::Zero(Operand::Var(d)),
         }
     }

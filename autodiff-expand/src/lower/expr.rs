@@ -56,7 +56,7 @@ impl Lower<'_> {
             Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
                 self.unsupported(e, "a loop has no value here; write it as a statement and assign the result to a `let mut` declared before it")
             }
-            Expr::Index(_) => match self.place(e) {
+            Expr::Index(ix) => match self.place(e) {
                 Some((array, index)) => {
                     let v = self.f.new_var("", span, Origin::Temp);
                     self.f.body.push(Stmt::Let {
@@ -66,7 +66,18 @@ impl Lower<'_> {
                     });
                     Operand::Var(v)
                 }
-                None => self.opaque(e, "indexing", false),
+                None => {
+                    let of_call = match strip_parens(&ix.expr) {
+                        Expr::Path(p) => p
+                            .path
+                            .get_ident()
+                            .and_then(|name| self.lookup(&name.to_string()))
+                            .is_some_and(|v| self.call_results.contains(&v)),
+                        _ => false,
+                    };
+                    let what = if of_call { CALL_RESULT_INDEXED } else { "indexing" };
+                    self.opaque(e, what, false)
+                }
             },
             Expr::Array(a) => {
                 let elements: Vec<Operand> = a.elems.iter().map(|x| self.expr(x)).collect();
@@ -267,6 +278,7 @@ impl Lower<'_> {
             rhs: Rhs::Call(Call { path, method, args }),
             span,
         });
+        self.call_results.insert(v);
         Operand::Var(v)
     }
 

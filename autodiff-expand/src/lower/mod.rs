@@ -17,6 +17,10 @@ mod expr;
 
 pub(crate) use expr::vec_repeat;
 
+/// What an `Opaque` indexing of a call's result is called: `check` then says to write the
+/// array's type (a call is taken to return one float unless its binding says otherwise).
+pub(crate) const CALL_RESULT_INDEXED: &str = "indexing a call's result";
+
 use control::*;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, FnArg, Pat, ReturnType, Type, UnOp};
@@ -107,6 +111,7 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         hoisted: Vec::new(),
         hoisted_arrays: HashSet::new(),
         hoist_limit: 0,
+        call_results: HashSet::new(),
     };
     check_signature(cx, &item.sig);
     let generic = item.sig.generics.type_params().next().is_some();
@@ -271,6 +276,8 @@ struct Lower<'a> {
     /// The variables that exist before the top-level statement being lowered: what a hoisted
     /// creation may read.
     hoist_limit: VarId,
+    /// Values calls returned: one float each, unless the binding's type says an array.
+    call_results: HashSet<VarId>,
 }
 
 #[derive(Clone)]
@@ -592,6 +599,17 @@ impl Lower<'_> {
             }
             _ => vec![None; pt.elems.len()],
         };
+        if let Some(t) = tys
+            .iter()
+            .flatten()
+            .find(|t| !shape_of(t).is_empty() || is_tensor_type(t))
+        {
+            self.cx.error_spanned_by(
+                t,
+                "a call's tuple result is destructured into floats only; return the arrays from separate functions, or one array",
+            );
+            return;
+        }
         for (k, (p, t)) in pt.elems.iter().zip(tys).enumerate() {
             let output = self.f.new_var("", p.span(), Origin::Temp);
             self.f.body.push(Stmt::Let {
