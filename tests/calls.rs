@@ -327,8 +327,8 @@ fn uses_array_results(x: &[f64]) -> f64 {
     let mut s = 0.0;
     for r in 0..2 {
         let y: Vec<f64> = shifted_squares(x);
-        for i in 0..y.len() {
-            s += y[i].ln() * (r as f64 + 1.0);
+        for v in y.iter() {
+            s += v.ln() * (r as f64 + 1.0);
         }
     }
     let t: [f64; 3] = three_features(x);
