@@ -319,12 +319,27 @@ impl Call {
                 let Ok(mut path) = syn::parse2::<syn::Path>(self.path.clone()) else {
                     return self.path.clone();
                 };
-                if let Some(last) = path.segments.last_mut() {
-                    // Explicit generics would clash with the convention's own; rustc infers them.
-                    last.arguments = syn::PathArguments::None;
-                }
+                let Some(last) = path.segments.last_mut() else {
+                    return self.path.clone();
+                };
+                // Explicit generics would clash with the convention's own; rustc infers them.
+                last.arguments = syn::PathArguments::None;
+                // The callee is imported under a name that is the error message where it has
+                // no derivative: rustc then reports "function
+                // `f__has_no_derivative__annotate_it_with_differentiate_or_custom_derivative`
+                // is not a crate or module" at the call. A derivative's hidden type comes
+                // along with the function (`use` imports both namespaces).
+                let alias = quote::format_ident!(
+                    "{}__has_no_derivative__annotate_it_with_differentiate_or_custom_derivative",
+                    last.ident,
+                    span = Span::mixed_site().located_at(last.ident.span())
+                );
                 let suffix = Ident::new(suffix, Span::call_site());
-                quote::quote!(#path::#suffix)
+                quote::quote!({
+                    #[allow(unused_imports)]
+                    use #path as #alias;
+                    #alias::#suffix
+                })
             }
             Some((receiver, name)) => {
                 let name = quote::format_ident!("{}__{}", name, suffix, span = name.span());

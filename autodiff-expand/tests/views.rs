@@ -52,7 +52,7 @@ fn an_array_passed_whole_to_a_call_has_no_view() {
         }"#,
     );
     let jvp = body(&out, "layered_jvp");
-    assert!(jvp.contains("dot :: forward_derivative"), "{jvp}");
+    assert!(jvp.contains(":: forward_derivative"), "{jvp}");
     assert!(
         !jvp.contains("_owner"),
         "no view of a tangent used whole\n{jvp}"

@@ -35,9 +35,14 @@
 //! tangent from the tangent tuple, and its reverse mode passes the tuple of the outputs'
 //! adjoints as `seed` (zero for an output nothing used).
 //!
-//! A call of a function without a derivative, with a differentiated argument, fails to
-//! resolve `f::reverse_derivative` (rustc: "cannot find module or crate `f`", at the call):
-//! give `f` `#[differentiate]`, or `#[custom_derivative]` with derivatives written by hand.
+//! The caller reaches them through `{ use f as ALIAS; ALIAS::reverse_derivative }`, where
+//! `ALIAS` is `f__has_no_derivative__annotate_it_with_differentiate_or_custom_derivative`:
+//! `use` brings the hidden type along with the function, and where there is none, rustc's
+//! error at the call names the fix ("function `f__has_no_derivative__annotate_it_with_
+//! differentiate_or_custom_derivative` is not a crate or module"): give `f`
+//! `#[differentiate]`, or `#[custom_derivative]` with derivatives written by hand. (A proc
+//! macro cannot name a plain function's item type, so a trait bound with
+//! `#[diagnostic::on_unimplemented]` cannot carry the sentence instead.)
 #![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
