@@ -486,8 +486,10 @@ impl Lower<'_> {
         let Some(v) = array.var() else { return false };
         self.hoisted_arrays.insert(v);
         self.define(ident, array, ty.cloned(), true, true);
-        let creation = self.f.body.pop().expect("the creation just lowered");
-        self.hoisted.push(creation);
+        if let Some(at) = self.f.body.iter().rposition(|s| s.dst() == Some(v)) {
+            let creation = self.f.body.remove(at);
+            self.hoisted.push(creation);
+        }
         // Where the array was created: `for k in 0..n { a[k] = value; }`, `n` the length it
         // was created with (so the reverse pass sees the fill covers the whole array).
         let fill = self.expr(&value);
