@@ -155,10 +155,18 @@ pub fn zero_element<T: Float>(_slice: &[T]) -> T {
 }
 
 /// Saves an array's contents on a value stack (the end state of a loop iteration the reverse
-/// sweep restores instead of running again).
+/// sweep restores instead of running again). A few elements are copied one by one: a call of
+/// `memcpy` costs more than the copy (GMM at d = 2, two-element arrays: 241 -> 233 us).
 #[inline]
 pub fn push_slice<T: Copy>(stack: &mut Vec<T>, values: &[T]) {
-    stack.extend_from_slice(values);
+    if values.len() <= 4 {
+        stack.reserve(values.len());
+        for &v in values {
+            stack.push(v);
+        }
+    } else {
+        stack.extend_from_slice(values);
+    }
 }
 
 /// Restores an array's contents from the top of a value stack (see [`push_slice`]).
@@ -168,7 +176,14 @@ pub fn pop_into<T: Copy>(stack: &mut Vec<T>, values: &mut [T]) {
         .len()
         .checked_sub(values.len())
         .expect("autodiff: every value the adjoint sweep pops was pushed by the primal sweep");
-    values.copy_from_slice(&stack[start..]);
+    let saved = &stack[start..];
+    if values.len() <= 4 {
+        for (v, &s) in values.iter_mut().zip(saved) {
+            *v = s;
+        }
+    } else {
+        values.copy_from_slice(saved);
+    }
     stack.truncate(start);
 }
 
@@ -542,5 +557,23 @@ mod tests {
         assert_eq!(t.zero_like(), Tensor::zeros(&[2, 3]));
         assert_eq!(t.one_like(), Tensor::ones(&[2, 3]));
         assert_eq!(2.5_f64.zero_like(), 0.0);
+    }
+
+    /// Snapshots of short and long arrays (copied element by element and by `memcpy`)
+    /// come back last in, first out, each whole.
+    #[test]
+    fn snapshots_come_back_in_reverse_order() {
+        let mut stack = vec![9.0];
+        let short = [1.0, 2.0, 3.0];
+        let long: Vec<f64> = (0..9).map(f64::from).collect();
+        push_slice(&mut stack, &short);
+        push_slice(&mut stack, &long);
+        push_slice(&mut stack, &short[..1]);
+        let (mut a, mut b, mut c) = ([0.0; 1], vec![0.0; 9], [0.0; 3]);
+        pop_into(&mut stack, &mut a);
+        pop_into(&mut stack, &mut b);
+        pop_into(&mut stack, &mut c);
+        assert_eq!((a, b, c), ([1.0], long, short));
+        assert_eq!(stack, [9.0]);
     }
 }
