@@ -157,6 +157,23 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
         if reads.iter().any(|&r| tainted[r]) {
             tainted[*dst] = true;
         }
+        if let Rhs::Call(call) = rhs {
+            // The calling convention has no tangent type for nested arrays yet.
+            let nested = call.args.iter().filter_map(|a| a.value.var()).find(|&a| {
+                f.vars[a].shape.len() > 1 && act.varied[a] && act.is_active(*dst)
+            });
+            if let Some(a) = nested {
+                cx.error_at(
+                    *span,
+                    format!(
+                        "`{}` is a nested array, and a differentiated call takes arrays of floats \
+                         only; pass its elements flattened into one slice (row-major), or compute \
+                         this part in the calling function",
+                        f.vars[a].name
+                    ),
+                );
+            }
+        }
         let Rhs::Opaque(o) = rhs else { return };
         if o.passive_result || !act.is_active(*dst) {
             return;
