@@ -159,9 +159,11 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
         }
         if let Rhs::Call(call) = rhs {
             // The calling convention has no tangent type for nested arrays yet.
-            let nested = call.args.iter().filter_map(|a| a.value.var()).find(|&a| {
-                f.vars[a].shape.len() > 1 && act.varied[a] && act.is_active(*dst)
-            });
+            let nested = call
+                .args
+                .iter()
+                .filter_map(|a| a.value.var())
+                .find(|&a| f.vars[a].shape.len() > 1 && act.varied[a] && act.is_active(*dst));
             if let Some(a) = nested {
                 cx.error_at(
                     *span,
