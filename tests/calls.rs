@@ -356,3 +356,41 @@ fn calls_that_return_arrays() {
         assert!(close(t, g[k], 1e-12), "x[{k}]: jvp {t} vs {}", g[k]);
     }
 }
+
+/// A callee that returns a tensor.
+#[differentiate(wrt = [x, w])]
+fn hidden_layer(x: &Tensor<f64>, w: &Tensor<f64>) -> Tensor<f64> {
+    x.matmul(w).tanh()
+}
+
+/// Tensor results, typed where they are bound, inside a loop.
+#[differentiate(wrt = w)]
+fn uses_tensor_results(x: &Tensor<f64>, w: &Tensor<f64>) -> f64 {
+    let mut s = 0.0;
+    for r in 0..2 {
+        let h: Tensor<f64> = hidden_layer(x, w);
+        s += (&h * &h).sum() * (r as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn calls_that_return_tensors() {
+    let x = Tensor::from([[0.5, -1.0], [0.3, 0.8]]);
+    let w = Tensor::from([[0.2, 0.4], [-0.6, 0.1]]);
+    let (value, g) = uses_tensor_results_grad(&x, &w);
+    assert_eq!(value, uses_tensor_results(&x, &w));
+    let h = 1e-6;
+    for k in 0..4 {
+        let (mut p, mut m) = (w.clone(), w.clone());
+        p.as_mut_slice()[k] += h;
+        m.as_mut_slice()[k] -= h;
+        let fd = (uses_tensor_results(&x, &p) - uses_tensor_results(&x, &m)) / (2.0 * h);
+        let gk = g.as_slice()[k];
+        assert!(close(gk, fd, 1e-6), "w[{k}]: {gk} vs {fd}");
+        let mut u = Tensor::zeros(&[2, 2]);
+        u.as_mut_slice()[k] = 1.0;
+        let (_, t) = uses_tensor_results_jvp(&x, &w, &u);
+        assert!(close(t, gk, 1e-12), "w[{k}]: jvp {t} vs {gk}");
+    }
+}
