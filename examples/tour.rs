@@ -47,6 +47,22 @@ fn composed(x: &[f64], k: f64) -> f64 {
     scale(rosenbrock(x), k).ln()
 }
 
+/// A scratch array created in the loop body and a call that returns a tuple: the array is
+/// created once before the loop and refilled each iteration; each output of the call gets
+/// its own tangent and adjoint.
+#[differentiate(wrt = x)]
+fn pairs(x: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..x.len() - 1 {
+        let mut pair = [0.0; 2];
+        pair[0] = x[i];
+        pair[1] = x[i + 1];
+        let (root, larger) = two_outputs(pair[0], pair[1]);
+        total += root * larger;
+    }
+    total
+}
+
 /// Tensors: a linear layer with a softmax cross-entropy.
 #[differentiate(wrt = [w, b])]
 fn classifier_loss(x: &Tensor<f64>, labels: &Tensor<f64>, w: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
@@ -97,6 +113,8 @@ fn main() {
     println!("rosenbrock({x:?}) = {value:.3}, gradient {g:.3?}");
     let (value, (gx, gk)) = composed_grad(&x, 2.0);
     println!("ln(scale(rosenbrock(x), k)) = {value:.4}; d/dk = {gk:.4} (= 1/k), d/dx = {gx:.3?}");
+    let (value, g) = pairs_grad(&x);
+    println!("pairs(x) = {value:.4} (a local array per iteration, a tuple-valued call); gradient {g:.4?}");
 
     let inputs = Tensor::from_vec(vec![0.5, -1.0, 1.5, 2.0], &[2, 2]);
     let labels = Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0], &[2, 2]);

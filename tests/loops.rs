@@ -890,3 +890,29 @@ fn an_array_created_in_the_tail_expression() {
         );
     }
 }
+
+/// Reversed, the body adds into `adj_x[i + 1]` before the value it adds into `adj_x[i]` is
+/// computed (both go through the local array `pair`): the carried neighbour adjoint must
+/// take that value where it is known (it was read before its definition: a compile error).
+#[differentiate(wrt = x)]
+fn neighbours_through_a_local_pair(x: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..x.len() - 1 {
+        let mut pair = [0.0; 2];
+        pair[0] = x[i];
+        pair[1] = x[i + 1];
+        total += (pair[0] * pair[1]).sin() * pair[0] + pair[1];
+    }
+    total
+}
+
+#[test]
+fn a_neighbour_adjoint_computed_late_is_carried() {
+    check_slice_fn(
+        "neighbours_through_a_local_pair",
+        neighbours_through_a_local_pair,
+        neighbours_through_a_local_pair_grad,
+        neighbours_through_a_local_pair_jvp,
+        LENGTHS,
+    );
+}

@@ -1345,27 +1345,32 @@ fn carry_neighbour(
     let (here_k, next_k, next_index, a, b) =
         (here.0, next.0, next.2, here.3.clone(), next.3.clone());
     let ([read, add], sum) = plus_carry(vars, carry, b, span);
-    let replacement = [
-        read,
-        add,
-        Stmt::Store {
-            array: acc,
-            index: vec![Operand::Var(next_index)],
-            value: sum,
-            accumulate: true,
-            span,
-        },
-        Stmt::Assign {
-            dst: carry,
-            value: a,
-            span,
-        },
-    ];
+    let store_next = Stmt::Store {
+        array: acc,
+        index: vec![Operand::Var(next_index)],
+        value: sum,
+        accumulate: true,
+        span,
+    };
+    let carry_here = Stmt::Assign {
+        dst: carry,
+        value: a,
+        span,
+    };
+    // The carry is read (for `acc[i + 1]`) before it takes this iteration's `a`, and `a` is
+    // assigned where it is known: with the `acc[i + 1]` store when `acc[i]`'s came first,
+    // else where `acc[i]`'s was (its value may be computed between the two).
+    let (at_next, at_here) = match here_k < next_k {
+        true => (vec![read, add, store_next, carry_here], Vec::new()),
+        false => (vec![read, add, store_next], vec![carry_here]),
+    };
     let mut rebuilt = Vec::with_capacity(body.len() + 3);
     for (k, stmt) in std::mem::take(body).into_iter().enumerate() {
         if k == next_k {
-            rebuilt.extend(replacement.iter().cloned());
-        } else if k != here_k {
+            rebuilt.extend(at_next.iter().cloned());
+        } else if k == here_k {
+            rebuilt.extend(at_here.iter().cloned());
+        } else {
             rebuilt.push(stmt);
         }
     }
