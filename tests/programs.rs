@@ -1,0 +1,214 @@
+//! Small programs that combine the features a user reaches for together: arrays created
+//! inside loops, calls that return tuples and arrays, generic callees, `while` with `break`,
+//! `max`. Each gradient is checked against central finite differences and forward mode.
+// Written as users write numerical code: index loops.
+#![allow(clippy::needless_range_loop)]
+use autodiff::prelude::*;
+
+/// RK4 steps of a damped oscillator, its stage arrays created inside the loop.
+#[differentiate(wrt = p)]
+fn rk4(p: &[f64]) -> f64 {
+    let (k, c) = (p[0], p[1]);
+    let mut s = [1.0, 0.0];
+    let dt = 0.1;
+    for _ in 0..20 {
+        let mut k1 = [0.0; 2];
+        k1[0] = s[1];
+        k1[1] = -k * s[0] - c * s[1];
+        let mut mid = [0.0; 2];
+        mid[0] = s[0] + 0.5 * dt * k1[0];
+        mid[1] = s[1] + 0.5 * dt * k1[1];
+        let mut k2 = [0.0; 2];
+        k2[0] = mid[1];
+        k2[1] = -k * mid[0] - c * mid[1];
+        s[0] += dt * k2[0];
+        s[1] += dt * k2[1];
+    }
+    s[0] * s[0] + s[1]
+}
+
+/// Softmax cross-entropy per row, the logits in a vector created per row.
+#[differentiate(wrt = w)]
+fn rows_loss(w: &[f64], x: &[f64], n: usize, d: usize) -> f64 {
+    let mut loss = 0.0;
+    for r in 0..n {
+        let mut z = vec![0.0; d];
+        for j in 0..d {
+            z[j] = w[j] * x[r * d + j];
+        }
+        let mut m = z[0];
+        for j in 1..d {
+            m = m.max(z[j]);
+        }
+        let mut se = 0.0;
+        for j in 0..d {
+            se += (z[j] - m).exp();
+        }
+        loss += m + se.ln() - z[r % d];
+    }
+    loss / n as f64
+}
+
+/// Newton iterations for cube roots, stopped by `break`, the iterates updated in place.
+#[differentiate(wrt = a)]
+fn cube_roots(a: &[f64]) -> f64 {
+    let n = a.len();
+    let mut x = vec![1.0; n];
+    let mut total = 0.0;
+    for i in 0..n {
+        let mut it = 0;
+        while it < 30 {
+            let fx = x[i] * x[i] * x[i] - a[i];
+            if fx.abs() < 1e-12 {
+                break;
+            }
+            x[i] -= fx / (3.0 * x[i] * x[i]);
+            it += 1;
+        }
+        total += x[i];
+    }
+    total
+}
+
+/// A generic callee with two outputs.
+#[differentiate]
+fn smooth_max<T: Float>(a: T, b: T) -> (T, T) {
+    let m = a.max(b);
+    let s = ((a - m).exp() + (b - m).exp()).ln() + m;
+    (s, m)
+}
+
+/// Generic: a window created per position from a generic zero, folded by a tuple-valued call.
+#[differentiate(wrt = x)]
+fn windows<T: Float>(x: &[T], w: usize) -> T {
+    let n = x.len();
+    let mut total = T::zero();
+    for i in 0..n - w + 1 {
+        let mut win = vec![T::zero(); w];
+        for j in 0..w {
+            win[j] = x[i + j] * x[i + j];
+        }
+        let mut acc = win[0];
+        for j in 1..w {
+            let (s, _largest) = smooth_max(acc, win[j]);
+            acc = s;
+        }
+        total = total + acc;
+    }
+    total
+}
+
+/// A callee that returns a `Vec`.
+#[differentiate(wrt = x)]
+fn cumsum(x: &[f64]) -> Vec<f64> {
+    let mut c = vec![0.0; x.len()];
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i];
+        c[i] = s;
+    }
+    c
+}
+
+/// One call's array result fed to another call.
+#[differentiate(wrt = x)]
+fn cumsum_twice(x: &[f64]) -> f64 {
+    let c: Vec<f64> = cumsum(x);
+    let d: Vec<f64> = cumsum(&c);
+    let mut t = 0.0;
+    for i in 0..d.len() {
+        t += d[i].sin() * c[i];
+    }
+    t
+}
+
+/// The value, the gradient against central finite differences, and forward mode against the
+/// gradient (`<J u, 1> = <u, J^T 1>`).
+fn check(
+    name: &str,
+    f: impl Fn(&[f64]) -> f64,
+    grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    jvp: impl Fn(&[f64], &[f64]) -> (f64, f64),
+    x: &[f64],
+) {
+    let (value, g) = grad(x);
+    assert_eq!(value, f(x), "{name}: value");
+    let h = 1e-6;
+    for k in 0..x.len() {
+        let (mut p, mut m) = (x.to_vec(), x.to_vec());
+        p[k] += h;
+        m[k] -= h;
+        let fd = (f(&p) - f(&m)) / (2.0 * h);
+        assert!(
+            (g[k] - fd).abs() <= 1e-5 * (1.0 + fd.abs()),
+            "{name}[{k}]: {} vs finite differences {fd}",
+            g[k]
+        );
+    }
+    let u: Vec<f64> = (0..x.len()).map(|k| (k as f64 * 1.3).cos()).collect();
+    let (v, t) = jvp(x, &u);
+    assert_eq!(v, value, "{name}: jvp value");
+    let dot: f64 = u.iter().zip(&g).map(|(a, b)| a * b).sum();
+    assert!(
+        (t - dot).abs() <= 1e-10 * (1.0 + dot.abs()),
+        "{name}: {t} vs {dot}"
+    );
+}
+
+#[test]
+fn an_integrator_with_stage_arrays() {
+    check("rk4", rk4, rk4_grad, rk4_jvp, &[2.0, 0.3]);
+}
+
+#[test]
+fn a_loss_with_a_vector_per_row() {
+    let x: Vec<f64> = (0..12).map(|i| (i as f64 * 0.7).sin()).collect();
+    check(
+        "rows_loss",
+        |w| rows_loss(w, &x, 4, 3),
+        |w| rows_loss_grad(w, &x, 4, 3),
+        |w, u| rows_loss_jvp(w, &x, 4, 3, u),
+        &[0.5, -0.3, 0.8],
+    );
+}
+
+#[test]
+fn newton_iterations_stopped_by_break() {
+    check(
+        "cube_roots",
+        cube_roots,
+        cube_roots_grad,
+        cube_roots_jvp,
+        &[2.0, 5.0, 0.5],
+    );
+}
+
+#[test]
+fn a_generic_fold_through_a_tuple_valued_call() {
+    let x = [0.3, -0.8, 1.1, 0.4, 0.9];
+    check(
+        "windows",
+        |x| windows(x, 3),
+        |x| windows_grad(x, 3),
+        |x, u| windows_jvp(x, 3, u),
+        &x,
+    );
+    let x32 = [0.3_f32, -0.8, 1.1, 0.4];
+    let (v32, g32) = windows_grad(&x32, 2);
+    let (v64, g64) = windows_grad(&[0.3, -0.8, 1.1, 0.4], 2);
+    assert!((f64::from(v32) - v64).abs() < 1e-5);
+    for (a, b) in g32.iter().zip(&g64) {
+        assert!((f64::from(*a) - b).abs() < 1e-4, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn array_results_fed_to_calls() {
+    check(
+        "cumsum_twice",
+        cumsum_twice,
+        cumsum_twice_grad,
+        cumsum_twice_jvp,
+        &[0.3, -0.8, 1.1, 0.4, 0.9],
+    );
+}
