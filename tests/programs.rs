@@ -122,6 +122,53 @@ fn cumsum_twice(x: &[f64]) -> f64 {
     t
 }
 
+/// Scratch writes that depend on a branch, and a recurrence run from the last index down
+/// (the order matters: `s = s / 2 + e^y`).
+#[differentiate(wrt = x)]
+fn conditional_writes(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut y = vec![0.0; n];
+    let mut total = 0.0;
+    for p in 0..3 {
+        for i in 0..n {
+            if (i + p) % 2 == 0 {
+                y[i] = x[i].sin() * (p as f64 + 1.0);
+            } else {
+                y[i] = x[i] * x[(i + 1) % n];
+            }
+        }
+        let mut s = 0.0;
+        for i in (0..n).rev() {
+            s = s * 0.5 + y[i].exp();
+        }
+        total += s.ln();
+    }
+    total
+}
+
+/// A local 3x3 grid, a reversed inner loop, and `.iter().enumerate().rev()`.
+#[differentiate(wrt = x)]
+fn grid(x: &[f64]) -> f64 {
+    let mut g = [[0.0; 3]; 3];
+    for i in 0..3 {
+        for j in 0..3 {
+            g[i][j] = x[i] * x[j] + (i as f64 - j as f64);
+        }
+    }
+    let mut prod = 1.0;
+    for i in 0..3 {
+        let mut r = 0.0;
+        for j in (0..3).rev() {
+            r = r * 0.9 + g[i][j].tanh();
+        }
+        prod *= 1.0 + r * x[i];
+    }
+    for (i, v) in x.iter().enumerate().rev() {
+        prod = prod * 0.5 + v * (i as f64);
+    }
+    prod
+}
+
 /// The value, the gradient against central finite differences, and forward mode against the
 /// gradient (`<J u, 1> = <u, J^T 1>`).
 fn check(
@@ -211,4 +258,16 @@ fn array_results_fed_to_calls() {
         cumsum_twice_jvp,
         &[0.3, -0.8, 1.1, 0.4, 0.9],
     );
+}
+
+#[test]
+fn branches_and_reversed_recurrences() {
+    check(
+        "conditional_writes",
+        conditional_writes,
+        conditional_writes_grad,
+        conditional_writes_jvp,
+        &[0.3, -0.8, 1.1, 0.4, 0.9],
+    );
+    check("grid", grid, grid_grad, grid_jvp, &[0.3, -0.8, 1.1]);
 }

@@ -363,7 +363,7 @@ impl Lower<'_> {
         let Some(iteration) = self.iteration(&f.expr) else {
             self.cx.error_spanned_by(
                 &f.expr,
-                "loop over a range (`for i in 0..n`, `a..=b`) or over an array (`x.iter()`, `&x`, `.iter().enumerate()`, `.iter().zip(y.iter())`)",
+                "loop over a range (`for i in 0..n`, `a..=b`) or over an array (`x.iter()`, `&x`, `.iter().enumerate()`, `.iter().zip(y.iter())`), forward or reversed with `.rev()` last",
             );
             return;
         };
@@ -381,10 +381,17 @@ impl Lower<'_> {
                 start: iteration.start,
                 end: iteration.end,
                 inclusive: iteration.inclusive,
-                reversed: false,
+                reversed: iteration.reversed,
                 body,
                 span,
             });
+            return;
+        }
+        if iteration.reversed {
+            self.cx.error_spanned_by(
+                &f.expr,
+                "a reversed loop with `break` is not supported; loop forward over the reversed index (`for k in 0..n { let i = n - 1 - k; .. }`)",
+            );
             return;
         }
         // With `break`: a `while` over an index location, so the trip count is known.
@@ -444,6 +451,7 @@ impl Lower<'_> {
                     inclusive,
                     arrays: Vec::new(),
                     enumerate: false,
+                    reversed: false,
                 })
             }
             Expr::Reference(r) => self.array_iteration(&r.expr, Vec::new(), false),
@@ -452,13 +460,29 @@ impl Lower<'_> {
                 let name = m.method.to_string();
                 match (name.as_str(), m.args.len()) {
                     ("iter", 0) => self.array_iteration(&m.receiver, Vec::new(), false),
+                    // `(a..b).rev()`, `x.iter().rev()`, `x.iter().enumerate().rev()`: the same
+                    // indices from the last down.
+                    ("rev", 0) => {
+                        let mut it = self.iteration(&m.receiver)?;
+                        it.reversed = !it.reversed;
+                        Some(it)
+                    }
+                    // After `rev`, `enumerate` would count up while the elements go down, and
+                    // `zip` would pair a reversed array with a forward one.
                     ("enumerate", 0) => {
                         let mut it = self.iteration(&m.receiver)?;
+                        if it.reversed {
+                            return None;
+                        }
                         it.enumerate = true;
                         Some(it)
                     }
                     ("zip", 1) => {
-                        let first = *self.iteration(&m.receiver)?.arrays.first()?;
+                        let receiver = self.iteration(&m.receiver)?;
+                        if receiver.reversed {
+                            return None;
+                        }
+                        let first = *receiver.arrays.first()?;
                         let other = match strip_parens(&m.args[0]) {
                             Expr::MethodCall(o) if o.method == "iter" && o.args.is_empty() => {
                                 &o.receiver
@@ -527,6 +551,7 @@ impl Lower<'_> {
             inclusive: false,
             arrays,
             enumerate,
+            reversed: false,
         })
     }
 
@@ -741,6 +766,8 @@ pub(super) struct Iteration {
     pub(super) inclusive: bool,
     pub(super) arrays: Vec<VarId>,
     pub(super) enumerate: bool,
+    /// `.rev()`: from the last index down.
+    pub(super) reversed: bool,
 }
 
 pub(super) fn strip_pat(p: &Pat) -> &Pat {
