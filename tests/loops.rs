@@ -916,3 +916,36 @@ fn a_neighbour_adjoint_computed_late_is_carried() {
         LENGTHS,
     );
 }
+
+/// A working copy of an array made inside the loop (`let mut y = x.to_vec();`), changed in
+/// place and summed, while the array it copies changes between iterations.
+#[differentiate(wrt = x)]
+fn working_copies(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut state = vec![0.5; n];
+    let mut total = 0.0;
+    for p in 0..3 {
+        let mut y = x.to_vec();
+        for i in 0..n {
+            y[i] = (y[i] * state[i] + p as f64).sin();
+        }
+        let mut s = 0.0;
+        for i in 0..n {
+            s += y[i] * y[i];
+            state[i] += y[i];
+        }
+        total += s.sqrt();
+    }
+    total
+}
+
+#[test]
+fn working_copies_made_inside_a_loop() {
+    check_slice_fn(
+        "working_copies",
+        working_copies,
+        working_copies_grad,
+        working_copies_jvp,
+        &[2, 5],
+    );
+}

@@ -463,6 +463,9 @@ impl Lower<'_> {
     /// once. Only where `value` and `n` read nothing computed inside that statement, and
     /// for one-level arrays; `false` (nothing lowered) otherwise.
     fn hoist_array(&mut self, ident: &Ident, expr: &Expr, ty: Option<&Type>) -> bool {
+        if let Some(hoisted) = self.hoist_copy(ident, expr, ty) {
+            return hoisted;
+        }
         let (value, len) = match strip_parens(expr) {
             Expr::Macro(m) if path_name(&m.mac.path) == "vec" => match vec_repeat(&m.mac) {
                 Some(parts) => parts,
@@ -511,6 +514,66 @@ impl Lower<'_> {
             span,
         });
         true
+    }
+
+    /// `let mut a = x.to_vec();` (or `.to_owned()`, `.clone()`) of a one-level array `x`
+    /// that exists before the enclosing top-level statement: the copy moves before it and,
+    /// where it was, `for k in 0..x.len() { a[k] = x[k]; }` copies `x`'s current elements
+    /// again. `None` when `expr` is not such a copy.
+    fn hoist_copy(&mut self, ident: &Ident, expr: &Expr, ty: Option<&Type>) -> Option<bool> {
+        let Expr::MethodCall(m) = strip_parens(expr) else {
+            return None;
+        };
+        let copies = ["to_vec", "to_owned", "clone"].contains(&m.method.to_string().as_str());
+        if !copies || !m.args.is_empty() {
+            return None;
+        }
+        let source = self.array_var(&m.receiver)?;
+        if source >= self.hoist_limit || self.f.vars[source].shape.len() != 1 {
+            return Some(false);
+        }
+        let span = expr.span();
+        let array = self.expr(expr);
+        let v = array.var()?;
+        self.hoisted_arrays.insert(v);
+        self.define(ident, array, ty.cloned(), true, true);
+        if let Some(at) = self.f.body.iter().rposition(|s| s.dst() == Some(v)) {
+            let creation = self.f.body.remove(at);
+            self.hoisted.push(creation);
+        }
+        let len = self.passive_code(
+            &[&Operand::Var(source)],
+            |t| {
+                let x = &t[0];
+                quote!(#x.len())
+            },
+            span,
+        );
+        let k = self.f.new_var("fill", span, Origin::Temp);
+        let element = self.f.new_var("", span, Origin::Temp);
+        self.f.body.push(Stmt::For {
+            index: k,
+            start: int_const(0),
+            end: len,
+            inclusive: false,
+            reversed: false,
+            body: vec![
+                Stmt::Let {
+                    dst: Some(element),
+                    rhs: Rhs::Index(source, vec![Operand::Var(k)]),
+                    span,
+                },
+                Stmt::Store {
+                    array: v,
+                    index: vec![Operand::Var(k)],
+                    value: Operand::Var(element),
+                    accumulate: false,
+                    span,
+                },
+            ],
+            span,
+        });
+        Some(true)
     }
 
     /// The outer level of an array creation: a `Vec` or a fixed-size array.
@@ -695,7 +758,7 @@ impl Lower<'_> {
         if location && info.is_array() && self.nested > 0 && !self.hoisted_arrays.contains(&var) {
             self.cx.error_spanned_by(
                 ident,
-                "an array written inside a loop or branch must be created outside it, unless it is `vec![value; n]` or `[value; n]` with `value` and `n` known before the loop; move the `let` before the loop",
+                "an array written inside a loop or branch must be created outside it, unless it is `vec![value; n]` or `[value; n]` with `value` and `n` known before the loop, or a copy `x.to_vec()` of an array that exists before it; move the `let` before the loop",
             );
         }
         if self.depth == 0 {

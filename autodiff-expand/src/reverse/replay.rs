@@ -344,9 +344,18 @@ fn fills_whole(vars: &[Var], defs: &HashMap<VarId, Rhs>, array: VarId, end: &Ope
             .is_some_and(|p| p == v),
         _ => false,
     };
-    // `end` is `array.len()`.
+    // `end` is `array.len()`, or `source.len()` for an array made as a copy of `source`
+    // (`x.to_vec()`: the same length).
     if let Some(syn::Expr::MethodCall(m)) = end.var().and_then(parsed) {
-        if m.method == "len" && m.args.is_empty() && names(&m.receiver, array) {
+        let copied_from = |v: VarId| matches!(defs.get(&array), Some(Rhs::CopyArray(s)) if *s == v);
+        let measured = match &*m.receiver {
+            syn::Expr::Path(p) => p.path.get_ident().and_then(crate::lower::placeholder_var),
+            _ => None,
+        };
+        if m.method == "len"
+            && m.args.is_empty()
+            && measured.is_some_and(|v| v == array || copied_from(v))
+        {
             return true;
         }
     }
