@@ -192,3 +192,31 @@ fn an_array_created_in_the_loop_is_created_once_before_it() {
     assert!(g.contains("unit_total"), "fused\n{g}");
     assert!(!g.contains(". push ("), "nothing saved\n{g}");
 }
+
+/// A working copy made in the loop (`let mut y = x.to_vec();`) is made once before it and
+/// refilled from `x` over `x.len()`, which covers the copy: the loop is still fused.
+#[test]
+fn a_working_copy_made_in_the_loop_keeps_it_fused() {
+    let out = generated(
+        "wrt = x",
+        r#"fn f(x: &[f64]) -> f64 {
+            let n = x.len();
+            let mut total = 0.0;
+            for p in 0..3 {
+                let mut y = x.to_vec();
+                for i in 0..n { y[i] = (y[i] * (p as f64 + 1.0)).sin(); }
+                let mut s = 0.0;
+                for i in 0..n { s += y[i] * y[i]; }
+                total += s.ln_1p();
+            }
+            total
+        }"#,
+    );
+    let g = grad(&out, "f");
+    let copied = g.find("let mut y = x . to_vec () ;").expect("copied");
+    assert!(
+        copied < g.find("for p in").expect("the loop"),
+        "before the loop\n{g}"
+    );
+    assert!(g.contains("unit_total"), "fused\n{g}");
+}
