@@ -169,6 +169,58 @@ fn grid(x: &[f64]) -> f64 {
     prod
 }
 
+/// A callee with two outputs, for the loops below.
+#[differentiate]
+fn pair_stats(a: f64, b: f64) -> (f64, f64) {
+    ((a * b).tanh(), a.hypot(b))
+}
+
+/// A callee that returns a `Vec`, for the loops below.
+#[differentiate(wrt = x)]
+fn scaled(x: &[f64], k: f64) -> Vec<f64> {
+    let mut y = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        y[i] = x[i] * k + (x[i] * x[i]).sin();
+    }
+    y
+}
+
+/// State carried across iterations (not a running sum, so not fused), with an array created
+/// in the body and a tuple-valued call in an inner loop.
+#[differentiate(wrt = x)]
+fn carried_state(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut state = 1.0;
+    for p in 0..4 {
+        let mut z = vec![0.0; n];
+        for i in 0..n {
+            z[i] = (x[i] * state + p as f64).sin();
+        }
+        let mut acc = 0.0;
+        for i in 0..n {
+            let (t, h) = pair_stats(z[i], state);
+            acc += t * h;
+        }
+        state = state * 0.5 + acc.tanh();
+    }
+    state
+}
+
+/// A running sum (fused) over an array-returning call.
+#[differentiate(wrt = x)]
+fn running_sum_over_a_call(x: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for p in 0..3 {
+        let y: Vec<f64> = scaled(x, p as f64 + 0.5);
+        let mut s = 0.0;
+        for i in 0..y.len() {
+            s += y[i] * y[i];
+        }
+        total += s.ln_1p();
+    }
+    total
+}
+
 /// The value, the gradient against central finite differences, and forward mode against the
 /// gradient (`<J u, 1> = <u, J^T 1>`).
 fn check(
@@ -270,4 +322,23 @@ fn branches_and_reversed_recurrences() {
         &[0.3, -0.8, 1.1, 0.4, 0.9],
     );
     check("grid", grid, grid_grad, grid_jvp, &[0.3, -0.8, 1.1]);
+}
+
+#[test]
+fn calls_inside_carried_and_fused_loops() {
+    let x = [0.3, -0.8, 1.1, 0.4, 0.9];
+    check(
+        "carried_state",
+        carried_state,
+        carried_state_grad,
+        carried_state_jvp,
+        &x,
+    );
+    check(
+        "running_sum_over_a_call",
+        running_sum_over_a_call,
+        running_sum_over_a_call_grad,
+        running_sum_over_a_call_jvp,
+        &x,
+    );
 }
