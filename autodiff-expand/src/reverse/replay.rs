@@ -377,12 +377,19 @@ fn fills_whole(vars: &[Var], defs: &HashMap<VarId, Rhs>, array: VarId, end: &Ope
         }
         _ => return false,
     };
-    // `end` is computed by the same (pure) code as the creation's length, `x.len()`.
+    // `end` is computed by the same (pure) code as the creation's length, `x.len()`, from
+    // values that cannot have changed in between (immutable ones, and arrays, whose length
+    // is fixed).
     if let (Some(code), Some(Rhs::Opaque(o))) = (
         end.var().and_then(parsed),
         end.var().and_then(|e| defs.get(&e)),
     ) {
+        let fixed = o
+            .reads
+            .iter()
+            .all(|&r| !vars[r].mutable || vars[r].is_array());
         if o.pure
+            && fixed
             && quote::ToTokens::to_token_stream(&code).to_string()
                 == quote::ToTokens::to_token_stream(&length).to_string()
         {
