@@ -949,3 +949,56 @@ fn working_copies_made_inside_a_loop() {
         &[2, 5],
     );
 }
+
+/// Iterator sums, lowered to loops: a dot product through `zip`, a norm through `map` with a
+/// `|&v|` pattern, a plain `sum()`, and `enumerate` with a block closure.
+#[differentiate(wrt = [x, y])]
+fn iterator_sums(x: &[f64], y: &[f64]) -> f64 {
+    let d: f64 = x.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
+    let n2 = x.iter().map(|&v| v * v).sum::<f64>();
+    let s: f64 = y.iter().sum();
+    let w: f64 = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let t = v.sin();
+            t * (i as f64 + 1.0)
+        })
+        .sum();
+    d.tanh() + n2.sqrt() + s * w
+}
+
+/// A generic log-sum-exp through `map(..).sum()`.
+#[differentiate(wrt = x)]
+fn generic_log_sum_exp<T: Float + std::iter::Sum>(x: &[T]) -> T {
+    x.iter().map(|v| v.exp()).sum::<T>().ln()
+}
+
+#[test]
+fn iterator_sums_are_differentiated_as_loops() {
+    for n in [2, 5] {
+        let x = input(n);
+        let y: Vec<f64> = (0..n).map(|k| (k as f64 * 0.4).cos()).collect();
+        check_two_slice_fn(
+            &format!("iterator_sums n={n}"),
+            iterator_sums,
+            iterator_sums_grad,
+            iterator_sums_jvp,
+            (&x, &y),
+        );
+        check_slice_fn(
+            "generic_log_sum_exp",
+            generic_log_sum_exp,
+            generic_log_sum_exp_grad,
+            generic_log_sum_exp_jvp,
+            &[n],
+        );
+    }
+    let x32: Vec<f32> = input(4).iter().map(|&v| v as f32).collect();
+    let (v32, g32) = generic_log_sum_exp_grad(&x32);
+    let (v64, g64) = generic_log_sum_exp_grad(&input(4));
+    assert!((f64::from(v32) - v64).abs() < 1e-5);
+    for (a, b) in g32.iter().zip(&g64) {
+        assert!((f64::from(*a) - b).abs() < 1e-5, "{a} vs {b}");
+    }
+}

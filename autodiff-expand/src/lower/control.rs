@@ -774,6 +774,8 @@ pub(super) fn strip_pat(p: &Pat) -> &Pat {
     match p {
         Pat::Reference(r) => strip_pat(&r.pat),
         Pat::Paren(p) => strip_pat(&p.pat),
+        // A closure's `|v: &f64|`.
+        Pat::Type(t) => strip_pat(&t.pat),
         other => other,
     }
 }

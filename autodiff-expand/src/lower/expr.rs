@@ -185,11 +185,95 @@ impl Lower<'_> {
                 );
             }
         }
+        if name == "sum" && m.args.is_empty() {
+            if let Some(sum) = self.iterator_sum(m) {
+                return sum;
+            }
+        }
         if ITERATOR_METHODS.contains(&name.as_str()) {
-            let what = format!("the iterator method `{name}` (iterator chains are not differentiated: write a `for v in x.iter()` loop)");
+            let what = format!("the iterator method `{name}` (iterator chains other than `.iter().map(|v| ..).sum()` are not differentiated: write a `for v in x.iter()` loop)");
             return self.opaque(e, &what, false);
         }
         self.opaque(e, &format!("the method `{name}`"), false)
+    }
+
+    /// `x.iter().map(|v| body).sum()` (any iteration a `for` loop takes, with or without the
+    /// `map`): the loop `let mut s = 0; for v in x.iter() { s = s + body; }`, and its value
+    /// `s`. `None` (nothing lowered) for other receivers.
+    fn iterator_sum(&mut self, m: &syn::ExprMethodCall) -> Option<Operand> {
+        let (source, closure) = match strip_parens(&m.receiver) {
+            Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
+                match strip_parens(&map.args[0]) {
+                    Expr::Closure(c) if c.inputs.len() == 1 => (&*map.receiver, Some(c)),
+                    _ => return None,
+                }
+            }
+            other => (other, None),
+        };
+        // Without a `map`, the sum of the elements of one array.
+        let plain = |it: &Iteration| it.arrays.len() == 1 && !it.enumerate;
+        let iteration = self.iteration(source)?;
+        if closure.is_none() && !plain(&iteration) {
+            return None;
+        }
+        let span = m.method.span();
+        let sum = self.f.new_var("sum", span, Origin::Temp);
+        self.f.vars[sum].mutable = true;
+        // Zero in the arrays' element type (a generic `T` is inferred from it; over a range,
+        // from the additions, which concrete floats allow).
+        let zero = match iteration.arrays.first() {
+            Some(&array) => {
+                let a = placeholder(array, span);
+                Rhs::Opaque(Opaque {
+                    tokens: quote!(::autodiff::__private::zero_element(&#a[..])),
+                    reads: vec![array],
+                    passive_result: true,
+                    pure: true,
+                    what: "a zero".into(),
+                })
+            }
+            None => Rhs::Zero(Operand::Lit(0.0)),
+        };
+        self.f.body.push(Stmt::Let {
+            dst: Some(sum),
+            rhs: zero,
+            span,
+        });
+        let index = self.f.new_var("i", span, Origin::Temp);
+        let body = self.nested_block(|l| {
+            let term = match closure {
+                Some(c) => {
+                    l.bind_iteration(&c.inputs[0], &iteration, index);
+                    l.expr(&c.body)
+                }
+                None => {
+                    let v = l.f.new_var("", span, Origin::Temp);
+                    l.f.body.push(Stmt::Let {
+                        dst: Some(v),
+                        rhs: Rhs::Index(iteration.arrays[0], vec![Operand::Var(index)]),
+                        span,
+                    });
+                    Operand::Var(v)
+                }
+            };
+            let now = l.read(sum, span);
+            let next = l.f.push_op(Op::Add, vec![now, term], span);
+            l.f.body.push(Stmt::Assign {
+                dst: sum,
+                value: Operand::Var(next),
+                span,
+            });
+        });
+        self.f.body.push(Stmt::For {
+            index,
+            start: iteration.start,
+            end: iteration.end,
+            inclusive: iteration.inclusive,
+            reversed: iteration.reversed,
+            body,
+            span,
+        });
+        Some(self.read(sum, span))
     }
 
     pub(super) fn call(&mut self, e: &Expr, c: &syn::ExprCall) -> Operand {

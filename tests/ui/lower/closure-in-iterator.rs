@@ -2,7 +2,7 @@ use autodiff::prelude::*;
 
 #[differentiate(wrt = x)]
 fn f(x: &[f64]) -> f64 {
-    x.iter().map(|v| v * v).sum()
+    x.iter().fold(0.0, |acc, v| acc + v * v)
 }
 
 fn main() {}
