@@ -950,8 +950,9 @@ fn working_copies_made_inside_a_loop() {
     );
 }
 
-/// Iterator sums, lowered to loops: a dot product through `zip`, a norm through `map` with a
-/// `|&v|` pattern, a plain `sum()`, and `enumerate` with a block closure.
+/// Iterator sums and folds, lowered to loops: a dot product through `zip`, a norm through
+/// `map` with a `|&v|` pattern, a plain `sum()`, `enumerate` with a block closure, a product
+/// by `fold`, and a running maximum by `fold` over `enumerate`.
 #[differentiate(wrt = [x, y])]
 fn iterator_sums(x: &[f64], y: &[f64]) -> f64 {
     let d: f64 = x.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
@@ -965,7 +966,12 @@ fn iterator_sums(x: &[f64], y: &[f64]) -> f64 {
             t * (i as f64 + 1.0)
         })
         .sum();
-    d.tanh() + n2.sqrt() + s * w
+    let p = x.iter().fold(1.0, |acc, v| acc * (1.0 + v * v));
+    let best = y
+        .iter()
+        .enumerate()
+        .fold(y[0], |best, (i, &v)| best.max(v * i as f64));
+    d.tanh() + n2.sqrt() + s * w + p.ln() + best
 }
 
 /// A generic log-sum-exp through `map(..).sum()`.

@@ -190,8 +190,13 @@ impl Lower<'_> {
                 return sum;
             }
         }
+        if name == "fold" && m.args.len() == 2 {
+            if let Some(folded) = self.iterator_fold(m) {
+                return folded;
+            }
+        }
         if ITERATOR_METHODS.contains(&name.as_str()) {
-            let what = format!("the iterator method `{name}` (iterator chains other than `.iter().map(|v| ..).sum()` are not differentiated: write a `for v in x.iter()` loop)");
+            let what = format!("the iterator method `{name}` (iterator chains other than `.sum()` and `.fold(..)` over what a `for` loop takes are not differentiated: write a `for v in x.iter()` loop)");
             return self.opaque(e, &what, false);
         }
         self.opaque(e, &format!("the method `{name}`"), false)
@@ -274,6 +279,57 @@ impl Lower<'_> {
             span,
         });
         Some(self.read(sum, span))
+    }
+
+    /// `ITER.fold(init, |acc, pat| body)` over any iteration a `for` loop takes: the loop
+    /// `let mut acc = init; for pat in ITER { acc = body; }`, and its value `acc`. `None`
+    /// (nothing lowered) for other receivers or closures.
+    fn iterator_fold(&mut self, m: &syn::ExprMethodCall) -> Option<Operand> {
+        let Expr::Closure(c) = strip_parens(&m.args[1]) else {
+            return None;
+        };
+        let [acc_pat, item_pat] = [c.inputs.first()?, c.inputs.get(1)?];
+        let Pat::Ident(acc_name) = strip_pat(acc_pat) else {
+            return None;
+        };
+        if c.inputs.len() != 2 {
+            return None;
+        }
+        let iteration = self.iteration(&m.receiver)?;
+        let span = m.method.span();
+        let init = self.expr(&m.args[0]);
+        let acc = self.f.new_var("fold", span, Origin::Temp);
+        self.f.vars[acc].mutable = true;
+        self.f.body.push(Stmt::Let {
+            dst: Some(acc),
+            rhs: Rhs::Op(Op::Id, vec![init]),
+            span,
+        });
+        let index = self.f.new_var("i", span, Origin::Temp);
+        let body = self.nested_block(|l| {
+            let now = l.read(acc, span);
+            if let Some(v) = now.var() {
+                l.f.vars[v].name = acc_name.ident.to_string();
+                l.bind(&acc_name.ident, v);
+            }
+            l.bind_iteration(item_pat, &iteration, index);
+            let next = l.expr(&c.body);
+            l.f.body.push(Stmt::Assign {
+                dst: acc,
+                value: next,
+                span,
+            });
+        });
+        self.f.body.push(Stmt::For {
+            index,
+            start: iteration.start,
+            end: iteration.end,
+            inclusive: iteration.inclusive,
+            reversed: iteration.reversed,
+            body,
+            span,
+        });
+        Some(self.read(acc, span))
     }
 
     pub(super) fn call(&mut self, e: &Expr, c: &syn::ExprCall) -> Operand {
