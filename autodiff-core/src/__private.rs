@@ -154,6 +154,12 @@ pub fn zero_element<T: Float>(_slice: &[T]) -> T {
     T::zero()
 }
 
+/// A one of a slice's element type (where an iterator product starts).
+#[inline(always)]
+pub fn one_element<T: Float>(_slice: &[T]) -> T {
+    T::one()
+}
+
 /// Saves an array's contents on a value stack (the end state of a loop iteration the reverse
 /// sweep restores instead of running again). A few elements are copied one by one: a call of
 /// `memcpy` costs more than the copy (GMM at d = 2, two-element arrays: 241 -> 233 us).

@@ -185,9 +185,9 @@ impl Lower<'_> {
                 );
             }
         }
-        if name == "sum" && m.args.is_empty() {
-            if let Some(sum) = self.iterator_sum(m) {
-                return sum;
+        if (name == "sum" || name == "product") && m.args.is_empty() {
+            if let Some(total) = self.iterator_sum(m, name == "product") {
+                return total;
             }
         }
         if name == "fold" && m.args.len() == 2 {
@@ -196,7 +196,18 @@ impl Lower<'_> {
             }
         }
         if ITERATOR_METHODS.contains(&name.as_str()) {
-            let what = format!("the iterator method `{name}` (iterator chains other than `.sum()` and `.fold(..)` over what a `for` loop takes are not differentiated: write a `for v in x.iter()` loop)");
+            // Name the step of the chain the macro does not take (`filter` in
+            // `x.iter().filter(..).sum()`), not the `sum` it does.
+            let mut culprit = name.clone();
+            let mut receiver = &*m.receiver;
+            while let Expr::MethodCall(inner) = strip_parens(receiver) {
+                let step = inner.method.to_string();
+                if !["iter", "enumerate", "zip", "rev", "map"].contains(&step.as_str()) {
+                    culprit = step;
+                }
+                receiver = &inner.receiver;
+            }
+            let what = format!("the iterator method `{culprit}` (iterator chains other than `.sum()`, `.product()` and `.fold(..)` over what a `for` loop takes are not differentiated: write a `for v in x.iter()` loop)");
             return self.opaque(e, &what, false);
         }
         self.opaque(e, &format!("the method `{name}`"), false)
@@ -204,8 +215,9 @@ impl Lower<'_> {
 
     /// `x.iter().map(|v| body).sum()` (any iteration a `for` loop takes, with or without the
     /// `map`): the loop `let mut s = 0; for v in x.iter() { s = s + body; }`, and its value
-    /// `s`. `None` (nothing lowered) for other receivers.
-    fn iterator_sum(&mut self, m: &syn::ExprMethodCall) -> Option<Operand> {
+    /// `s`; with `product`, `s` starts at one and multiplies. `None` (nothing lowered) for
+    /// other receivers.
+    fn iterator_sum(&mut self, m: &syn::ExprMethodCall, product: bool) -> Option<Operand> {
         let (source, closure) = match strip_parens(&m.receiver) {
             Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
                 match strip_parens(&map.args[0]) {
@@ -224,20 +236,31 @@ impl Lower<'_> {
         let span = m.method.span();
         let sum = self.f.new_var("sum", span, Origin::Temp);
         self.f.vars[sum].mutable = true;
-        // Zero in the arrays' element type (a generic `T` is inferred from it; over a range,
-        // from the additions, which concrete floats allow).
-        let zero = match iteration.arrays.first() {
-            Some(&array) => {
+        // Zero (one) in the arrays' element type: a generic `T` is inferred from it. Over a
+        // range, a literal, which concrete floats allow.
+        let zero = match (iteration.arrays.first(), product) {
+            (Some(&array), _) => {
                 let a = placeholder(array, span);
+                let start = match product {
+                    true => quote!(one_element),
+                    false => quote!(zero_element),
+                };
                 Rhs::Opaque(Opaque {
-                    tokens: quote!(::autodiff::__private::zero_element(&#a[..])),
+                    tokens: quote!(::autodiff::__private::#start(&#a[..])),
                     reads: vec![array],
                     passive_result: true,
                     pure: true,
-                    what: "a zero".into(),
+                    what: "a constant".into(),
                 })
             }
-            None => Rhs::Zero(Operand::Lit(0.0)),
+            (None, false) => Rhs::Zero(Operand::Lit(0.0)),
+            (None, true) => Rhs::Op(
+                Op::Id,
+                vec![Operand::Const {
+                    tokens: quote!(1.0),
+                    value: Some(1.0),
+                }],
+            ),
         };
         self.f.body.push(Stmt::Let {
             dst: Some(sum),
@@ -262,7 +285,8 @@ impl Lower<'_> {
                 }
             };
             let now = l.read(sum, span);
-            let next = l.f.push_op(Op::Add, vec![now, term], span);
+            let op = if product { Op::Mul } else { Op::Add };
+            let next = l.f.push_op(op, vec![now, term], span);
             l.f.body.push(Stmt::Assign {
                 dst: sum,
                 value: Operand::Var(next),
