@@ -574,8 +574,14 @@ fn check_loop_program(
         v2
     );
     let (lhs, rhs) = (dot(&flat(&ju), w), dot(u, &flat(&jtw)));
-    // Random programs can overflow (a loop of exponentials); those have no derivative.
+    // Random programs can overflow (a loop of exponentials); those have no derivative. And
+    // programs whose values grow huge are ill-conditioned: forward and reverse mode add the
+    // same terms in different orders, and terms of 1e13 that cancel leave the reverse sum
+    // 1 % off (a case with an output of 1.8e13 and a gradient of 1, checked against finite
+    // differences with steps of 1: forward mode was right, reverse rounded to 31/64 of the
+    // 0.49 seed). Such programs are not evidence either way; they are rejected.
     prop_assume!(v1.iter().all(|v| v.is_finite()) && lhs.is_finite() && rhs.is_finite());
+    prop_assume!(v1.iter().all(|v| v.abs() < 1e8));
     prop_assert!(
         close(lhs, rhs, 1e-9),
         "<Ju, w> = {} but <u, J^T w> = {}",

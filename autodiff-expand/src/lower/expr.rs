@@ -221,7 +221,12 @@ impl Lower<'_> {
         let (source, closure) = match strip_parens(&m.receiver) {
             Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
                 match strip_parens(&map.args[0]) {
-                    Expr::Closure(c) if c.inputs.len() == 1 => (&*map.receiver, Some(c)),
+                    Expr::Closure(c) if c.inputs.len() == 1 => {
+                        if returns_early(&c.body) {
+                            return Some(self.unsupported(&c.body, RETURN_IN_CLOSURE));
+                        }
+                        (&*map.receiver, Some(c))
+                    }
                     _ => return None,
                 }
             }
@@ -312,6 +317,9 @@ impl Lower<'_> {
         let Expr::Closure(c) = strip_parens(&m.args[1]) else {
             return None;
         };
+        if returns_early(&c.body) {
+            return Some(self.unsupported(&c.body, RETURN_IN_CLOSURE));
+        }
         let [acc_pat, item_pat] = [c.inputs.first()?, c.inputs.get(1)?];
         let Pat::Ident(acc_name) = strip_pat(acc_pat) else {
             return None;
@@ -602,6 +610,21 @@ pub(super) fn is_pure(e: &Expr) -> bool {
         Expr::Index(i) => is_pure(&i.expr) && is_pure(&i.index),
         _ => false,
     }
+}
+
+const RETURN_IN_CLOSURE: &str = "`return` inside this closure would leave the closure, but the macro differentiates the chain as a loop in the function; write the loop out with `for` and `continue`";
+
+/// Whether a closure body holds a `return` (it would leave the closure, where the loop the
+/// macro writes in its place would leave the function): such chains are not lowered.
+fn returns_early(body: &Expr) -> bool {
+    fn any_return(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            TokenTree::Ident(i) => i == "return",
+            TokenTree::Group(g) => any_return(g.stream()),
+            _ => false,
+        })
+    }
+    any_return(body.to_token_stream())
 }
 
 /// The value and the length of `vec![value; len]`; `None` for other `vec!` forms.
