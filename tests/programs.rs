@@ -221,6 +221,33 @@ fn running_sum_over_a_call(x: &[f64]) -> f64 {
     total
 }
 
+/// A scratch array created in a `while` body and in a `loop` with `break`.
+#[differentiate(wrt = x)]
+fn while_and_loop_locals(x: &[f64]) -> f64 {
+    let mut i = 0;
+    let mut s = 0.0;
+    while i < x.len() {
+        let mut t = vec![0.0; x.len()];
+        t[0] = x[i];
+        t[1] = t[0].exp();
+        t[2] = t[1] * t[0];
+        s += t[2] - t[1];
+        i += 1;
+    }
+    let mut k = 0;
+    let mut p = 1.0;
+    loop {
+        let mut w = [0.5; 2];
+        w[1] = x[k] * w[0];
+        p *= 1.0 + w[1];
+        k += 1;
+        if k >= x.len() || p > 10.0 {
+            break;
+        }
+    }
+    s + p
+}
+
 /// The value, the gradient against central finite differences, and forward mode against the
 /// gradient (`<J u, 1> = <u, J^T 1>`).
 fn check(
@@ -340,5 +367,25 @@ fn calls_inside_carried_and_fused_loops() {
         running_sum_over_a_call_grad,
         running_sum_over_a_call_jvp,
         &x,
+    );
+}
+
+#[test]
+fn arrays_created_in_while_and_loop_bodies() {
+    let x = [0.3, -0.8, 1.1, 0.4, 0.9];
+    check(
+        "while_and_loop_locals",
+        while_and_loop_locals,
+        while_and_loop_locals_grad,
+        while_and_loop_locals_jvp,
+        &x,
+    );
+    // `p` passes 10 and the loop breaks early.
+    check(
+        "while_and_loop_locals (break)",
+        while_and_loop_locals,
+        while_and_loop_locals_grad,
+        while_and_loop_locals_jvp,
+        &[2.0, 3.0, 1.0, 4.0],
     );
 }
