@@ -952,7 +952,7 @@ fn working_copies_made_inside_a_loop() {
 
 /// Iterator sums and folds, lowered to loops: a dot product through `zip`, a norm through
 /// `map` with a `|&v|` pattern, a plain `sum()`, `enumerate` with a block closure, a product
-/// by `fold` and by `product`, and a running maximum by `fold` over `enumerate`.
+/// by `fold` and by `product`, and running maxima by `fold` over `enumerate` and `copied`.
 #[differentiate(wrt = [x, y])]
 fn iterator_sums(x: &[f64], y: &[f64]) -> f64 {
     let d: f64 = x.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
@@ -972,7 +972,8 @@ fn iterator_sums(x: &[f64], y: &[f64]) -> f64 {
         .enumerate()
         .fold(y[0], |best, (i, &v)| best.max(v * i as f64));
     let q: f64 = y.iter().map(|v| 1.0 + 0.5 * v.sin()).product();
-    d.tanh() + n2.sqrt() + s * w + p.ln() + best + q
+    let top = x.iter().copied().fold(f64::NEG_INFINITY, |m, v| m.max(v));
+    d.tanh() + n2.sqrt() + s * w + p.ln() + best + q + top
 }
 
 /// A generic log-sum-exp through `map(..).sum()`.

@@ -460,6 +460,8 @@ impl Lower<'_> {
                 let name = m.method.to_string();
                 match (name.as_str(), m.args.len()) {
                     ("iter", 0) => self.array_iteration(&m.receiver, Vec::new(), false),
+                    // `x.iter().copied()`: the same elements, by value (as the loop reads them).
+                    ("copied" | "cloned", 0) => self.iteration(&m.receiver),
                     // `(a..b).rev()`, `x.iter().rev()`, `x.iter().enumerate().rev()`: the same
                     // indices from the last down.
                     ("rev", 0) => {

@@ -202,7 +202,9 @@ impl Lower<'_> {
             let mut receiver = &*m.receiver;
             while let Expr::MethodCall(inner) = strip_parens(receiver) {
                 let step = inner.method.to_string();
-                if !["iter", "enumerate", "zip", "rev", "map"].contains(&step.as_str()) {
+                if !["iter", "enumerate", "zip", "rev", "map", "copied", "cloned"]
+                    .contains(&step.as_str())
+                {
                     culprit = step;
                 }
                 receiver = &inner.receiver;
