@@ -952,7 +952,8 @@ fn working_copies_made_inside_a_loop() {
 
 /// Iterator sums and folds, lowered to loops: a dot product through `zip`, a norm through
 /// `map` with a `|&v|` pattern, a plain `sum()`, `enumerate` with a block closure, a product
-/// by `fold` and by `product`, and running maxima by `fold` over `enumerate` and `copied`.
+/// by `fold` and by `product`, and running extrema by `fold` over `enumerate`, `copied` and
+/// `cloned` (with a closure, and with `f64::min` itself).
 #[differentiate(wrt = [x, y])]
 fn iterator_sums(x: &[f64], y: &[f64]) -> f64 {
     let d: f64 = x.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
@@ -973,7 +974,8 @@ fn iterator_sums(x: &[f64], y: &[f64]) -> f64 {
         .fold(y[0], |best, (i, &v)| best.max(v * i as f64));
     let q: f64 = y.iter().map(|v| 1.0 + 0.5 * v.sin()).product();
     let top = x.iter().copied().fold(f64::NEG_INFINITY, |m, v| m.max(v));
-    d.tanh() + n2.sqrt() + s * w + p.ln() + best + q + top
+    let low = y.iter().cloned().fold(f64::INFINITY, f64::min);
+    d.tanh() + n2.sqrt() + s * w + p.ln() + best + q + top * low
 }
 
 /// A generic log-sum-exp through `map(..).sum()`.

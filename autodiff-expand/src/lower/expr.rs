@@ -316,8 +316,17 @@ impl Lower<'_> {
     /// `let mut acc = init; for pat in ITER { acc = body; }`, and its value `acc`. `None`
     /// (nothing lowered) for other receivers or closures.
     fn iterator_fold(&mut self, m: &syn::ExprMethodCall) -> Option<Operand> {
-        let Expr::Closure(c) = strip_parens(&m.args[1]) else {
-            return None;
+        // `fold(init, f64::max)`: the function as the closure `|acc, v| f64::max(acc, v)`.
+        let named: syn::ExprClosure;
+        let c = match strip_parens(&m.args[1]) {
+            Expr::Closure(c) => c,
+            Expr::Path(f) => {
+                named = syn::parse_quote!(
+                    |__autodiff_acc, __autodiff_item| #f(__autodiff_acc, __autodiff_item)
+                );
+                &named
+            }
+            _ => return None,
         };
         if returns_early(&c.body) {
             return Some(self.unsupported(&c.body, RETURN_IN_CLOSURE));
