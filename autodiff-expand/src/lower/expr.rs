@@ -321,9 +321,10 @@ impl Lower<'_> {
         let c = match strip_parens(&m.args[1]) {
             Expr::Closure(c) => c,
             Expr::Path(f) => {
-                named = syn::parse_quote!(
+                named = syn::parse2(quote!(
                     |__autodiff_acc, __autodiff_item| #f(__autodiff_acc, __autodiff_item)
-                );
+                ))
+                .ok()?;
                 &named
             }
             _ => return None,
