@@ -63,6 +63,15 @@ fn pairs(x: &[f64]) -> f64 {
     total
 }
 
+/// Iterator sums and folds are differentiated as the loops they stand for.
+#[differentiate(wrt = [x, y])]
+fn cosine(x: &[f64], y: &[f64]) -> f64 {
+    let dot: f64 = x.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
+    let nx = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let ny = y.iter().fold(0.0, |s, v| s + v * v).sqrt();
+    dot / (nx * ny)
+}
+
 /// Tensors: a linear layer with a softmax cross-entropy.
 #[differentiate(wrt = [w, b])]
 fn classifier_loss(x: &Tensor<f64>, labels: &Tensor<f64>, w: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
@@ -113,6 +122,8 @@ fn main() {
     println!("rosenbrock({x:?}) = {value:.3}, gradient {g:.3?}");
     let (value, (gx, gk)) = composed_grad(&x, 2.0);
     println!("ln(scale(rosenbrock(x), k)) = {value:.4}; d/dk = {gk:.4} (= 1/k), d/dx = {gx:.3?}");
+    let (value, (gx, _)) = cosine_grad(&x, &[1.0, 0.5, -0.5]);
+    println!("cosine(x, y) = {value:.4} (iterator sums and a fold); d/dx = {gx:.4?}");
     let (value, g) = pairs_grad(&x);
     println!("pairs(x) = {value:.4} (a local array per iteration, a tuple-valued call); gradient {g:.4?}");
 

@@ -81,7 +81,7 @@ const VALID: &[(&str, &str)] = &[
     ("wrt = [x, y], stop = [b]", "fn f(x: f64, y: f64) -> f64 { let b = 2.0 * x; let c = (x * y).sin(); b + c.powi(2) }"),
     ("", "pub fn g<T: Float>(x: T, y: T) -> (T, T) where T: Copy { let mut s = x; s += y; (s.exp(), x.max(y)) }"),
     ("wrt = a, unconnected = none", "fn h(a: f64, n: usize) -> f64 { println!(\"{}\", n); { let t = a * a; t } }"),
-    ("wrt = [x, y]", "fn s(x: &[f64], y: &[f64]) -> f64 { let d: f64 = x.iter().zip(y.iter()).map(|(a, b): (&f64, &f64)| a * b).sum(); let mut t = 0.0; for (i, v) in x.iter().enumerate().rev() { t += v * i as f64; } d + x.iter().map(|&v| v.exp()).sum::<f64>() + t }"),
+    ("wrt = [x, y]", "fn s(x: &[f64], y: &[f64]) -> f64 { let d: f64 = x.iter().zip(y.iter()).map(|(a, b): (&f64, &f64)| a * b).sum(); let mut t = 0.0; for (i, v) in x.iter().enumerate().rev() { t += v * i as f64; } d + x.iter().map(|&v| v.exp()).sum::<f64>() + t + x.iter().cloned().fold(f64::INFINITY, f64::min) * y.iter().product::<f64>() }"),
     ("wrt = x", "fn k(x: &[f64], d: usize) -> f64 { let mut s = 0.0; for p in 0..d { let mut z = vec![0.0; d]; z[p] = x[p].exp(); let (a, b) = g(z[p], s); let w: Vec<f64> = q(&z); s += a * b + w[0]; } if s > 0.0 { let mut t = [1.0; 2]; t[0] *= s; t[0] } else { s } }"),
 ];
 
