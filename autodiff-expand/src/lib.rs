@@ -6,7 +6,9 @@
 //!
 //! ```text
 //! args      attribute tokens -> Config (wrt, stop, unconnected)
-//! lower     syn::ItemFn -> IR (three-address statements); unsupported syntax -> errors
+//! lower     syn::ItemFn -> IR (three-address statements); iterator sums and folds become
+//!           loops, arrays created in loops are created once before them; unsupported
+//!           syntax -> errors
 //! check     what wrt/stop name; code without a derivative on a differentiated path
 //! activity  varied / useful / active variables; connectivity of each wrt entry
 //! rules     THE table of derivative rules, read by forward and reverse
@@ -14,7 +16,8 @@
 //! reverse   IR -> primal sweep + adjoint sweep (f_grad, f_vjp); reverse/replay decides
 //!           where a loop iteration is run again instead of saving its values
 //! simplify  common subexpressions, dead code, loop-invariant reads
-//! emit      IR -> tokens, hygienic names; signatures of the generated functions
+//! emit      IR -> tokens, hygienic names (derivative arrays through views of their
+//!           primal's length); signatures of the generated functions
 //! ```
 //! `derive` runs forward/reverse/simplify for each generated function, `interp` evaluates
 //! IR (the oracle of the property tests), and `fallback` is what the user gets on error:
