@@ -376,15 +376,7 @@ impl Lower<'_> {
                 |l| l.bind_iteration(&f.pat, &iteration, index),
                 |_| {},
             );
-            self.f.body.push(Stmt::For {
-                index,
-                start: iteration.start,
-                end: iteration.end,
-                inclusive: iteration.inclusive,
-                reversed: iteration.reversed,
-                body,
-                span,
-            });
+            self.f.body.push(iteration.into_loop(index, body, span));
             return;
         }
         if iteration.reversed {
@@ -770,6 +762,21 @@ pub(super) struct Iteration {
     pub(super) enumerate: bool,
     /// `.rev()`: from the last index down.
     pub(super) reversed: bool,
+}
+
+impl Iteration {
+    /// `for index in start..end { body }` over this iteration (backwards if reversed).
+    pub(super) fn into_loop(self, index: VarId, body: Vec<Stmt>, span: Span) -> Stmt {
+        Stmt::For {
+            index,
+            start: self.start,
+            end: self.end,
+            inclusive: self.inclusive,
+            reversed: self.reversed,
+            body,
+            span,
+        }
+    }
 }
 
 pub(super) fn strip_pat(p: &Pat) -> &Pat {

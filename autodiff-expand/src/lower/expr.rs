@@ -234,26 +234,25 @@ impl Lower<'_> {
             }
             other => (other, None),
         };
-        // Without a `map`, the sum of the elements of one array.
-        let plain = |it: &Iteration| it.arrays.len() == 1 && !it.enumerate;
         let iteration = self.iteration(source)?;
-        if closure.is_none() && !plain(&iteration) {
-            return None;
-        }
+        // Without a `map`, the sum of the elements of one array.
+        let element = match (closure, iteration.arrays.as_slice()) {
+            (None, &[array]) if !iteration.enumerate => Some(array),
+            (None, _) => return None,
+            _ => None,
+        };
         let span = m.method.span();
-        let sum = self.f.new_var("sum", span, Origin::Temp);
-        self.f.vars[sum].mutable = true;
         // Zero (one) in the arrays' element type: a generic `T` is inferred from it. Over a
         // range, a literal, which concrete floats allow.
-        let zero = match (iteration.arrays.first(), product) {
+        let start = match (iteration.arrays.first(), product) {
             (Some(&array), _) => {
                 let a = placeholder(array, span);
-                let start = match product {
+                let constant = match product {
                     true => quote!(one_element),
                     false => quote!(zero_element),
                 };
                 Rhs::Opaque(Opaque {
-                    tokens: quote!(::autodiff::__private::#start(&#a[..])),
+                    tokens: quote!(::autodiff::__private::#constant(&#a[..])),
                     reads: vec![array],
                     passive_result: true,
                     pure: true,
@@ -269,47 +268,28 @@ impl Lower<'_> {
                 }],
             ),
         };
-        self.f.body.push(Stmt::Let {
-            dst: Some(sum),
-            rhs: zero,
-            span,
-        });
-        let index = self.f.new_var("i", span, Origin::Temp);
-        let body = self.nested_block(|l| {
-            let term = match closure {
-                Some(c) => {
-                    l.bind_iteration(&c.inputs[0], &iteration, index);
-                    l.expr(&c.body)
-                }
-                None => {
-                    let v = l.f.new_var("", span, Origin::Temp);
-                    l.f.body.push(Stmt::Let {
-                        dst: Some(v),
-                        rhs: Rhs::Index(iteration.arrays[0], vec![Operand::Var(index)]),
-                        span,
-                    });
-                    Operand::Var(v)
-                }
-            };
-            let now = l.read(sum, span);
-            let op = if product { Op::Mul } else { Op::Add };
-            let next = l.f.push_op(op, vec![now, term], span);
-            l.f.body.push(Stmt::Assign {
-                dst: sum,
-                value: Operand::Var(next),
-                span,
-            });
-        });
-        self.f.body.push(Stmt::For {
-            index,
-            start: iteration.start,
-            end: iteration.end,
-            inclusive: iteration.inclusive,
-            reversed: iteration.reversed,
-            body,
-            span,
-        });
-        Some(self.read(sum, span))
+        Some(
+            self.accumulate_over(iteration, start, span, |l, now, it, index| {
+                let term = match (closure, element) {
+                    (Some(c), _) => {
+                        l.bind_iteration(&c.inputs[0], it, index);
+                        l.expr(&c.body)
+                    }
+                    (None, Some(array)) => {
+                        let v = l.f.new_var("", span, Origin::Temp);
+                        l.f.body.push(Stmt::Let {
+                            dst: Some(v),
+                            rhs: Rhs::Index(array, vec![Operand::Var(index)]),
+                            span,
+                        });
+                        Operand::Var(v)
+                    }
+                    (None, None) => Operand::Lit(0.0),
+                };
+                let op = if product { Op::Mul } else { Op::Add };
+                Operand::Var(l.f.push_op(op, vec![now, term], span))
+            }),
+        )
     }
 
     /// `ITER.fold(init, |acc, pat| body)` over any iteration a `for` loop takes: the loop
@@ -332,48 +312,60 @@ impl Lower<'_> {
         if returns_early(&c.body) {
             return Some(self.unsupported(&c.body, RETURN_IN_CLOSURE));
         }
-        let [acc_pat, item_pat] = [c.inputs.first()?, c.inputs.get(1)?];
+        let (Some(acc_pat), Some(item_pat), 2) =
+            (c.inputs.first(), c.inputs.get(1), c.inputs.len())
+        else {
+            return None;
+        };
         let Pat::Ident(acc_name) = strip_pat(acc_pat) else {
             return None;
         };
-        if c.inputs.len() != 2 {
-            return None;
-        }
         let iteration = self.iteration(&m.receiver)?;
         let span = m.method.span();
         let init = self.expr(&m.args[0]);
-        let acc = self.f.new_var("fold", span, Origin::Temp);
+        Some(self.accumulate_over(
+            iteration,
+            Rhs::Op(Op::Id, vec![init]),
+            span,
+            |l, now, it, index| {
+                if let Some(v) = now.var() {
+                    l.bind(&acc_name.ident, v);
+                }
+                l.bind_iteration(item_pat, it, index);
+                l.expr(&c.body)
+            },
+        ))
+    }
+
+    /// A loop over `iteration` that updates an accumulator declared as `start` before it:
+    /// `acc = step(acc)` each iteration (`step` gets the accumulator's current value, the
+    /// iteration and its index, inside the loop body). Returns the accumulator's final value.
+    fn accumulate_over(
+        &mut self,
+        iteration: Iteration,
+        start: Rhs,
+        span: Span,
+        step: impl FnOnce(&mut Self, Operand, &Iteration, VarId) -> Operand,
+    ) -> Operand {
+        let acc = self.f.new_var("acc", span, Origin::Temp);
         self.f.vars[acc].mutable = true;
         self.f.body.push(Stmt::Let {
             dst: Some(acc),
-            rhs: Rhs::Op(Op::Id, vec![init]),
+            rhs: start,
             span,
         });
         let index = self.f.new_var("i", span, Origin::Temp);
         let body = self.nested_block(|l| {
             let now = l.read(acc, span);
-            if let Some(v) = now.var() {
-                l.f.vars[v].name = acc_name.ident.to_string();
-                l.bind(&acc_name.ident, v);
-            }
-            l.bind_iteration(item_pat, &iteration, index);
-            let next = l.expr(&c.body);
+            let next = step(l, now, &iteration, index);
             l.f.body.push(Stmt::Assign {
                 dst: acc,
                 value: next,
                 span,
             });
         });
-        self.f.body.push(Stmt::For {
-            index,
-            start: iteration.start,
-            end: iteration.end,
-            inclusive: iteration.inclusive,
-            reversed: iteration.reversed,
-            body,
-            span,
-        });
-        Some(self.read(acc, span))
+        self.f.body.push(iteration.into_loop(index, body, span));
+        self.read(acc, span)
     }
 
     pub(super) fn call(&mut self, e: &Expr, c: &syn::ExprCall) -> Operand {

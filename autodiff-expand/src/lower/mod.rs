@@ -497,23 +497,36 @@ impl Lower<'_> {
         // was created with (so the reverse pass sees the fill covers the whole array).
         let fill = self.expr(&value);
         let len = self.expr(&len);
+        self.push_fill(v, len, span, |_, _| (Vec::new(), fill));
+        true
+    }
+
+    /// `for k in 0..end { prefix; array[k] = value; }`, `(prefix, value)` from `element(k)`.
+    fn push_fill(
+        &mut self,
+        array: VarId,
+        end: Operand,
+        span: Span,
+        element: impl FnOnce(&mut Self, VarId) -> (Vec<Stmt>, Operand),
+    ) {
         let k = self.f.new_var("fill", span, Origin::Temp);
+        let (mut body, value) = element(self, k);
+        body.push(Stmt::Store {
+            array,
+            index: vec![Operand::Var(k)],
+            value,
+            accumulate: false,
+            span,
+        });
         self.f.body.push(Stmt::For {
             index: k,
             start: int_const(0),
-            end: len,
+            end,
             inclusive: false,
             reversed: false,
-            body: vec![Stmt::Store {
-                array: v,
-                index: vec![Operand::Var(k)],
-                value: fill,
-                accumulate: false,
-                span,
-            }],
+            body,
             span,
         });
-        true
     }
 
     /// `let mut a = x.to_vec();` (or `.to_owned()`, `.clone()`) of a one-level array `x`
@@ -549,29 +562,14 @@ impl Lower<'_> {
             },
             span,
         );
-        let k = self.f.new_var("fill", span, Origin::Temp);
-        let element = self.f.new_var("", span, Origin::Temp);
-        self.f.body.push(Stmt::For {
-            index: k,
-            start: int_const(0),
-            end: len,
-            inclusive: false,
-            reversed: false,
-            body: vec![
-                Stmt::Let {
-                    dst: Some(element),
-                    rhs: Rhs::Index(source, vec![Operand::Var(k)]),
-                    span,
-                },
-                Stmt::Store {
-                    array: v,
-                    index: vec![Operand::Var(k)],
-                    value: Operand::Var(element),
-                    accumulate: false,
-                    span,
-                },
-            ],
-            span,
+        self.push_fill(v, len, span, |l, k| {
+            let element = l.f.new_var("", span, Origin::Temp);
+            let read = Stmt::Let {
+                dst: Some(element),
+                rhs: Rhs::Index(source, vec![Operand::Var(k)]),
+                span,
+            };
+            (vec![read], Operand::Var(element))
         });
         Some(true)
     }
