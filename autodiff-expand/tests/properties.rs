@@ -204,6 +204,18 @@ fn primal(f: &Function, x: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// Forward and reverse mode of `f` with respect to all its parameters (reverse mode with a
+/// given seed, as `f_vjp`).
+fn derive_both(f: &Function) -> (Derived, Derived) {
+    let wrt = f.params.clone();
+    let spec = spec(f, &wrt, Vec::new());
+    let act = activity::analyze(f, &wrt, &spec.stop);
+    (
+        derive::forward(f, &act, &spec),
+        derive::reverse(f, &act, &spec, Seed::Given),
+    )
+}
+
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -228,11 +240,7 @@ proptest! {
         w in inputs(2),
     ) {
         let f = program(3, &stmts, &outputs);
-        let wrt = f.params.clone();
-        let spec = spec(&f, &wrt, Vec::new());
-        let act = activity::analyze(&f, &wrt, &spec.stop);
-        let fwd = derive::forward(&f, &act, &spec);
-        let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+        let (fwd, rev) = derive_both(&f);
         let (v1, ju) = run(&fwd, &x, &u);
         let (v2, jtw) = run(&rev, &x, &w[..f.outputs.len()]);
         prop_assert_eq!(&v1, &v2, "both sweeps compute the primal value");
@@ -645,11 +653,7 @@ proptest! {
         w in inputs(2),
     ) {
         let f = loop_program(&pre, &body, &post, branch_at);
-        let wrt = f.params.clone();
-        let spec = spec(&f, &wrt, Vec::new());
-        let act = activity::analyze(&f, &wrt, &spec.stop);
-        let fwd = derive::forward(&f, &act, &spec);
-        let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+        let (fwd, rev) = derive_both(&f);
         let stopped = pre.iter().chain(&body).chain(&post).any(|g| g.op == 18);
         check_loop_program(&f, &fwd, &rev, stopped, (&x, &a), &u, &w)?;
     }
@@ -765,11 +769,7 @@ proptest! {
     ) {
         let f = nested_program(&fill, &body, overwrite, multiply, store_out);
         let w = &w[..f.outputs.len()];
-        let wrt = f.params.clone();
-        let spec = spec(&f, &wrt, Vec::new());
-        let act = activity::analyze(&f, &wrt, &spec.stop);
-        let fwd = derive::forward(&f, &act, &spec);
-        let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+        let (fwd, rev) = derive_both(&f);
         let (pushes, fused) = outer_loop(&rev.f);
         if overwrite && !multiply && store_out {
             // Replayed: the primal sweep saves nothing inside the inner loops.
@@ -822,12 +822,8 @@ fn a_running_sum_loop_is_fused_and_exact() {
     };
     // fill: c[j] = sin(a[j]); use: s = s * c[k] (operands: x0, s, c[k], c[1]).
     let f = nested_program(&[gen(5, 2, 0)], &[gen(2, 1, 2)], true, false, false);
-    let wrt = f.params.clone();
-    let spec = spec(&f, &wrt, Vec::new());
-    let act = activity::analyze(&f, &wrt, &spec.stop);
-    let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+    let (fwd, rev) = derive_both(&f);
     assert!(outer_loop(&rev.f).1, "the loop is fused");
-    let fwd = derive::forward(&f, &act, &spec);
     assert_exact_at_a_fixed_point(&fwd, &rev);
 }
 
@@ -950,11 +946,7 @@ proptest! {
         w in inputs(1),
     ) {
         let f = three_level_program(&fill, &body, shape);
-        let wrt = f.params.clone();
-        let spec = spec(&f, &wrt, Vec::new());
-        let act = activity::analyze(&f, &wrt, &spec.stop);
-        let fwd = derive::forward(&f, &act, &spec);
-        let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+        let (fwd, rev) = derive_both(&f);
         // Snapshots are taken only inside a fused loop.
         prop_assert!(!snapshots(&rev.f) || outer_loop(&rev.f).1);
         let stopped = fill.iter().chain(&body).any(|g| g.op == 18);
@@ -975,13 +967,9 @@ fn a_three_level_nest_takes_snapshots_and_is_exact() {
     };
     // fill: c[j] = a[j] + a[q] (operands x0, x1, a[q], a[j]); use: s = sin(s * c[k]).
     let f = three_level_program(&[gen(0, 3, 2)], &[gen(2, 1, 2), gen(5, 3, 0)], 0);
-    let wrt = f.params.clone();
-    let spec = spec(&f, &wrt, Vec::new());
-    let act = activity::analyze(&f, &wrt, &spec.stop);
-    let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+    let (fwd, rev) = derive_both(&f);
     assert!(outer_loop(&rev.f).1, "the loop over i is fused");
     assert!(snapshots(&rev.f), "the loop over q restores snapshots");
-    let fwd = derive::forward(&f, &act, &spec);
     assert_exact_at_a_fixed_point(&fwd, &rev);
 }
 
@@ -1004,12 +992,8 @@ fn a_fill_that_runs_twice_per_iteration_is_exact() {
         &[gen(2, 1, 2), gen(5, 3, 0)],
         2,
     );
-    let wrt = f.params.clone();
-    let spec = spec(&f, &wrt, Vec::new());
-    let act = activity::analyze(&f, &wrt, &spec.stop);
-    let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+    let (fwd, rev) = derive_both(&f);
     assert!(outer_loop(&rev.f).1, "the loop over i is fused");
-    let fwd = derive::forward(&f, &act, &spec);
     assert_exact_at_a_fixed_point(&fwd, &rev);
 }
 
@@ -1052,11 +1036,7 @@ proptest! {
         };
         reverse_loops(&mut f.body, mask, &mut 0);
         let w = &w[..f.outputs.len()];
-        let wrt = f.params.clone();
-        let spec = spec(&f, &wrt, Vec::new());
-        let act = activity::analyze(&f, &wrt, &spec.stop);
-        let fwd = derive::forward(&f, &act, &spec);
-        let rev = derive::reverse(&f, &act, &spec, Seed::Given);
+        let (fwd, rev) = derive_both(&f);
         let stopped = fill.iter().chain(&body).any(|g| g.op == 18);
         check_loop_program(&f, &fwd, &rev, stopped, (&x, &a), &u, w)?;
     }
