@@ -394,3 +394,41 @@ fn calls_that_return_tensors() {
         assert!(close(t, gk, 1e-12), "w[{k}]: jvp {t} vs {gk}");
     }
 }
+
+pub struct Scaled {
+    k: f64,
+}
+
+impl Scaled {
+    /// An associated function without `self`: the macro cannot see the `impl` block, so it is
+    /// told (`associated`).
+    #[differentiate(wrt = x, associated)]
+    fn cube(x: f64) -> f64 {
+        x * x * x
+    }
+
+    /// Names `Self`, so the macro knows it sits in an `impl` block.
+    #[differentiate(wrt = x)]
+    fn cube_sin(x: f64) -> f64 {
+        Self::cube(x).sin()
+    }
+
+    #[differentiate(wrt = x)]
+    fn scaled(&self, x: f64) -> f64 {
+        self.k * Self::cube_sin(x) + Self::cube(x * self.k)
+    }
+}
+
+#[test]
+fn associated_functions_without_self() {
+    let s = Scaled { k: 1.5 };
+    let x = 0.7;
+    let (value, dx) = s.scaled_grad(x);
+    assert_eq!(value, s.scaled(x));
+    let fd_dx = fd(|x| s.scaled(x), x);
+    assert!(close(dx, fd_dx, 1e-6), "{dx} vs {fd_dx}");
+    let (_, d) = Scaled::cube_sin_grad(x);
+    assert!(close(d, fd(Scaled::cube_sin, x), 1e-6), "{d}");
+    let (_, t) = Scaled::cube_jvp(x, 1.0);
+    assert!(close(t, 3.0 * x * x, 1e-12), "{t}");
+}

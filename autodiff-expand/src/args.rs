@@ -10,6 +10,7 @@ use syn::{Ident, Token};
 pub const WRT: &str = "wrt";
 pub const STOP: &str = "stop";
 pub const UNCONNECTED: &str = "unconnected";
+pub const ASSOCIATED: &str = "associated";
 
 /// What the gradient of a `wrt` entry with no path to the output is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -38,6 +39,9 @@ pub struct Config {
     pub unconnected: Unconnected,
     /// `unconnected = ..` was written: the user chose, so no compile-time warning is given.
     pub unconnected_explicit: bool,
+    /// `associated`: the function sits in an `impl` block without a `self` parameter (a
+    /// macro cannot see that); its derivatives are siblings, as a method's are.
+    pub associated: bool,
 }
 
 /// Parses the attribute's tokens; errors go to `cx`, and whatever parsed is returned.
@@ -49,7 +53,7 @@ pub fn parse(cx: &Ctxt, attr: TokenStream) -> Config {
             Some(ident) => ident.clone(),
             None => {
                 return Err(meta.error(
-                    "unknown option; #[differentiate] takes `wrt = ..`, `stop = ..` and `unconnected = ..`",
+                    "unknown option; #[differentiate] takes `wrt = ..`, `stop = ..`, `unconnected = ..` and `associated`",
                 ))
             }
         };
@@ -62,6 +66,7 @@ pub fn parse(cx: &Ctxt, attr: TokenStream) -> Config {
         }
         seen.push(name.clone());
         match name.as_str() {
+            ASSOCIATED if !meta.input.peek(Token![=]) => config.associated = true,
             WRT => {
                 let list = parse_names(meta.value()?)?;
                 check_duplicates(cx, WRT, &list.names);
@@ -99,7 +104,7 @@ pub fn parse(cx: &Ctxt, attr: TokenStream) -> Config {
                 }
                 cx.error_spanned_by(
                     &key,
-                    format!("unknown option `{other}`; #[differentiate] takes `wrt = [..]`, `stop = [..]` and `unconnected = zero | none`"),
+                    format!("unknown option `{other}`; #[differentiate] takes `wrt = [..]`, `stop = [..]`, `unconnected = zero | none` and `associated` (for a function in an `impl` block without `self`)"),
                 );
             }
         }

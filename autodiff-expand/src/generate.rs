@@ -491,8 +491,21 @@ impl Shared<'_> {
         }
     }
 
+    /// Whether the derivatives are siblings in an `impl` block (`f__reverse_derivative`)
+    /// rather than associated functions of a hidden type named like `f`: for a method, for
+    /// a function marked `associated`, and for one that names `Self` (only an `impl` block
+    /// has it).
     fn is_method(&self) -> bool {
+        fn names_self(tokens: TokenStream) -> bool {
+            tokens.into_iter().any(|t| match t {
+                proc_macro2::TokenTree::Ident(i) => i == "Self",
+                proc_macro2::TokenTree::Group(g) => names_self(g.stream()),
+                _ => false,
+            })
+        }
         matches!(self.item.sig.inputs.first(), Some(FnArg::Receiver(_)))
+            || self.config.associated
+            || names_self(self.item.to_token_stream())
     }
 
     /// `reverse_derivative` on the hidden type, or `f__reverse_derivative` beside a method.

@@ -50,7 +50,7 @@ use proc_macro::TokenStream;
 /// Writes forward (JVP) and reverse (VJP, gradient) derivative functions next to a function.
 ///
 /// See the `autodiff-rs` crate documentation and README for the attribute's options
-/// (`wrt`, `stop`, `unconnected`) and the generated `f_grad`, `f_vjp` and `f_jvp`.
+/// (`wrt`, `stop`, `unconnected`, `associated`) and the generated `f_grad`, `f_vjp` and `f_jvp`.
 #[proc_macro_attribute]
 pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
     autodiff_expand::differentiate(attr.into(), item.into()).into()
