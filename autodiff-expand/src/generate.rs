@@ -503,9 +503,17 @@ impl Shared<'_> {
                 _ => false,
             })
         }
+        // Items declared inside the body (a local `impl`) have their own `Self`.
+        let body = self
+            .item
+            .block
+            .stmts
+            .iter()
+            .filter(|s| !matches!(s, syn::Stmt::Item(_)));
         matches!(self.item.sig.inputs.first(), Some(FnArg::Receiver(_)))
             || self.config.associated
-            || names_self(self.item.to_token_stream())
+            || names_self(self.item.sig.to_token_stream())
+            || body.into_iter().any(|s| names_self(s.to_token_stream()))
     }
 
     /// `reverse_derivative` on the hidden type, or `f__reverse_derivative` beside a method.
