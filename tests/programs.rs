@@ -248,6 +248,49 @@ fn while_and_loop_locals(x: &[f64]) -> f64 {
     s + p
 }
 
+/// Sums over ranges, one nested in another's closure.
+#[differentiate(wrt = [x, w])]
+fn range_sums(x: &[f64], w: &[f64]) -> f64 {
+    let n = x.len();
+    let s: f64 = (0..n).map(|i| x[i] * w[i]).sum();
+    let t: f64 = (0..n)
+        .map(|i| (0..n).map(|j| x[i] * x[j] * w[(i + j) % n]).sum::<f64>())
+        .sum();
+    s.sin() + t
+}
+
+/// A fold that reads a local array, in a loop that `continue`s past some iterations.
+#[differentiate(wrt = x)]
+fn fold_after_continue(x: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..x.len() {
+        let mut z = [0.0; 2];
+        z[0] = x[i];
+        if z[0] < 0.0 {
+            continue;
+        }
+        z[1] = x.iter().fold(0.0, |a, v| a + v * z[0]);
+        total += z[1].tanh();
+    }
+    total
+}
+
+/// An early return from a running-sum loop whose body creates an array.
+#[differentiate(wrt = x)]
+fn early_return_from_a_sum(x: &[f64], cap: f64) -> f64 {
+    let mut total = 0.0;
+    for p in 0..x.len() {
+        let mut z = vec![0.0; x.len()];
+        z[0] = x[p].exp();
+        z[1] = z[0] * x[p];
+        total += z[1];
+        if total > cap {
+            return total * 0.5;
+        }
+    }
+    total
+}
+
 /// The value, the gradient against central finite differences, and forward mode against the
 /// gradient (`<J u, 1> = <u, J^T 1>`).
 fn check(
@@ -388,4 +431,36 @@ fn arrays_created_in_while_and_loop_bodies() {
         while_and_loop_locals_jvp,
         &[2.0, 3.0, 1.0, 4.0],
     );
+}
+
+#[test]
+fn nested_sums_folds_and_early_exits() {
+    let x = [0.3, -0.8, 1.1, 0.4, 0.9];
+    let w = [0.5, 0.25, -1.0, 2.0, 0.1];
+    check(
+        "range_sums (x)",
+        |x| range_sums(x, &w),
+        |x| {
+            let (v, (gx, _)) = range_sums_grad(x, &w);
+            (v, gx)
+        },
+        |x, u| range_sums_jvp(x, &w, u, &[0.0; 5]),
+        &x,
+    );
+    check(
+        "fold_after_continue",
+        fold_after_continue,
+        fold_after_continue_grad,
+        fold_after_continue_jvp,
+        &x,
+    );
+    for cap in [2.0, 100.0] {
+        check(
+            "early_return_from_a_sum",
+            |x| early_return_from_a_sum(x, cap),
+            |x| early_return_from_a_sum_grad(x, cap),
+            |x, u| early_return_from_a_sum_jvp(x, cap, u),
+            &x,
+        );
+    }
 }
