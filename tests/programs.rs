@@ -291,6 +291,40 @@ fn early_return_from_a_sum(x: &[f64], cap: f64) -> f64 {
     total
 }
 
+/// A two-layer perceptron over flat slices, written as Rust users write it: a hidden vector
+/// and logits created per sample, products summed by iterator chains, the maximum by a fold.
+#[differentiate(wrt = [w1, w2])]
+fn slice_mlp_loss(
+    w1: &[f64],
+    w2: &[f64],
+    xs: &[f64],
+    labels: &[usize],
+    dims: (usize, usize, usize),
+) -> f64 {
+    let (d, h, k) = dims;
+    let n = labels.len();
+    let mut loss = 0.0;
+    for s in 0..n {
+        let mut hidden = vec![0.0; h];
+        for j in 0..h {
+            let pre: f64 = (0..d).map(|i| w1[j * d + i] * xs[s * d + i]).sum();
+            hidden[j] = pre.tanh();
+        }
+        let mut logits = vec![0.0; k];
+        for c in 0..k {
+            logits[c] = hidden
+                .iter()
+                .enumerate()
+                .map(|(j, hj)| w2[c * h + j] * hj)
+                .sum();
+        }
+        let m = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let lse = m + logits.iter().map(|z| (z - m).exp()).sum::<f64>().ln();
+        loss += lse - logits[labels[s]];
+    }
+    loss / n as f64
+}
+
 /// The value, the gradient against central finite differences, and forward mode against the
 /// gradient (`<J u, 1> = <u, J^T 1>`).
 fn check(
@@ -463,4 +497,42 @@ fn nested_sums_folds_and_early_exits() {
             &x,
         );
     }
+}
+
+#[test]
+fn a_perceptron_over_slices_written_with_iterators() {
+    let dims = (3, 4, 2);
+    let w1: Vec<f64> = (0..12).map(|i| (i as f64 * 0.37).sin() * 0.5).collect();
+    let w2: Vec<f64> = (0..8).map(|i| (i as f64 * 0.71).cos() * 0.5).collect();
+    let xs: Vec<f64> = (0..15).map(|i| (i as f64 * 0.13).sin()).collect();
+    let labels = [0, 1, 1, 0, 1];
+    let loss = |w1: &[f64], w2: &[f64]| slice_mlp_loss(w1, w2, &xs, &labels, dims);
+    let (value, (g1, g2)) = slice_mlp_loss_grad(&w1, &w2, &xs, &labels, dims);
+    assert_eq!(value, loss(&w1, &w2));
+    check(
+        "w1",
+        |w| loss(w, &w2),
+        |w| {
+            (
+                loss(w, &w2),
+                slice_mlp_loss_grad(w, &w2, &xs, &labels, dims).1 .0,
+            )
+        },
+        |w, u| slice_mlp_loss_jvp(w, &w2, &xs, &labels, dims, u, &[0.0; 8]),
+        &w1,
+    );
+    check(
+        "w2",
+        |w| loss(&w1, w),
+        |w| {
+            (
+                loss(&w1, w),
+                slice_mlp_loss_grad(&w1, w, &xs, &labels, dims).1 .1,
+            )
+        },
+        |w, u| slice_mlp_loss_jvp(&w1, w, &xs, &labels, dims, &[0.0; 12], u),
+        &w2,
+    );
+    assert_eq!(g1.len(), 12);
+    assert_eq!(g2.len(), 8);
 }

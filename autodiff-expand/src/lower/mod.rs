@@ -650,9 +650,22 @@ impl Lower<'_> {
             })
         });
         let Some(call) = call else {
+            // A tuple variable (`let (d, h) = dims;`): each field as code kept as written,
+            // fine for passive values (sizes); a differentiated one is reported by `check`.
+            if let Expr::Path(_) = strip_parens(expr) {
+                for (k, p) in pt.elems.iter().enumerate() {
+                    let k = syn::Index::from(k);
+                    let Ok(field) = syn::parse2::<Expr>(quote!((#expr).#k)) else {
+                        return;
+                    };
+                    let value = self.opaque(&field, "a tuple's field", false);
+                    self.bind_value(p, value, None);
+                }
+                return;
+            }
             self.cx.error_spanned_by(
                 expr,
-                "destructure a tuple written in place, `let (a, b) = (x, y);`, or the tuple a differentiated function returns, `let (a, b) = f(x);`",
+                "destructure a tuple written in place, `let (a, b) = (x, y);`, the tuple a differentiated function returns, `let (a, b) = f(x);`, or a tuple variable",
             );
             return;
         };
