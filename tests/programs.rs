@@ -325,6 +325,27 @@ fn slice_mlp_loss(
     loss / n as f64
 }
 
+/// A generic callee with two outputs.
+#[differentiate]
+fn to_polar<T: Float>(x: T, y: T) -> (T, T) {
+    (x.hypot(y), y.atan2(x))
+}
+
+/// Two outputs built from tuple-valued calls in a `while` loop.
+#[differentiate(wrt = p)]
+fn orbit(p: &[f64]) -> (f64, f64) {
+    let mut i = 0;
+    let mut r_sum = 0.0;
+    let mut t_sum = 0.0;
+    while i + 1 < p.len() {
+        let (r, t) = to_polar(p[i], p[i + 1]);
+        r_sum += r;
+        t_sum += t * r;
+        i += 1;
+    }
+    (r_sum, t_sum)
+}
+
 /// The value, the gradient against central finite differences, and forward mode against the
 /// gradient (`<J u, 1> = <u, J^T 1>`).
 fn check(
@@ -535,4 +556,25 @@ fn a_perceptron_over_slices_written_with_iterators() {
     );
     assert_eq!(g1.len(), 12);
     assert_eq!(g2.len(), 8);
+}
+
+#[test]
+fn a_vjp_through_tuple_valued_calls_in_a_while_loop() {
+    let p = [0.3, -0.8, 1.1, 0.4];
+    let seed = (0.7, -1.3);
+    let (value, g) = orbit_vjp(&p, seed);
+    assert_eq!(value, orbit(&p));
+    let h = 1e-6;
+    for k in 0..p.len() {
+        let (mut a, mut b) = (p, p);
+        a[k] += h;
+        b[k] -= h;
+        let (fa, fb) = (orbit(&a), orbit(&b));
+        let fd = (seed.0 * (fa.0 - fb.0) + seed.1 * (fa.1 - fb.1)) / (2.0 * h);
+        assert!(
+            (g[k] - fd).abs() <= 1e-5 * (1.0 + fd.abs()),
+            "p[{k}]: {} vs {fd}",
+            g[k]
+        );
+    }
 }
