@@ -467,7 +467,7 @@ impl Lower<'_> {
             return hoisted;
         }
         let (value, len) = match strip_parens(expr) {
-            Expr::Macro(m) if path_name(&m.mac.path) == "vec" => match vec_repeat(&m.mac) {
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => match vec_repeat(&m.mac) {
                 Some(parts) => parts,
                 None => return false,
             },
@@ -485,14 +485,10 @@ impl Lower<'_> {
             return false;
         }
         let span = expr.span();
-        let array = self.array_constant(expr, vec![self.level_of(expr)]);
-        let Some(v) = array.var() else { return false };
-        self.hoisted_arrays.insert(v);
-        self.define(ident, array, ty.cloned(), true, true);
-        if let Some(at) = self.f.body.iter().rposition(|s| s.dst() == Some(v)) {
-            let creation = self.f.body.remove(at);
-            self.hoisted.push(creation);
-        }
+        let array = self.array_constant(expr, expr::repeat_shape(expr));
+        let Some(v) = self.hoist_creation(ident, array, ty) else {
+            return false;
+        };
         // Where the array was created: `for k in 0..n { a[k] = value; }`, `n` the length it
         // was created with (so the reverse pass sees the fill covers the whole array).
         let fill = self.expr(&value);
@@ -547,13 +543,7 @@ impl Lower<'_> {
         }
         let span = expr.span();
         let array = self.expr(expr);
-        let v = array.var()?;
-        self.hoisted_arrays.insert(v);
-        self.define(ident, array, ty.cloned(), true, true);
-        if let Some(at) = self.f.body.iter().rposition(|s| s.dst() == Some(v)) {
-            let creation = self.f.body.remove(at);
-            self.hoisted.push(creation);
-        }
+        let v = self.hoist_creation(ident, array, ty)?;
         let len = self.passive_code(
             &[&Operand::Var(source)],
             |t| {
@@ -574,12 +564,22 @@ impl Lower<'_> {
         Some(true)
     }
 
-    /// The outer level of an array creation: a `Vec` or a fixed-size array.
-    fn level_of(&self, expr: &Expr) -> Level {
-        match strip_parens(expr) {
-            Expr::Repeat(_) => Level::Fixed,
-            _ => Level::Dynamic,
+    /// Binds `ident` to the array just created (`array`, the last statement lowered) and moves
+    /// that creation to the hoisted statements; the array's variable.
+    fn hoist_creation(
+        &mut self,
+        ident: &Ident,
+        array: Operand,
+        ty: Option<&Type>,
+    ) -> Option<VarId> {
+        let v = array.var()?;
+        self.hoisted_arrays.insert(v);
+        self.define(ident, array, ty.cloned(), true, true);
+        if let Some(at) = self.f.body.iter().rposition(|s| s.dst() == Some(v)) {
+            let creation = self.f.body.remove(at);
+            self.hoisted.push(creation);
         }
+        Some(v)
     }
 
     fn local(&mut self, local: &syn::Local) {
