@@ -79,6 +79,21 @@ impl Operand {
         }
     }
 
+    /// The operand inside code kept as written: a variable as its placeholder (which `emit`
+    /// resolves to its name), a constant as written, a rule constant as a literal.
+    pub fn tokens(&self, span: Span) -> TokenStream {
+        match self {
+            Operand::Var(v) => {
+                quote::ToTokens::to_token_stream(&crate::lower::placeholder(*v, span))
+            }
+            Operand::Const { tokens, .. } => quote::quote!((#tokens)),
+            Operand::Lit(c) => {
+                let lit = proc_macro2::Literal::f64_unsuffixed(*c);
+                quote::quote!(#lit)
+            }
+        }
+    }
+
     /// The numeric value of a constant operand, if known.
     pub fn constant(&self) -> Option<f64> {
         match self {
@@ -584,7 +599,6 @@ pub struct Builder<'f> {
     pub span: Span,
 }
 
-/// A fresh variable in `vars`.
 /// `let runs = start < end;` (`<=` when `inclusive`): whether a loop over `start..end` runs
 /// at all, for code that must do something once if it does (read a loop invariant, add what a
 /// reversed loop carried).
@@ -595,12 +609,7 @@ pub fn loop_runs(
     inclusive: bool,
     span: Span,
 ) -> (VarId, Stmt) {
-    let tokens = |o: &Operand| match o {
-        Operand::Var(v) => quote::ToTokens::to_token_stream(&crate::lower::placeholder(*v, span)),
-        Operand::Const { tokens, .. } => quote::quote!((#tokens)),
-        Operand::Lit(_) => quote::quote!(0),
-    };
-    let (s, e) = (tokens(start), tokens(end));
+    let (s, e) = (start.tokens(span), end.tokens(span));
     let runs = fresh(vars, "runs", span, Origin::Temp);
     let stmt = Stmt::Let {
         dst: Some(runs),
@@ -619,6 +628,7 @@ pub fn loop_runs(
     (runs, stmt)
 }
 
+/// A fresh variable in `vars`.
 pub fn fresh(vars: &mut Vec<Var>, name: impl Into<String>, span: Span, origin: Origin) -> VarId {
     vars.push(Var {
         name: name.into(),

@@ -157,17 +157,7 @@ impl Lower<'_> {
         combine: impl Fn(&[TokenStream]) -> TokenStream,
         span: Span,
     ) -> Operand {
-        let tokens: Vec<TokenStream> = parts
-            .iter()
-            .map(|o| match o {
-                Operand::Var(v) => placeholder(*v, span).into_token_stream(),
-                Operand::Const { tokens, .. } => quote!((#tokens)),
-                Operand::Lit(c) => {
-                    let lit = proc_macro2::Literal::f64_unsuffixed(*c);
-                    quote!(#lit)
-                }
-            })
-            .collect();
+        let tokens: Vec<TokenStream> = parts.iter().map(|o| o.tokens(span)).collect();
         let v = self.f.new_var("", span, Origin::Temp);
         self.f.body.push(Stmt::Let {
             dst: Some(v),
