@@ -25,6 +25,8 @@ struct Shared<'a> {
     ret: TokenStream,
     /// Each output is a scalar float (`f64`, `T`): zeros can be literals.
     scalar_outputs: Vec<bool>,
+    /// The derivatives are siblings in an `impl` block (see [`siblings`]).
+    siblings: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -58,6 +60,7 @@ pub fn functions(
         inputs: inputs(item),
         ret,
         scalar_outputs,
+        siblings: siblings(item, config),
     };
     let grad = shared.grad_fn(grad);
     let vjp = shared.vjp_fn(vjp);
@@ -90,7 +93,7 @@ impl Convention<'_> {
         };
         let reverse = shared.reverse_convention(self.reverse);
         let forward = shared.forward_convention(self.forward);
-        if shared.is_method() {
+        if shared.siblings {
             return quote!(#reverse #forward);
         }
         // A free function's convention lives on a hidden type of the same name (types and
@@ -109,6 +112,29 @@ impl Convention<'_> {
             }
         }
     }
+}
+
+/// Whether the derivatives are siblings in an `impl` block (`f__reverse_derivative`) rather
+/// than associated functions of a hidden type named like `f`: for a method, for a function
+/// marked `associated`, and for one that names `Self` (only an `impl` block has it).
+fn siblings(item: &ItemFn, config: &Config) -> bool {
+    fn names_self(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "Self",
+            proc_macro2::TokenTree::Group(g) => names_self(g.stream()),
+            _ => false,
+        })
+    }
+    // Items declared inside the body (a local `impl`) have their own `Self`.
+    let mut body = item
+        .block
+        .stmts
+        .iter()
+        .filter(|s| !matches!(s, syn::Stmt::Item(_)));
+    matches!(item.sig.inputs.first(), Some(FnArg::Receiver(_)))
+        || config.associated
+        || names_self(item.sig.to_token_stream())
+        || body.any(|s| names_self(s.to_token_stream()))
 }
 
 /// Attributes that mean the same on a generated sibling.
@@ -491,35 +517,10 @@ impl Shared<'_> {
         }
     }
 
-    /// Whether the derivatives are siblings in an `impl` block (`f__reverse_derivative`)
-    /// rather than associated functions of a hidden type named like `f`: for a method, for
-    /// a function marked `associated`, and for one that names `Self` (only an `impl` block
-    /// has it).
-    fn is_method(&self) -> bool {
-        fn names_self(tokens: TokenStream) -> bool {
-            tokens.into_iter().any(|t| match t {
-                proc_macro2::TokenTree::Ident(i) => i == "Self",
-                proc_macro2::TokenTree::Group(g) => names_self(g.stream()),
-                _ => false,
-            })
-        }
-        // Items declared inside the body (a local `impl`) have their own `Self`.
-        let body = self
-            .item
-            .block
-            .stmts
-            .iter()
-            .filter(|s| !matches!(s, syn::Stmt::Item(_)));
-        matches!(self.item.sig.inputs.first(), Some(FnArg::Receiver(_)))
-            || self.config.associated
-            || names_self(self.item.sig.to_token_stream())
-            || body.into_iter().any(|s| names_self(s.to_token_stream()))
-    }
-
     /// `reverse_derivative` on the hidden type, or `f__reverse_derivative` beside a method.
     fn convention_name(&self, suffix: &str) -> Ident {
         let f = &self.item.sig.ident;
-        match self.is_method() {
+        match self.siblings {
             true => format_ident!("{}__{}", f, suffix, span = f.span()),
             false => format_ident!("{}", suffix, span = f.span()),
         }
@@ -532,7 +533,7 @@ impl Shared<'_> {
         ret: TokenStream,
         tangent_lifetime: bool,
     ) -> TokenStream {
-        let vis = match self.is_method() {
+        let vis = match self.siblings {
             true => self.item.vis.to_token_stream(),
             false => quote!(pub),
         };
