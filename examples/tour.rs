@@ -1,4 +1,4 @@
-//! A short tour of autodiff-rs: `cargo run --example tour`.
+//! A short tour of `differentiate`: `cargo run --example tour`.
 use autodiff::prelude::*;
 
 /// A function of two variables, written as plain Rust.

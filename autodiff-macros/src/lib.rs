@@ -1,4 +1,4 @@
-//! Procedural macros of autodiff-rs. Use them through the `autodiff-rs` facade
+//! Procedural macros of `differentiate`. Use them through the `differentiate` facade
 //! (`use autodiff::prelude::*;`); the compiler itself lives in `autodiff-expand`.
 //!
 //! # The calling convention
@@ -49,7 +49,7 @@ use proc_macro::TokenStream;
 
 /// Writes forward (JVP) and reverse (VJP, gradient) derivative functions next to a function.
 ///
-/// See the `autodiff-rs` crate documentation and README for the attribute's options
+/// See the `differentiate` crate documentation and README for the attribute's options
 /// (`wrt`, `stop`, `unconnected`, `associated`) and the generated `f_grad`, `f_vjp` and `f_jvp`.
 #[proc_macro_attribute]
 pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {

@@ -1,4 +1,4 @@
-//! Benchmark cases for autodiff-rs: each module holds a primal function, a hand-written
+//! Benchmark cases for `differentiate`: each module holds a primal function, a hand-written
 //! gradient, our generated gradient where the macro supports the case (or a clearly marked
 //! pending slot), and the peers' versions, so that the criterion benches (`benches/`), the
 //! correctness tests (`tests/`) and the report (`src/bin/report.rs`) share one definition.
