@@ -52,3 +52,8 @@ pub mod prelude {
 pub mod __private {
     pub use autodiff_core::__private::*;
 }
+
+/// The README's code blocks, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
