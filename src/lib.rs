@@ -31,7 +31,9 @@ pub use autodiff_core::{ShapeError, Tensor};
 /// `#[derive(Params)]`: see the [`Params`](trait@Params) trait; the trait and the derive share
 /// the name, as serde's `Serialize` does.
 pub use autodiff_macros::Params;
-pub use autodiff_macros::{custom_derivative, differentiate};
+pub use autodiff_macros::custom_derivative;
+#[doc = include_str!("differentiate.md")]
+pub use autodiff_macros::differentiate;
 
 /// Everything a user of `#[differentiate]` needs: `use autodiff::prelude::*;`.
 ///

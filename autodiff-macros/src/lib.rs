@@ -49,8 +49,8 @@ use proc_macro::TokenStream;
 
 /// Writes forward (JVP) and reverse (VJP, gradient) derivative functions next to a function.
 ///
-/// See the `differentiate` crate documentation and README for the attribute's options
-/// (`wrt`, `stop`, `unconnected`, `associated`) and the generated `f_grad`, `f_vjp` and `f_jvp`.
+/// The complete reference (options, generated signatures, supported language, limitations)
+/// is on its re-export, `autodiff::differentiate`, where its examples run as doctests.
 #[proc_macro_attribute]
 pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
     autodiff_expand::differentiate(attr.into(), item.into()).into()
