@@ -96,12 +96,14 @@ pub fn mean_axis_rule_jvp<T: Float>(_x: &Tensor<T>, axis: usize, dx: &Tensor<T>)
     dx.mean_axis(axis)
 }
 
-/// The cotangent of `x` in `x.max_axis(axis)` (to the first maximum of each lane).
+/// The cotangent of `x` in `x.max_axis(axis)` (split evenly among each lane's maxima, as
+/// TensorFlow's `reduce_max` gradient).
 pub fn max_axis_rule_vjp<T: Float>(x: &Tensor<T>, axis: usize, g: &Tensor<T>) -> Tensor<T> {
     max_axis_vjp(x, axis, g)
 }
 
-/// The tangent of `x.max_axis(axis)`: the tangent at each lane's maximum.
+/// The tangent of `x.max_axis(axis)`: the tangent at each lane's maximum (the mean of the
+/// tangents at tied maxima, the transpose of the VJP's even split).
 pub fn max_axis_rule_jvp<T: Float>(x: &Tensor<T>, axis: usize, dx: &Tensor<T>) -> Tensor<T> {
     let mut reduced = x.shape().to_vec();
     reduced.remove(axis);
