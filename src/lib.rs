@@ -24,8 +24,9 @@ pub use autodiff_core::stop_gradient;
 pub use autodiff_core::tensor;
 pub use autodiff_core::{clip, optim, params};
 pub use autodiff_core::{
-    clip_by_global_norm, clip_by_norm, clip_by_value, global_norm, Adagrad, Adam, GradientDescent,
-    Momentum, Optimizer, Params, ParamsError, ParamsErrorKind, RmsProp,
+    clip_by_global_norm, clip_by_global_norm_with_norm, clip_by_norm, clip_by_norm_axes,
+    clip_by_value, clip_slice_by_norm, global_norm, zip_leaves_mut, Adagrad, Adam,
+    GradientDescent, Momentum, Optimizer, Params, ParamsError, ParamsErrorKind, RmsProp,
 };
 pub use autodiff_core::{ShapeError, Tensor};
 /// `#[derive(Params)]`: see the [`Params`](trait@Params) trait; the trait and the derive share
@@ -39,7 +40,8 @@ pub use autodiff_macros::{custom_derivative, differentiate};
 /// `x.sin()` on an `f64` stays unambiguous.
 pub mod prelude {
     pub use crate::{
-        clip_by_global_norm, clip_by_norm, clip_by_value, global_norm, Adagrad, Adam,
+        clip_by_global_norm, clip_by_global_norm_with_norm, clip_by_norm, clip_by_norm_axes,
+        clip_by_value, clip_slice_by_norm, global_norm, zip_leaves_mut, Adagrad, Adam,
         GradientDescent, Momentum, Optimizer, Params, RmsProp,
     };
     pub use crate::{custom_derivative, differentiate, stop_gradient};
