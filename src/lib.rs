@@ -25,8 +25,8 @@ pub use autodiff_core::tensor;
 pub use autodiff_core::{clip, optim, params};
 pub use autodiff_core::{
     clip_by_global_norm, clip_by_global_norm_with_norm, clip_by_norm, clip_by_norm_axes,
-    clip_by_value, clip_slice_by_norm, global_norm, zip_leaves_mut, Adagrad, Adam,
-    GradientDescent, Momentum, Optimizer, Params, ParamsError, ParamsErrorKind, RmsProp,
+    clip_by_value, clip_slice_by_norm, global_norm, zip_leaves_mut, Adagrad, Adam, GradientDescent,
+    Momentum, Optimizer, Params, ParamsError, ParamsErrorKind, RmsProp,
 };
 pub use autodiff_core::{ShapeError, Tensor};
 /// `#[derive(Params)]`: see the [`Params`](trait@Params) trait; the trait and the derive share

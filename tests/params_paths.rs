@@ -1,7 +1,7 @@
 //! Leaf paths of `#[derive(Params)]` structs and `zip_leaves_mut`, TensorFlow's
 //! `compute_gradients` list of `(gradient, variable)` pairs with the variables' names.
-use autodiff::prelude::*;
 use autodiff::clip::clip_slice_by_norm;
+use autodiff::prelude::*;
 
 #[derive(Params, Debug, Clone, PartialEq)]
 struct Dense {
@@ -98,10 +98,16 @@ fn per_variable_clipping_and_skipping_before_apply_gradients() {
     assert_eq!(seen, m.leaf_paths());
     assert_eq!(grads.layers[0].b, Tensor::from([0.0, 0.0]));
     // The 2x2 matrix of threes has norm 6: clipped to 1.5, every entry is 3 * 1.5 / 6.
-    assert_eq!(grads.layers[0].w, Tensor::from([[0.75, 0.75], [0.75, 0.75]]));
+    assert_eq!(
+        grads.layers[0].w,
+        Tensor::from([[0.75, 0.75], [0.75, 0.75]])
+    );
     // The 2x1 one has norm 3√2.
     let n = 18.0_f64.sqrt();
-    assert_eq!(grads.layers[1].w, Tensor::from([[3.0 * 1.5 / n], [3.0 * 1.5 / n]]));
+    assert_eq!(
+        grads.layers[1].w,
+        Tensor::from([[3.0 * 1.5 / n], [3.0 * 1.5 / n]])
+    );
     assert_eq!(grads.scale, 3.0);
 
     GradientDescent::new(1.0).apply_gradients(&mut m, &grads);
@@ -145,7 +151,13 @@ fn the_seed_example_clips_each_gradient_by_norm_5_and_applies_them() {
     assert_eq!(grads, Vars { w: 5.0, x: 5.0 });
 
     GradientDescent::new(0.1).apply_gradients(&mut vars, &grads);
-    assert_eq!(vars, Vars { w: 2.0 - 0.5, x: 3.0 - 0.5 });
+    assert_eq!(
+        vars,
+        Vars {
+            w: 2.0 - 0.5,
+            x: 3.0 - 0.5
+        }
+    );
 }
 
 #[test]

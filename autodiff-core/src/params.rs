@@ -191,7 +191,9 @@ pub trait Params<T: Float> {
     /// ```
     fn leaf_paths(&self) -> Vec<String> {
         let mut paths = Vec::new();
-        self.visit_named(&mut String::new(), &mut |path, _| paths.push(path.to_string()));
+        self.visit_named(&mut String::new(), &mut |path, _| {
+            paths.push(path.to_string())
+        });
         paths
     }
 
@@ -243,11 +245,8 @@ pub trait Params<T: Float> {
     /// });
     /// assert_eq!(paths, ["w.0", "w.1"]);
     /// ```
-    fn visit_slice_named<'a>(
-        items: &'a [Self],
-        path: &mut String,
-        f: &mut dyn FnMut(&str, &'a [T]),
-    ) where
+    fn visit_slice_named<'a>(items: &'a [Self], path: &mut String, f: &mut dyn FnMut(&str, &'a [T]))
+    where
         Self: Sized,
     {
         for (i, item) in items.iter().enumerate() {
@@ -301,6 +300,10 @@ pub fn push_segment(path: &mut String, segment: impl fmt::Display) -> usize {
     len
 }
 
+/// What [`zip_leaves_mut`] returns: one `(path, gradient, variable)` per leaf, TensorFlow's
+/// `grads_and_vars` with the variables' names.
+pub type GradsAndVars<'g, 'p, T> = Vec<(String, &'g mut [T], &'p [T])>;
+
 /// The gradient and the parameters walked together, leaf by leaf: one `(path, gradient,
 /// variable)` per leaf, in order, the gradient mutable (TensorFlow's `compute_gradients`,
 /// which returns `[(gradient, variable)]`, with the variable's name). Use it to clip, scale
@@ -328,7 +331,7 @@ pub fn push_segment(path: &mut String, segment: impl fmt::Display) -> usize {
 pub fn zip_leaves_mut<'g, 'p, T: Float, P: Params<T>>(
     grads: &'g mut P,
     params: &'p P,
-) -> Vec<(String, &'g mut [T], &'p [T])> {
+) -> GradsAndVars<'g, 'p, T> {
     match try_zip_leaves_mut(grads, params) {
         Ok(zipped) => zipped,
         Err(err) => panic!("zip_leaves_mut: {err}"),
@@ -352,11 +355,14 @@ pub fn zip_leaves_mut<'g, 'p, T: Float, P: Params<T>>(
 pub fn try_zip_leaves_mut<'g, 'p, T: Float, P: Params<T>>(
     grads: &'g mut P,
     params: &'p P,
-) -> Result<Vec<(String, &'g mut [T], &'p [T])>, ParamsError> {
+) -> Result<GradsAndVars<'g, 'p, T>, ParamsError> {
     let named = params.named_leaves();
     let grads = leaves_mut(grads);
     let same = named.len() == grads.len()
-        && named.iter().zip(&grads).all(|((_, v), g)| v.len() == g.len());
+        && named
+            .iter()
+            .zip(&grads)
+            .all(|((_, v), g)| v.len() == g.len());
     if !same {
         return Err(ParamsError::new(
             ParamsErrorKind::GradientsMismatch,
@@ -485,7 +491,7 @@ impl<T: Float, P: Params<T>> Params<T> for Box<P> {
 /// assert_eq!(grads.leaf_lengths(), vec![1, 1]);
 /// assert_eq!(grads.leaf_paths(), ["0", "2"]);
 /// assert_eq!(global_norm(&grads), 5.0);
-/// assert_eq!(clip_by_global_norm(grads, 1.0).0, vec![Some([0.6]), None, Some([0.8])]);
+/// assert_eq!(clip_by_global_norm(grads, 2.5).0, vec![Some([1.5]), None, Some([2.0])]);
 /// ```
 impl<T: Float, P: Params<T>> Params<T> for Option<P> {
     fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a [T])) {
@@ -821,7 +827,10 @@ mod tests {
         let mut prefix = "model".to_string();
         let mut seen = Vec::new();
         (1.0_f64, 2.0_f64).visit_named(&mut prefix, &mut |p, _| seen.push(p.to_string()));
-        assert_eq!((prefix.as_str(), seen), ("model", vec!["model.0".to_string(), "model.1".to_string()]));
+        assert_eq!(
+            (prefix.as_str(), seen),
+            ("model", vec!["model.0".to_string(), "model.1".to_string()])
+        );
     }
 
     /// A user type that implements only the three required methods gets positional paths.
@@ -843,7 +852,10 @@ mod tests {
     #[test]
     fn default_paths_are_positions() {
         assert_eq!(TwoLeaves([1.0, 2.0], 3.0).leaf_paths(), ["0", "1"]);
-        assert_eq!(vec![TwoLeaves([1.0, 2.0], 3.0)].leaf_paths(), ["0.0", "0.1"]);
+        assert_eq!(
+            vec![TwoLeaves([1.0, 2.0], 3.0)].leaf_paths(),
+            ["0.0", "0.1"]
+        );
     }
 
     #[test]

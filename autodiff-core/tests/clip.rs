@@ -145,11 +145,14 @@ fn clip_by_norm_with_zero_clip_gives_zeros_as_tensorflow() {
     let clipped = clip_by_norm([3.0_f64, -4.0], 0.0);
     assert_eq!(clipped, [0.0, -0.0]);
     assert!(clipped[1].is_sign_negative());
-    assert_eq!(clip_by_norm((9.0_f64, vec![12.0_f64]), 0.0), (0.0, vec![0.0]));
+    assert_eq!(
+        clip_by_norm((9.0_f64, vec![12.0_f64]), 0.0),
+        (0.0, vec![0.0])
+    );
     // An all-zero t: l2norm = 0, (0 * 0) / maximum(0, 0) = NaN in TensorFlow too.
     assert!(clip_by_norm(0.0_f64, 0.0).is_nan());
     // A negative clip norm goes through TensorFlow's formula: t * c / maximum(5, c) = -t / 5.
-    assert_eq!(clip_by_norm([3.0_f64, 4.0], -1.0), [3.0 * -1.0 / 5.0, 4.0 * -1.0 / 5.0]);
+    assert_eq!(clip_by_norm([3.0_f64, 4.0], -1.0), [-3.0 / 5.0, -4.0 / 5.0]);
 }
 
 #[test]
@@ -216,7 +219,10 @@ fn clip_by_norm_axes_errors_name_the_axis_and_shape() {
     let t = Tensor::from([[1.0_f64, 2.0]]);
     assert_eq!(
         try_clip_by_norm_axes(t.clone(), 1.0, &[0, 0]),
-        Err(ClipError::RepeatedAxis { axis: 0, shape: vec![1, 2] })
+        Err(ClipError::RepeatedAxis {
+            axis: 0,
+            shape: vec![1, 2]
+        })
     );
     let err = try_clip_by_norm_axes(t, 1.0, &[5]).unwrap_err();
     assert_eq!(
@@ -348,7 +354,10 @@ fn clip_by_global_norm_passes_none_through_as_tensorflow() {
     assert_eq!(norm, 5.0);
     assert_eq!(clipped, vec![None, Some(Tensor::from([1.5, 2.0])), None]);
     // All None: norm 0, nothing to scale.
-    assert_eq!(clip_by_global_norm(vec![None::<f64>; 2], 1.0), (vec![None; 2], 0.0));
+    assert_eq!(
+        clip_by_global_norm(vec![None::<f64>; 2], 1.0),
+        (vec![None; 2], 0.0)
+    );
 }
 
 #[test]
@@ -361,5 +370,8 @@ fn try_clip_by_value_reports_the_bounds() {
         try_clip_by_value(1.0_f32, 0.0, f32::NAN),
         Err(ClipError::InvalidBounds { .. })
     ));
-    assert_eq!(try_clip_by_value([5.0_f64, -5.0], -1.0, 1.0), Ok([1.0, -1.0]));
+    assert_eq!(
+        try_clip_by_value([5.0_f64, -5.0], -1.0, 1.0),
+        Ok([1.0, -1.0])
+    );
 }

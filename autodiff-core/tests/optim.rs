@@ -390,7 +390,13 @@ fn centered_rmsprop_matches_tf_rule() {
         "RmsProp (centered)",
     );
     check_all_shapes(
-        || RmsProp::new(0.02).decay(0.8).momentum(0.7).epsilon(1e-3).centered(true),
+        || {
+            RmsProp::new(0.02)
+                .decay(0.8)
+                .momentum(0.7)
+                .epsilon(1e-3)
+                .centered(true)
+        },
         || RefCenteredRmsProp {
             plain: RefRmsProp {
                 rho: 0.8,

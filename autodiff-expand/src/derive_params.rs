@@ -177,11 +177,22 @@ mod tests {
     #[test]
     fn named_visit_pushes_each_field_name_then_restores_the_path() {
         let out = expand_str("struct Model { r#type: f64, layers: Vec<f64> }");
-        let t = out.find("push_segment (__ad_path , \"type\")").expect("names type");
-        let l = out.find("push_segment (__ad_path , \"layers\")").expect("names layers");
+        let t = out
+            .find("push_segment (__ad_path , \"type\")")
+            .expect("names type");
+        let l = out
+            .find("push_segment (__ad_path , \"layers\")")
+            .expect("names layers");
         assert!(t < l, "{out}");
-        assert!(out.contains("visit_named (& self . layers , __ad_path , __ad_f)"), "{out}");
-        assert_eq!(out.matches("__ad_path . truncate (__ad_len)").count(), 2, "{out}");
+        assert!(
+            out.contains("visit_named (& self . layers , __ad_path , __ad_f)"),
+            "{out}"
+        );
+        assert_eq!(
+            out.matches("__ad_path . truncate (__ad_len)").count(),
+            2,
+            "{out}"
+        );
         let out = expand_str("struct Pair(f64, f64);");
         assert!(out.contains("push_segment (__ad_path , \"1\")"), "{out}");
     }

@@ -172,7 +172,11 @@ impl<T: Float> RmsProp<T> {
         let one = T::one();
         let (lr, rho, momentum, epsilon) =
             (self.learning_rate, self.decay, self.momentum, self.epsilon);
-        let slots = self.ms.iter_mut().zip(self.mom.iter_mut()).zip(self.mg.iter_mut());
+        let slots = self
+            .ms
+            .iter_mut()
+            .zip(self.mom.iter_mut())
+            .zip(self.mg.iter_mut());
         for ((var, grad), ((ms, mom), mg)) in params.iter_mut().zip(grads).zip(slots) {
             let entries = var
                 .iter_mut()

@@ -236,7 +236,9 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(Tensor::<f64>::zeros(&[0]).max(), f64::NEG_INFINITY);
     /// ```
     pub fn max(&self) -> T {
-        self.as_slice().iter().fold(T::neg_infinity(), |a, &x| max_nan(a, x))
+        self.as_slice()
+            .iter()
+            .fold(T::neg_infinity(), |a, &x| max_nan(a, x))
     }
 
     /// The minimum of all elements (TensorFlow's `reduce_min` without axes): NaN if any
@@ -251,7 +253,9 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(Tensor::from([[1.0, 5.0], [-3.0, 2.0]]).min(), -3.0);
     /// ```
     pub fn min(&self) -> T {
-        self.as_slice().iter().fold(T::infinity(), |a, &x| min_nan(a, x))
+        self.as_slice()
+            .iter()
+            .fold(T::infinity(), |a, &x| min_nan(a, x))
     }
 
     /// `log(sum(exp(x)))` along `axis`, which is removed from the shape; computed as
@@ -601,7 +605,10 @@ mod tests {
         assert_eq!(t.sum_axis(1).as_slice(), &[0.0, 0.0]);
         assert_eq!(t.max_axis(1).as_slice(), &[f64::NEG_INFINITY; 2]);
         assert_eq!(t.min_axis(1).as_slice(), &[f64::INFINITY; 2]);
-        assert_eq!(max_axis_vjp(&t, 1, &Tensor::from([1.0, 1.0])).shape(), &[2, 0]);
+        assert_eq!(
+            max_axis_vjp(&t, 1, &Tensor::from([1.0, 1.0])).shape(),
+            &[2, 0]
+        );
         assert_eq!((t.max(), t.min()), (f64::NEG_INFINITY, f64::INFINITY));
         assert_eq!(t.logsumexp_axis(1).as_slice(), &[f64::NEG_INFINITY; 2]);
         assert!(t.mean_axis(1).as_slice()[0].is_nan());
