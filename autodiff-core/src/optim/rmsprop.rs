@@ -1,4 +1,4 @@
-//! RMSProp (`tf.train.RMSPropOptimizer`, plain or centered).
+//! RMSProp (`tf.compat.v1.train.RMSPropOptimizer`, plain or centered).
 use super::{lit, slots_filled, Optimizer, SlotStructure};
 use crate::params::ParamsError;
 use num_traits::Float;
