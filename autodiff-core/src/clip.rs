@@ -144,7 +144,8 @@ pub fn clip_by_value<T: Float, P: Params<T>>(p: P, lo: T, hi: T) -> P {
     }
 }
 
-/// [`clip_by_value`], with an error instead of a panic for bounds it cannot use.
+/// [`clip_by_value`] (TensorFlow's `tf.clip_by_value`), with an error instead of a panic for
+/// bounds it cannot use.
 ///
 /// # Errors
 /// [`ClipError::InvalidBounds`] if `lo > hi` or either bound is NaN.
@@ -271,7 +272,8 @@ pub fn clip_by_norm_axes<T: Float>(t: Tensor<T>, clip: T, axes: &[usize]) -> Ten
     }
 }
 
-/// [`clip_by_norm_axes`], with an error instead of a panic for axes it cannot use.
+/// [`clip_by_norm_axes`] (TensorFlow's `tf.clip_by_norm(t, clip_norm, axes)`), with an error
+/// instead of a panic for axes it cannot use.
 ///
 /// # Errors
 /// [`ClipError::AxisOutOfRange`] if an axis is not below `t`'s rank,

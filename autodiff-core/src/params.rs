@@ -89,7 +89,7 @@ use std::fmt;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a collection of `{T}` parameters",
     label = "optimizers and clipping need a `Params<{T}>` collection here",
-    note = "Params is implemented for f32, f64, Tensor, arrays, Vec, Box, tuples of up to 8 elements, and structs with #[derive(Params)]; gradients must have the same type as the parameters"
+    note = "Params is implemented for f32, f64, Tensor, arrays, Vec, Box, Option, tuples of up to 8 elements, and structs with #[derive(Params)]; gradients must have the same type as the parameters"
 )]
 pub trait Params<T: Float> {
     /// Calls `f` on each leaf, in order.
@@ -338,8 +338,8 @@ pub fn zip_leaves_mut<'g, 'p, T: Float, P: Params<T>>(
     }
 }
 
-/// [`zip_leaves_mut`], with an error instead of a panic when `grads` and `params` differ in
-/// structure.
+/// [`zip_leaves_mut`] (TensorFlow's `compute_gradients` pairs), with an error instead of a
+/// panic when `grads` and `params` differ in structure.
 ///
 /// # Errors
 /// A [`ParamsError`] of kind [`GradientsMismatch`](ParamsErrorKind::GradientsMismatch),

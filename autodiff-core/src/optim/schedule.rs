@@ -221,8 +221,8 @@ pub fn piecewise_constant<S: PartialOrd, T: Copy>(step: S, boundaries: &[S], val
     }
 }
 
-/// [`piecewise_constant`], with an error instead of a panic for boundaries and values it
-/// cannot use.
+/// [`piecewise_constant`] (TensorFlow's `tf.compat.v1.train.piecewise_constant`), with an
+/// error instead of a panic for boundaries and values it cannot use.
 ///
 /// # Errors
 /// [`ScheduleError::LengthMismatch`] if `values.len() != boundaries.len() + 1`,
