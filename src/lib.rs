@@ -24,7 +24,8 @@ pub use autodiff_core::stop_gradient;
 pub use autodiff_core::tensor;
 pub use autodiff_core::{clip, optim, params};
 pub use autodiff_core::{
-    clip_by_global_norm, clip_by_norm, clip_by_value, global_norm, Adagrad, Adam, GradientDescent,
+    clip_by_global_norm, clip_by_global_norm_with_norm, clip_by_norm, clip_by_norm_axes,
+    clip_by_value, clip_slice_by_norm, global_norm, zip_leaves_mut, Adagrad, Adam, GradientDescent,
     Momentum, Optimizer, Params, ParamsError, ParamsErrorKind, RmsProp,
 };
 pub use autodiff_core::{ShapeError, Tensor};
@@ -41,7 +42,8 @@ pub use autodiff_macros::differentiate;
 /// `x.sin()` on an `f64` stays unambiguous.
 pub mod prelude {
     pub use crate::{
-        clip_by_global_norm, clip_by_norm, clip_by_value, global_norm, Adagrad, Adam,
+        clip_by_global_norm, clip_by_global_norm_with_norm, clip_by_norm, clip_by_norm_axes,
+        clip_by_value, clip_slice_by_norm, global_norm, zip_leaves_mut, Adagrad, Adam,
         GradientDescent, Momentum, Optimizer, Params, RmsProp,
     };
     pub use crate::{custom_derivative, differentiate, stop_gradient};

@@ -179,6 +179,19 @@ fn tuple_unit_and_nested_structs() {
         empty: Nothing,
     };
     assert_eq!(net.leaf_lengths(), vec![1, 2, 1, 2, 1, 1]);
+    // Paths: tuple-struct fields by index, a generic struct's fields by name, a unit struct
+    // has none.
+    assert_eq!(
+        net.leaf_paths(),
+        [
+            "layers.0.0",
+            "layers.0.1",
+            "layers.1.0",
+            "layers.1.1",
+            "head.a",
+            "head.b"
+        ]
+    );
     assert_eq!(
         global_norm(&net),
         (1..=8).map(|i| (i * i) as f64).sum::<f64>().sqrt()

@@ -122,6 +122,25 @@ fn reductions_and_softmax() {
     assert_close(&g, &numeric(reductions, &x), "reductions");
 }
 
+#[differentiate(wrt = x)]
+fn row_maxima(x: &Tensor<f64>) -> f64 {
+    x.max_axis(1).sum()
+}
+
+#[test]
+fn max_axis_with_ties_splits_the_gradient_as_tensorflow() {
+    // TF 2.21, float64: x = [[2, 7, 7], [7, 7, 1]];
+    // tf.gradients(tf.reduce_sum(tf.reduce_max(x, axis=1)), x) -> [[0, .5, .5], [.5, .5, 0]].
+    let x = Tensor::from([[2.0, 7.0, 7.0], [7.0, 7.0, 1.0]]);
+    let (y, g) = row_maxima_grad(&x);
+    assert_eq!(y, 14.0);
+    assert_eq!(g, Tensor::from([[0.0, 0.5, 0.5], [0.5, 0.5, 0.0]]));
+    // Forward mode agrees with the split: the tangent is the mean of the tied tangents.
+    let dx = Tensor::from([[1.0, 2.0, 4.0], [8.0, 16.0, 32.0]]);
+    let (_, dy) = row_maxima_jvp(&x, &dx);
+    assert_eq!(dy, 3.0 + 12.0);
+}
+
 // The perceptron of `examples/mlp.rs` itself (tanh hidden layer, mean squared error), so the
 // test checks exactly what the example shows.
 #[allow(dead_code)]

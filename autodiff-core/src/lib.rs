@@ -19,9 +19,12 @@ pub mod clip;
 pub mod optim;
 pub mod params;
 
-pub use clip::{clip_by_global_norm, clip_by_norm, clip_by_value, global_norm};
+pub use clip::{
+    clip_by_global_norm, clip_by_global_norm_with_norm, clip_by_norm, clip_by_norm_axes,
+    clip_by_value, clip_slice_by_norm, global_norm,
+};
 pub use optim::{Adagrad, Adam, GradientDescent, Momentum, Optimizer, RmsProp};
-pub use params::{Params, ParamsError, ParamsErrorKind};
+pub use params::{zip_leaves_mut, Params, ParamsError, ParamsErrorKind};
 pub mod tensor;
 
 pub use tensor::{ShapeError, Tensor};

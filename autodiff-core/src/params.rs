@@ -12,7 +12,32 @@
 //! | `[P; N]`, `Vec<P>`, `Box<P>` (any other `P: Params`) | the leaves of each element, in order |
 //! | tuples `(A, B, ..)` of up to 8 elements | the leaves of each element, in order |
 //! | [`Tensor<T>`](Tensor) | one leaf: its elements in row-major order (any shape) |
+//! | `Option<P>` | `None`: no leaves; `Some(p)`: the leaves of `p` (TensorFlow's `None` gradients) |
 //! | `#[derive(Params)]` structs (facade) | the leaves of each field, in declaration order |
+//!
+//! Each leaf also has a *path*, the names leading to it joined by dots, like a TensorFlow
+//! variable name: `"layers.0.w"` for the field `w` of the first element of the field `layers`
+//! (fields by name, elements of arrays, `Vec`s and tuples by index, `Box` and `Some`
+//! transparently). [`Params::visit_named`] walks the leaves with their paths, and
+//! [`zip_leaves_mut`] walks a gradient and its parameters together, TensorFlow's
+//! `compute_gradients` list of `(gradient, variable)` pairs:
+//!
+//! ```
+//! use autodiff_core::clip::clip_slice_by_norm;
+//! use autodiff_core::params::{zip_leaves_mut, Params};
+//!
+//! let params = (vec![[1.0_f64, 2.0], [3.0, 4.0]], 5.0_f64);
+//! assert_eq!(params.leaf_paths(), ["0.0", "0.1", "1"]);
+//! let mut grads = (vec![[30.0, 40.0], [0.3, 0.4]], 7.0);
+//! for (path, g, _v) in zip_leaves_mut(&mut grads, &params) {
+//!     if path == "1" {
+//!         g.fill(0.0); // skip this variable
+//!     } else {
+//!         clip_slice_by_norm(g, 5.0); // clip each variable by its own norm
+//!     }
+//! }
+//! assert_eq!(grads, (vec![[3.0, 4.0], [0.3, 0.4]], 0.0));
+//! ```
 //!
 //! There is no impl for `&mut P`: [`Params::zeros_like`] must return a value of the same
 //! type, and a gradient collection must be owned; pass `&mut params` to the optimizer instead.
@@ -64,7 +89,7 @@ use std::fmt;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a collection of `{T}` parameters",
     label = "optimizers and clipping need a `Params<{T}>` collection here",
-    note = "Params is implemented for f32, f64, Tensor, arrays, Vec, Box, tuples of up to 8 elements, and structs with #[derive(Params)]; gradients must have the same type as the parameters"
+    note = "Params is implemented for f32, f64, Tensor, arrays, Vec, Box, Option, tuples of up to 8 elements, and structs with #[derive(Params)]; gradients must have the same type as the parameters"
 )]
 pub trait Params<T: Float> {
     /// Calls `f` on each leaf, in order.
@@ -126,6 +151,68 @@ pub trait Params<T: Float> {
         n
     }
 
+    /// Calls `f` on each leaf with its path, in the order of [`visit`](Params::visit).
+    /// `path` is the path of `self` (empty at the root); each leaf's path extends it by
+    /// [`push_segment`], and `path` is as it was when this returns.
+    ///
+    /// The default names the leaves of a type without names by their position: a type with
+    /// one leaf gives it `path` itself, one with several gives them `path.0`, `path.1`, ...
+    /// The impls for structs (`#[derive(Params)]`), tuples, arrays, `Vec`s, `Box`es, options,
+    /// tensors and floats override it.
+    ///
+    /// ```
+    /// use autodiff_core::params::Params;
+    ///
+    /// let p = (1.0_f64, Some(vec![Box::new([2.0_f64, 3.0])]));
+    /// let mut named = Vec::new();
+    /// p.visit_named(&mut String::new(), &mut |path, leaf| named.push((path.to_string(), leaf.len())));
+    /// assert_eq!(named, [("0".to_string(), 1), ("1.0".to_string(), 2)]);
+    /// ```
+    fn visit_named<'a>(&'a self, path: &mut String, f: &mut dyn FnMut(&str, &'a [T])) {
+        let mut leaves = Vec::new();
+        self.visit(&mut |leaf| leaves.push(leaf));
+        if leaves.len() == 1 {
+            f(path, leaves[0]);
+        } else {
+            for (i, leaf) in leaves.into_iter().enumerate() {
+                let len = push_segment(path, i);
+                f(path, leaf);
+                path.truncate(len);
+            }
+        }
+    }
+
+    /// The path of each leaf, in order (see [`visit_named`](Params::visit_named)).
+    ///
+    /// ```
+    /// use autodiff_core::params::Params;
+    ///
+    /// assert_eq!((2.0_f64, [[1.0_f64; 3]; 2]).leaf_paths(), ["0", "1.0", "1.1"]);
+    /// ```
+    fn leaf_paths(&self) -> Vec<String> {
+        let mut paths = Vec::new();
+        self.visit_named(&mut String::new(), &mut |path, _| {
+            paths.push(path.to_string())
+        });
+        paths
+    }
+
+    /// Each leaf with its path, in order: TensorFlow's list of variables with their names.
+    ///
+    /// ```
+    /// use autodiff_core::params::Params;
+    ///
+    /// let p = ([1.0_f64, 2.0], 3.0_f64);
+    /// assert_eq!(p.named_leaves(), [("0".to_string(), &[1.0, 2.0][..]), ("1".to_string(), &[3.0][..])]);
+    /// ```
+    fn named_leaves(&self) -> Vec<(String, &[T])> {
+        let mut out = Vec::new();
+        self.visit_named(&mut String::new(), &mut |path, leaf| {
+            out.push((path.to_string(), leaf))
+        });
+        out
+    }
+
     /// Visits a slice of values of this type. Containers (`[P; N]`, `Vec<P>`) call this
     /// rather than visiting element by element, so that `f32` and `f64` can override it to
     /// make a whole float array a single leaf. The default visits each element.
@@ -146,6 +233,29 @@ pub trait Params<T: Float> {
         }
     }
 
+    /// [`visit_slice`](Params::visit_slice) with paths: the default names each element by
+    /// its index under `path`; `f32` and `f64` override it to name the single leaf `path`.
+    ///
+    /// ```
+    /// use autodiff_core::params::Params;
+    ///
+    /// let mut paths = Vec::new();
+    /// <[f64; 2]>::visit_slice_named(&[[1.0, 2.0], [3.0, 4.0]], &mut "w".to_string(), &mut |p, _| {
+    ///     paths.push(p.to_string())
+    /// });
+    /// assert_eq!(paths, ["w.0", "w.1"]);
+    /// ```
+    fn visit_slice_named<'a>(items: &'a [Self], path: &mut String, f: &mut dyn FnMut(&str, &'a [T]))
+    where
+        Self: Sized,
+    {
+        for (i, item) in items.iter().enumerate() {
+            let len = push_segment(path, i);
+            item.visit_named(path, f);
+            path.truncate(len);
+        }
+    }
+
     /// Mutable counterpart of [`visit_slice`](Params::visit_slice).
     ///
     /// ```
@@ -163,6 +273,108 @@ pub trait Params<T: Float> {
             item.visit_mut(f);
         }
     }
+}
+
+/// Appends `segment` to a leaf path, after a dot unless the path is empty, and returns the
+/// length the path had before, for `path.truncate(len)` once the leaves below are visited.
+/// Implementations of [`Params::visit_named`] (and `#[derive(Params)]`) build paths with it.
+///
+/// ```
+/// use autodiff_core::params::push_segment;
+///
+/// let mut path = String::new();
+/// assert_eq!(push_segment(&mut path, "layers"), 0);
+/// assert_eq!(push_segment(&mut path, 0), 6);
+/// assert_eq!(path, "layers.0");
+/// path.truncate(6);
+/// assert_eq!(path, "layers");
+/// ```
+pub fn push_segment(path: &mut String, segment: impl fmt::Display) -> usize {
+    use std::fmt::Write;
+    let len = path.len();
+    if len > 0 {
+        path.push('.');
+    }
+    // Writing to a String cannot fail.
+    let _ = write!(path, "{segment}");
+    len
+}
+
+/// What [`zip_leaves_mut`] returns: one `(path, gradient, variable)` per leaf, TensorFlow's
+/// `grads_and_vars` with the variables' names.
+pub type GradsAndVars<'g, 'p, T> = Vec<(String, &'g mut [T], &'p [T])>;
+
+/// The gradient and the parameters walked together, leaf by leaf: one `(path, gradient,
+/// variable)` per leaf, in order, the gradient mutable (TensorFlow's `compute_gradients`,
+/// which returns `[(gradient, variable)]`, with the variable's name). Use it to clip, scale
+/// or zero the gradient of some variables before
+/// [`apply_gradients`](crate::optim::Optimizer::apply_gradients).
+///
+/// # Panics
+/// If `grads` and `params` differ in structure; the message names both structures.
+/// [`try_zip_leaves_mut`] returns the error instead.
+///
+/// ```
+/// use autodiff_core::params::zip_leaves_mut;
+///
+/// let params = ([1.0_f64, -1.0], 2.0_f64);
+/// let mut grads = ([0.5, 0.5], 3.0);
+/// for (path, g, v) in zip_leaves_mut(&mut grads, &params) {
+///     // Weight decay on the first variable only: g += 0.1 · v.
+///     if path == "0" {
+///         g.iter_mut().zip(v).for_each(|(g, v)| *g += 0.1 * v);
+///     }
+/// }
+/// assert_eq!(grads, ([0.6, 0.4], 3.0));
+/// ```
+#[track_caller]
+pub fn zip_leaves_mut<'g, 'p, T: Float, P: Params<T>>(
+    grads: &'g mut P,
+    params: &'p P,
+) -> GradsAndVars<'g, 'p, T> {
+    match try_zip_leaves_mut(grads, params) {
+        Ok(zipped) => zipped,
+        Err(err) => panic!("zip_leaves_mut: {err}"),
+    }
+}
+
+/// [`zip_leaves_mut`] (TensorFlow's `compute_gradients` pairs), with an error instead of a
+/// panic when `grads` and `params` differ in structure.
+///
+/// # Errors
+/// A [`ParamsError`] of kind [`GradientsMismatch`](ParamsErrorKind::GradientsMismatch),
+/// with the parameters' structure as expected and the gradients' as found.
+///
+/// ```
+/// use autodiff_core::params::{try_zip_leaves_mut, ParamsErrorKind};
+///
+/// let err = try_zip_leaves_mut(&mut vec![1.0_f64], &vec![1.0, 2.0]).unwrap_err();
+/// assert_eq!(err.kind(), ParamsErrorKind::GradientsMismatch);
+/// assert_eq!((err.expected(), err.found()), (&[2][..], &[1][..]));
+/// ```
+pub fn try_zip_leaves_mut<'g, 'p, T: Float, P: Params<T>>(
+    grads: &'g mut P,
+    params: &'p P,
+) -> Result<GradsAndVars<'g, 'p, T>, ParamsError> {
+    let named = params.named_leaves();
+    let grads = leaves_mut(grads);
+    let same = named.len() == grads.len()
+        && named
+            .iter()
+            .zip(&grads)
+            .all(|((_, v), g)| v.len() == g.len());
+    if !same {
+        return Err(ParamsError::new(
+            ParamsErrorKind::GradientsMismatch,
+            named.iter().map(|(_, v)| v.len()).collect(),
+            grads.iter().map(|g| g.len()).collect(),
+        ));
+    }
+    Ok(named
+        .into_iter()
+        .zip(grads)
+        .map(|((path, v), g)| (path, g, v))
+        .collect())
 }
 
 /// The leaves of `p`, collected (a helper for code that walks two collections side by side).
@@ -194,6 +406,19 @@ macro_rules! impl_scalar {
             fn zeros_like(&self) -> Self {
                 0.0
             }
+            #[inline]
+            fn visit_named<'a>(&'a self, path: &mut String, f: &mut dyn FnMut(&str, &'a [$t])) {
+                f(path, std::slice::from_ref(self))
+            }
+            /// A slice of floats is one leaf, named by the slice's path.
+            #[inline]
+            fn visit_slice_named<'a>(
+                items: &'a [Self],
+                path: &mut String,
+                f: &mut dyn FnMut(&str, &'a [$t]),
+            ) {
+                f(path, items)
+            }
             /// A slice of floats is one leaf.
             #[inline]
             fn visit_slice<'a>(items: &'a [Self], f: &mut dyn FnMut(&'a [$t])) {
@@ -218,6 +443,9 @@ impl<T: Float, P: Params<T>, const N: usize> Params<T> for [P; N] {
     fn zeros_like(&self) -> Self {
         std::array::from_fn(|i| self[i].zeros_like())
     }
+    fn visit_named<'a>(&'a self, path: &mut String, f: &mut dyn FnMut(&str, &'a [T])) {
+        P::visit_slice_named(self, path, f)
+    }
 }
 
 impl<T: Float, P: Params<T>> Params<T> for Vec<P> {
@@ -230,6 +458,9 @@ impl<T: Float, P: Params<T>> Params<T> for Vec<P> {
     fn zeros_like(&self) -> Self {
         self.iter().map(P::zeros_like).collect()
     }
+    fn visit_named<'a>(&'a self, path: &mut String, f: &mut dyn FnMut(&str, &'a [T])) {
+        P::visit_slice_named(self, path, f)
+    }
 }
 
 impl<T: Float, P: Params<T>> Params<T> for Box<P> {
@@ -241,6 +472,45 @@ impl<T: Float, P: Params<T>> Params<T> for Box<P> {
     }
     fn zeros_like(&self) -> Self {
         Box::new((**self).zeros_like())
+    }
+    fn visit_named<'a>(&'a self, path: &mut String, f: &mut dyn FnMut(&str, &'a [T])) {
+        (**self).visit_named(path, f)
+    }
+}
+
+/// `None` has no leaves and `Some(p)` the leaves of `p` (with `p`'s paths): TensorFlow's list
+/// of gradients with `None` for a variable the loss does not depend on. Clipping passes a
+/// `None` through; optimizers see only the leaves, so parameters and gradients must agree on
+/// which entries are `None`.
+///
+/// ```
+/// use autodiff_core::clip::{clip_by_global_norm, global_norm};
+/// use autodiff_core::params::Params;
+///
+/// let grads = vec![Some([3.0_f64]), None, Some([4.0])];
+/// assert_eq!(grads.leaf_lengths(), vec![1, 1]);
+/// assert_eq!(grads.leaf_paths(), ["0", "2"]);
+/// assert_eq!(global_norm(&grads), 5.0);
+/// assert_eq!(clip_by_global_norm(grads, 2.5).0, vec![Some([1.5]), None, Some([2.0])]);
+/// ```
+impl<T: Float, P: Params<T>> Params<T> for Option<P> {
+    fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a [T])) {
+        if let Some(p) = self {
+            p.visit(f)
+        }
+    }
+    fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut [T])) {
+        if let Some(p) = self {
+            p.visit_mut(f)
+        }
+    }
+    fn zeros_like(&self) -> Self {
+        self.as_ref().map(P::zeros_like)
+    }
+    fn visit_named<'a>(&'a self, path: &mut String, f: &mut dyn FnMut(&str, &'a [T])) {
+        if let Some(p) = self {
+            p.visit_named(path, f)
+        }
     }
 }
 
@@ -255,6 +525,13 @@ macro_rules! impl_tuple {
             }
             fn zeros_like(&self) -> Self {
                 ($(self.$idx.zeros_like(),)+)
+            }
+            fn visit_named<'a>(&'a self, path: &mut String, f: &mut dyn FnMut(&str, &'a [T])) {
+                $(
+                    let len = push_segment(path, $idx);
+                    self.$idx.visit_named(path, f);
+                    path.truncate(len);
+                )+
             }
         }
     };
@@ -303,6 +580,9 @@ impl<T: Float> Params<T> for Tensor<T> {
     }
     fn zeros_like(&self) -> Self {
         Tensor::zeros(self.shape())
+    }
+    fn visit_named<'a>(&'a self, path: &mut String, f: &mut dyn FnMut(&str, &'a [T])) {
+        f(path, self.as_slice())
     }
 }
 
@@ -521,6 +801,82 @@ mod tests {
         let v = vec![Tensor::<f64>::zeros(&[2]), Tensor::zeros(&[3, 1])];
         assert_eq!(v.leaf_lengths(), vec![2, 3]);
         assert_eq!(v.zeros_like()[1].shape(), &[3, 1]);
+    }
+
+    #[test]
+    fn paths_follow_the_nesting_and_visit_order() {
+        let p = (
+            1.0_f64,
+            vec![[1.0_f64, 2.0], [3.0, 4.0]],
+            [Tensor::<f64>::zeros(&[2, 2]), Tensor::zeros(&[3])],
+            Box::new(Some((2.0_f64, vec![Some(3.0_f64), None, Some(4.0)]))),
+            None::<f64>,
+        );
+        let named = p.named_leaves();
+        let paths: Vec<&str> = named.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["0", "1.0", "1.1", "2.0", "2.1", "3.0", "3.1.0", "3.1.2"]
+        );
+        let lengths: Vec<usize> = named.iter().map(|(_, l)| l.len()).collect();
+        assert_eq!(lengths, p.leaf_lengths());
+        // The root of a single float (or tensor, or float array) is the empty path.
+        assert_eq!(2.0_f64.leaf_paths(), [""]);
+        assert_eq!(vec![1.0_f32, 2.0].leaf_paths(), [""]);
+        // visit_named leaves the prefix as it found it.
+        let mut prefix = "model".to_string();
+        let mut seen = Vec::new();
+        (1.0_f64, 2.0_f64).visit_named(&mut prefix, &mut |p, _| seen.push(p.to_string()));
+        assert_eq!(
+            (prefix.as_str(), seen),
+            ("model", vec!["model.0".to_string(), "model.1".to_string()])
+        );
+    }
+
+    /// A user type that implements only the three required methods gets positional paths.
+    struct TwoLeaves([f64; 2], f64);
+    impl Params<f64> for TwoLeaves {
+        fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a [f64])) {
+            f(&self.0);
+            f(std::slice::from_ref(&self.1));
+        }
+        fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut [f64])) {
+            f(&mut self.0);
+            f(std::slice::from_mut(&mut self.1));
+        }
+        fn zeros_like(&self) -> Self {
+            TwoLeaves([0.0; 2], 0.0)
+        }
+    }
+
+    #[test]
+    fn default_paths_are_positions() {
+        assert_eq!(TwoLeaves([1.0, 2.0], 3.0).leaf_paths(), ["0", "1"]);
+        assert_eq!(
+            vec![TwoLeaves([1.0, 2.0], 3.0)].leaf_paths(),
+            ["0.0", "0.1"]
+        );
+    }
+
+    #[test]
+    fn zip_leaves_mut_pairs_gradients_with_variables() {
+        let params = (vec![1.0_f64, 2.0], 3.0_f64);
+        let mut grads = (vec![10.0, 20.0], 30.0);
+        let zipped = zip_leaves_mut(&mut grads, &params);
+        assert_eq!(zipped.len(), 2);
+        for (path, g, v) in zipped {
+            assert_eq!(g.len(), v.len(), "{path}");
+            g[0] = v[0] + if path == "1" { 100.0 } else { 0.0 };
+        }
+        assert_eq!(grads, (vec![1.0, 20.0], 103.0));
+        let err = try_zip_leaves_mut(&mut (vec![1.0], 1.0), &params).unwrap_err();
+        assert_eq!((err.expected(), err.found()), (&[2, 1][..], &[1, 1][..]));
+    }
+
+    #[test]
+    #[should_panic(expected = "zip_leaves_mut: gradients do not match the parameters")]
+    fn zip_leaves_mut_panics_on_another_structure() {
+        zip_leaves_mut(&mut vec![1.0_f64], &vec![1.0, 2.0]);
     }
 
     #[test]

@@ -114,6 +114,28 @@ impl Reference for RefRmsProp {
     }
 }
 
+/// TF 1.x's `centered=True`: the mean gradient `mg` (from zero) is subtracted from the mean
+/// square: `mom = momentum · mom + lr · g / √(ms - mg² + ε)`.
+struct RefCenteredRmsProp {
+    plain: RefRmsProp,
+    mg: Vec<f64>,
+}
+impl Reference for RefCenteredRmsProp {
+    fn step(&mut self, x: &mut [f64], g: &[f64]) {
+        let r = &mut self.plain;
+        r.ms.resize(x.len(), 1.0);
+        r.mom.resize(x.len(), 0.0);
+        self.mg.resize(x.len(), 0.0);
+        for i in 0..x.len() {
+            r.ms[i] = r.rho * r.ms[i] + (1.0 - r.rho) * g[i] * g[i];
+            self.mg[i] = r.rho * self.mg[i] + (1.0 - r.rho) * g[i];
+            let variance = r.ms[i] - self.mg[i] * self.mg[i];
+            r.mom[i] = r.momentum * r.mom[i] + r.lr * g[i] / (variance + r.eps).sqrt();
+            x[i] -= r.mom[i];
+        }
+    }
+}
+
 struct RefAdagrad {
     lr: f64,
     init: f64,
@@ -358,6 +380,69 @@ fn rmsprop_matches_tf_rule_with_momentum() {
 }
 
 #[test]
+fn centered_rmsprop_matches_tf_rule() {
+    check_all_shapes(
+        || RmsProp::new(0.01).centered(true),
+        || RefCenteredRmsProp {
+            plain: RefRmsProp::new(0.01),
+            mg: vec![],
+        },
+        "RmsProp (centered)",
+    );
+    check_all_shapes(
+        || {
+            RmsProp::new(0.02)
+                .decay(0.8)
+                .momentum(0.7)
+                .epsilon(1e-3)
+                .centered(true)
+        },
+        || RefCenteredRmsProp {
+            plain: RefRmsProp {
+                rho: 0.8,
+                momentum: 0.7,
+                eps: 1e-3,
+                ..RefRmsProp::new(0.02)
+            },
+            mg: vec![],
+        },
+        "RmsProp (centered, momentum)",
+    );
+}
+
+#[test]
+fn centered_rmsprop_two_steps_with_tensorflows_numbers() {
+    // TF 2.21, float64: v = tf.Variable(0.0); opt = tf.compat.v1.train.RMSPropOptimizer(
+    //   0.1, centered=True); two apply_gradients with g = 1 then g = 2. The kernel's arithmetic:
+    let (lr, rho, eps) = (0.1_f64, 0.9_f64, 1e-10_f64);
+    let (mut ms, mut mg, mut mom, mut v) = (1.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
+    let mut expected = Vec::new();
+    for g in [1.0_f64, 2.0] {
+        ms += (g * g - ms) * (1.0 - rho);
+        mg += (g - mg) * (1.0 - rho);
+        mom = mom * 0.0 + (g * lr) / ((ms - mg * mg) + eps).sqrt();
+        v -= mom;
+        expected.push(v);
+    }
+    // By hand: step 1 ms = 1, mg = 0.1, v = -0.1 / √0.99 = -0.10050378...;
+    // step 2 ms = 1.3, mg = 0.29, v -= 0.2 / √(1.3 - 0.0841) = 0.18137...
+    assert!((expected[0] + 0.1 / 0.99_f64.sqrt()).abs() < 1e-9);
+    assert!((expected[1] - expected[0] + 0.2 / 1.2159_f64.sqrt()).abs() < 1e-9);
+
+    let mut opt = RmsProp::new(lr).centered(true);
+    let mut w = 0.0_f64;
+    opt.apply_gradients(&mut w, &1.0);
+    assert_eq!(w, expected[0]);
+    opt.apply_gradients(&mut w, &2.0);
+    assert_eq!(w, expected[1]);
+    // Not centered, the same gradients give other numbers (ms alone: 1 / √1 at step 1).
+    let mut plain = 0.0_f64;
+    RmsProp::new(lr).apply_gradients(&mut plain, &1.0);
+    assert_eq!(plain, -0.1 / (1.0 + eps).sqrt());
+    assert!(plain != expected[0]);
+}
+
+#[test]
 fn adagrad_matches_tf_rule() {
     check_all_shapes(
         || Adagrad::new(0.3),
@@ -518,6 +603,10 @@ fn minimize_fits_a_linear_model_with_every_optimizer() {
         (
             "RmsProp",
             train_with_decay(&mut RmsProp::new(0.05), 3000, Some(200)),
+        ),
+        (
+            "RmsProp (centered)",
+            train_with_decay(&mut RmsProp::new(0.05).centered(true), 3000, Some(200)),
         ),
         ("Adagrad", train(&mut Adagrad::new(0.5), 2000)),
     ];

@@ -4,8 +4,8 @@
 
 use autodiff_core::__private::{OneLike, ZeroLike};
 use autodiff_core::tensor::{
-    log_softmax_vjp, logsumexp_axis_vjp, matmul_vjp, max_axis_vjp, mean_axis_vjp, softmax_vjp,
-    sum_axis_vjp, unbroadcast, ErrorKind,
+    log_softmax_vjp, logsumexp_axis_vjp, matmul_vjp, max_axis_vjp, max_vjp, mean_axis_vjp,
+    min_axis_vjp, min_vjp, softmax_vjp, sum_axis_vjp, unbroadcast, ErrorKind,
 };
 use autodiff_core::{ShapeError, Tensor};
 
@@ -520,14 +520,36 @@ fn softmax_vjps_match_finite_differences() {
 }
 
 #[test]
-fn max_axis_vjp_sends_ties_to_the_first_maximum() {
+fn max_axis_vjp_splits_ties_evenly_as_tensorflow() {
+    // TensorFlow 2.21, float64:
+    //   x = tf.constant([[2., 7., 7.], [7., 7., 1.]], tf.float64)
+    //   tf.gradients(tf.reduce_sum(tf.reduce_max(x, axis=1)), x)
+    //     -> [[0, .5, .5], [.5, .5, 0]]
+    // (_MaxOrMinGrad: indicators = equal(y, x); indicators / reduce_sum(indicators) * grad).
     let x = Tensor::from([[2.0, 7.0, 7.0], [7.0, 7.0, 1.0]]);
-    let g = Tensor::from([1.0, 1.0, 1.0]);
-    // Axis 0: column 0 -> row 1, column 1 tie -> row 0, column 2 -> row 0.
     assert_eq!(
-        max_axis_vjp(&x, 0, &g),
-        Tensor::from([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+        max_axis_vjp(&x, 1, &Tensor::from([1.0, 1.0])),
+        Tensor::from([[0.0, 0.5, 0.5], [0.5, 0.5, 0.0]])
     );
+    // Axis 0: column 0 -> row 1, column 1 tie -> half each, column 2 -> row 0.
+    assert_eq!(
+        max_axis_vjp(&x, 0, &Tensor::from([1.0, 1.0, 1.0])),
+        Tensor::from([[0.0, 0.5, 1.0], [1.0, 0.5, 0.0]])
+    );
+    // tf.reduce_max(x) over all elements: four tied 7s get a quarter of the cotangent.
+    assert_eq!(
+        max_vjp(&x, 2.0),
+        Tensor::from([[0.0, 0.5, 0.5], [0.5, 0.5, 0.0]])
+    );
+    // reduce_min: column 1 of [[2, 7, 7], [7, 7, 1]] ties at 7.
+    assert_eq!(
+        min_axis_vjp(&x, 0, &Tensor::from([1.0, 4.0, 1.0])),
+        Tensor::from([[1.0, 2.0, 0.0], [0.0, 2.0, 1.0]])
+    );
+    // Three tied minima: TF's 1/3 * g, in its order of operations.
+    let y = Tensor::from([5.0, 5.0, 5.0]);
+    let third = (1.0_f64 / 3.0) * 6.0;
+    assert_eq!(min_vjp(&y, 6.0), Tensor::from([third, third, third]));
 }
 
 // ---------------------------------------------------------------- printing, traits

@@ -19,6 +19,12 @@
 //!         ::autodiff::Params::<__AdFloat>::visit(&self.b, f);
 //!     }
 //!     // visit_mut alike; zeros_like builds `Model { w: .., b: .. }` from the fields' zeros.
+//!     fn visit_named<'__ad>(&'__ad self, path: &mut String, f: &mut dyn FnMut(&str, &'__ad [__AdFloat])) {
+//!         let len = ::autodiff::params::push_segment(path, "w");
+//!         ::autodiff::Params::<__AdFloat>::visit_named(&self.w, path, f);
+//!         path.truncate(len);
+//!         // .. and "b": each leaf's path is the field names leading to it, `layers.0.w`.
+//!     }
 //! }
 //! ```
 //!
@@ -27,6 +33,7 @@
 //! alike: rustc picks the float type from the fields.
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, GenericParam, Index, Member};
 
@@ -72,6 +79,17 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let visit_mut = members.iter().map(|m| {
         quote_spanned!(m.span()=> ::autodiff::Params::<#float>::visit_mut(&mut self.#m, __ad_f);)
     });
+    let visit_named = members.iter().map(|m| {
+        let segment = match m {
+            Member::Named(ident) => ident.unraw().to_string(),
+            Member::Unnamed(index) => index.index.to_string(),
+        };
+        quote_spanned! {m.span()=>
+            let __ad_len = ::autodiff::params::push_segment(__ad_path, #segment);
+            ::autodiff::Params::<#float>::visit_named(&self.#m, __ad_path, __ad_f);
+            __ad_path.truncate(__ad_len);
+        }
+    });
     let zeros = members.iter().map(
         |m| quote_spanned!(m.span()=> #m: ::autodiff::Params::<#float>::zeros_like(&self.#m),),
     );
@@ -95,6 +113,14 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
             fn zeros_like(&self) -> Self {
                 Self { #(#zeros)* }
+            }
+
+            fn visit_named<#lifetime>(
+                &#lifetime self,
+                __ad_path: &mut ::std::string::String,
+                __ad_f: &mut dyn ::core::ops::FnMut(&str, &#lifetime [#float]),
+            ) {
+                #(#visit_named)*
             }
         }
     })
@@ -146,6 +172,29 @@ mod tests {
             out.contains("[f64 ; 3] : :: autodiff :: Params < __AdFloat >"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn named_visit_pushes_each_field_name_then_restores_the_path() {
+        let out = expand_str("struct Model { r#type: f64, layers: Vec<f64> }");
+        let t = out
+            .find("push_segment (__ad_path , \"type\")")
+            .expect("names type");
+        let l = out
+            .find("push_segment (__ad_path , \"layers\")")
+            .expect("names layers");
+        assert!(t < l, "{out}");
+        assert!(
+            out.contains("visit_named (& self . layers , __ad_path , __ad_f)"),
+            "{out}"
+        );
+        assert_eq!(
+            out.matches("__ad_path . truncate (__ad_len)").count(),
+            2,
+            "{out}"
+        );
+        let out = expand_str("struct Pair(f64, f64);");
+        assert!(out.contains("push_segment (__ad_path , \"1\")"), "{out}");
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! Adagrad (`tf.train.AdagradOptimizer`).
+//! Adagrad (`tf.compat.v1.train.AdagradOptimizer`).
 use super::{lit, slots_filled, Optimizer, SlotStructure};
 use crate::params::ParamsError;
 use num_traits::Float;
 
-/// Adagrad (TensorFlow 1.x's `AdagradOptimizer`; the accumulator starts at 0.1 by default):
-/// `acc += g²`, `var -= lr · g / √acc`.
+/// Adagrad (TensorFlow 1.x's `tf.compat.v1.train.AdagradOptimizer`; the accumulator starts
+/// at 0.1 by default): `acc += g²`, `var -= lr · g / √acc`.
 ///
 /// ```
 /// use autodiff_core::optim::{Adagrad, Optimizer};

@@ -1,9 +1,10 @@
-//! Adam (`tf.train.AdamOptimizer`).
+//! Adam (`tf.compat.v1.train.AdamOptimizer`).
 use super::{lit, slots_filled, Optimizer, SlotStructure};
 use crate::params::ParamsError;
 use num_traits::Float;
 
-/// Adam (TensorFlow 1.x's `AdamOptimizer`; β1 = 0.9, β2 = 0.999, ε = 1e-8 by default).
+/// Adam (TensorFlow 1.x's `tf.compat.v1.train.AdamOptimizer`; β1 = 0.9, β2 = 0.999,
+/// ε = 1e-8 by default).
 ///
 /// At step t (from 1), with `m` and `v` starting at zero:
 /// `m = β1 m + (1-β1) g`, `v = β2 v + (1-β2) g²`, `lr_t = lr · √(1-β2^t) / (1-β1^t)`,

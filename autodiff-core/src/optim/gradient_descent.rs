@@ -1,9 +1,10 @@
-//! Plain gradient descent (`tf.train.GradientDescentOptimizer`).
+//! Plain gradient descent (`tf.compat.v1.train.GradientDescentOptimizer`).
 use super::Optimizer;
 use crate::params::{self, ParamsError};
 use num_traits::Float;
 
-/// Gradient descent: `var -= lr * g` (TensorFlow 1.x's `GradientDescentOptimizer`).
+/// Gradient descent: `var -= lr * g` (TensorFlow 1.x's
+/// `tf.compat.v1.train.GradientDescentOptimizer`).
 ///
 /// It keeps no slots, so unlike the other optimizers it accepts collections of any structure
 /// from one step to the next.

@@ -1,5 +1,17 @@
-//! Optimizers with TensorFlow 1.x's update rules and defaults (`tf.train.*Optimizer`), so
-//! results can be compared with TensorFlow number for number.
+//! Optimizers with TensorFlow 1.x's update rules and defaults (`tf.compat.v1.train.*Optimizer`,
+//! as in TensorFlow 2.21), so results can be compared with TensorFlow number for number.
+//!
+//! | TensorFlow | here |
+//! |------------|------|
+//! | `GradientDescentOptimizer(lr)` | [`GradientDescent::new`] |
+//! | `MomentumOptimizer(lr, momentum, use_nesterov)` | [`Momentum::new`], [`Momentum::nesterov`] |
+//! | `AdamOptimizer(lr, beta1, beta2, epsilon)` | [`Adam::new`], [`Adam::beta1`], .. |
+//! | `RMSPropOptimizer(lr, decay, momentum, epsilon, centered)` | [`RmsProp::new`], [`RmsProp::centered`], .. |
+//! | `AdagradOptimizer(lr, initial_accumulator_value)` | [`Adagrad::new`], [`Adagrad::initial_accumulator_value`] |
+//! | `opt.apply_gradients(grads_and_vars)` | [`Optimizer::apply_gradients`] |
+//! | `opt.compute_gradients(loss)` | a `_grad` function; [`zip_leaves_mut`](crate::params::zip_leaves_mut) for the `(gradient, variable)` pairs |
+//! | `opt.minimize(loss)` | [`Optimizer::minimize`] |
+//! | the schedules of `tf.compat.v1.train` | [`schedule`] |
 //!
 //! Every optimizer works on any [`Params`] collection: it asks the collection for its leaves
 //! (flat float slices) and keeps its slots (momentum, Adam's `m` and `v`, ...) per leaf. The
@@ -51,7 +63,8 @@ pub use gradient_descent::GradientDescent;
 pub use momentum::Momentum;
 pub use rmsprop::RmsProp;
 
-/// An optimizer: updates parameters from their gradients (TensorFlow 1.x's `tf.train.Optimizer`).
+/// An optimizer: updates parameters from their gradients (TensorFlow 1.x's
+/// `tf.compat.v1.train.Optimizer`).
 ///
 /// Implementors write [`try_apply_leaves`](Optimizer::try_apply_leaves) and the learning-rate
 /// accessors; the other methods work on any [`Params`] collection. The trait is dyn
@@ -166,7 +179,10 @@ pub trait Optimizer<T: Float> {
     }
 
     /// Computes the loss and gradients with `f` (a `_grad` function: TensorFlow's
-    /// `compute_gradients`), applies one step, and returns the loss (before the step).
+    /// `compute_gradients`), applies one step, and returns the loss (before the step):
+    /// TensorFlow's `Optimizer.minimize`. Works for every optimizer, and for a
+    /// `#[derive(Params)]` model with a loss method returning `(loss, gradient)`:
+    /// `opt.minimize(&mut model, |m| m.loss_grad(&batch))`.
     ///
     /// # Panics
     /// As [`apply_gradients`](Optimizer::apply_gradients), if the gradients `f` returns differ

@@ -1,11 +1,11 @@
-//! Momentum, optionally Nesterov's (`tf.train.MomentumOptimizer`).
+//! Momentum, optionally Nesterov's (`tf.compat.v1.train.MomentumOptimizer`).
 use super::{slots_filled, Optimizer, SlotStructure};
 use crate::params::ParamsError;
 use num_traits::Float;
 
-/// Momentum (TensorFlow 1.x's `MomentumOptimizer`): `accum = momentum * accum + g`, then
-/// `var -= lr * accum`; with [`nesterov`](Momentum::nesterov),
-/// `var -= lr * g + lr * momentum * accum`. The accumulator starts at zero.
+/// Momentum (TensorFlow 1.x's `tf.compat.v1.train.MomentumOptimizer`, `use_nesterov=False` by
+/// default): `accum = momentum * accum + g`, then `var -= lr * accum`; with
+/// [`nesterov`](Momentum::nesterov), `var -= lr * g + lr * momentum * accum`. The accumulator starts at zero.
 ///
 /// ```
 /// use autodiff_core::optim::{Momentum, Optimizer};

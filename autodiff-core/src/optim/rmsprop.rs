@@ -1,13 +1,17 @@
-//! RMSProp (`tf.train.RMSPropOptimizer`, not centered).
+//! RMSProp (`tf.compat.v1.train.RMSPropOptimizer`, plain or centered).
 use super::{lit, slots_filled, Optimizer, SlotStructure};
 use crate::params::ParamsError;
 use num_traits::Float;
 
-/// RMSProp (TensorFlow 1.x's `RMSPropOptimizer`; decay ρ = 0.9, momentum 0, ε = 1e-10 by
-/// default).
+/// RMSProp (TensorFlow 1.x's `tf.compat.v1.train.RMSPropOptimizer`; decay ρ = 0.9,
+/// momentum 0, ε = 1e-10, not centered by default).
 ///
 /// The mean-square slot `ms` starts at **ones** (as in TensorFlow 1.x), `mom` at zero:
 /// `ms = ρ ms + (1-ρ) g²`, `mom = momentum · mom + lr · g / √(ms + ε)`, `var -= mom`.
+/// With [`centered`](RmsProp::centered) (`centered=True`) a mean-gradient slot `mg` (from
+/// zero) is kept too, `mg = ρ mg + (1-ρ) g`, and the denominator is `√(ms - mg² + ε)`: the
+/// gradient is normalised by an estimate of its variance (TensorFlow's
+/// `ApplyCenteredRMSProp`).
 ///
 /// ```
 /// use autodiff_core::optim::{Optimizer, RmsProp};
@@ -23,9 +27,11 @@ pub struct RmsProp<T> {
     decay: T,
     momentum: T,
     epsilon: T,
+    centered: bool,
     structure: SlotStructure,
     ms: Vec<Vec<T>>,
     mom: Vec<Vec<T>>,
+    mg: Vec<Vec<T>>,
 }
 
 impl<T: Float> RmsProp<T> {
@@ -43,9 +49,11 @@ impl<T: Float> RmsProp<T> {
             decay: lit(0.9),
             momentum: T::zero(),
             epsilon: lit(1e-10),
+            centered: false,
             structure: SlotStructure::default(),
             ms: Vec::new(),
             mom: Vec::new(),
+            mg: Vec::new(),
         }
     }
 
@@ -93,6 +101,23 @@ impl<T: Float> RmsProp<T> {
         self.epsilon = epsilon;
         self
     }
+
+    /// Centers the second moment (`centered=True`): divides by `√(ms - mg² + ε)`, with `mg`
+    /// the moving mean of the gradient (starting at zero), instead of `√(ms + ε)`. Costs one
+    /// more slot per parameter. Set it before the first step: the slots are made then.
+    ///
+    /// ```
+    /// use autodiff_core::optim::{Optimizer, RmsProp};
+    ///
+    /// // ρ = 0.5: ms = 0.5 · 1 + 0.5 · 4 = 2.5, mg = 0.5 · 2 = 1, step 2 / √(2.5 - 1) = 2 / √1.5.
+    /// let mut w = 0.0_f64;
+    /// RmsProp::new(1.0).decay(0.5).epsilon(0.0).centered(true).apply_gradients(&mut w, &2.0);
+    /// assert!((w + 2.0 / 1.5_f64.sqrt()).abs() < 1e-12);
+    /// ```
+    pub fn centered(mut self, centered: bool) -> Self {
+        self.centered = centered;
+        self
+    }
 }
 
 impl<T: Float> Optimizer<T> for RmsProp<T> {
@@ -106,6 +131,15 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
         if let Some(lengths) = self.structure.check(params, grads)? {
             self.ms = slots_filled(&lengths, T::one());
             self.mom = slots_filled(&lengths, T::zero());
+            self.mg = if self.centered {
+                slots_filled(&lengths, T::zero())
+            } else {
+                Vec::new()
+            };
+        }
+        if self.centered {
+            self.apply_centered(params, grads);
+            return Ok(());
         }
         let one = T::one();
         let (lr, rho, momentum, epsilon) =
@@ -125,5 +159,39 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
             }
         }
         Ok(())
+    }
+}
+
+impl<T: Float> RmsProp<T> {
+    /// One centered step on leaves already checked (TensorFlow's `ApplyCenteredRMSProp`).
+    fn apply_centered(&mut self, params: &mut [&mut [T]], grads: &[&[T]]) {
+        if self.mg.len() != self.ms.len() {
+            // `centered(true)` after the first step: the mean gradient starts now, at zero.
+            self.mg = self.ms.iter().map(|ms| vec![T::zero(); ms.len()]).collect();
+        }
+        let one = T::one();
+        let (lr, rho, momentum, epsilon) =
+            (self.learning_rate, self.decay, self.momentum, self.epsilon);
+        let slots = self
+            .ms
+            .iter_mut()
+            .zip(self.mom.iter_mut())
+            .zip(self.mg.iter_mut());
+        for ((var, grad), ((ms, mom), mg)) in params.iter_mut().zip(grads).zip(slots) {
+            let entries = var
+                .iter_mut()
+                .zip(grad.iter())
+                .zip(ms.iter_mut())
+                .zip(mom.iter_mut())
+                .zip(mg.iter_mut());
+            for ((((x, &g), ms), mom), mg) in entries {
+                // TensorFlow's ApplyCenteredRMSProp kernel, in its order of operations.
+                *ms = *ms + (g * g - *ms) * (one - rho);
+                *mg = *mg + (g - *mg) * (one - rho);
+                let denominator = (*ms - *mg * *mg) + epsilon;
+                *mom = *mom * momentum + (g * lr) / denominator.sqrt();
+                *x = *x - *mom;
+            }
+        }
     }
 }

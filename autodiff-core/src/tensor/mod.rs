@@ -55,6 +55,7 @@ pub use linalg::matmul_vjp;
 pub use reduce::{
     log_softmax_vjp, logsumexp_axis_vjp, max_axis_vjp, mean_axis_vjp, softmax_vjp, sum_axis_vjp,
 };
+pub use reduce::{max_vjp, min_axis_vjp, min_vjp};
 
 /// An owned, contiguous, row-major n-dimensional array of floats (`f32` or `f64`).
 ///

@@ -1,5 +1,5 @@
-//! Reductions (`sum`, `mean`, `sum_axis`, `max_axis`, `logsumexp_axis`), the normalisations
-//! `softmax` and `log_softmax`, and their VJPs.
+//! Reductions (`sum`, `mean`, `max`, `min`, `sum_axis`, `mean_axis`, `max_axis`, `min_axis`,
+//! `logsumexp_axis`), the normalisations `softmax` and `log_softmax`, and their VJPs.
 //!
 //! An axis reduction removes the axis (NumPy's default `keepdims=False`); `softmax` and
 //! `log_softmax` keep the shape. A tensor is seen as `outer x len x inner` around the
@@ -75,28 +75,53 @@ fn fold_axis<T: Float>(
     }
 }
 
-/// The lane position (0..len) of the maximum of each lane along `axis`: the first maximum on
-/// ties, the first NaN if there is one. Empty lanes (len 0) give no index.
-fn argmax_axis<T: Float>(x: &Tensor<T>, axis: usize) -> Vec<usize> {
-    let (outer, len, inner) = lanes(x.shape(), axis);
-    if len == 0 {
-        return Vec::new();
+/// `max` as the reductions compute it: NaN propagates (TensorFlow's `reduce_max` on CPU).
+fn max_nan<T: Float>(a: T, x: T) -> T {
+    if !a.is_nan() && (x > a || x.is_nan()) {
+        x
+    } else {
+        a
     }
+}
+
+/// `min` as the reductions compute it: NaN propagates (TensorFlow's `reduce_min` on CPU).
+fn min_nan<T: Float>(a: T, x: T) -> T {
+    if !a.is_nan() && (x < a || x.is_nan()) {
+        x
+    } else {
+        a
+    }
+}
+
+/// The VJP of a max or min reduction along `axis` whose output is `y`, as TensorFlow's
+/// `_MaxOrMinGrad` computes it: `indicators = (x == y)`, `dx = indicators / count(indicators)
+/// * g`. Each lane's cotangent is split evenly among the elements equal to the lane's
+/// extremum; in a lane whose extremum is NaN no element equals it, so every element gets
+/// `0 / 0 = NaN`, as in TensorFlow.
+fn extremum_axis_vjp<T: Float>(x: &Tensor<T>, y: &[T], axis: usize, g: &[T]) -> Tensor<T> {
+    let (outer, len, inner) = lanes(x.shape(), axis);
     let src = x.as_slice();
-    let mut index = vec![0; outer * inner];
+    let mut data = vec![T::zero(); x.len()];
     for o in 0..outer {
-        let best = &mut index[o * inner..(o + 1) * inner];
-        for i in 1..len {
-            for (k, b) in best.iter_mut().enumerate() {
-                let current = src[(o * len + *b) * inner + k];
-                let candidate = src[(o * len + i) * inner + k];
-                if !current.is_nan() && (candidate > current || candidate.is_nan()) {
-                    *b = i;
-                }
+        for k in 0..inner {
+            let lane = o * inner + k;
+            let at = |i: usize| (o * len + i) * inner + k;
+            let selected = (0..len).filter(|&i| src[at(i)] == y[lane]).count();
+            let share = T::one() / count::<T>(selected);
+            for i in 0..len {
+                let indicator = if src[at(i)] == y[lane] {
+                    T::one()
+                } else {
+                    T::zero()
+                };
+                data[at(i)] = indicator * share * g[lane];
             }
         }
     }
-    index
+    Tensor {
+        data,
+        shape: x.shape().to_vec(),
+    }
 }
 
 impl<T: Float> Tensor<T> {
@@ -177,13 +202,60 @@ impl<T: Float> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn max_axis(&self, axis: usize) -> Tensor<T> {
-        fold_axis(self, "max_axis", axis, T::neg_infinity(), |a, x| {
-            if !a.is_nan() && (x > a || x.is_nan()) {
-                x
-            } else {
-                a
-            }
-        })
+        fold_axis(self, "max_axis", axis, T::neg_infinity(), max_nan)
+    }
+
+    /// The minima along `axis`, which is removed from the shape. A lane containing NaN gives
+    /// NaN; an axis of length 0 gives `+inf` (the identity of `min`).
+    ///
+    /// # Panics
+    /// If `axis >= self.ndim()`, with a message naming the axis and the shape.
+    ///
+    /// ```
+    /// use autodiff_core::Tensor;
+    ///
+    /// let t = Tensor::from([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]]);
+    /// assert_eq!(t.min_axis(0), Tensor::from([1.0, 2.0, 3.0]));
+    /// assert_eq!(t.min_axis(1), Tensor::from([1.0, 2.0]));
+    /// ```
+    #[track_caller]
+    pub fn min_axis(&self, axis: usize) -> Tensor<T> {
+        fold_axis(self, "min_axis", axis, T::infinity(), min_nan)
+    }
+
+    /// The maximum of all elements (TensorFlow's `reduce_max` without axes): NaN if any
+    /// element is NaN, `-inf` for an empty tensor.
+    ///
+    /// # Panics
+    /// Never.
+    ///
+    /// ```
+    /// use autodiff_core::Tensor;
+    ///
+    /// assert_eq!(Tensor::from([[1.0, 5.0], [-3.0, 2.0]]).max(), 5.0);
+    /// assert_eq!(Tensor::<f64>::zeros(&[0]).max(), f64::NEG_INFINITY);
+    /// ```
+    pub fn max(&self) -> T {
+        self.as_slice()
+            .iter()
+            .fold(T::neg_infinity(), |a, &x| max_nan(a, x))
+    }
+
+    /// The minimum of all elements (TensorFlow's `reduce_min` without axes): NaN if any
+    /// element is NaN, `+inf` for an empty tensor.
+    ///
+    /// # Panics
+    /// Never.
+    ///
+    /// ```
+    /// use autodiff_core::Tensor;
+    ///
+    /// assert_eq!(Tensor::from([[1.0, 5.0], [-3.0, 2.0]]).min(), -3.0);
+    /// ```
+    pub fn min(&self) -> T {
+        self.as_slice()
+            .iter()
+            .fold(T::infinity(), |a, &x| min_nan(a, x))
     }
 
     /// `log(sum(exp(x)))` along `axis`, which is removed from the shape; computed as
@@ -323,13 +395,13 @@ pub fn mean_axis_vjp<T: Float>(shape: &[usize], axis: usize, g: &Tensor<T>) -> T
     sum_axis_vjp(shape, axis, g) / count::<T>(shape[axis])
 }
 
-/// The VJP of [`Tensor::max_axis`]: each lane's cotangent goes to the lane's **first**
-/// maximum (to the first NaN if the lane has one); every other element gets 0.
+/// The VJP of [`Tensor::max_axis`], as TensorFlow's `reduce_max` gradient: each lane's
+/// cotangent is split evenly among the lane's maxima (all of it to the maximum when it is
+/// unique); every other element gets 0. A lane containing NaN gets NaN everywhere (no
+/// element equals the NaN maximum, and TensorFlow divides by that count of 0).
 ///
-/// On ties, TensorFlow's `reduce_max`, JAX's `max` and PyTorch's `amax` split the gradient
-/// evenly over all maxima; we follow PyTorch's `max(dim)` instead, which routes it through
-/// the returned (first) index: one element gets it all. Both are valid subgradients; this one
-/// stays sparse and needs no count of the ties.
+/// JAX's `max` and PyTorch's `amax` split alike; PyTorch's `max(dim)` instead routes the
+/// whole cotangent to the first maximum.
 ///
 /// # Panics
 /// If `axis` is out of range for `x`, or `g` does not have the shape of `x` without `axis`.
@@ -338,23 +410,75 @@ pub fn mean_axis_vjp<T: Float>(shape: &[usize], axis: usize, g: &Tensor<T>) -> T
 /// use autodiff_core::Tensor;
 /// use autodiff_core::tensor::max_axis_vjp;
 ///
+/// // TensorFlow: tf.gradients(tf.reduce_sum(tf.reduce_max(x, 1) * [10, 20]), x)
 /// let x = Tensor::from([[1.0, 3.0, 3.0], [5.0, 0.0, 2.0]]);
 /// let g = Tensor::from([10.0, 20.0]);
-/// assert_eq!(max_axis_vjp(&x, 1, &g), Tensor::from([[0.0, 10.0, 0.0], [20.0, 0.0, 0.0]]));
+/// assert_eq!(max_axis_vjp(&x, 1, &g), Tensor::from([[0.0, 5.0, 5.0], [20.0, 0.0, 0.0]]));
 /// ```
 #[track_caller]
 pub fn max_axis_vjp<T: Float>(x: &Tensor<T>, axis: usize, g: &Tensor<T>) -> Tensor<T> {
     check_reduced_cotangent("max_axis_vjp", x.shape(), axis, g.shape());
-    let (_, len, inner) = lanes(x.shape(), axis);
-    let mut data = vec![T::zero(); x.len()];
-    for (lane, (&i, &gv)) in argmax_axis(x, axis).iter().zip(g.as_slice()).enumerate() {
-        let (o, k) = (lane / inner, lane % inner);
-        data[(o * len + i) * inner + k] = gv;
-    }
-    Tensor {
-        data,
-        shape: x.shape().to_vec(),
-    }
+    let y = x.max_axis(axis);
+    extremum_axis_vjp(x, y.as_slice(), axis, g.as_slice())
+}
+
+/// The VJP of [`Tensor::min_axis`], as TensorFlow's `reduce_min` gradient: each lane's
+/// cotangent is split evenly among the lane's minima; every other element gets 0 (NaN in
+/// a lane containing NaN).
+///
+/// # Panics
+/// If `axis` is out of range for `x`, or `g` does not have the shape of `x` without `axis`.
+///
+/// ```
+/// use autodiff_core::Tensor;
+/// use autodiff_core::tensor::min_axis_vjp;
+///
+/// let x = Tensor::from([[1.0, 1.0, 3.0], [5.0, 0.0, 2.0]]);
+/// let g = Tensor::from([10.0, 20.0]);
+/// assert_eq!(min_axis_vjp(&x, 1, &g), Tensor::from([[5.0, 5.0, 0.0], [0.0, 20.0, 0.0]]));
+/// ```
+#[track_caller]
+pub fn min_axis_vjp<T: Float>(x: &Tensor<T>, axis: usize, g: &Tensor<T>) -> Tensor<T> {
+    check_reduced_cotangent("min_axis_vjp", x.shape(), axis, g.shape());
+    let y = x.min_axis(axis);
+    extremum_axis_vjp(x, y.as_slice(), axis, g.as_slice())
+}
+
+/// The VJP of [`Tensor::max`] (the maximum of all elements) for the cotangent `g`, as
+/// TensorFlow's `reduce_max` gradient: `g` split evenly among all maxima.
+///
+/// # Panics
+/// Never.
+///
+/// ```
+/// use autodiff_core::Tensor;
+/// use autodiff_core::tensor::max_vjp;
+///
+/// let x = Tensor::from([[0.0, 2.0], [2.0, 2.0]]);
+/// let third = 1.0 / 3.0;
+/// assert_eq!(max_vjp(&x, 1.0), Tensor::from([[0.0, third], [third, third]]));
+/// ```
+pub fn max_vjp<T: Float>(x: &Tensor<T>, g: T) -> Tensor<T> {
+    let flat = x.reshape(&[x.len()]);
+    extremum_axis_vjp(&flat, &[x.max()], 0, &[g]).into_reshaped(x.shape())
+}
+
+/// The VJP of [`Tensor::min`] for the cotangent `g`, as TensorFlow's `reduce_min`
+/// gradient: `g` split evenly among all minima.
+///
+/// # Panics
+/// Never.
+///
+/// ```
+/// use autodiff_core::Tensor;
+/// use autodiff_core::tensor::min_vjp;
+///
+/// let x = Tensor::from([-1.0, 2.0, -1.0]);
+/// assert_eq!(min_vjp(&x, 4.0), Tensor::from([2.0, 0.0, 2.0]));
+/// ```
+pub fn min_vjp<T: Float>(x: &Tensor<T>, g: T) -> Tensor<T> {
+    let flat = x.reshape(&[x.len()]);
+    extremum_axis_vjp(&flat, &[x.min()], 0, &[g]).into_reshaped(x.shape())
 }
 
 /// The VJP of [`Tensor::logsumexp_axis`]: `g * exp(x - y)` with `g` and the output `y`
@@ -480,6 +604,12 @@ mod tests {
         let t = Tensor::<f64>::zeros(&[2, 0]);
         assert_eq!(t.sum_axis(1).as_slice(), &[0.0, 0.0]);
         assert_eq!(t.max_axis(1).as_slice(), &[f64::NEG_INFINITY; 2]);
+        assert_eq!(t.min_axis(1).as_slice(), &[f64::INFINITY; 2]);
+        assert_eq!(
+            max_axis_vjp(&t, 1, &Tensor::from([1.0, 1.0])).shape(),
+            &[2, 0]
+        );
+        assert_eq!((t.max(), t.min()), (f64::NEG_INFINITY, f64::INFINITY));
         assert_eq!(t.logsumexp_axis(1).as_slice(), &[f64::NEG_INFINITY; 2]);
         assert!(t.mean_axis(1).as_slice()[0].is_nan());
         assert!(t.mean().is_nan());
@@ -489,8 +619,18 @@ mod tests {
     fn max_axis_propagates_nan() {
         let t = Tensor::from([1.0, f64::NAN, 3.0]);
         assert!(t.max_axis(0).as_slice()[0].is_nan());
+        assert!(t.min_axis(0).as_slice()[0].is_nan());
+        assert!(t.max().is_nan() && t.min().is_nan());
+        // TensorFlow: no element equals the NaN maximum, 0 / 0 everywhere in the lane.
         let g = max_axis_vjp(&t, 0, &Tensor::scalar(1.0));
-        assert_eq!(g.as_slice(), &[0.0, 1.0, 0.0]);
+        assert!(g.as_slice().iter().all(|v| v.is_nan()), "{g:?}");
+        let g = min_vjp(&t, 1.0);
+        assert!(g.as_slice().iter().all(|v| v.is_nan()), "{g:?}");
+        // Another lane is not affected.
+        let t = Tensor::from([[1.0, f64::NAN], [3.0, 3.0]]);
+        let g = max_axis_vjp(&t, 1, &Tensor::from([1.0, 1.0]));
+        assert!(g.as_slice()[0].is_nan() && g.as_slice()[1].is_nan());
+        assert_eq!(&g.as_slice()[2..], &[0.5, 0.5]);
     }
 
     #[test]
@@ -550,7 +690,12 @@ mod tests {
             check_gradient(&x, &max_axis_vjp(&x, axis, &g), |x| {
                 (x.max_axis(axis) * &g).sum()
             });
+            check_gradient(&x, &min_axis_vjp(&x, axis, &g), |x| {
+                (x.min_axis(axis) * &g).sum()
+            });
         }
+        check_gradient(&x, &max_vjp(&x, 3.0), |x| 3.0 * x.max());
+        check_gradient(&x, &min_vjp(&x, 3.0), |x| 3.0 * x.min());
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! `g` last; forward rules the same with the tangent last. Each is tested against finite
 //! differences in this module's tests.
 use super::{
-    log_softmax_vjp, logsumexp_axis_vjp, matmul_vjp, max_axis_vjp, mean_axis_vjp, softmax_vjp,
-    sum_axis_vjp, Tensor,
+    log_softmax_vjp, logsumexp_axis_vjp, matmul_vjp, max_axis_vjp, max_vjp, mean_axis_vjp,
+    min_axis_vjp, min_vjp, softmax_vjp, sum_axis_vjp, Tensor,
 };
 use num_traits::Float;
 
@@ -96,17 +96,54 @@ pub fn mean_axis_rule_jvp<T: Float>(_x: &Tensor<T>, axis: usize, dx: &Tensor<T>)
     dx.mean_axis(axis)
 }
 
-/// The cotangent of `x` in `x.max_axis(axis)` (to the first maximum of each lane).
+/// The cotangent of `x` in `x.max_axis(axis)` (split evenly among each lane's maxima, as
+/// TensorFlow's `reduce_max` gradient).
 pub fn max_axis_rule_vjp<T: Float>(x: &Tensor<T>, axis: usize, g: &Tensor<T>) -> Tensor<T> {
     max_axis_vjp(x, axis, g)
 }
 
-/// The tangent of `x.max_axis(axis)`: the tangent at each lane's maximum.
+/// The tangent of `x.max_axis(axis)`: the tangent at each lane's maximum (the mean of the
+/// tangents at tied maxima, the transpose of the VJP's even split).
 pub fn max_axis_rule_jvp<T: Float>(x: &Tensor<T>, axis: usize, dx: &Tensor<T>) -> Tensor<T> {
     let mut reduced = x.shape().to_vec();
     reduced.remove(axis);
     let mask = max_axis_vjp(x, axis, &Tensor::ones(&reduced));
     (&mask * dx).sum_axis(axis)
+}
+
+/// The cotangent of `x` in `x.min_axis(axis)` (split evenly among each lane's minima, as
+/// TensorFlow's `reduce_min` gradient).
+pub fn min_axis_rule_vjp<T: Float>(x: &Tensor<T>, axis: usize, g: &Tensor<T>) -> Tensor<T> {
+    min_axis_vjp(x, axis, g)
+}
+
+/// The tangent of `x.min_axis(axis)`: the mean of the tangents at each lane's minima.
+pub fn min_axis_rule_jvp<T: Float>(x: &Tensor<T>, axis: usize, dx: &Tensor<T>) -> Tensor<T> {
+    let mut reduced = x.shape().to_vec();
+    reduced.remove(axis);
+    let mask = min_axis_vjp(x, axis, &Tensor::ones(&reduced));
+    (&mask * dx).sum_axis(axis)
+}
+
+/// The cotangent of `x` in `x.max()` (split evenly among the maxima, as TensorFlow's
+/// `reduce_max` gradient).
+pub fn max_rule_vjp<T: Float>(x: &Tensor<T>, g: &T) -> Tensor<T> {
+    max_vjp(x, *g)
+}
+
+/// The tangent of `x.max()`: the mean of the tangents at the maxima.
+pub fn max_rule_jvp<T: Float>(x: &Tensor<T>, dx: &Tensor<T>) -> T {
+    (&max_vjp(x, T::one()) * dx).sum()
+}
+
+/// The cotangent of `x` in `x.min()` (split evenly among the minima).
+pub fn min_rule_vjp<T: Float>(x: &Tensor<T>, g: &T) -> Tensor<T> {
+    min_vjp(x, *g)
+}
+
+/// The tangent of `x.min()`: the mean of the tangents at the minima.
+pub fn min_rule_jvp<T: Float>(x: &Tensor<T>, dx: &Tensor<T>) -> T {
+    (&min_vjp(x, T::one()) * dx).sum()
 }
 
 /// The cotangent of `x` in `y = x.logsumexp_axis(axis)`.
@@ -240,6 +277,12 @@ mod tests {
                 sample(),
             );
             check(
+                |x| x.min_axis(axis),
+                |x, _, g| min_axis_rule_vjp(x, axis, g),
+                |x, _, d| min_axis_rule_jvp(x, axis, d),
+                sample(),
+            );
+            check(
                 |x| x.logsumexp_axis(axis),
                 |x, y, g| logsumexp_axis_rule_vjp(x, y, axis, g),
                 |x, y, d| logsumexp_axis_rule_jvp(x, y, axis, d),
@@ -288,12 +331,61 @@ mod tests {
     }
 
     #[test]
+    fn max_and_min_rules_agree_at_ties() {
+        // Ties: no finite differences (the function has a kink), but the forward and the
+        // reverse rule must be transposes of each other, and the split is TensorFlow's.
+        let x = Tensor::from([[2.0, 7.0, 7.0], [7.0, 7.0, 1.0]]);
+        let dx = Tensor::from([[1.0, 2.0, 4.0], [8.0, 16.0, 32.0]]);
+        for axis in 0..2 {
+            let mut reduced = x.shape().to_vec();
+            reduced.remove(axis);
+            let g = Tensor::from_vec(
+                (0..reduced.iter().product::<usize>())
+                    .map(|i| i as f64 + 1.5)
+                    .collect(),
+                &reduced,
+            );
+            for (vjp, jvp) in [
+                (
+                    max_axis_rule_vjp as fn(&Tensor<f64>, usize, &Tensor<f64>) -> Tensor<f64>,
+                    max_axis_rule_jvp as fn(&Tensor<f64>, usize, &Tensor<f64>) -> Tensor<f64>,
+                ),
+                (min_axis_rule_vjp, min_axis_rule_jvp),
+            ] {
+                let lhs = (&jvp(&x, axis, &dx) * &g).sum();
+                let rhs = (&dx * &vjp(&x, axis, &g)).sum();
+                assert_eq!(lhs, rhs, "axis {axis}");
+            }
+        }
+        assert_eq!(max_axis_rule_jvp(&x, 1, &dx), Tensor::from([3.0, 12.0]));
+        assert_eq!(max_rule_jvp(&x, &dx), (2.0 + 4.0 + 8.0 + 16.0) / 4.0);
+        assert_eq!(min_rule_jvp(&x, &dx), 32.0);
+        assert_eq!(
+            max_rule_vjp(&x, &4.0),
+            Tensor::from([[0.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+        );
+        assert_eq!(
+            min_rule_vjp(&x, &4.0),
+            Tensor::from([[0.0, 0.0, 0.0], [0.0, 0.0, 4.0]])
+        );
+    }
+
+    #[test]
     fn full_reductions() {
         let x = sample();
         let g = 0.7;
         assert_eq!(sum_vjp(&x, &g), Tensor::full(&[3, 4], 0.7));
         assert_eq!(mean_vjp(&x, &g), Tensor::full(&[3, 4], 0.7 / 12.0));
         assert_eq!(sum_jvp(&x, &x), x.sum());
+        // No ties in the sample: max and min are single elements, checked by differences.
+        let dx = x.map(|v| (v * 3.7).sin());
+        let h = 1e-6;
+        let fd = ((&x + &(&dx * h)).max() - (&x - &(&dx * h)).max()) / (2.0 * h);
+        assert!((max_rule_jvp(&x, &dx) - fd).abs() < 1e-8);
+        assert!(((&max_rule_vjp(&x, &g) * &dx).sum() - g * fd).abs() < 1e-8);
+        let fd = ((&x + &(&dx * h)).min() - (&x - &(&dx * h)).min()) / (2.0 * h);
+        assert!((min_rule_jvp(&x, &dx) - fd).abs() < 1e-8);
+        assert!(((&min_rule_vjp(&x, &g) * &dx).sum() - g * fd).abs() < 1e-8);
         assert_eq!(mean_jvp(&x, &x), x.mean());
     }
 }
