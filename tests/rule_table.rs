@@ -1,0 +1,548 @@
+//! THE rule table: every derivative rule of `autodiff-expand/src/rules.rs` (and the tensor
+//! rules of `autodiff::tensor::rules`), one line each, with **variable operands in every
+//! operand position**, checked against an independent oracle at points on both sides of
+//! every kink.
+//!
+//! For a scalar row `ruleN!(name, |a, b| body, ...)` the table writes, in `mod name`:
+//!
+//! * `all`: `body` differentiated with respect to every operand at once (`wrt = [a, b]`);
+//! * `only_a`, `only_b`: with respect to one operand, the others passive parameters (the
+//!   code path where a rule's partial for a constant operand is skipped);
+//! * `nested`: every operand an intermediate value (`let a = 2.0 * p - p;`, exactly `p`)
+//!   and the result multiplied by the first input, so the rule's partials flow into other
+//!   adjoints;
+//! * `diagonal`: every operand the same variable (`x.atan2(x)`), so the partials of one
+//!   rule accumulate into one adjoint.
+//!
+//! Each is checked at each point: `_grad`'s value equals the original function's bit for
+//! bit, `_grad` equals the oracle's gradient, `_vjp` with a pseudo-random seed equals seed ×
+//! gradient, `_jvp` with a pseudo-random tangent equals the oracle's directional derivative
+//! (computed by its own dual numbers, not from the gradient). The oracle is the same
+//! expression evaluated on `num_dual::Dual64` (`dual |a, b| expr` where `Dual64` lacks the
+//! method: `max`, `hypot`, `abs`, a variable `log` base, ...).
+//!
+//! At a kink the table tests the documented (TensorFlow) convention exactly, in an
+//! `exact [(point) => [partials]]` list, and the dual oracle on both sides of it.
+use autodiff::prelude::*;
+use num_dual::{Dual64, DualNum};
+
+/// Relative tolerance against the dual-number oracle: rules and duals compute the same
+/// derivative by different formulas (`exp2`: `y ln 2` against `2ˣ ln 2`, `atan2`: `b / r`
+/// against the derivative of `atan(a / b)`), so the last bits may differ.
+const TOL: f64 = 1e-11;
+
+fn close(got: f64, want: f64) -> bool {
+    (got - want).abs() <= TOL * (1.0 + want.abs()) || got == want
+}
+
+/// A reproducible pseudo-random value in ±[0.5, 2) (a seed or tangent component), from the
+/// rule's name and a counter: splitmix64.
+fn pseudo_random(name: &str, k: u64) -> f64 {
+    let mut z = name
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        })
+        .wrapping_add(k.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    let unit = (z >> 11) as f64 / (1u64 << 53) as f64;
+    let magnitude = 0.5 + 1.5 * unit;
+    if z & 1 == 0 {
+        magnitude
+    } else {
+        -magnitude
+    }
+}
+
+/// How the derivative at a point is known.
+enum Oracle<'a> {
+    /// The directional derivative from dual numbers: (point, tangent) -> derivative.
+    Dual(&'a dyn Fn(&[f64], &[f64]) -> f64),
+    /// The documented convention at a kink: the exact partials.
+    Exact(&'a [f64]),
+}
+
+impl Oracle<'_> {
+    fn directional(&self, point: &[f64], tangent: &[f64]) -> f64 {
+        match self {
+            Oracle::Dual(f) => f(point, tangent),
+            Oracle::Exact(g) => g.iter().zip(tangent).map(|(g, t)| g * t).sum(),
+        }
+    }
+
+    fn partial(&self, point: &[f64], i: usize) -> f64 {
+        match self {
+            Oracle::Dual(f) => {
+                let mut e = vec![0.0; point.len()];
+                e[i] = 1.0;
+                f(point, &e)
+            }
+            Oracle::Exact(g) => g[i],
+        }
+    }
+}
+
+/// One differentiated variant of a rule at one point. `active` lists the operand positions
+/// it differentiates; `grad`, `vjp` and `jvp` return the gradient entries of those positions
+/// in order, and `jvp` takes their tangents.
+struct Variant<'a> {
+    rule: &'a str,
+    variant: &'a str,
+    point: &'a [f64],
+    active: &'a [usize],
+    primal: f64,
+    grad: (f64, Vec<f64>),
+    vjp: &'a dyn Fn(f64) -> (f64, Vec<f64>),
+    jvp: &'a dyn Fn(&[f64]) -> (f64, f64),
+}
+
+/// Checks one variant against the oracle; returns false (and checks nothing) when the oracle
+/// itself is not finite there (a `diagonal` variant landing on a singularity).
+fn check(v: Variant, oracle: &Oracle) -> bool {
+    let Variant {
+        rule,
+        variant,
+        point,
+        active,
+        primal,
+        grad,
+        vjp,
+        jvp,
+    } = v;
+    let at = format!("{rule}/{variant} at {point:?}");
+    let partials: Vec<f64> = active.iter().map(|&i| oracle.partial(point, i)).collect();
+    if partials.iter().any(|p| !p.is_finite()) {
+        return false;
+    }
+    let exact = matches!(oracle, Oracle::Exact(_));
+
+    // _grad: the value, then the gradient.
+    assert_eq!(grad.0.to_bits(), primal.to_bits(), "{at}: _grad value {} vs f {primal}", grad.0);
+    assert_eq!(grad.1.len(), active.len());
+    for ((g, want), i) in grad.1.iter().zip(&partials).zip(active) {
+        if exact {
+            assert_eq!(*g, *want, "{at}: _grad d/d#{i} {g}, convention {want}");
+        } else {
+            assert!(close(*g, *want), "{at}: _grad d/d#{i} {g}, dual {want}");
+        }
+    }
+
+    // _vjp with a pseudo-random seed.
+    let seed = pseudo_random(&at, 1);
+    let (value, g) = vjp(seed);
+    assert_eq!(value.to_bits(), primal.to_bits(), "{at}: _vjp value");
+    for ((g, want), i) in g.iter().zip(&partials).zip(active) {
+        let want = seed * want;
+        assert!(close(*g, want), "{at}: _vjp(seed {seed}) d/d#{i} {g}, want {want}");
+    }
+
+    // _jvp with a pseudo-random tangent in the active positions.
+    let mut tangent = vec![0.0; point.len()];
+    for (k, &i) in active.iter().enumerate() {
+        tangent[i] = pseudo_random(&at, 2 + k as u64);
+    }
+    let active_tangent: Vec<f64> = active.iter().map(|&i| tangent[i]).collect();
+    let (value, t) = jvp(&active_tangent);
+    assert_eq!(value.to_bits(), primal.to_bits(), "{at}: _jvp value");
+    let want = oracle.directional(point, &tangent);
+    assert!(close(t, want), "{at}: _jvp({tangent:?}) {t}, want {want}");
+    true
+}
+
+/// A rule of one operand. `dual |x| e` gives the oracle's expression where it differs from
+/// the body; `exact [x => d]` the convention at a kink.
+macro_rules! rule1 {
+    ($name:ident, |$x:ident| $body:expr, at [$($p:expr),* $(,)?] $(, exact [$($ep:expr => $eg:expr),* $(,)?])?) => {
+        rule1!($name, |$x| $body, dual |$x| $body, at [$($p),*] $(, exact [$($ep => $eg),*])?);
+    };
+    ($name:ident, |$x:ident| $body:expr, dual |$dx:ident| $dual:expr, at [$($p:expr),* $(,)?] $(, exact [$($ep:expr => $eg:expr),* $(,)?])?) => {
+        #[allow(clippy::all, unused_parens)]
+        mod $name {
+            use super::*;
+
+            #[differentiate(wrt = $x, unconnected = zero)]
+            fn all($x: f64) -> f64 {
+                $body
+            }
+
+            #[differentiate(wrt = p, unconnected = zero)]
+            fn nested(p: f64) -> f64 {
+                let $x = 2.0 * p - p;
+                ($body) * p
+            }
+
+            fn oracle(point: &[f64], tangent: &[f64]) -> f64 {
+                let $dx = Dual64::new(point[0], tangent[0]);
+                let r: Dual64 = $dual;
+                r.eps
+            }
+
+            fn nested_oracle(point: &[f64], tangent: &[f64]) -> f64 {
+                let p = Dual64::new(point[0], tangent[0]);
+                let $dx = p;
+                let r: Dual64 = $dual;
+                (r * p).eps
+            }
+
+            fn at(point: [f64; 1], oracle: &Oracle, nested_oracle: &Oracle) {
+                let [x] = point;
+                let name = stringify!($name);
+                let checked = check(Variant {
+                    rule: name, variant: "all", point: &point, active: &[0],
+                    primal: all(x), grad: { let (v, g) = all_grad(x); (v, vec![g]) },
+                    vjp: &|s| { let (v, g) = all_vjp(x, s); (v, vec![g]) },
+                    jvp: &|t| all_jvp(x, t[0]),
+                }, oracle);
+                assert!(checked, "{name} at {point:?}: the oracle is not finite");
+                check(Variant {
+                    rule: name, variant: "nested", point: &point, active: &[0],
+                    primal: nested(x), grad: { let (v, g) = nested_grad(x); (v, vec![g]) },
+                    vjp: &|s| { let (v, g) = nested_vjp(x, s); (v, vec![g]) },
+                    jvp: &|t| nested_jvp(x, t[0]),
+                }, nested_oracle);
+            }
+
+            #[test]
+            fn table() {
+                $( at([$p], &Oracle::Dual(&oracle), &Oracle::Dual(&nested_oracle)); )*
+                $($(
+                    // The product rule of `nested` at the convention: (f(p) p)' = f'(p) p + f(p).
+                    let (p, d): (f64, f64) = ($ep, $eg);
+                    let nested_d = [d * p + all(2.0 * p - p)];
+                    at([p], &Oracle::Exact(&[d]), &Oracle::Exact(&nested_d));
+                )*)?
+            }
+        }
+    };
+}
+
+/// A rule of two operands, both variable.
+macro_rules! rule2 {
+    ($name:ident, |$a:ident, $b:ident| $body:expr, at [$(($pa:expr, $pb:expr)),* $(,)?] $(, exact [$(($ea:expr, $eb:expr) => [$ga:expr, $gb:expr]),* $(,)?])?) => {
+        rule2!($name, |$a, $b| $body, dual |$a, $b| $body, at [$(($pa, $pb)),*] $(, exact [$(($ea, $eb) => [$ga, $gb]),*])?);
+    };
+    ($name:ident, |$a:ident, $b:ident| $body:expr, dual |$da:ident, $db:ident| $dual:expr, at [$(($pa:expr, $pb:expr)),* $(,)?] $(, exact [$(($ea:expr, $eb:expr) => [$ga:expr, $gb:expr]),* $(,)?])?) => {
+        #[allow(clippy::all, unused_parens)]
+        mod $name {
+            use super::*;
+
+            #[differentiate(wrt = [$a, $b], unconnected = zero)]
+            fn all($a: f64, $b: f64) -> f64 {
+                $body
+            }
+
+            #[differentiate(wrt = $a, unconnected = zero)]
+            fn only_a($a: f64, $b: f64) -> f64 {
+                $body
+            }
+
+            #[differentiate(wrt = $b, unconnected = zero)]
+            fn only_b($a: f64, $b: f64) -> f64 {
+                $body
+            }
+
+            #[differentiate(wrt = [p, q], unconnected = zero)]
+            fn nested(p: f64, q: f64) -> f64 {
+                let $a = 2.0 * p - p;
+                let $b = 2.0 * q - q;
+                ($body) * p
+            }
+
+            #[differentiate(wrt = x, unconnected = zero)]
+            fn diagonal(x: f64) -> f64 {
+                let $a = x;
+                let $b = x;
+                $body
+            }
+
+            fn oracle(point: &[f64], tangent: &[f64]) -> f64 {
+                let $da = Dual64::new(point[0], tangent[0]);
+                let $db = Dual64::new(point[1], tangent[1]);
+                let r: Dual64 = $dual;
+                r.eps
+            }
+
+            fn nested_oracle(point: &[f64], tangent: &[f64]) -> f64 {
+                let p = Dual64::new(point[0], tangent[0]);
+                let $da = p;
+                let $db = Dual64::new(point[1], tangent[1]);
+                let r: Dual64 = $dual;
+                (r * p).eps
+            }
+
+            fn diagonal_oracle(point: &[f64], tangent: &[f64]) -> f64 {
+                let $da = Dual64::new(point[0], tangent[0]);
+                let $db = $da;
+                let r: Dual64 = $dual;
+                r.eps
+            }
+
+            fn at(point: [f64; 2], oracle: &Oracle, nested_oracle: &Oracle, with_diagonal: bool) -> bool {
+                let [a, b] = point;
+                let name = stringify!($name);
+                let checked = check(Variant {
+                    rule: name, variant: "all", point: &point, active: &[0, 1],
+                    primal: all(a, b), grad: { let (v, (ga, gb)) = all_grad(a, b); (v, vec![ga, gb]) },
+                    vjp: &|s| { let (v, (ga, gb)) = all_vjp(a, b, s); (v, vec![ga, gb]) },
+                    jvp: &|t| all_jvp(a, b, t[0], t[1]),
+                }, oracle);
+                assert!(checked, "{name} at {point:?}: the oracle is not finite");
+                check(Variant {
+                    rule: name, variant: "only_a", point: &point, active: &[0],
+                    primal: only_a(a, b), grad: { let (v, g) = only_a_grad(a, b); (v, vec![g]) },
+                    vjp: &|s| { let (v, g) = only_a_vjp(a, b, s); (v, vec![g]) },
+                    jvp: &|t| only_a_jvp(a, b, t[0]),
+                }, oracle);
+                check(Variant {
+                    rule: name, variant: "only_b", point: &point, active: &[1],
+                    primal: only_b(a, b), grad: { let (v, g) = only_b_grad(a, b); (v, vec![g]) },
+                    vjp: &|s| { let (v, g) = only_b_vjp(a, b, s); (v, vec![g]) },
+                    jvp: &|t| only_b_jvp(a, b, t[0]),
+                }, oracle);
+                check(Variant {
+                    rule: name, variant: "nested", point: &point, active: &[0, 1],
+                    primal: nested(a, b), grad: { let (v, (ga, gb)) = nested_grad(a, b); (v, vec![ga, gb]) },
+                    vjp: &|s| { let (v, (ga, gb)) = nested_vjp(a, b, s); (v, vec![ga, gb]) },
+                    jvp: &|t| nested_jvp(a, b, t[0], t[1]),
+                }, nested_oracle);
+                with_diagonal && check(Variant {
+                    rule: name, variant: "diagonal", point: &[a], active: &[0],
+                    primal: diagonal(a), grad: { let (v, g) = diagonal_grad(a); (v, vec![g]) },
+                    vjp: &|s| { let (v, g) = diagonal_vjp(a, s); (v, vec![g]) },
+                    jvp: &|t| diagonal_jvp(a, t[0]),
+                }, &Oracle::Dual(&diagonal_oracle))
+            }
+
+            #[test]
+            fn table() {
+                let mut diagonals = 0;
+                $(
+                    diagonals += at([$pa, $pb], &Oracle::Dual(&oracle), &Oracle::Dual(&nested_oracle), true) as usize;
+                )*
+                assert!(diagonals > 0, "{}: no point checked the diagonal", stringify!($name));
+                $($(
+                    let (p, q): (f64, f64) = ($ea, $eb);
+                    let (ga, gb): (f64, f64) = ($ga, $gb);
+                    let nested_d = [ga * p + all(2.0 * p - p, 2.0 * q - q), gb * p];
+                    at([p, q], &Oracle::Exact(&[ga, gb]), &Oracle::Exact(&nested_d), false);
+                )*)?
+            }
+        }
+    };
+}
+
+/// A rule of three operands (`mul_add`), all variable.
+macro_rules! rule3 {
+    ($name:ident, |$a:ident, $b:ident, $c:ident| $body:expr, at [$(($pa:expr, $pb:expr, $pc:expr)),* $(,)?]) => {
+        #[allow(clippy::all, unused_parens)]
+        mod $name {
+            use super::*;
+
+            #[differentiate(wrt = [$a, $b, $c], unconnected = zero)]
+            fn all($a: f64, $b: f64, $c: f64) -> f64 {
+                $body
+            }
+
+            #[differentiate(wrt = $a, unconnected = zero)]
+            fn only_a($a: f64, $b: f64, $c: f64) -> f64 {
+                $body
+            }
+
+            #[differentiate(wrt = $b, unconnected = zero)]
+            fn only_b($a: f64, $b: f64, $c: f64) -> f64 {
+                $body
+            }
+
+            #[differentiate(wrt = $c, unconnected = zero)]
+            fn only_c($a: f64, $b: f64, $c: f64) -> f64 {
+                $body
+            }
+
+            #[differentiate(wrt = [p, q, r], unconnected = zero)]
+            fn nested(p: f64, q: f64, r: f64) -> f64 {
+                let $a = 2.0 * p - p;
+                let $b = 2.0 * q - q;
+                let $c = 2.0 * r - r;
+                ($body) * p
+            }
+
+            #[differentiate(wrt = x, unconnected = zero)]
+            fn diagonal(x: f64) -> f64 {
+                let $a = x;
+                let $b = x;
+                let $c = x;
+                $body
+            }
+
+            fn oracle(point: &[f64], tangent: &[f64]) -> f64 {
+                let $a = Dual64::new(point[0], tangent[0]);
+                let $b = Dual64::new(point[1], tangent[1]);
+                let $c = Dual64::new(point[2], tangent[2]);
+                let r: Dual64 = $body;
+                r.eps
+            }
+
+            fn nested_oracle(point: &[f64], tangent: &[f64]) -> f64 {
+                let p = Dual64::new(point[0], tangent[0]);
+                let $a = p;
+                let $b = Dual64::new(point[1], tangent[1]);
+                let $c = Dual64::new(point[2], tangent[2]);
+                let r: Dual64 = $body;
+                (r * p).eps
+            }
+
+            fn diagonal_oracle(point: &[f64], tangent: &[f64]) -> f64 {
+                let $a = Dual64::new(point[0], tangent[0]);
+                let $b = $a;
+                let $c = $a;
+                let r: Dual64 = $body;
+                r.eps
+            }
+
+            #[test]
+            fn table() {
+                let name = stringify!($name);
+                let (oracle, nested_oracle) = (Oracle::Dual(&oracle), Oracle::Dual(&nested_oracle));
+                $({
+                    let point = [$pa, $pb, $pc];
+                    let [a, b, c] = point;
+                    assert!(check(Variant {
+                        rule: name, variant: "all", point: &point, active: &[0, 1, 2],
+                        primal: all(a, b, c),
+                        grad: { let (v, (ga, gb, gc)) = all_grad(a, b, c); (v, vec![ga, gb, gc]) },
+                        vjp: &|s| { let (v, (ga, gb, gc)) = all_vjp(a, b, c, s); (v, vec![ga, gb, gc]) },
+                        jvp: &|t| all_jvp(a, b, c, t[0], t[1], t[2]),
+                    }, &oracle));
+                    check(Variant {
+                        rule: name, variant: "only_a", point: &point, active: &[0],
+                        primal: only_a(a, b, c), grad: { let (v, g) = only_a_grad(a, b, c); (v, vec![g]) },
+                        vjp: &|s| { let (v, g) = only_a_vjp(a, b, c, s); (v, vec![g]) },
+                        jvp: &|t| only_a_jvp(a, b, c, t[0]),
+                    }, &oracle);
+                    check(Variant {
+                        rule: name, variant: "only_b", point: &point, active: &[1],
+                        primal: only_b(a, b, c), grad: { let (v, g) = only_b_grad(a, b, c); (v, vec![g]) },
+                        vjp: &|s| { let (v, g) = only_b_vjp(a, b, c, s); (v, vec![g]) },
+                        jvp: &|t| only_b_jvp(a, b, c, t[0]),
+                    }, &oracle);
+                    check(Variant {
+                        rule: name, variant: "only_c", point: &point, active: &[2],
+                        primal: only_c(a, b, c), grad: { let (v, g) = only_c_grad(a, b, c); (v, vec![g]) },
+                        vjp: &|s| { let (v, g) = only_c_vjp(a, b, c, s); (v, vec![g]) },
+                        jvp: &|t| only_c_jvp(a, b, c, t[0]),
+                    }, &oracle);
+                    check(Variant {
+                        rule: name, variant: "nested", point: &point, active: &[0, 1, 2],
+                        primal: nested(a, b, c),
+                        grad: { let (v, (ga, gb, gc)) = nested_grad(a, b, c); (v, vec![ga, gb, gc]) },
+                        vjp: &|s| { let (v, (ga, gb, gc)) = nested_vjp(a, b, c, s); (v, vec![ga, gb, gc]) },
+                        jvp: &|t| nested_jvp(a, b, c, t[0], t[1], t[2]),
+                    }, &nested_oracle);
+                    assert!(check(Variant {
+                        rule: name, variant: "diagonal", point: &[a], active: &[0],
+                        primal: diagonal(a), grad: { let (v, g) = diagonal_grad(a); (v, vec![g]) },
+                        vjp: &|s| { let (v, g) = diagonal_vjp(a, s); (v, vec![g]) },
+                        jvp: &|t| diagonal_jvp(a, t[0]),
+                    }, &Oracle::Dual(&diagonal_oracle)));
+                })*
+            }
+        }
+    };
+}
+
+/// `a.atan2(b)` on duals away from `b = 0`, where `num-dual`'s (the derivative of
+/// `atan(a / b)`) divides by zero: `atan2(a, b) = ±π/2 - atan(b / a)` where `|a| > |b|`.
+fn atan2_dual(a: Dual64, b: Dual64) -> Dual64 {
+    if a.re.abs() <= b.re.abs() {
+        a.atan2(b)
+    } else {
+        let r = -(b / a).atan() + a.re.signum() * std::f64::consts::FRAC_PI_2;
+        Dual64::new(a.re.atan2(b.re), r.eps)
+    }
+}
+
+/// `Dual64` with a zero tangent: a constant for the oracle.
+fn constant(x: Dual64) -> Dual64 {
+    Dual64::from_re(x.re)
+}
+
+// ---------------------------------------------------------------------------------------
+// The table. Points sit on both sides of every kink and in every branch of the domain.
+// ---------------------------------------------------------------------------------------
+
+// Arithmetic: both operands variable.
+rule2!(add, |a, b| a + b, at [(0.3, -1.2), (-2.0, 0.5)]);
+rule2!(sub, |a, b| a - b, at [(0.3, -1.2), (-2.0, 0.5)]);
+rule2!(mul, |a, b| a * b, at [(0.3, -1.2), (-2.0, 0.5), (0.0, 1.5)]);
+rule2!(div, |a, b| a / b, at [(0.3, -1.2), (-2.0, 0.5), (0.0, 1.5)]);
+rule1!(neg, |x| -x, at [0.3, -2.0]);
+rule1!(neg_twice, |x| -(-x * x), at [0.3, -2.0]);
+rule2!(stop_gradient, |a, b| stop_gradient(a) * b + a, dual |a, b| constant(a) * b + a,
+    at [(0.3, -1.2), (-2.0, 0.5)]);
+rule2!(stop_gradient_of_an_expression, |a, b| stop_gradient(a * b) * a,
+    dual |a, b| constant(a * b) * a, at [(0.3, -1.2), (-2.0, 0.5)]);
+
+// Trigonometric and hyperbolic functions, and their inverses inside their domains.
+rule1!(sin, |x| x.sin(), at [0.3, -1.2, 2.0]);
+rule1!(cos, |x| x.cos(), at [0.3, -1.2, 2.0]);
+rule1!(tan, |x| x.tan(), at [0.3, -1.2, 2.0]);
+rule1!(asin, |x| x.asin(), at [0.3, -0.7, 0.0]);
+rule1!(acos, |x| x.acos(), at [0.3, -0.7, 0.0]);
+rule1!(atan, |x| x.atan(), at [0.3, -4.0, 0.0]);
+rule1!(sinh, |x| x.sinh(), at [0.3, -2.0]);
+rule1!(cosh, |x| x.cosh(), at [0.3, -2.0]);
+rule1!(tanh, |x| x.tanh(), at [0.3, -2.0]);
+rule1!(asinh, |x| x.asinh(), at [0.3, -2.0, 0.0, 50.0]);
+rule1!(acosh, |x| x.acosh(), at [1.3, 4.0, 50.0]);
+rule1!(atanh, |x| x.atanh(), at [0.3, -0.8, 0.0, 0.99]);
+
+// Exponentials and logarithms.
+rule1!(exp, |x| x.exp(), at [0.3, -2.0]);
+rule1!(exp2, |x| x.exp2(), at [0.3, -2.0, 5.0]);
+rule1!(exp_m1, |x| x.exp_m1(), at [0.3, -2.0, 1e-9]);
+rule1!(ln, |x| x.ln(), at [0.3, 2.0]);
+rule1!(ln_1p, |x| x.ln_1p(), at [0.3, -0.5, 1e-9]);
+rule1!(log2, |x| x.log2(), at [0.3, 2.0]);
+rule1!(log10, |x| x.log10(), at [0.3, 2.0]);
+rule2!(log, |a, b| a.log(b), dual |a, b| a.ln() / b.ln(),
+    at [(2.0, 3.0), (0.5, 10.0), (3.0, 0.5), (0.7, 0.2)]);
+
+// Powers and roots.
+rule1!(sqrt, |x| x.sqrt(), at [0.3, 2.0]);
+rule1!(cbrt, |x| x.cbrt(), at [0.3, -2.0, -0.001]);
+rule1!(recip, |x| x.recip(), at [0.3, -2.0]);
+rule1!(powi_3, |x| x.powi(3), at [0.3, -2.0, 0.0]);
+rule1!(powi_2, |x| x.powi(2), at [0.3, -2.0, 0.0]);
+rule1!(powi_1, |x| x.powi(1), at [0.3, -2.0, 0.0]);
+rule1!(powi_0, |x| x.powi(0), at [0.3, -2.0]);
+rule1!(powi_minus_1, |x| x.powi(-1), at [0.3, -2.0]);
+rule1!(powi_minus_2, |x| x.powi(-2), at [0.3, -2.0]);
+// d/dy x.powf(y) is 0 where x <= 0 (TensorFlow's pow); d/dx is y x^(y - 1) there too.
+rule2!(powf, |a, b| a.powf(b), dual |a, b| a.powd(b),
+    at [(2.0, 1.5), (0.5, -0.7), (3.0, 0.0), (1.7, 3.0)],
+    exact [(0.0, 2.0) => [0.0, 0.0], (-2.0, 3.0) => [12.0, 0.0], (-2.0, 2.0) => [-4.0, 0.0],
+           (-0.0, 3.0) => [0.0, 0.0]]);
+rule2!(hypot, |a, b| a.hypot(b), dual |a, b| (a * a + b * b).sqrt(),
+    at [(0.7, 1.3), (-0.7, 1.3), (0.7, -1.3), (0.0, 1.3), (-2.0, 0.0)]);
+
+// atan2 in all four quadrants and on the axes.
+rule2!(atan2, |a, b| a.atan2(b), dual |a, b| atan2_dual(a, b),
+    at [(1.0, 2.0), (1.0, -2.0), (-1.0, -2.0), (-1.0, 2.0), (0.0, 1.0), (1.0, 0.0), (0.0, -1.0),
+        (-1.0, 0.0)]);
+
+// Kinks: abs'(0) = 0, signum' = 0, max/min send the gradient to the receiver on ties.
+rule1!(abs, |x| x.abs(), dual |x| if x.re < 0.0 { -x } else { x }, at [0.5, -0.5, 1e-300, -1e-300],
+    exact [0.0 => 0.0, -0.0 => 0.0]);
+rule1!(signum, |x| x.signum() * 3.0, dual |x| constant(x) * 0.0 + x.re.signum() * 3.0,
+    at [0.5, -0.5], exact [0.0 => 0.0, -0.0 => 0.0]);
+rule2!(max, |a, b| a.max(b), dual |a, b| if a.re > b.re { a } else { b },
+    at [(1.0, 2.0), (2.0, 1.0), (-1.0, -3.0), (1.0, 1.0 + 1e-15), (1.0 + 1e-15, 1.0)],
+    exact [(1.5, 1.5) => [1.0, 0.0], (0.0, -0.0) => [1.0, 0.0], (-0.0, 0.0) => [1.0, 0.0]]);
+rule2!(min, |a, b| a.min(b), dual |a, b| if a.re < b.re { a } else { b },
+    at [(1.0, 2.0), (2.0, 1.0), (-1.0, -3.0), (1.0, 1.0 + 1e-15), (1.0 + 1e-15, 1.0)],
+    exact [(1.5, 1.5) => [1.0, 0.0], (0.0, -0.0) => [1.0, 0.0], (-0.0, 0.0) => [1.0, 0.0]]);
+
+// mul_add: all three positions.
+rule3!(mul_add, |a, b, c| a.mul_add(b, c), at [(0.3, -1.2, 2.0), (-2.0, 0.5, 0.1), (0.0, 1.5, -0.7)]);
