@@ -336,6 +336,9 @@ macro_rules! rule2 {
 /// A rule of three operands (`mul_add`), all variable.
 macro_rules! rule3 {
     ($name:ident, |$a:ident, $b:ident, $c:ident| $body:expr, at [$(($pa:expr, $pb:expr, $pc:expr)),* $(,)?]) => {
+        rule3!($name, |$a, $b, $c| $body, dual |$a, $b, $c| $body, at [$(($pa, $pb, $pc)),*]);
+    };
+    ($name:ident, |$a:ident, $b:ident, $c:ident| $body:expr, dual |$da:ident, $db:ident, $dc:ident| $dual:expr, at [$(($pa:expr, $pb:expr, $pc:expr)),* $(,)?]) => {
         #[allow(clippy::all, unused_parens)]
         mod $name {
             use super::*;
@@ -377,27 +380,27 @@ macro_rules! rule3 {
             }
 
             fn oracle(point: &[f64], tangent: &[f64]) -> f64 {
-                let $a = Dual64::new(point[0], tangent[0]);
-                let $b = Dual64::new(point[1], tangent[1]);
-                let $c = Dual64::new(point[2], tangent[2]);
-                let r: Dual64 = $body;
+                let $da = Dual64::new(point[0], tangent[0]);
+                let $db = Dual64::new(point[1], tangent[1]);
+                let $dc = Dual64::new(point[2], tangent[2]);
+                let r: Dual64 = $dual;
                 r.eps
             }
 
             fn nested_oracle(point: &[f64], tangent: &[f64]) -> f64 {
                 let p = Dual64::new(point[0], tangent[0]);
-                let $a = p;
-                let $b = Dual64::new(point[1], tangent[1]);
-                let $c = Dual64::new(point[2], tangent[2]);
-                let r: Dual64 = $body;
+                let $da = p;
+                let $db = Dual64::new(point[1], tangent[1]);
+                let $dc = Dual64::new(point[2], tangent[2]);
+                let r: Dual64 = $dual;
                 (r * p).eps
             }
 
             fn diagonal_oracle(point: &[f64], tangent: &[f64]) -> f64 {
-                let $a = Dual64::new(point[0], tangent[0]);
-                let $b = $a;
-                let $c = $a;
-                let r: Dual64 = $body;
+                let $da = Dual64::new(point[0], tangent[0]);
+                let $db = $da;
+                let $dc = $da;
+                let r: Dual64 = $dual;
                 r.eps
             }
 
@@ -546,3 +549,103 @@ rule2!(min, |a, b| a.min(b), dual |a, b| if a.re < b.re { a } else { b },
 
 // mul_add: all three positions.
 rule3!(mul_add, |a, b, c| a.mul_add(b, c), at [(0.3, -1.2, 2.0), (-2.0, 0.5, 0.1), (0.0, 1.5, -0.7)]);
+
+// The path form of the methods (`f64::powf(a, b)`) lowers to the same rules.
+rule2!(path_form_powf, |a, b| f64::powf(a, b), dual |a, b| a.powd(b), at [(2.0, 1.5), (0.5, -0.7)]);
+rule2!(path_form_atan2, |a, b| f64::atan2(a, b), dual |a, b| atan2_dual(a, b),
+    at [(1.0, -2.0), (-1.0, 0.5)]);
+rule2!(path_form_max, |a, b| f64::max(a, b), dual |a, b| if a.re > b.re { a } else { b },
+    at [(1.0, 2.0), (2.0, 1.0)], exact [(1.5, 1.5) => [1.0, 0.0]]);
+rule1!(path_form_sin, |x| f64::sin(x), dual |x| x.sin(), at [0.3, -2.0]);
+rule3!(path_form_mul_add, |a, b, c| f64::mul_add(a, b, c), dual |a, b, c| a.mul_add(b, c), at [(0.3, -1.2, 2.0)]);
+
+/// `x.powi(n)` with a runtime exponent `n: i32`, every sign of `n`.
+///
+/// KNOWN FAILURE (issue 13, item 1; being fixed on another branch, not here): with a
+/// non-literal exponent the gradient and tangent are `n xⁿ` instead of `n xⁿ⁻¹`. The
+/// assertion is left in place so that the fix turns this test green.
+mod powi_runtime_exponent {
+    use super::*;
+
+    #[differentiate(wrt = x, unconnected = zero)]
+    fn f(x: f64, n: i32) -> f64 {
+        x.powi(n)
+    }
+
+    #[test]
+    fn table() {
+        for n in [-3, -2, -1, 0, 1, 2, 3] {
+            for x in [0.3, -2.0, 1.7] {
+                let oracle = move |p: &[f64], t: &[f64]| Dual64::new(p[0], t[0]).powi(n).eps;
+                let rule = format!("powi_runtime_exponent(n = {n})");
+                check(
+                    Variant {
+                        rule: &rule,
+                        variant: "all",
+                        point: &[x],
+                        active: &[0],
+                        primal: f(x, n),
+                        grad: {
+                            let (v, g) = f_grad(x, n);
+                            (v, vec![g])
+                        },
+                        vjp: &|s| {
+                            let (v, g) = f_vjp(x, n, s);
+                            (v, vec![g])
+                        },
+                        jvp: &|t| f_jvp(x, n, t[0]),
+                    },
+                    &Oracle::Dual(&oracle),
+                );
+            }
+        }
+    }
+}
+
+/// Every float method of the README's supported list has a row in this table.
+#[test]
+fn every_method_the_readme_lists_is_in_the_table() {
+    let readme = include_str!("../README.md");
+    let table = include_str!("rule_table.rs");
+    let start = readme
+        .find("`sin cos tan")
+        .expect("the README's list of float methods");
+    let list = &readme[start + 1..];
+    let list = &list[..list.find('`').unwrap()];
+    let methods: Vec<&str> = list.split_whitespace().collect();
+    assert!(methods.len() >= 30, "{methods:?}");
+    for m in methods {
+        let call = format!(".{m}(");
+        assert!(
+            table
+                .lines()
+                .any(|line| line.starts_with("rule") && line.contains(&call)),
+            "`{m}` is in the README's list but has no row in tests/rule_table.rs"
+        );
+    }
+}
+
+// KNOWN WRONG, not fixed here (reported): a zero power is the constant 1, whose derivative
+// is 0, but the rules compute `0 · x⁻¹`, NaN at `x = 0` (`powi`: `n xⁿ⁻¹`; `powf`:
+// `y x^(y - 1)`). JAX masks the `y = 0` case to 0; TensorFlow's `pow` gives NaN as here. Not
+// a one-line fix (the `powf` rule needs a select), and `powi`'s rule is being changed on
+// another branch.
+#[differentiate(wrt = x, unconnected = zero)]
+fn zero_power_i(x: f64) -> f64 {
+    x.powi(0)
+}
+
+#[differentiate(wrt = [x, y])]
+fn zero_power_f(x: f64, y: f64) -> f64 {
+    x.powf(y)
+}
+
+#[test]
+#[ignore = "known wrong: d/dx x.powi(0) and x.powf(0.0) are NaN at x = 0, not 0"]
+fn a_zero_power_has_a_zero_derivative_at_zero() {
+    assert_eq!(Dual64::new(0.0, 1.0).powi(0).eps, 0.0);
+    assert_eq!(zero_power_i_grad(0.0), (1.0, 0.0));
+    assert_eq!(zero_power_i_jvp(0.0, 0.7), (1.0, 0.0));
+    assert_eq!(zero_power_f_grad(0.0, 0.0), (1.0, (0.0, 0.0)));
+    assert_eq!(zero_power_f_jvp(0.0, 0.0, 0.7, 0.3), (1.0, 0.0));
+}
