@@ -119,7 +119,12 @@ fn check(v: Variant, oracle: &Oracle) -> bool {
     let exact = matches!(oracle, Oracle::Exact(_));
 
     // _grad: the value, then the gradient.
-    assert_eq!(grad.0.to_bits(), primal.to_bits(), "{at}: _grad value {} vs f {primal}", grad.0);
+    assert_eq!(
+        grad.0.to_bits(),
+        primal.to_bits(),
+        "{at}: _grad value {} vs f {primal}",
+        grad.0
+    );
     assert_eq!(grad.1.len(), active.len());
     for ((g, want), i) in grad.1.iter().zip(&partials).zip(active) {
         if exact {
@@ -135,7 +140,10 @@ fn check(v: Variant, oracle: &Oracle) -> bool {
     assert_eq!(value.to_bits(), primal.to_bits(), "{at}: _vjp value");
     for ((g, want), i) in g.iter().zip(&partials).zip(active) {
         let want = seed * want;
-        assert!(close(*g, want), "{at}: _vjp(seed {seed}) d/d#{i} {g}, want {want}");
+        assert!(
+            close(*g, want),
+            "{at}: _vjp(seed {seed}) d/d#{i} {g}, want {want}"
+        );
     }
 
     // _jvp with a pseudo-random tangent in the active positions.
@@ -557,7 +565,14 @@ rule2!(path_form_atan2, |a, b| f64::atan2(a, b), dual |a, b| atan2_dual(a, b),
 rule2!(path_form_max, |a, b| f64::max(a, b), dual |a, b| if a.re > b.re { a } else { b },
     at [(1.0, 2.0), (2.0, 1.0)], exact [(1.5, 1.5) => [1.0, 0.0]]);
 rule1!(path_form_sin, |x| f64::sin(x), dual |x| x.sin(), at [0.3, -2.0]);
-rule3!(path_form_mul_add, |a, b, c| f64::mul_add(a, b, c), dual |a, b, c| a.mul_add(b, c), at [(0.3, -1.2, 2.0)]);
+rule3!(
+    path_form_mul_add,
+    |a, b, c| f64::mul_add(a, b, c),
+    dual | a,
+    b,
+    c | a.mul_add(b, c),
+    at[(0.3, -1.2, 2.0)]
+);
 
 /// `x.powi(n)` with a runtime exponent `n: i32`, every sign of `n`.
 ///
@@ -731,14 +746,20 @@ impl<'a> Param<'a> for f64 {
 /// One tensor row's derivatives at one input, against the finite-difference Jacobian of
 /// `primal`. `active` lists the inputs differentiated; `grad` and `vjp` return their
 /// gradients flattened, `jvp` takes their tangents flattened.
+/// The value and the flattened gradients of each active input.
+type Gradients<O> = (O, Vec<Vec<f64>>);
+
+/// `_jvp` from the flattened tangents of the active inputs: the value and the tangent.
+type Jvp<'a, O> = &'a dyn Fn(&[Vec<f64>]) -> (O, O);
+
 struct TensorCase<'a, O> {
     at: String,
     inputs: Vec<Vec<f64>>,
     active: &'a [usize],
     primal: &'a dyn Fn(&[Vec<f64>]) -> O,
-    grad: (O, Vec<Vec<f64>>),
-    vjp: &'a dyn Fn(&O) -> (O, Vec<Vec<f64>>),
-    jvp: &'a dyn Fn(&[Vec<f64>]) -> (O, O),
+    grad: Gradients<O>,
+    vjp: &'a dyn Fn(&O) -> Gradients<O>,
+    jvp: Jvp<'a, O>,
 }
 
 fn check_tensor<O: Value>(c: TensorCase<O>) {
@@ -1021,20 +1042,51 @@ tensor2!(tensor_div, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> Tensor { a / b },
     at [([2, 3], [2, 3]), ([2, 3], [3]), ([3], [2, 3]), ([3, 1], [1, 4])]);
 tensor2!(tensor_same, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> Tensor { &(a * a) / &(b * a) + a },
     at [([2, 3], [2, 3]), ([2, 3], [3])]);
-tensor2!(tensor_plus_scalar, |a: [&Tensor<f64>], s: [f64]| -> Tensor { a + s }, at [([2, 3], S)]);
-tensor2!(scalar_minus_tensor, |s: [f64], a: [&Tensor<f64>]| -> Tensor { s - a }, at [(S, [2, 3])]);
-tensor2!(tensor_times_scalar, |a: [&Tensor<f64>], s: [f64]| -> Tensor { a * s }, at [([2, 3], S)]);
-tensor2!(scalar_times_tensor, |s: [f64], a: [&Tensor<f64>]| -> Tensor { s * a }, at [(S, [2, 3])]);
-tensor2!(tensor_over_scalar, |a: [&Tensor<f64>], s: [f64]| -> Tensor { a / s }, at [([2, 3], S)]);
-tensor2!(scalar_over_tensor, |s: [f64], a: [&Tensor<f64>]| -> Tensor { s / a }, at [(S, [2, 3])]);
-tensor2!(tensor_minus_scalar, |a: [&Tensor<f64>], s: [f64]| -> Tensor { a - s }, at [([4], S)]);
-tensor1!(tensor_neg, |a: [&Tensor<f64>]| -> Tensor { -a }, at [[2, 3]]);
+tensor2!(
+    tensor_plus_scalar,
+    |a: [&Tensor<f64>], s: [f64]| -> Tensor { a + s },
+    at[([2, 3], S)]
+);
+tensor2!(
+    scalar_minus_tensor,
+    |s: [f64], a: [&Tensor<f64>]| -> Tensor { s - a },
+    at[(S, [2, 3])]
+);
+tensor2!(
+    tensor_times_scalar,
+    |a: [&Tensor<f64>], s: [f64]| -> Tensor { a * s },
+    at[([2, 3], S)]
+);
+tensor2!(
+    scalar_times_tensor,
+    |s: [f64], a: [&Tensor<f64>]| -> Tensor { s * a },
+    at[(S, [2, 3])]
+);
+tensor2!(
+    tensor_over_scalar,
+    |a: [&Tensor<f64>], s: [f64]| -> Tensor { a / s },
+    at[([2, 3], S)]
+);
+tensor2!(
+    scalar_over_tensor,
+    |s: [f64], a: [&Tensor<f64>]| -> Tensor { s / a },
+    at[(S, [2, 3])]
+);
+tensor2!(
+    tensor_minus_scalar,
+    |a: [&Tensor<f64>], s: [f64]| -> Tensor { a - s },
+    at[([4], S)]
+);
+tensor1!(tensor_neg, |a: [&Tensor<f64>]| -> Tensor { -a }, at[[2, 3]]);
 
 // Linear algebra.
 tensor2!(matmul, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> Tensor { a.matmul(b) },
     at [([2, 3], [3, 4]), ([1, 3], [3, 1]), ([3], [3, 2]), ([2, 3], [3]), ([3], [3])]);
-tensor2!(matmul_transposed, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> Tensor { a.matmul(&b.transpose()) },
-    at [([2, 3], [4, 3])]);
+tensor2!(
+    matmul_transposed,
+    |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> Tensor { a.matmul(&b.transpose()) },
+    at[([2, 3], [4, 3])]
+);
 tensor1!(transpose, |a: [&Tensor<f64>]| -> Tensor { a.transpose() }, at [[2, 3], [4], [2, 3, 2]]);
 
 // Reductions (to a float and along an axis) and the softmax family.
@@ -1055,22 +1107,66 @@ tensor1!(log_softmax_1, |a: [&Tensor<f64>]| -> Tensor { a.log_softmax(1) }, at [
 
 // Element-wise maps and activations (the inputs avoid the kinks of relu and abs; the
 // conventions at the kinks are tested exactly below).
-tensor1!(relu, |a: [&Tensor<f64>]| -> Tensor { a.relu() }, at [[2, 3]]);
-tensor1!(sigmoid, |a: [&Tensor<f64>]| -> Tensor { a.sigmoid() }, at [[2, 3]]);
-tensor1!(square, |a: [&Tensor<f64>]| -> Tensor { a.square() }, at [[2, 3]]);
-tensor1!(tensor_exp, |a: [&Tensor<f64>]| -> Tensor { a.exp() }, at [[2, 3]]);
+tensor1!(relu, |a: [&Tensor<f64>]| -> Tensor { a.relu() }, at[[2, 3]]);
+tensor1!(
+    sigmoid,
+    |a: [&Tensor<f64>]| -> Tensor { a.sigmoid() },
+    at[[2, 3]]
+);
+tensor1!(
+    square,
+    |a: [&Tensor<f64>]| -> Tensor { a.square() },
+    at[[2, 3]]
+);
+tensor1!(
+    tensor_exp,
+    |a: [&Tensor<f64>]| -> Tensor { a.exp() },
+    at[[2, 3]]
+);
 tensor1!(tensor_ln, |a: [&Tensor<f64>]| -> Tensor { a.ln() }, positive: true, at [[2, 3]]);
 tensor1!(tensor_sqrt, |a: [&Tensor<f64>]| -> Tensor { a.sqrt() }, positive: true, at [[2, 3]]);
-tensor1!(tensor_tanh, |a: [&Tensor<f64>]| -> Tensor { a.tanh() }, at [[2, 3]]);
-tensor1!(tensor_sin, |a: [&Tensor<f64>]| -> Tensor { a.sin() }, at [[2, 3]]);
-tensor1!(tensor_cos, |a: [&Tensor<f64>]| -> Tensor { a.cos() }, at [[2, 3]]);
-tensor1!(tensor_abs, |a: [&Tensor<f64>]| -> Tensor { a.abs() }, at [[2, 3]]);
-tensor1!(tensor_recip, |a: [&Tensor<f64>]| -> Tensor { a.recip() }, at [[2, 3]]);
-tensor1!(tensor_powi_3, |a: [&Tensor<f64>]| -> Tensor { a.powi(3) }, at [[2, 3]]);
-tensor1!(tensor_powi_minus_2, |a: [&Tensor<f64>]| -> Tensor { a.powi(-2) }, at [[2, 3]]);
+tensor1!(
+    tensor_tanh,
+    |a: [&Tensor<f64>]| -> Tensor { a.tanh() },
+    at[[2, 3]]
+);
+tensor1!(
+    tensor_sin,
+    |a: [&Tensor<f64>]| -> Tensor { a.sin() },
+    at[[2, 3]]
+);
+tensor1!(
+    tensor_cos,
+    |a: [&Tensor<f64>]| -> Tensor { a.cos() },
+    at[[2, 3]]
+);
+tensor1!(
+    tensor_abs,
+    |a: [&Tensor<f64>]| -> Tensor { a.abs() },
+    at[[2, 3]]
+);
+tensor1!(
+    tensor_recip,
+    |a: [&Tensor<f64>]| -> Tensor { a.recip() },
+    at[[2, 3]]
+);
+tensor1!(
+    tensor_powi_3,
+    |a: [&Tensor<f64>]| -> Tensor { a.powi(3) },
+    at[[2, 3]]
+);
+tensor1!(
+    tensor_powi_minus_2,
+    |a: [&Tensor<f64>]| -> Tensor { a.powi(-2) },
+    at[[2, 3]]
+);
 tensor2!(tensor_plus_scalar_summed, |a: [&Tensor<f64>], s: [f64]| -> f64 { (a + s).sum() },
     variants [all only_a], at [([2, 3], S)]);
-tensor2!(scalar_times_tensor_summed, |s: [f64], a: [&Tensor<f64>]| -> f64 { (s * a).sum() }, at [(S, [2, 3])]);
+tensor2!(
+    scalar_times_tensor_summed,
+    |s: [f64], a: [&Tensor<f64>]| -> f64 { (s * a).sum() },
+    at[(S, [2, 3])]
+);
 
 // The tensor kinks, at the kink, exactly: relu'(0) = 0 and abs'(0) = 0 (TensorFlow's), and
 // `max_axis` sends a lane's cotangent to its first maximum on ties (TensorFlow's
