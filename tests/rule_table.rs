@@ -1205,3 +1205,50 @@ fn tensor_kinks_follow_the_documented_conventions() {
     let (_, d) = lane_maxima_jvp(&x, &w, &t);
     assert_eq!(d.as_slice(), &[0.2, 0.4]);
 }
+
+/// Every rule once more in generic code (`T: Float`), run at `f32`: the rules' constants
+/// (`ln 2`, `1`, `3`) are built for `T`, and the `f32` derivatives agree with the `f64` ones.
+#[differentiate(wrt = [x, y], unconnected = zero)]
+fn every_method<T: Float>(x: T, y: T) -> T {
+    let trig = x.sin() + x.cos() + x.tan() + x.asin() + x.acos() + x.atan() + x.atan2(y);
+    let hyperbolic = x.sinh() + x.cosh() + x.tanh() + x.asinh() + y.acosh() + x.atanh();
+    let exponential = x.exp() + x.exp2() + x.exp_m1() + x.ln() + x.ln_1p() + x.log(y);
+    let logs_and_roots = x.log2() + x.log10() + x.sqrt() + x.cbrt() + x.recip();
+    let powers = x.powi(3) + x.powf(y) + y.powf(x) + x.hypot(y) + x.mul_add(y, x);
+    let kinks = x.abs() + x.signum() + x.max(y) + y.max(x) + x.min(y);
+    trig + hyperbolic + exponential + logs_and_roots + powers + kinks
+}
+
+#[test]
+fn every_rule_in_generic_code_at_f32() {
+    let (x, y) = (0.4, 1.3);
+    let (v64, (gx64, gy64)) = every_method_grad::<f64>(x, y);
+    assert_eq!(v64, every_method(x, y));
+    let (v32, (gx32, gy32)) = every_method_grad::<f32>(x as f32, y as f32);
+    assert_eq!(v32, every_method(x as f32, y as f32));
+    for (g32, g64) in [(gx32, gx64), (gy32, gy64)] {
+        assert!(
+            (g32 as f64 - g64).abs() <= 1e-4 * g64.abs(),
+            "{g32} vs {g64}"
+        );
+    }
+    let (_, t32) = every_method_jvp::<f32>(x as f32, y as f32, 0.5, -1.5);
+    let t64 = 0.5 * gx64 - 1.5 * gy64;
+    assert!(
+        (t32 as f64 - t64).abs() <= 1e-4 * t64.abs(),
+        "{t32} vs {t64}"
+    );
+    // And the f64 gradient against dual numbers of the same expression.
+    let dual = |tx: f64, ty: f64| {
+        let (x, y) = (Dual64::new(x, tx), Dual64::new(y, ty));
+        let trig = x.sin() + x.cos() + x.tan() + x.asin() + x.acos() + x.atan() + atan2_dual(x, y);
+        let hyperbolic = x.sinh() + x.cosh() + x.tanh() + x.asinh() + y.acosh() + x.atanh();
+        let exponential = x.exp() + x.exp2() + x.exp_m1() + x.ln() + x.ln_1p() + x.ln() / y.ln();
+        let logs_and_roots = x.log2() + x.log10() + x.sqrt() + x.cbrt() + x.recip();
+        let powers = x.powi(3) + x.powd(y) + y.powd(x) + (x * x + y * y).sqrt() + x * y + x;
+        let kinks = x + constant(x) * 0.0 + 1.0 + y * 2.0 + x; // 0 < x < y
+        (trig + hyperbolic + exponential + logs_and_roots + powers + kinks).eps
+    };
+    assert!(close(gx64, dual(1.0, 0.0)), "{gx64} vs {}", dual(1.0, 0.0));
+    assert!(close(gy64, dual(0.0, 1.0)), "{gy64} vs {}", dual(0.0, 1.0));
+}
