@@ -567,6 +567,35 @@ rule2!(min, |a, b| a.min(b), dual |a, b| if a.re < b.re { a } else { b },
 // mul_add: all three positions.
 rule3!(mul_add, |a, b, c| a.mul_add(b, c), at [(0.3, -1.2, 2.0), (-2.0, 0.5, 0.1), (0.0, 1.5, -0.7)]);
 
+// Literal operands in each position (a constant operand is an `Operand::Const`, not a
+// passive variable: the rules see its tokens).
+fn lit(v: f64) -> Dual64 {
+    Dual64::from_re(v)
+}
+rule1!(literal_sub, |x| 3.0 - x, dual |x| lit(3.0) - x, at [0.3, -2.0]);
+rule1!(literal_mul, |x| 3.0 * x * 2.0, dual |x| lit(3.0) * x * 2.0, at [0.3, -2.0]);
+rule1!(literal_div, |x| 3.0 / x + x / 3.0, dual |x| lit(3.0) / x + x / 3.0, at [0.3, -2.0]);
+rule1!(literal_powf_exponent, |x| x.powf(2.5), at [0.3, 2.0]);
+rule1!(literal_powf_base, |x| 1.7_f64.powf(x), dual |x| lit(1.7).powd(x), at [0.3, -2.0]);
+rule1!(literal_powf_zero_base, |x| 0.0_f64.powf(x), dual |x| constant(x) * 0.0, at [2.0, 0.5]);
+rule1!(literal_log_base, |x| x.log(3.0), dual |x| x.ln() / 3.0_f64.ln(), at [0.3, 2.0]);
+rule1!(literal_log_argument, |x| 5.0_f64.log(x), dual |x| lit(5.0_f64.ln()) / x.ln(), at [0.3, 2.0]);
+rule1!(literal_atan2_x, |x| x.atan2(-2.0), dual |x| atan2_dual(x, lit(-2.0)), at [0.3, -2.0]);
+rule1!(literal_atan2_y, |x| 2.0_f64.atan2(x), dual |x| atan2_dual(lit(2.0), x), at [0.3, -2.0, 0.0]);
+rule1!(literal_hypot_x, |x| x.hypot(1.5), dual |x| (x * x + 2.25).sqrt(), at [0.3, -2.0, 0.0]);
+rule1!(literal_hypot_y, |x| 1.5_f64.hypot(x), dual |x| (x * x + 2.25).sqrt(), at [0.3, -2.0, 0.0]);
+rule1!(literal_max_argument, |x| x.max(0.5), dual |x| if x.re > 0.5 { x } else { lit(0.5) },
+    at [0.3, 2.0], exact [0.5 => 1.0]);
+rule1!(literal_max_receiver, |x| 0.5_f64.max(x), dual |x| if x.re > 0.5 { x } else { lit(0.5) },
+    at [0.3, 2.0], exact [0.5 => 0.0]);
+rule1!(literal_min_argument, |x| x.min(0.5), dual |x| if x.re < 0.5 { x } else { lit(0.5) },
+    at [0.3, 2.0], exact [0.5 => 1.0]);
+rule1!(literal_min_receiver, |x| 0.5_f64.min(x), dual |x| if x.re < 0.5 { x } else { lit(0.5) },
+    at [0.3, 2.0], exact [0.5 => 0.0]);
+rule1!(literal_mul_add_a, |x| x.mul_add(2.0, 3.0), dual |x| x * 2.0 + 3.0, at [0.3, -2.0]);
+rule1!(literal_mul_add_b, |x| 2.0_f64.mul_add(x, 3.0), dual |x| x * 2.0 + 3.0, at [0.3, -2.0]);
+rule1!(literal_mul_add_c, |x| 2.0_f64.mul_add(3.0, x), dual |x| x + 6.0, at [0.3, -2.0]);
+
 // The path form of the methods (`f64::powf(a, b)`) lowers to the same rules.
 rule2!(path_form_powf, |a, b| f64::powf(a, b), dual |a, b| a.powd(b), at [(2.0, 1.5), (0.5, -0.7)]);
 rule2!(path_form_atan2, |a, b| f64::atan2(a, b), dual |a, b| atan2_dual(a, b),
