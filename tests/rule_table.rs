@@ -791,7 +791,6 @@ type Jvp<'a, O> = &'a dyn Fn(&[Vec<f64>]) -> (O, O);
 /// One tensor row's derivatives at one input, against the finite-difference Jacobian of
 /// `primal`. `active` lists the inputs differentiated; `grad` and `vjp` return their
 /// gradients flattened, `jvp` takes their tangents flattened.
-
 struct TensorCase<'a, O> {
     at: String,
     inputs: Vec<Vec<f64>>,
