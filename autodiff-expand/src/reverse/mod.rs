@@ -636,6 +636,15 @@ impl Rev<'_> {
                     };
                     Some((*d, witness))
                 }
+                // An array the block creates and does not write (`let c = [a, b];`, a copy,
+                // a call's array result): its elements' adjoints cross statements, so it
+                // needs an accumulator shaped like it, as a top-level array has (without
+                // one, the reads of its elements sent their adjoints nowhere).
+                Stmt::Let { dst: Some(d), .. }
+                    if self.vars[*d].is_array() && self.act.is_active(*d) =>
+                {
+                    Some((*d, Operand::Var(*d)))
+                }
                 _ => None,
             })
             .collect();
@@ -1104,6 +1113,10 @@ impl Rev<'_> {
             // An array nothing writes from here on (a parameter, or one filled before the
             // loop) reads the same again.
             Rhs::Index(array, _) => unchanged(*array),
+            // Its elements are values (brought back in turn), and so is a copy's source
+            // where nothing writes it from here on.
+            Rhs::ArrayLit(_) => true,
+            Rhs::CopyArray(src) => unchanged(*src),
             Rhs::Opaque(o) => o.pure && o.reads.iter().all(|&v| unchanged(v)),
             _ => false,
         }

@@ -1,0 +1,215 @@
+//! Silent wrong gradients around arrays (issue 13), each checked at the source level against
+//! central finite differences of the original function (an oracle that shares no code with
+//! the macro) and, where it is short to write, the derivative worked out by hand. `_grad`,
+//! `_vjp` (with a seed that is not 1) and `_jvp` (with a tangent that is not a unit vector)
+//! are each compared with the oracle, not with one another.
+// Written as users write numerical code: index loops.
+#![allow(clippy::needless_range_loop)]
+use autodiff::prelude::*;
+
+/// Central finite differences of `f` at `x`, one entry per coordinate.
+fn fd(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
+    let h = 1e-6;
+    (0..x.len())
+        .map(|k| {
+            let (mut p, mut m) = (x.to_vec(), x.to_vec());
+            p[k] += h;
+            m[k] -= h;
+            (f(&p) - f(&m)) / (2.0 * h)
+        })
+        .collect()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-5 * (1.0 + b.abs())
+}
+
+/// `grad` and `vjp` (seed 0.7) against finite differences, `jvp` against the finite
+/// differences' directional derivative, values against `f`.
+fn check(
+    name: &str,
+    f: &dyn Fn(&[f64]) -> f64,
+    grad: &dyn Fn(&[f64]) -> (f64, Vec<f64>),
+    vjp: &dyn Fn(&[f64], f64) -> (f64, Vec<f64>),
+    jvp: &dyn Fn(&[f64], &[f64]) -> (f64, f64),
+    x: &[f64],
+) {
+    let oracle = fd(f, x);
+    let (value, g) = grad(x);
+    assert_eq!(value, f(x), "{name}: value");
+    assert_eq!(g.len(), x.len(), "{name}: gradient length");
+    for k in 0..x.len() {
+        assert!(
+            close(g[k], oracle[k]),
+            "{name}: grad[{k}] {} vs finite differences {}",
+            g[k],
+            oracle[k]
+        );
+    }
+    let (v, g) = vjp(x, 0.7);
+    assert_eq!(v, value, "{name}: vjp value");
+    for k in 0..x.len() {
+        assert!(
+            close(g[k], 0.7 * oracle[k]),
+            "{name}: vjp[{k}] {} vs 0.7 * {}",
+            g[k],
+            oracle[k]
+        );
+    }
+    let u: Vec<f64> = (0..x.len()).map(|k| 0.5 + (k as f64 * 1.3).cos()).collect();
+    let (v, t) = jvp(x, &u);
+    assert_eq!(v, value, "{name}: jvp value");
+    let dot: f64 = u.iter().zip(&oracle).map(|(a, b)| a * b).sum();
+    assert!(close(t, dot), "{name}: jvp {t} vs finite differences {dot}");
+}
+
+/// The same for a function of one float.
+fn check1(
+    name: &str,
+    f: fn(f64) -> f64,
+    grad: fn(f64) -> (f64, f64),
+    vjp: fn(f64, f64) -> (f64, f64),
+    jvp: fn(f64, f64) -> (f64, f64),
+    x: f64,
+) {
+    check(
+        name,
+        &|x| f(x[0]),
+        &|x| {
+            let (v, g) = grad(x[0]);
+            (v, vec![g])
+        },
+        &|x, s| {
+            let (v, g) = vjp(x[0], s);
+            (v, vec![g])
+        },
+        &|x, u| jvp(x[0], u[0]),
+        &[x],
+    );
+}
+
+// ---- 1. An array literal created inside a branch or a loop ----
+
+#[differentiate(wrt = x)]
+fn literal_in_branch(x: f64) -> f64 {
+    let mut y = 0.0;
+    if x > 0.0 {
+        let c = [x * x, 3.0 * x];
+        y = c[0] + c[1];
+    }
+    y
+}
+
+#[test]
+fn an_array_literal_inside_a_branch() {
+    // d/dx (x^2 + 3x) at 1 is 5 (worked by hand).
+    assert_eq!(literal_in_branch_grad(1.0).1, 5.0);
+    check1(
+        "literal_in_branch",
+        literal_in_branch,
+        literal_in_branch_grad,
+        literal_in_branch_vjp,
+        literal_in_branch_jvp,
+        1.3,
+    );
+    check1(
+        "literal_in_branch",
+        literal_in_branch,
+        literal_in_branch_grad,
+        literal_in_branch_vjp,
+        literal_in_branch_jvp,
+        -0.4,
+    );
+}
+
+#[differentiate(wrt = x)]
+fn literal_in_else(x: f64) -> f64 {
+    let mut y = x;
+    if x > 0.0 {
+        y = x.sin();
+    } else {
+        let c = [x * x, x.exp(), 2.0];
+        y = c[0] * c[1] + c[2] * y;
+    }
+    y
+}
+
+#[test]
+fn an_array_literal_inside_an_else_branch() {
+    for x in [-0.8, 0.6] {
+        check1(
+            "literal_in_else",
+            literal_in_else,
+            literal_in_else_grad,
+            literal_in_else_vjp,
+            literal_in_else_jvp,
+            x,
+        );
+    }
+}
+
+#[differentiate(wrt = x)]
+fn cumsum(x: &[f64]) -> Vec<f64> {
+    let mut c = vec![0.0; x.len()];
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i];
+        c[i] = s;
+    }
+    c
+}
+
+#[differentiate(wrt = x)]
+fn call_result_in_branch(x: &[f64]) -> f64 {
+    let mut s = x[0];
+    if x[0] < x[1] {
+        let y: Vec<f64> = cumsum(x);
+        s = y[1] * y[0];
+    }
+    s
+}
+
+#[test]
+fn an_array_a_call_returns_inside_a_branch() {
+    check(
+        "call_result_in_branch",
+        &call_result_in_branch,
+        &call_result_in_branch_grad,
+        &call_result_in_branch_vjp,
+        &call_result_in_branch_jvp,
+        &[0.3, 1.2],
+    );
+    check(
+        "call_result_in_branch",
+        &call_result_in_branch,
+        &call_result_in_branch_grad,
+        &call_result_in_branch_vjp,
+        &call_result_in_branch_jvp,
+        &[0.3, -1.2],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn copy_read_at_the_loop_index(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let y = x.to_vec();
+        s += y[i] * y[i] * (i as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn an_immutable_copy_inside_a_loop_read_at_its_index() {
+    // The sum of (i + 1) x_i^2: its gradient is 2 (i + 1) x_i (by hand).
+    let (_, g) = copy_read_at_the_loop_index_grad(&[0.5, 2.0]);
+    assert_eq!(g, vec![1.0, 8.0]);
+    check(
+        "copy_read_at_the_loop_index",
+        &copy_read_at_the_loop_index,
+        &copy_read_at_the_loop_index_grad,
+        &copy_read_at_the_loop_index_vjp,
+        &copy_read_at_the_loop_index_jvp,
+        &[0.3, -1.2, 0.7],
+    );
+}
