@@ -213,3 +213,100 @@ fn an_immutable_copy_inside_a_loop_read_at_its_index() {
         &[0.3, -1.2, 0.7],
     );
 }
+
+#[differentiate(wrt = x)]
+fn literal_in_loop(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let c = [x[i] * x[i], (i as f64 + 1.0) * x[i], s];
+        s = c[0] * c[1] + 0.5 * c[2];
+    }
+    s
+}
+
+#[test]
+fn an_array_literal_inside_a_loop() {
+    check(
+        "literal_in_loop",
+        &literal_in_loop,
+        &literal_in_loop_grad,
+        &literal_in_loop_vjp,
+        &literal_in_loop_jvp,
+        &[0.3, -1.2, 0.8],
+    );
+}
+
+// ---- 4. An immutable array created in a loop and read in the same block ----
+
+#[differentiate(wrt = x)]
+fn copy_in_loop(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for t in 0..3 {
+        let y = x.to_vec();
+        s += y[0] * y[1] * (t as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn an_immutable_copy_inside_a_loop() {
+    // d/dx0 of 6 x0 x1 is 6 x1 (by hand).
+    let (_, g) = copy_in_loop_grad(&[0.5, 2.0]);
+    assert_eq!(g, vec![12.0, 3.0]);
+    check(
+        "copy_in_loop",
+        &copy_in_loop,
+        &copy_in_loop_grad,
+        &copy_in_loop_vjp,
+        &copy_in_loop_jvp,
+        &[0.3, -1.2],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn copy_of_a_running_array(x: &[f64]) -> f64 {
+    let mut z = x.to_vec();
+    let mut s = 0.0;
+    for _ in 0..3 {
+        let y = z.clone();
+        for i in 0..z.len() {
+            z[i] = y[i] * y[i] * 0.5 + y[(i + 1) % 2];
+        }
+        s += y[0] * z[1];
+    }
+    s
+}
+
+#[test]
+fn a_copy_of_an_array_the_loop_overwrites() {
+    check(
+        "copy_of_a_running_array",
+        &copy_of_a_running_array,
+        &copy_of_a_running_array_grad,
+        &copy_of_a_running_array_vjp,
+        &copy_of_a_running_array_jvp,
+        &[0.3, -0.7],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn call_result_in_loop(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for t in 0..3 {
+        let y: Vec<f64> = cumsum(x);
+        s += y[1] * y[1] * (t as f64 + 1.0) + y[0];
+    }
+    s
+}
+
+#[test]
+fn an_array_a_call_returns_inside_a_loop() {
+    check(
+        "call_result_in_loop",
+        &call_result_in_loop,
+        &call_result_in_loop_grad,
+        &call_result_in_loop_vjp,
+        &call_result_in_loop_jvp,
+        &[0.3, -1.2],
+    );
+}

@@ -149,8 +149,11 @@ fn hoist_reads(vars: &mut Vec<Var>, block: Vec<Stmt>) -> Vec<Stmt> {
                     rhs: Rhs::Index(array, at),
                     ..
                 } => {
+                    // An array the body itself creates (`let y = x.to_vec();`) is a
+                    // new one in every iteration, and is not in scope before the loop.
                     !vars[*d].mutable
                         && !written.contains(array)
+                        && !changing.contains(array)
                         && at
                             .iter()
                             .all(|i| i.var().is_none_or(|v| !changing.contains(&v)))
