@@ -310,3 +310,92 @@ fn an_array_a_call_returns_inside_a_loop() {
         &[0.3, -1.2],
     );
 }
+// ---- 2. An array a loop overwrites, passed to a differentiated call ----
+
+#[differentiate(wrt = v)]
+fn sumsq(v: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        s += v[i] * v[i];
+    }
+    s
+}
+
+#[differentiate(wrt = x)]
+fn scaled_sums(x: &[f64]) -> f64 {
+    let mut y = vec![0.0; x.len()];
+    let mut total = 0.0;
+    for t in 0..3 {
+        for i in 0..x.len() {
+            y[i] = x[i] * (t as f64 + 1.0);
+        }
+        total += sumsq(&y);
+    }
+    total
+}
+
+#[test]
+fn an_array_overwritten_in_each_iteration_passed_to_a_call() {
+    // total = (1 + 4 + 9) |x|^2, whose gradient is 28 x (by hand).
+    let x = [0.3, -1.2, 0.8];
+    let (_, g) = scaled_sums_grad(&x);
+    for k in 0..3 {
+        assert!((g[k] - 28.0 * x[k]).abs() < 1e-12, "{g:?}");
+    }
+    check(
+        "scaled_sums",
+        &scaled_sums,
+        &scaled_sums_grad,
+        &scaled_sums_vjp,
+        &scaled_sums_jvp,
+        &x,
+    );
+}
+
+#[differentiate(wrt = x)]
+fn rewritten_after_a_call(x: &[f64]) -> f64 {
+    let mut y = x.to_vec();
+    let a = sumsq(&y);
+    y[0] = x[1] * 3.0;
+    let b = sumsq(&y);
+    y[1] = a * x[0];
+    a * b + y[1] * y[0]
+}
+
+#[test]
+fn an_array_written_between_two_calls_without_a_loop() {
+    check(
+        "rewritten_after_a_call",
+        &rewritten_after_a_call,
+        &rewritten_after_a_call_grad,
+        &rewritten_after_a_call_vjp,
+        &rewritten_after_a_call_jvp,
+        &[0.3, -1.2, 0.8],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn updated_after_each_call(x: &[f64]) -> f64 {
+    let mut y = x.to_vec();
+    let mut total = 0.0;
+    for _ in 0..3 {
+        let e = sumsq(&y);
+        total += e;
+        for i in 0..y.len() {
+            y[i] = y[i] * 0.5 + x[i] * e;
+        }
+    }
+    total
+}
+
+#[test]
+fn an_array_updated_after_each_call_in_a_loop() {
+    check(
+        "updated_after_each_call",
+        &updated_after_each_call,
+        &updated_after_each_call_grad,
+        &updated_after_each_call_vjp,
+        &updated_after_each_call_jvp,
+        &[0.3, -0.4, 0.2],
+    );
+}

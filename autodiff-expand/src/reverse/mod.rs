@@ -24,7 +24,7 @@
 //!   keeps the running part in a register (`carry_neighbour`, `invariant_accumulations`).
 use crate::activity::Activity;
 use crate::ir::{
-    fresh, walk, Binary, Builder, Function, Op, Operand, Origin, Rhs, Stmt, Unary, Var, VarId,
+    fresh, walk, Binary, Builder, Call, Function, Op, Operand, Origin, Rhs, Stmt, Unary, Var, VarId,
 };
 use crate::rules;
 use proc_macro2::Span;
@@ -81,6 +81,11 @@ struct Rev<'a> {
 struct Inserts {
     before: HashMap<VarId, Vec<Stmt>>,
     tails: HashMap<VarId, Vec<Stmt>>,
+    /// By the variable a `let` defines: statements right after it (the pushes of the arrays
+    /// a call read, `Rev::call_arguments`).
+    after: HashMap<VarId, Vec<Stmt>>,
+    /// Stacks these pushes use, created empty before the primal sweep.
+    stacks: Vec<VarId>,
 }
 
 /// `seeds[k]` is the cotangent of output `k` (TensorFlow's `grad_ys`).
@@ -138,7 +143,7 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         r.stmt(stmt, &mut adjoint);
     }
     let mut body: Vec<Stmt> = Vec::new();
-    for &(_, stack) in &r.stacks {
+    for &stack in r.stacks.iter().map(|(_, s)| s).chain(&r.inserts.stacks) {
         body.push(Stmt::Let {
             dst: Some(stack),
             rhs: Rhs::NewStack,
@@ -179,8 +184,10 @@ fn with_pushes(block: &[Stmt], pushes: &HashMap<VarId, VarId>, inserts: &Inserts
             body.extend(inserts.tails.get(index).into_iter().flatten().cloned());
         }
         let saved = stmt.dst().and_then(|d| pushes.get(&d).map(|&s| (d, s)));
+        let after = stmt.dst().and_then(|d| inserts.after.get(&d));
         let span = stmt.span();
         out.push(stmt);
+        out.extend(after.into_iter().flatten().cloned());
         if let Some((value, stack)) = saved {
             out.push(Stmt::Push {
                 stack,
@@ -525,8 +532,9 @@ impl Rev<'_> {
                     None => g,
                 };
                 // The callee's reverse derivative gives the gradient of every argument.
+                let seen = self.call_arguments(d, call, span, out);
                 let mut b = self.builder(out, span);
-                let pair = b.let_(Rhs::CallReverse(call.clone(), g, d));
+                let pair = b.let_(Rhs::CallReverse(seen, g, d));
                 let pair = pair.var().expect("a let");
                 for (i, arg) in call.args.iter().enumerate() {
                     let Some(a) = arg.value.var().filter(|&a| self.act.varied[a]) else {
@@ -1095,13 +1103,7 @@ impl Rev<'_> {
     /// Recomputation is preferred (it costs no memory), except for transcendental functions,
     /// which cost more to call again than to save and load (measured on LogSumExp: 1.6x).
     fn recomputable(&self, rhs: &Rhs) -> bool {
-        let unchanged = |v: VarId| {
-            !self.vars[v].mutable
-                || match self.replay.as_ref().and_then(|r| r.unchanged(v)) {
-                    Some(unchanged) => unchanged,
-                    None => !self.written_from[self.top].contains(&v),
-                }
-        };
+        let unchanged = |v: VarId| self.unchanged(v);
         match rhs {
             // A snapshot of a location: the same value if nothing writes it from here on.
             Rhs::Op(Op::Id, args) if args[0].var().is_some_and(|v| self.vars[v].mutable) => {
@@ -1120,6 +1122,52 @@ impl Rev<'_> {
             Rhs::Opaque(o) => o.pure && o.reads.iter().all(|&v| unchanged(v)),
             _ => false,
         }
+    }
+
+    /// The call `let d = call;` as its reverse derivative is to see it: an array argument
+    /// that something writes between the call and its adjoint (a later statement, a later
+    /// iteration of a loop around it) is pushed right after the call, in the primal sweep,
+    /// and the adjoint sweep passes the popped copy instead, so the callee's derivative reads
+    /// the elements the call read (otherwise it got the array as the primal sweep left it).
+    fn call_arguments(&mut self, d: VarId, call: &Call, span: Span, out: &mut Vec<Stmt>) -> Call {
+        let mut call = call.clone();
+        for arg in &mut call.args {
+            let Some(a) = arg.value.var() else { continue };
+            let array = self.vars[a].is_array() || self.vars[a].tensor;
+            if !array || !self.vars[a].mutable || self.unchanged(a) {
+                continue;
+            }
+            let name = format!("saved_{}", self.vars[a].name);
+            let stack = fresh(&mut self.vars, name, Span::call_site(), Origin::Derivative);
+            self.vars[stack].mutable = true;
+            self.inserts.stacks.push(stack);
+            self.inserts.after.entry(d).or_default().push(Stmt::Push {
+                stack,
+                value: Operand::Var(a),
+                span,
+            });
+            let name = self.vars[a].name.clone();
+            let copy = fresh(&mut self.vars, name, span, Origin::Temp);
+            self.vars[copy].shape = self.vars[a].shape.clone();
+            self.vars[copy].tensor = self.vars[a].tensor;
+            out.push(Stmt::Let {
+                dst: Some(copy),
+                rhs: Rhs::Pop(stack),
+                span,
+            });
+            arg.value = Operand::Var(copy);
+        }
+        call
+    }
+
+    /// Whether the location `v`, read here in the adjoint sweep, holds what the primal read
+    /// (nothing writes it from here on, or a replay made it so).
+    fn unchanged(&self, v: VarId) -> bool {
+        !self.vars[v].mutable
+            || match self.replay.as_ref().and_then(|r| r.unchanged(v)) {
+                Some(unchanged) => unchanged,
+                None => !self.written_from[self.top].contains(&v),
+            }
     }
 
     /// For a call that returns a tuple, the variable of each output the primal reads (`None`
