@@ -399,3 +399,128 @@ fn an_array_updated_after_each_call_in_a_loop() {
         &[0.3, -0.4, 0.2],
     );
 }
+
+// ---- 3. An element written again after a call that read the array ----
+
+#[differentiate(wrt = x)]
+fn store_call_store(x: &[f64]) -> f64 {
+    let mut y = vec![0.0; 2];
+    y[0] = x[0] * x[1];
+    y[1] = x[0];
+    let a = sumsq(&y);
+    y[0] = x[1];
+    a + y[0] * 3.0
+}
+
+#[test]
+fn an_element_written_again_after_a_call() {
+    check(
+        "store_call_store",
+        &store_call_store,
+        &store_call_store_grad,
+        &store_call_store_vjp,
+        &store_call_store_jvp,
+        &[0.3, -1.2],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn stored_in_loop_then_call(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut y = vec![0.0; n];
+    let mut total = 0.0;
+    for i in 0..n {
+        y[i] = x[i].sin() * x[i];
+        total += y[i];
+    }
+    let a = sumsq(&y);
+    for i in 0..n {
+        y[i] = x[i] * 2.0;
+    }
+    total * a + y[0]
+}
+
+#[test]
+fn elements_stored_by_a_loop_read_by_a_call_then_overwritten() {
+    check(
+        "stored_in_loop_then_call",
+        &stored_in_loop_then_call,
+        &stored_in_loop_then_call_grad,
+        &stored_in_loop_then_call_vjp,
+        &stored_in_loop_then_call_jvp,
+        &[0.3, -1.2, 0.5],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn call_in_storing_loop(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut y = vec![0.0; n];
+    let mut total = 0.0;
+    for i in 0..n {
+        y[i] = x[i].exp() * x[i];
+        total += sumsq(&y) * y[i];
+    }
+    total
+}
+
+#[test]
+fn a_call_inside_the_loop_that_stores_the_array() {
+    check(
+        "call_in_storing_loop",
+        &call_in_storing_loop,
+        &call_in_storing_loop_grad,
+        &call_in_storing_loop_vjp,
+        &call_in_storing_loop_jvp,
+        &[0.3, -1.2, 0.5],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn same_element_around_a_call(x: &[f64]) -> f64 {
+    let mut y = x.to_vec();
+    y[0] = x[0] * x[1];
+    let a = sumsq(&y);
+    y[0] = x[1];
+    a + y[0] * 3.0
+}
+
+#[test]
+fn the_same_element_written_before_and_after_a_call() {
+    // a = (x0 x1)^2 + x1^2, plus 3 x1: d/dx0 = 2 x0 x1^2 (by hand).
+    let (_, g) = same_element_around_a_call_grad(&[0.5, 2.0]);
+    assert_eq!(g[0], 4.0);
+    check(
+        "same_element_around_a_call",
+        &same_element_around_a_call,
+        &same_element_around_a_call_grad,
+        &same_element_around_a_call_vjp,
+        &same_element_around_a_call_jvp,
+        &[0.3, -1.2],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn same_element_around_a_call_in_a_loop(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut y = vec![0.0; n];
+    let mut total = 0.0;
+    for i in 0..n {
+        y[i] = x[i] * x[(i + 1) % n];
+        total += sumsq(&y);
+        y[i] = x[i].sin();
+    }
+    total + y[0] * y[1]
+}
+
+#[test]
+fn the_same_element_written_before_and_after_a_call_in_a_loop() {
+    check(
+        "same_element_around_a_call_in_a_loop",
+        &same_element_around_a_call_in_a_loop,
+        &same_element_around_a_call_in_a_loop_grad,
+        &same_element_around_a_call_in_a_loop_vjp,
+        &same_element_around_a_call_in_a_loop_jvp,
+        &[0.3, -1.2, 0.5],
+    );
+}

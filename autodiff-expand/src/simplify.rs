@@ -256,20 +256,25 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         if propagate_constants(vars, &mut stmt, scope) {
             continue;
         }
-        // Code run for its effect may change what it reads (`c.swap(0, 1)`).
-        if let Stmt::Let {
-            rhs: Rhs::Opaque(o),
-            ..
-        } = &stmt
-        {
-            if !o.pure {
-                for v in &o.reads {
-                    let (snapshot, stored) = (snapshot_key(*v), stored_prefix(*v));
-                    scope
-                        .seen
-                        .retain(|k, _| k != &snapshot && !k.starts_with(&stored));
-                }
-            }
+        // Code run for its effect may change what it reads (`c.swap(0, 1)`), and
+        // `add_into(&mut acc[..], g)` (a call's array gradient) changes its accumulator: an
+        // element stored into `acc` before it is not what a read after it gets.
+        let changed: &[VarId] = match &stmt {
+            Stmt::Let {
+                rhs: Rhs::Opaque(o),
+                ..
+            } if !o.pure => &o.reads,
+            Stmt::Let {
+                rhs: Rhs::AddInto(acc, _),
+                ..
+            } => std::slice::from_ref(acc),
+            _ => &[],
+        };
+        for v in changed {
+            let (snapshot, stored) = (snapshot_key(*v), stored_prefix(*v));
+            scope
+                .seen
+                .retain(|k, _| k != &snapshot && !k.starts_with(&stored));
         }
         // A read of an element stored or read earlier, with no store into the array in
         // between, is that value (`qxc[j] * qxc[j]` reads once).
