@@ -524,3 +524,154 @@ fn the_same_element_written_before_and_after_a_call_in_a_loop() {
         &[0.3, -1.2, 0.5],
     );
 }
+
+// ---- 5. Methods that change a differentiated array in place ----
+
+#[differentiate(wrt = x)]
+fn swapped(x: &[f64]) -> f64 {
+    let mut z = x.to_vec();
+    z[0] = z[0] * z[2];
+    z.swap(0, 1);
+    z[0] * 2.0 + z[1] * z[1] + z[2].sin()
+}
+
+#[test]
+fn a_swap_swaps_the_derivatives() {
+    // 2 x1 + (x0 x2)^2 + sin x2: d/dx1 = 2 (by hand).
+    let (_, g) = swapped_grad(&[0.5, 3.0, 2.0]);
+    assert_eq!(g[1], 2.0);
+    check(
+        "swapped",
+        &swapped,
+        &swapped_grad,
+        &swapped_vjp,
+        &swapped_jvp,
+        &[0.3, -1.2, 0.8],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn swapped_in_a_loop(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut z = x.to_vec();
+    let mut s = 0.0;
+    for i in 0..n - 1 {
+        if z[i] > z[i + 1] {
+            z.swap(i, i + 1);
+        }
+        s += z[i] * (i as f64 + 1.0);
+        z[i + 1] = z[i + 1] * 1.5 + z[i];
+    }
+    s + z[n - 1]
+}
+
+#[test]
+fn swaps_in_a_loop_and_a_branch() {
+    check(
+        "swapped_in_a_loop",
+        &swapped_in_a_loop,
+        &swapped_in_a_loop_grad,
+        &swapped_in_a_loop_vjp,
+        &swapped_in_a_loop_jvp,
+        &[0.3, -1.2, 0.8, 0.1],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn filled(x: &[f64]) -> f64 {
+    let mut z = x.to_vec();
+    let a = z[0] * z[1];
+    z.fill(x[2] * x[2]);
+    a + z[0] + z[1] * x[0]
+}
+
+#[test]
+fn a_fill_overwrites_the_derivatives() {
+    // x0 x1 + x2^2 + x2^2 x0: d/dx1 = x0 (by hand).
+    let (_, g) = filled_grad(&[0.5, 3.0, 2.0]);
+    assert_eq!(g, vec![3.0 + 4.0, 0.5, 4.0 + 2.0]);
+    check(
+        "filled",
+        &filled,
+        &filled_grad,
+        &filled_vjp,
+        &filled_jvp,
+        &[0.3, -1.2, 0.8],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn copied_from(x: &[f64]) -> f64 {
+    let mut z = vec![0.0; x.len()];
+    let mut s = 0.0;
+    for t in 0..3 {
+        let y: Vec<f64> = cumsum(x);
+        z.copy_from_slice(&y);
+        z[0] = z[0] * (t as f64);
+        s += sumsq(&z);
+    }
+    s
+}
+
+#[test]
+fn a_copy_from_slice_copies_the_derivatives() {
+    check(
+        "copied_from",
+        &copied_from,
+        &copied_from_grad,
+        &copied_from_vjp,
+        &copied_from_jvp,
+        &[0.3, -1.2, 0.8],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn copied_into_two(x: &[f64]) -> f64 {
+    let mut z = vec![0.0; 2];
+    z.copy_from_slice(x);
+    z[0] * z[1]
+}
+
+#[test]
+fn copy_from_slice_of_the_same_length() {
+    check(
+        "copied_into_two",
+        &copied_into_two,
+        &copied_into_two_grad,
+        &copied_into_two_vjp,
+        &copied_into_two_jvp,
+        &[0.3, -1.2],
+    );
+}
+
+#[test]
+#[should_panic(expected = "source slice length does not match destination slice length")]
+fn copy_from_slice_of_another_length_panics_as_in_rust() {
+    copied_into_two_grad(&[1.0, 2.0, 3.0]);
+}
+
+/// An array without a derivative changed in place inside the loop: the reversed iteration
+/// must not read it again as if unchanged.
+#[differentiate(wrt = x)]
+fn reversed_weights(x: &[f64], w: &[f64]) -> f64 {
+    let mut order = w.to_vec();
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i] * order[i];
+        order.rotate_left(1);
+    }
+    s + x[0] * order[0]
+}
+
+#[test]
+fn an_array_without_a_derivative_changed_in_place_in_a_loop() {
+    let w = [1.0, -2.0, 3.5, 0.25];
+    check(
+        "reversed_weights",
+        &|x| reversed_weights(x, &w),
+        &|x| reversed_weights_grad(x, &w),
+        &|x, s| reversed_weights_vjp(x, &w, s),
+        &|x, u| reversed_weights_jvp(x, &w, u),
+        &[0.3, -1.2, 0.8],
+    );
+}

@@ -177,6 +177,22 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
             }
         }
         let Rhs::Opaque(o) = rhs else { return };
+        // A method that changes a differentiated array in place, kept as written: its result
+        // is unused, but the array's later reads see the change, which has no derivative.
+        if o.what.ends_with(crate::lower::CHANGES_IN_PLACE) {
+            if let Some(&a) = reads.iter().find(|&&r| act.is_active(r) && !tainted[r]) {
+                cx.error_at(
+                    *span,
+                    format!(
+                        "{} has no derivative, and `{}` is being differentiated; write the change \
+                         as element assignments (`{}[i] = ..;`) in a loop, or move it into a \
+                         function with its own derivative",
+                        o.what, f.vars[a].name, f.vars[a].name
+                    ),
+                );
+            }
+            return;
+        }
         if o.passive_result || !act.is_active(*dst) {
             return;
         }

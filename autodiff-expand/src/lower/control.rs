@@ -633,6 +633,10 @@ pub(super) fn collect_assignments(e: &Expr, nested: bool, names: &mut HashSet<St
             }
         }
         Expr::Paren(p) => collect_assignments(&p.expr, nested, names),
+        // `z.swap(i, j)`: written element by element, as `z[i] = ..` is.
+        e if in_place::changed_receiver(e).is_some() => {
+            names.extend(in_place::changed_receiver(e).map(ToString::to_string));
+        }
         _ => {}
     }
 }

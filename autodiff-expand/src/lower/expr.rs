@@ -169,6 +169,9 @@ impl Lower<'_> {
                 };
             }
         }
+        if let Some(done) = self.in_place_method(e, m) {
+            return done;
+        }
         if PASSIVE_METHODS.contains(&name.as_str()) {
             return self.opaque(e, &format!("the method `{name}`"), true);
         }

@@ -1324,7 +1324,7 @@ pub(crate) fn written_from(body: &[Stmt]) -> Vec<HashSet<VarId>> {
             Stmt::Store { array, .. } => {
                 suffix.insert(*array);
             }
-            _ => {}
+            _ => suffix.extend(changed_in_place(s)),
         });
         result[k] = suffix.clone();
     }
@@ -1339,9 +1339,26 @@ pub(crate) fn write_counts(body: &[Stmt]) -> HashMap<VarId, usize> {
         Stmt::Assign { dst: v, .. } | Stmt::Store { array: v, .. } => {
             *counts.entry(*v).or_default() += 1;
         }
-        _ => {}
+        _ => {
+            for &v in changed_in_place(s) {
+                *counts.entry(v).or_default() += 1;
+            }
+        }
     });
     counts
+}
+
+/// What a method kept as written that changes an array in place (`order.sort_by(..)` on an
+/// array without a derivative) may change: everything it reads. A write like a store, so
+/// the array is not read again in the adjoint sweep as if unchanged.
+fn changed_in_place(s: &Stmt) -> &[VarId] {
+    match s {
+        Stmt::Let {
+            rhs: Rhs::Opaque(o),
+            ..
+        } if o.what.ends_with(crate::lower::CHANGES_IN_PLACE) => &o.reads,
+        _ => &[],
+    }
 }
 
 /// In a loop body reversed over `i`: one `acc[i] += a` and one `acc[i + 1] += b`, both
