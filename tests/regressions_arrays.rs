@@ -675,3 +675,35 @@ fn an_array_without_a_derivative_changed_in_place_in_a_loop() {
         &[0.3, -1.2, 0.8],
     );
 }
+
+fn bump(w: &mut [f64]) {
+    for v in w.iter_mut() {
+        *v = *v * 1.5 + 1.0;
+    }
+}
+
+/// An array without a derivative changed through `&mut` by a plain function inside the
+/// loop: counted as a write, so the reversed iteration does not read the final values.
+#[differentiate(wrt = x)]
+fn bumped_weights(x: &[f64], w: &[f64]) -> f64 {
+    let mut weights = w.to_vec();
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i] * weights[i];
+        bump(&mut weights);
+    }
+    s
+}
+
+#[test]
+fn an_array_without_a_derivative_changed_through_mut_in_a_loop() {
+    let w = [1.0, -2.0, 3.5];
+    check(
+        "bumped_weights",
+        &|x| bumped_weights(x, &w),
+        &|x| bumped_weights_grad(x, &w),
+        &|x, s| bumped_weights_vjp(x, &w, s),
+        &|x, u| bumped_weights_jvp(x, &w, u),
+        &[0.3, -1.2, 0.8],
+    );
+}

@@ -99,6 +99,9 @@ impl Lower<'_> {
                 self.array_constant(e, shape)
             }
             Expr::Field(_) => self.opaque(e, "a field access", false),
+            // `&mut x` outside a call's arguments (`let r = &mut z;`): writes through `r`
+            // would change `z`, which the macro does not follow.
+            Expr::Reference(r) if r.mutability.is_some() => self.unsupported(r, "a `&mut` borrow is supported only as a call's argument; write through the variable's own name (`z[i] = ..`)"),
             Expr::Reference(r) => self.expr(&r.expr),
             _ => self.opaque(e, "this expression", false),
         }
@@ -171,6 +174,10 @@ impl Lower<'_> {
         }
         if let Some(done) = self.in_place_method(e, m) {
             return done;
+        }
+        let args: Vec<&Expr> = m.args.iter().collect();
+        if let Some(kept) = self.call_through_mut(e, &args, &format!("the method `{name}`")) {
+            return kept;
         }
         if PASSIVE_METHODS.contains(&name.as_str()) {
             return self.opaque(e, &format!("the method `{name}`"), true);
@@ -372,6 +379,14 @@ impl Lower<'_> {
     }
 
     pub(super) fn call(&mut self, e: &Expr, c: &syn::ExprCall) -> Operand {
+        let args: Vec<&Expr> = c.args.iter().collect();
+        let what = match &*c.func {
+            Expr::Path(p) => format!("the call of `{}`", path_name(&p.path)),
+            _ => "this call".to_string(),
+        };
+        if let Some(kept) = self.call_through_mut(e, &args, &what) {
+            return kept;
+        }
         if let Expr::Path(p) = &*c.func {
             let segments: Vec<String> = p
                 .path

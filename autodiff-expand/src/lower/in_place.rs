@@ -66,9 +66,10 @@ const CHANGING: &[&str] = &[
     "borrow_mut",
 ];
 
-/// The end of `what` for a method kept as written that changes an array in place; `check`
-/// reports it where the array carries a derivative.
-pub(crate) const CHANGES_IN_PLACE: &str = ", which changes the array in place,";
+/// The end of `what` for code kept as written that changes what it reads in place (a
+/// method of the array, a call given `&mut x`); `check` reports it where what it changes
+/// carries a derivative, and the reverse pass counts it as a write of what it reads.
+pub(crate) const CHANGES_IN_PLACE: &str = " in place,";
 
 /// The receiver's name, where `e` (an expression statement) is a method call that changes
 /// it in place: the name is then a location (declared `let mut`, written element by element
@@ -80,6 +81,26 @@ pub(super) fn changed_receiver(e: &Expr) -> Option<&Ident> {
         }
         _ => None,
     }
+}
+
+/// The names `e` borrows with `&mut name` (or `&mut name[..]`), anywhere in its tokens: they
+/// are locations too, so their bindings keep their `mut`.
+pub(super) fn borrowed_mut(e: &Expr, names: &mut HashSet<String>) {
+    fn scan(tokens: TokenStream, names: &mut HashSet<String>) {
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        for (k, t) in tokens.iter().enumerate() {
+            match (t, tokens.get(k + 1), tokens.get(k + 2)) {
+                (TokenTree::Punct(p), Some(TokenTree::Ident(m)), Some(TokenTree::Ident(name)))
+                    if p.as_char() == '&' && m == "mut" =>
+                {
+                    names.insert(name.to_string());
+                }
+                (TokenTree::Group(g), _, _) => scan(g.stream(), names),
+                _ => {}
+            }
+        }
+    }
+    scan(e.to_token_stream(), names);
 }
 
 impl Lower<'_> {
@@ -152,7 +173,25 @@ impl Lower<'_> {
             }
             _ => {}
         }
-        let what = format!("the method `{name}`{CHANGES_IN_PLACE}");
+        let what = format!("the method `{name}`, which changes the array{CHANGES_IN_PLACE}");
+        Some(self.opaque(e, &what, false))
+    }
+
+    /// A call given `&mut x` (`helper(&mut z)`, `std::mem::swap(&mut a, &mut b)`): kept as
+    /// written, marked as changing what it reads; `None` when no argument is `&mut`.
+    pub(super) fn call_through_mut(
+        &mut self,
+        e: &Expr,
+        args: &[&Expr],
+        what: &str,
+    ) -> Option<Operand> {
+        let borrows_mut = args
+            .iter()
+            .any(|a| matches!(strip_parens(a), Expr::Reference(r) if r.mutability.is_some()));
+        if !borrows_mut {
+            return None;
+        }
+        let what = format!("{what}, which changes what it borrows with `&mut`{CHANGES_IN_PLACE}");
         Some(self.opaque(e, &what, false))
     }
 
