@@ -707,3 +707,218 @@ fn an_array_without_a_derivative_changed_through_mut_in_a_loop() {
         &[0.3, -1.2, 0.8],
     );
 }
+
+// ---- Class members: arrays the lowering hoists, and arrays calls read ----
+
+#[differentiate(wrt = x)]
+fn scratch_in_branch(x: &[f64]) -> f64 {
+    let mut y = x[0];
+    if x[0] > 0.0 {
+        let mut z = [0.0; 2];
+        z[0] = x[0] * x[1];
+        z[1] = z[0] * x[0] + y;
+        y = z[1] * z[0];
+    }
+    y
+}
+
+#[test]
+fn a_scratch_array_created_in_a_branch() {
+    for x in [[0.3, -1.2], [-0.3, 0.7]] {
+        check(
+            "scratch_in_branch",
+            &scratch_in_branch,
+            &scratch_in_branch_grad,
+            &scratch_in_branch_vjp,
+            &scratch_in_branch_jvp,
+            &x,
+        );
+    }
+}
+
+#[differentiate(wrt = x)]
+fn copy_in_branch_in_loop(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for t in 0..4 {
+        if t % 2 == 0 {
+            let mut y = x.to_vec();
+            y[0] = y[0] * (t as f64 + 2.0);
+            s += y[0] * y[1];
+        } else {
+            let c = [x[1], s];
+            s = c[0] * c[1] + s;
+        }
+    }
+    s
+}
+
+#[test]
+fn a_copy_and_a_literal_in_the_branches_of_a_loop() {
+    check(
+        "copy_in_branch_in_loop",
+        &copy_in_branch_in_loop,
+        &copy_in_branch_in_loop_grad,
+        &copy_in_branch_in_loop_vjp,
+        &copy_in_branch_in_loop_jvp,
+        &[0.3, -1.2],
+    );
+}
+
+/// GMM's shape: a scratch array refilled per component, read by a call and by an inner loop
+/// whose values are kept (a replay or a fused loop reverses it).
+#[differentiate(wrt = [x, mu])]
+fn components(x: &[f64], mu: &[f64]) -> f64 {
+    let d = x.len();
+    let k = mu.len() / d;
+    let mut xc = vec![0.0; d];
+    let mut total = 0.0;
+    for c in 0..k {
+        for j in 0..d {
+            xc[j] = x[j] - mu[c * d + j];
+        }
+        let e = sumsq(&xc);
+        let mut acc = 0.0;
+        for j in 0..d {
+            acc += (xc[j] * 0.5).exp();
+        }
+        total += e * acc;
+    }
+    total
+}
+
+#[test]
+fn a_scratch_array_read_by_a_call_in_a_replayed_or_fused_loop() {
+    let x = [0.3, -0.4];
+    let mu = [0.1, 0.2, -0.3, 0.5, 0.7, -0.2];
+    let f = |p: &[f64]| components(&p[..2], &p[2..]);
+    check(
+        "components",
+        &f,
+        &|p| {
+            let (v, (gx, gm)) = components_grad(&p[..2], &p[2..]);
+            (v, gx.into_iter().chain(gm).collect())
+        },
+        &|p, s| {
+            let (v, (gx, gm)) = components_vjp(&p[..2], &p[2..], s);
+            (v, gx.into_iter().chain(gm).collect())
+        },
+        &|p, u| components_jvp(&p[..2], &p[2..], &u[..2], &u[2..]),
+        &[x.as_slice(), mu.as_slice()].concat(),
+    );
+}
+
+/// The scratch array written after the call in the same iteration, in a top-level loop that
+/// only adds into a sum (a fused loop).
+#[differentiate(wrt = x)]
+fn written_after_the_call_in_a_sum(x: &[f64]) -> f64 {
+    let d = x.len();
+    let mut y = vec![0.0; d];
+    let mut total = 0.0;
+    for t in 0..3 {
+        for j in 0..d {
+            y[j] = x[j] * (t as f64 + 1.0);
+        }
+        let e = sumsq(&y);
+        for j in 0..d {
+            y[j] = y[j] * e;
+        }
+        total += y[0] + e;
+    }
+    total
+}
+
+#[test]
+fn an_array_written_after_the_call_in_a_sum_loop() {
+    check(
+        "written_after_the_call_in_a_sum",
+        &written_after_the_call_in_a_sum,
+        &written_after_the_call_in_a_sum_grad,
+        &written_after_the_call_in_a_sum_vjp,
+        &written_after_the_call_in_a_sum_jvp,
+        &[0.3, -0.4, 0.2],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn call_in_while(x: &[f64]) -> f64 {
+    let mut y = x.to_vec();
+    let mut total = 0.0;
+    let mut it = 0;
+    while it < 3 {
+        total += sumsq(&y) * 0.1;
+        y.swap(0, 1);
+        y[0] = y[0] * 0.5 + y[1];
+        it += 1;
+    }
+    total
+}
+
+#[test]
+fn an_array_swapped_and_written_between_calls_in_a_while_loop() {
+    check(
+        "call_in_while",
+        &call_in_while,
+        &call_in_while_grad,
+        &call_in_while_vjp,
+        &call_in_while_jvp,
+        &[0.3, -0.4, 0.2],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn call_results_chained_in_loop(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut z = x.to_vec();
+    for _ in 0..2 {
+        let c: Vec<f64> = cumsum(&z);
+        s += sumsq(&c);
+        z[1] = c[0] * z[1];
+    }
+    s
+}
+
+#[test]
+fn a_call_result_passed_to_another_call_in_a_loop() {
+    check(
+        "call_results_chained_in_loop",
+        &call_results_chained_in_loop,
+        &call_results_chained_in_loop_grad,
+        &call_results_chained_in_loop_vjp,
+        &call_results_chained_in_loop_jvp,
+        &[0.3, -0.4, 0.2],
+    );
+}
+
+/// The same with a product over components (a replayed loop, not a fused one).
+#[differentiate(wrt = x)]
+fn components_product(x: &[f64], mu: &[f64]) -> f64 {
+    let d = x.len();
+    let k = mu.len() / d;
+    let mut xc = vec![0.0; d];
+    let mut prod = 1.0;
+    for c in 0..k {
+        for j in 0..d {
+            xc[j] = x[j] - mu[c * d + j];
+        }
+        let e = sumsq(&xc);
+        let mut acc = 0.0;
+        for j in 0..d {
+            acc += (xc[j] * 0.5).exp();
+        }
+        prod = prod * (e * acc * 0.1 + 1.0);
+    }
+    prod
+}
+
+#[test]
+fn a_scratch_array_read_by_a_call_in_a_replayed_loop() {
+    let mu = [0.1, 0.2, -0.3, 0.5, 0.7, -0.2];
+    check(
+        "components_product",
+        &|x| components_product(x, &mu),
+        &|x| components_product_grad(x, &mu),
+        &|x, s| components_product_vjp(x, &mu, s),
+        &|x, u| components_product_jvp(x, &mu, u),
+        &[0.3, -0.4],
+    );
+}
