@@ -56,6 +56,9 @@ impl Lower<'_> {
             Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
                 self.unsupported(e, "a loop has no value here; write it as a statement and assign the result to a `let mut` declared before it")
             }
+            // `x[a..b]` is a slice, not an element: kept as written, so `check` reports it
+            // where `x` is being differentiated (it was taken for one element).
+            Expr::Index(_) if slices(e) => self.opaque(e, "the slice `x[a..b]` (pass the whole array, with the bounds as separate arguments)", false),
             Expr::Index(ix) => match self.place(e) {
                 Some((array, index)) => {
                     let v = self.f.new_var("", span, Origin::Temp);
@@ -618,6 +621,14 @@ pub(super) fn is_constant(e: &Expr) -> bool {
 
 /// Code whose evaluation can be repeated: casts, literals, paths, arithmetic and comparisons
 /// of such, `.len()`. Calls and macros may have effects or differ between runs.
+/// Whether an indexing expression has a range among its indices (`x[1..]`, `x[i][..n]`).
+fn slices(e: &Expr) -> bool {
+    match strip_parens(e) {
+        Expr::Index(i) => matches!(strip_parens(&i.index), Expr::Range(_)) || slices(&i.expr),
+        _ => false,
+    }
+}
+
 pub(super) fn is_pure(e: &Expr) -> bool {
     match e {
         Expr::Lit(_) | Expr::Path(_) => true,
