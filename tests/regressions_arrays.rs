@@ -922,3 +922,99 @@ fn a_scratch_array_read_by_a_call_in_a_replayed_loop() {
         &[0.3, -0.4],
     );
 }
+
+// ---- Class members: `[v; n]` and `vec![v; n]` with a value that carries a derivative ----
+
+#[differentiate(wrt = x)]
+fn repeat_of_active(x: &[f64]) -> f64 {
+    let y = [x[0] * 2.0; 3];
+    let z = vec![x[1]; 2];
+    y[1] * y[2] + z[0] * x[0]
+}
+
+#[test]
+fn a_repeat_array_of_a_differentiated_value() {
+    // 4 x0^2 + x1 x0: d/dx0 = 8 x0 + x1 (by hand).
+    let (_, g) = repeat_of_active_grad(&[0.5, 3.0]);
+    assert_eq!(g, vec![7.0, 0.5]);
+    check(
+        "repeat_of_active",
+        &repeat_of_active,
+        &repeat_of_active_grad,
+        &repeat_of_active_vjp,
+        &repeat_of_active_jvp,
+        &[0.3, -1.2],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn written_repeat_of_active(x: &[f64]) -> f64 {
+    let mut y = [x[0]; 3];
+    y[0] = 1.0;
+    let mut s = 0.0;
+    for t in 0..2 {
+        let mut z = [x[1] * 2.0; 2];
+        z[1] = z[1] * x[0] * (t as f64 + 1.0);
+        s += z[0] * z[1];
+    }
+    y[0] * y[1] * y[2] + s
+}
+
+#[test]
+fn a_written_repeat_array_of_a_differentiated_value() {
+    check(
+        "written_repeat_of_active",
+        &written_repeat_of_active,
+        &written_repeat_of_active_grad,
+        &written_repeat_of_active_vjp,
+        &written_repeat_of_active_jvp,
+        &[0.3, -1.2],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn copy_of_a_location_in_a_loop(x: &[f64]) -> f64 {
+    let mut x2 = x.to_vec();
+    let mut s = 0.0;
+    for _ in 0..3 {
+        let mut y = x2.to_vec();
+        y[0] = y[0] * y[1];
+        x2[1] = y[0] + x2[1] * 0.5;
+        s += y[0];
+    }
+    s
+}
+
+#[test]
+fn a_copy_of_an_array_the_loop_writes() {
+    check(
+        "copy_of_a_location_in_a_loop",
+        &copy_of_a_location_in_a_loop,
+        &copy_of_a_location_in_a_loop_grad,
+        &copy_of_a_location_in_a_loop_vjp,
+        &copy_of_a_location_in_a_loop_jvp,
+        &[0.3, -1.2],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn repeat_in_loop(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let y = [x[i] * s + x[i]; 2];
+        s += y[0] * y[1];
+    }
+    s
+}
+
+#[test]
+fn a_repeat_array_of_a_differentiated_value_in_a_loop() {
+    check(
+        "repeat_in_loop",
+        &repeat_in_loop,
+        &repeat_in_loop_grad,
+        &repeat_in_loop_vjp,
+        &repeat_in_loop_jvp,
+        &[0.3, -1.2, 0.5],
+    );
+}

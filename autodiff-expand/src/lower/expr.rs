@@ -98,6 +98,9 @@ impl Lower<'_> {
                 Operand::Var(v)
             }
             Expr::Repeat(r) => {
+                if let Some(array) = self.repeat_of_values(e, &r.expr, &r.len, true) {
+                    return array;
+                }
                 let shape = std::iter::once(Level::Fixed).chain(repeat_shape(&r.expr)).collect();
                 self.array_constant(e, shape)
             }
@@ -530,10 +533,68 @@ impl Lower<'_> {
         Operand::Var(v)
     }
 
+    /// `[v; n]` or `vec![v; n]` (`fixed`: the former) whose value reads variables, so it may
+    /// carry a derivative (`[x[0]; 3]`): as an array constant it had none, and the gradient
+    /// through its elements was silently lost. `[v; 3]` (a literal length) becomes the literal
+    /// `[v, v, v]`; otherwise, at the top level of the body, the array is created and then
+    /// filled with `v` by a loop (its elements are written, so they are differentiated);
+    /// inside a branch or loop it is kept as written for `check` to report where it is
+    /// differentiated. `None` for a value that reads nothing (`vec![0.0; n]`) and for nested
+    /// arrays: lowered as before.
+    fn repeat_of_values(
+        &mut self,
+        e: &Expr,
+        value: &Expr,
+        len: &Expr,
+        fixed: bool,
+    ) -> Option<Operand> {
+        let nested = matches!(
+            strip_parens(value),
+            Expr::Repeat(_) | Expr::Macro(_) | Expr::Array(_)
+        );
+        if nested || self.rename(value.to_token_stream()).1.is_empty() {
+            return None;
+        }
+        let span = e.span();
+        let literal = match strip_parens(len) {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(n),
+                ..
+            }) => n.base10_parse::<usize>().ok(),
+            _ => None,
+        };
+        if let (true, Some(n @ 1..=64)) = (fixed, literal) {
+            let v = self.expr(value);
+            let array = self.f.new_var("", span, Origin::Temp);
+            self.f.vars[array].shape = vec![Level::Fixed];
+            self.f.body.push(Stmt::Let {
+                dst: Some(array),
+                rhs: Rhs::ArrayLit(vec![v; n]),
+                span,
+            });
+            return Some(Operand::Var(array));
+        }
+        if self.nested > 0 {
+            let what = "an array `vec![v; n]` of a value computed here (create it before the branch or loop, and write its elements)";
+            return Some(self.opaque(e, what, false));
+        }
+        let level = if fixed { Level::Fixed } else { Level::Dynamic };
+        let array = self.array_constant(e, vec![level]);
+        let a = array.var()?;
+        self.f.vars[a].mutable = true;
+        let v = self.expr(value);
+        let n = self.expr(len);
+        self.push_fill(a, n, span, |_, _| (Vec::new(), v));
+        Some(array)
+    }
+
     /// `vec![value; n]` is an array; other `vec!` forms are opaque.
     pub(super) fn vec_macro(&mut self, e: &Expr, m: &syn::ExprMacro) -> Operand {
         match vec_repeat(&m.mac) {
-            Some((value, _)) => {
+            Some((value, len)) => {
+                if let Some(array) = self.repeat_of_values(e, &value, &len, false) {
+                    return array;
+                }
                 let shape = std::iter::once(Level::Dynamic)
                     .chain(repeat_shape(&value))
                     .collect();
@@ -619,8 +680,6 @@ pub(super) fn is_constant(e: &Expr) -> bool {
     )
 }
 
-/// Code whose evaluation can be repeated: casts, literals, paths, arithmetic and comparisons
-/// of such, `.len()`. Calls and macros may have effects or differ between runs.
 /// Whether an indexing expression has a range among its indices (`x[1..]`, `x[i][..n]`).
 fn slices(e: &Expr) -> bool {
     match strip_parens(e) {
@@ -629,6 +688,8 @@ fn slices(e: &Expr) -> bool {
     }
 }
 
+/// Code whose evaluation can be repeated: casts, literals, paths, arithmetic and comparisons
+/// of such, `.len()`. Calls and macros may have effects or differ between runs.
 pub(super) fn is_pure(e: &Expr) -> bool {
     match e {
         Expr::Lit(_) | Expr::Path(_) => true,
