@@ -3,8 +3,13 @@
 //! the macro) and, where it is short to write, the derivative worked out by hand. `_grad`,
 //! `_vjp` (with a seed that is not 1) and `_jvp` (with a tangent that is not a unit vector)
 //! are each compared with the oracle, not with one another.
-// Written as users write numerical code: index loops.
-#![allow(clippy::needless_range_loop)]
+// Written as users write numerical code: index loops, `y[i] = y[i] * c`, and `vec!` where
+// an array would do (the macro lowers `Vec`s and arrays differently, and both are tested).
+#![allow(
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::useless_vec
+)]
 use autodiff::prelude::*;
 
 /// Central finite differences of `f` at `x`, one entry per coordinate.
@@ -24,16 +29,13 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-5 * (1.0 + b.abs())
 }
 
+type Grad<'a> = &'a dyn Fn(&[f64]) -> (f64, Vec<f64>);
+type Vjp<'a> = &'a dyn Fn(&[f64], f64) -> (f64, Vec<f64>);
+type Jvp<'a> = &'a dyn Fn(&[f64], &[f64]) -> (f64, f64);
+
 /// `grad` and `vjp` (seed 0.7) against finite differences, `jvp` against the finite
 /// differences' directional derivative, values against `f`.
-fn check(
-    name: &str,
-    f: &dyn Fn(&[f64]) -> f64,
-    grad: &dyn Fn(&[f64]) -> (f64, Vec<f64>),
-    vjp: &dyn Fn(&[f64], f64) -> (f64, Vec<f64>),
-    jvp: &dyn Fn(&[f64], &[f64]) -> (f64, f64),
-    x: &[f64],
-) {
+fn check(name: &str, f: &dyn Fn(&[f64]) -> f64, grad: Grad, vjp: Vjp, jvp: Jvp, x: &[f64]) {
     let oracle = fd(f, x);
     let (value, g) = grad(x);
     assert_eq!(value, f(x), "{name}: value");
@@ -1016,5 +1018,41 @@ fn a_repeat_array_of_a_differentiated_value_in_a_loop() {
         &repeat_in_loop_vjp,
         &repeat_in_loop_jvp,
         &[0.3, -1.2, 0.5],
+    );
+}
+
+/// A call reading a scratch array inside an inner loop of a fused sum loop, the array
+/// refilled by a loop nested in the inner one (the snapshot strategy).
+#[differentiate(wrt = x)]
+fn call_in_nested_scratch_loops(x: &[f64]) -> f64 {
+    let d = x.len();
+    let mut xc = vec![0.0; d];
+    let mut total = 0.0;
+    for c in 0..2 {
+        let mut acc = 0.0;
+        for j in 0..d {
+            for m in 0..d {
+                xc[m] = x[m] * ((j + c) as f64 + 1.0) - x[j];
+            }
+            let mut inner = 0.0;
+            for m in 0..d {
+                inner += (xc[m] * 0.3).exp();
+            }
+            acc += sumsq(&xc) * x[j] + inner;
+        }
+        total += acc;
+    }
+    total
+}
+
+#[test]
+fn a_call_reading_a_scratch_array_in_nested_loops() {
+    check(
+        "call_in_nested_scratch_loops",
+        &call_in_nested_scratch_loops,
+        &call_in_nested_scratch_loops_grad,
+        &call_in_nested_scratch_loops_vjp,
+        &call_in_nested_scratch_loops_jvp,
+        &[0.3, -0.4, 0.2],
     );
 }
