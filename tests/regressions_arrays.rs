@@ -1056,3 +1056,50 @@ fn a_call_reading_a_scratch_array_in_nested_loops() {
         &[0.3, -0.4, 0.2],
     );
 }
+
+// ---- Class members: a whole array assigned again ----
+
+#[differentiate(wrt = x)]
+fn reassigned_in_loop(x: &[f64]) -> f64 {
+    let mut y = x.to_vec();
+    let mut s = 0.0;
+    for _ in 0..3 {
+        s += y[0] * y[1];
+        y = x.to_vec();
+        y[1] = y[1] * s;
+    }
+    s + y[1]
+}
+
+#[test]
+fn a_whole_array_assigned_a_copy_in_a_loop() {
+    check(
+        "reassigned_in_loop",
+        &reassigned_in_loop,
+        &reassigned_in_loop_grad,
+        &reassigned_in_loop_vjp,
+        &reassigned_in_loop_jvp,
+        &[0.3, -1.2],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn reassigned_a_constant(x: &[f64]) -> f64 {
+    let mut y = x.to_vec();
+    let a = y[0] * y[1];
+    y = vec![0.0; 2];
+    y[1] = a;
+    y[0] + y[1] * x[0]
+}
+
+#[test]
+fn a_whole_array_assigned_zeros() {
+    check(
+        "reassigned_a_constant",
+        &reassigned_a_constant,
+        &reassigned_a_constant_grad,
+        &reassigned_a_constant_vjp,
+        &reassigned_a_constant_jvp,
+        &[0.3, -1.2],
+    );
+}

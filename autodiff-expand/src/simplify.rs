@@ -233,6 +233,10 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         match &stmt {
             Stmt::Assign { dst, .. } => {
                 scope.seen.remove(&snapshot_key(*dst));
+                // A whole array assigned (`y = x.to_vec();`): its elements read or stored
+                // before are not its elements now.
+                let prefix = stored_prefix(*dst);
+                scope.seen.retain(|k, _| !k.starts_with(&prefix));
             }
             // Store-to-load forwarding: `c[i] = v; .. c[i]` reads `v`, if nothing stored into
             // `c` in between (another index might be the same element).

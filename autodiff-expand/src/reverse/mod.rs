@@ -283,6 +283,14 @@ impl Rev<'_> {
                 if act.stopped[*dst] {
                     return;
                 }
+                if self.vars[*dst].is_array() {
+                    // `y = e` of a whole array: `y`'s adjoint moves to `e`'s element by
+                    // element, and `y`'s starts again from zero (it was added to `e`'s as an
+                    // array sum, and zeroed as a scalar: neither compiled).
+                    let to = self.acc[v].filter(|_| act.varied[v]);
+                    out.push(move_adjoint(&mut self.vars, acc, to, *span));
+                    return;
+                }
                 let increment = increment_of(&self.defs, &self.reads, *dst, v);
                 let mut b = self.builder(out, *span);
                 let g = b.let_(Rhs::Op(Op::Id, vec![Operand::Var(acc)]));
@@ -1276,6 +1284,74 @@ fn elementwise_add(
                 rhs: Rhs::Opaque(crate::ir::Opaque {
                     tokens: quote::quote!(#placeholder.len()),
                     reads: vec![to],
+                    passive_result: true,
+                    pure: true,
+                    what: "the length of an array".into(),
+                }),
+                span,
+            },
+            Stmt::For {
+                index: k,
+                start: Operand::Const {
+                    tokens: quote::quote!(0),
+                    value: Some(0.0),
+                },
+                end: Operand::Var(len),
+                inclusive: false,
+                reversed: false,
+                body,
+                span,
+            },
+        ],
+        otherwise: Vec::new(),
+        span,
+    }
+}
+
+/// `for k in 0..from.len() { to[k] += from[k]; from[k] = 0; }` (without `to`: the zeroing
+/// only): the adjoint of assigning a whole array.
+fn move_adjoint(vars: &mut Vec<Var>, from: VarId, to: Option<VarId>, span: Span) -> Stmt {
+    let k = fresh(vars, "k", span, Origin::Temp);
+    let len = fresh(vars, "len", span, Origin::Temp);
+    let element = fresh(vars, "element", span, Origin::Temp);
+    let zero = fresh(vars, "zero", span, Origin::Temp);
+    let placeholder = crate::lower::placeholder(from, span);
+    let at = || vec![Operand::Var(k)];
+    let mut body = vec![Stmt::Let {
+        dst: Some(element),
+        rhs: Rhs::Index(from, at()),
+        span,
+    }];
+    body.extend(to.map(|to| Stmt::Store {
+        array: to,
+        index: at(),
+        value: Operand::Var(element),
+        accumulate: true,
+        span,
+    }));
+    body.push(Stmt::Let {
+        dst: Some(zero),
+        rhs: Rhs::Zero(Operand::Var(element)),
+        span,
+    });
+    body.push(Stmt::Store {
+        array: from,
+        index: at(),
+        value: Operand::Var(zero),
+        accumulate: false,
+        span,
+    });
+    Stmt::If {
+        cond: Operand::Const {
+            tokens: quote::quote!(true),
+            value: Some(1.0),
+        },
+        then: vec![
+            Stmt::Let {
+                dst: Some(len),
+                rhs: Rhs::Opaque(crate::ir::Opaque {
+                    tokens: quote::quote!(#placeholder.len()),
+                    reads: vec![from],
                     passive_result: true,
                     pure: true,
                     what: "the length of an array".into(),
