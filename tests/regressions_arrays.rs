@@ -1103,3 +1103,35 @@ fn a_whole_array_assigned_zeros() {
         &[0.3, -1.2],
     );
 }
+
+// ---- Class members: writes by code kept as written, seen by loop-invariant motion ----
+
+/// Values without a derivative swapped through `&mut` in a loop: the snapshot of `a` is not
+/// the same in every iteration.
+#[differentiate(wrt = x)]
+fn swapped_weights(x: &[f64]) -> f64 {
+    let mut a = 1.0;
+    let mut b = 2.5;
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i] * a;
+        std::mem::swap(&mut a, &mut b);
+    }
+    s
+}
+
+#[test]
+fn scalars_without_a_derivative_swapped_in_a_loop() {
+    // x0^2 + 2.5 x1^2 + x2^2: the gradient is [2 x0, 5 x1, 2 x2] (by hand).
+    let (v, g) = swapped_weights_grad(&[1.0, 2.0, 3.0]);
+    assert_eq!(v, 1.0 + 10.0 + 9.0);
+    assert_eq!(g, vec![2.0, 10.0, 6.0]);
+    check(
+        "swapped_weights",
+        &swapped_weights,
+        &swapped_weights_grad,
+        &swapped_weights_vjp,
+        &swapped_weights_jvp,
+        &[0.3, -1.2, 0.8],
+    );
+}

@@ -70,7 +70,20 @@ fn hoist_snapshots(vars: &[Var], block: Vec<Stmt>) -> Vec<Stmt> {
             *inner = hoist_snapshots(vars, std::mem::take(inner));
         }
         if let Stmt::For { body, .. } | Stmt::While { body, .. } = &mut stmt {
-            let written = written_in(body);
+            let mut written = written_in(body);
+            // What code run for its effect reads, it may change (`std::mem::swap(&mut a,
+            // &mut b)`): a snapshot of it is not the same in every iteration.
+            walk(body, &mut |s| {
+                if let Stmt::Let {
+                    rhs: Rhs::Opaque(o),
+                    ..
+                } = s
+                {
+                    if !o.pure {
+                        written.extend(o.reads.iter().copied());
+                    }
+                }
+            });
             let (hoisted, kept): (Vec<Stmt>, Vec<Stmt>) =
                 std::mem::take(body).into_iter().partition(|s| match s {
                     Stmt::Let {
