@@ -1135,3 +1135,94 @@ fn scalars_without_a_derivative_swapped_in_a_loop() {
         &[0.3, -1.2, 0.8],
     );
 }
+
+// ---- Class members: more places an array is created or passed ----
+
+#[differentiate(wrt = x)]
+fn literal_in_while(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut i = 0;
+    while i < x.len() {
+        let c = [x[i] * s, x[i].sin()];
+        s += c[0] + c[1] * c[1];
+        i += 1;
+    }
+    s
+}
+
+#[test]
+fn an_array_literal_inside_a_while_loop() {
+    check(
+        "literal_in_while",
+        &literal_in_while,
+        &literal_in_while_grad,
+        &literal_in_while_vjp,
+        &literal_in_while_jvp,
+        &[0.3, -1.2, 0.8],
+    );
+}
+
+#[differentiate(wrt = v)]
+fn weighted3(v: [f64; 3]) -> f64 {
+    v[0] * v[1] + v[2] * v[2]
+}
+
+#[differentiate(wrt = x)]
+fn call_in_branch_then_written(x: &[f64]) -> f64 {
+    let mut y = [x[0], x[1], x[2]];
+    let mut z = x.to_vec();
+    let mut s = 0.0;
+    for t in 0..3 {
+        if t != 1 {
+            s += weighted3(y) + sumsq(&z);
+        }
+        y[t] = y[t] * s + x[t];
+        z[t] = z[t] * y[t];
+    }
+    s + y[0] + z[1]
+}
+
+#[test]
+fn arrays_passed_in_a_branch_by_value_and_by_reference_then_written() {
+    check(
+        "call_in_branch_then_written",
+        &call_in_branch_then_written,
+        &call_in_branch_then_written_grad,
+        &call_in_branch_then_written_vjp,
+        &call_in_branch_then_written_jvp,
+        &[0.3, -1.2, 0.8],
+    );
+}
+
+#[differentiate(wrt = x)]
+fn literal_before_an_early_return(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let c = [x[i] * x[i], s];
+        if c[0] > 1.0 {
+            return s + c[0] * c[1];
+        }
+        s += c[0] + c[1] * 0.5;
+    }
+    s
+}
+
+#[test]
+fn an_array_literal_in_a_loop_with_an_early_return() {
+    check(
+        "literal_before_an_early_return",
+        &literal_before_an_early_return,
+        &literal_before_an_early_return_grad,
+        &literal_before_an_early_return_vjp,
+        &literal_before_an_early_return_jvp,
+        &[0.3, -0.7, 1.5, 0.2],
+    );
+    check(
+        "literal_before_an_early_return",
+        &literal_before_an_early_return,
+        &literal_before_an_early_return_grad,
+        &literal_before_an_early_return_vjp,
+        &literal_before_an_early_return_jvp,
+        &[0.3, -0.7, 0.5],
+    );
+}
