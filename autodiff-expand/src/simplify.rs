@@ -70,7 +70,20 @@ fn hoist_snapshots(vars: &[Var], block: Vec<Stmt>) -> Vec<Stmt> {
             *inner = hoist_snapshots(vars, std::mem::take(inner));
         }
         if let Stmt::For { body, .. } | Stmt::While { body, .. } = &mut stmt {
-            let written = written_in(body);
+            let mut written = written_in(body);
+            // What code run for its effect reads, it may change (`std::mem::swap(&mut a,
+            // &mut b)`): a snapshot of it is not the same in every iteration.
+            walk(body, &mut |s| {
+                if let Stmt::Let {
+                    rhs: Rhs::Opaque(o),
+                    ..
+                } = s
+                {
+                    if !o.pure {
+                        written.extend(o.reads.iter().copied());
+                    }
+                }
+            });
             let (hoisted, kept): (Vec<Stmt>, Vec<Stmt>) =
                 std::mem::take(body).into_iter().partition(|s| match s {
                     Stmt::Let {
@@ -149,8 +162,11 @@ fn hoist_reads(vars: &mut Vec<Var>, block: Vec<Stmt>) -> Vec<Stmt> {
                     rhs: Rhs::Index(array, at),
                     ..
                 } => {
+                    // An array the body itself creates (`let y = x.to_vec();`) is a
+                    // new one in every iteration, and is not in scope before the loop.
                     !vars[*d].mutable
                         && !written.contains(array)
+                        && !changing.contains(array)
                         && at
                             .iter()
                             .all(|i| i.var().is_none_or(|v| !changing.contains(&v)))
@@ -230,6 +246,10 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         match &stmt {
             Stmt::Assign { dst, .. } => {
                 scope.seen.remove(&snapshot_key(*dst));
+                // A whole array assigned (`y = x.to_vec();`): its elements read or stored
+                // before are not its elements now.
+                let prefix = stored_prefix(*dst);
+                scope.seen.retain(|k, _| !k.starts_with(&prefix));
             }
             // Store-to-load forwarding: `c[i] = v; .. c[i]` reads `v`, if nothing stored into
             // `c` in between (another index might be the same element).
@@ -253,20 +273,25 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         if propagate_constants(vars, &mut stmt, scope) {
             continue;
         }
-        // Code run for its effect may change what it reads (`c.swap(0, 1)`).
-        if let Stmt::Let {
-            rhs: Rhs::Opaque(o),
-            ..
-        } = &stmt
-        {
-            if !o.pure {
-                for v in &o.reads {
-                    let (snapshot, stored) = (snapshot_key(*v), stored_prefix(*v));
-                    scope
-                        .seen
-                        .retain(|k, _| k != &snapshot && !k.starts_with(&stored));
-                }
-            }
+        // Code run for its effect may change what it reads (`c.swap(0, 1)`), and
+        // `add_into(&mut acc[..], g)` (a call's array gradient) changes its accumulator: an
+        // element stored into `acc` before it is not what a read after it gets.
+        let changed: &[VarId] = match &stmt {
+            Stmt::Let {
+                rhs: Rhs::Opaque(o),
+                ..
+            } if !o.pure => &o.reads,
+            Stmt::Let {
+                rhs: Rhs::AddInto(acc, _),
+                ..
+            } => std::slice::from_ref(acc),
+            _ => &[],
+        };
+        for v in changed {
+            let (snapshot, stored) = (snapshot_key(*v), stored_prefix(*v));
+            scope
+                .seen
+                .retain(|k, _| k != &snapshot && !k.starts_with(&stored));
         }
         // A read of an element stored or read earlier, with no store into the array in
         // between, is that value (`qxc[j] * qxc[j]` reads once).

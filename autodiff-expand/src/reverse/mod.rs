@@ -24,7 +24,7 @@
 //!   keeps the running part in a register (`carry_neighbour`, `invariant_accumulations`).
 use crate::activity::Activity;
 use crate::ir::{
-    fresh, walk, Binary, Builder, Function, Op, Operand, Origin, Rhs, Stmt, Unary, Var, VarId,
+    fresh, walk, Binary, Builder, Call, Function, Op, Operand, Origin, Rhs, Stmt, Unary, Var, VarId,
 };
 use crate::rules;
 use proc_macro2::Span;
@@ -81,6 +81,11 @@ struct Rev<'a> {
 struct Inserts {
     before: HashMap<VarId, Vec<Stmt>>,
     tails: HashMap<VarId, Vec<Stmt>>,
+    /// By the variable a `let` defines: statements right after it (the pushes of the arrays
+    /// a call read, `Rev::call_arguments`).
+    after: HashMap<VarId, Vec<Stmt>>,
+    /// Stacks these pushes use, created empty before the primal sweep.
+    stacks: Vec<VarId>,
 }
 
 /// `seeds[k]` is the cotangent of output `k` (TensorFlow's `grad_ys`).
@@ -138,7 +143,7 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         r.stmt(stmt, &mut adjoint);
     }
     let mut body: Vec<Stmt> = Vec::new();
-    for &(_, stack) in &r.stacks {
+    for &stack in r.stacks.iter().map(|(_, s)| s).chain(&r.inserts.stacks) {
         body.push(Stmt::Let {
             dst: Some(stack),
             rhs: Rhs::NewStack,
@@ -179,8 +184,10 @@ fn with_pushes(block: &[Stmt], pushes: &HashMap<VarId, VarId>, inserts: &Inserts
             body.extend(inserts.tails.get(index).into_iter().flatten().cloned());
         }
         let saved = stmt.dst().and_then(|d| pushes.get(&d).map(|&s| (d, s)));
+        let after = stmt.dst().and_then(|d| inserts.after.get(&d));
         let span = stmt.span();
         out.push(stmt);
+        out.extend(after.into_iter().flatten().cloned());
         if let Some((value, stack)) = saved {
             out.push(Stmt::Push {
                 stack,
@@ -274,6 +281,14 @@ impl Rev<'_> {
                     return;
                 };
                 if act.stopped[*dst] {
+                    return;
+                }
+                if self.vars[*dst].is_array() {
+                    // `y = e` of a whole array: `y`'s adjoint moves to `e`'s element by
+                    // element, and `y`'s starts again from zero (it was added to `e`'s as an
+                    // array sum, and zeroed as a scalar: neither compiled).
+                    let to = self.acc[v].filter(|_| act.varied[v]);
+                    out.push(move_adjoint(&mut self.vars, acc, to, *span));
                     return;
                 }
                 let increment = increment_of(&self.defs, &self.reads, *dst, v);
@@ -525,8 +540,9 @@ impl Rev<'_> {
                     None => g,
                 };
                 // The callee's reverse derivative gives the gradient of every argument.
+                let seen = self.call_arguments(d, call, span, out);
                 let mut b = self.builder(out, span);
-                let pair = b.let_(Rhs::CallReverse(call.clone(), g, d));
+                let pair = b.let_(Rhs::CallReverse(seen, g, d));
                 let pair = pair.var().expect("a let");
                 for (i, arg) in call.args.iter().enumerate() {
                     let Some(a) = arg.value.var().filter(|&a| self.act.varied[a]) else {
@@ -635,6 +651,15 @@ impl Rev<'_> {
                         _ => Operand::Lit(0.0),
                     };
                     Some((*d, witness))
+                }
+                // An array the block creates and does not write (`let c = [a, b];`, a copy,
+                // a call's array result): its elements' adjoints cross statements, so it
+                // needs an accumulator shaped like it, as a top-level array has (without
+                // one, the reads of its elements sent their adjoints nowhere).
+                Stmt::Let { dst: Some(d), .. }
+                    if self.vars[*d].is_array() && self.act.is_active(*d) =>
+                {
+                    Some((*d, Operand::Var(*d)))
                 }
                 _ => None,
             })
@@ -1086,13 +1111,7 @@ impl Rev<'_> {
     /// Recomputation is preferred (it costs no memory), except for transcendental functions,
     /// which cost more to call again than to save and load (measured on LogSumExp: 1.6x).
     fn recomputable(&self, rhs: &Rhs) -> bool {
-        let unchanged = |v: VarId| {
-            !self.vars[v].mutable
-                || match self.replay.as_ref().and_then(|r| r.unchanged(v)) {
-                    Some(unchanged) => unchanged,
-                    None => !self.written_from[self.top].contains(&v),
-                }
-        };
+        let unchanged = |v: VarId| self.unchanged(v);
         match rhs {
             // A snapshot of a location: the same value if nothing writes it from here on.
             Rhs::Op(Op::Id, args) if args[0].var().is_some_and(|v| self.vars[v].mutable) => {
@@ -1104,9 +1123,59 @@ impl Rev<'_> {
             // An array nothing writes from here on (a parameter, or one filled before the
             // loop) reads the same again.
             Rhs::Index(array, _) => unchanged(*array),
+            // Its elements are values (brought back in turn), and so is a copy's source
+            // where nothing writes it from here on.
+            Rhs::ArrayLit(_) => true,
+            Rhs::CopyArray(src) => unchanged(*src),
             Rhs::Opaque(o) => o.pure && o.reads.iter().all(|&v| unchanged(v)),
             _ => false,
         }
+    }
+
+    /// The call `let d = call;` as its reverse derivative is to see it: an array argument
+    /// that something writes between the call and its adjoint (a later statement, a later
+    /// iteration of a loop around it) is pushed right after the call, in the primal sweep,
+    /// and the adjoint sweep passes the popped copy instead, so the callee's derivative reads
+    /// the elements the call read (otherwise it got the array as the primal sweep left it).
+    fn call_arguments(&mut self, d: VarId, call: &Call, span: Span, out: &mut Vec<Stmt>) -> Call {
+        let mut call = call.clone();
+        for arg in &mut call.args {
+            let Some(a) = arg.value.var() else { continue };
+            let array = self.vars[a].is_array() || self.vars[a].tensor;
+            if !array || !self.vars[a].mutable || self.unchanged(a) {
+                continue;
+            }
+            let name = format!("saved_{}", self.vars[a].name);
+            let stack = fresh(&mut self.vars, name, Span::call_site(), Origin::Derivative);
+            self.vars[stack].mutable = true;
+            self.inserts.stacks.push(stack);
+            self.inserts.after.entry(d).or_default().push(Stmt::Push {
+                stack,
+                value: Operand::Var(a),
+                span,
+            });
+            let name = self.vars[a].name.clone();
+            let copy = fresh(&mut self.vars, name, span, Origin::Temp);
+            self.vars[copy].shape = self.vars[a].shape.clone();
+            self.vars[copy].tensor = self.vars[a].tensor;
+            out.push(Stmt::Let {
+                dst: Some(copy),
+                rhs: Rhs::Pop(stack),
+                span,
+            });
+            arg.value = Operand::Var(copy);
+        }
+        call
+    }
+
+    /// Whether the location `v`, read here in the adjoint sweep, holds what the primal read
+    /// (nothing writes it from here on, or a replay made it so).
+    fn unchanged(&self, v: VarId) -> bool {
+        !self.vars[v].mutable
+            || match self.replay.as_ref().and_then(|r| r.unchanged(v)) {
+                Some(unchanged) => unchanged,
+                None => !self.written_from[self.top].contains(&v),
+            }
     }
 
     /// For a call that returns a tuple, the variable of each output the primal reads (`None`
@@ -1239,6 +1308,74 @@ fn elementwise_add(
     }
 }
 
+/// `for k in 0..from.len() { to[k] += from[k]; from[k] = 0; }` (without `to`: the zeroing
+/// only): the adjoint of assigning a whole array.
+fn move_adjoint(vars: &mut Vec<Var>, from: VarId, to: Option<VarId>, span: Span) -> Stmt {
+    let k = fresh(vars, "k", span, Origin::Temp);
+    let len = fresh(vars, "len", span, Origin::Temp);
+    let element = fresh(vars, "element", span, Origin::Temp);
+    let zero = fresh(vars, "zero", span, Origin::Temp);
+    let placeholder = crate::lower::placeholder(from, span);
+    let at = || vec![Operand::Var(k)];
+    let mut body = vec![Stmt::Let {
+        dst: Some(element),
+        rhs: Rhs::Index(from, at()),
+        span,
+    }];
+    body.extend(to.map(|to| Stmt::Store {
+        array: to,
+        index: at(),
+        value: Operand::Var(element),
+        accumulate: true,
+        span,
+    }));
+    body.push(Stmt::Let {
+        dst: Some(zero),
+        rhs: Rhs::Zero(Operand::Var(element)),
+        span,
+    });
+    body.push(Stmt::Store {
+        array: from,
+        index: at(),
+        value: Operand::Var(zero),
+        accumulate: false,
+        span,
+    });
+    Stmt::If {
+        cond: Operand::Const {
+            tokens: quote::quote!(true),
+            value: Some(1.0),
+        },
+        then: vec![
+            Stmt::Let {
+                dst: Some(len),
+                rhs: Rhs::Opaque(crate::ir::Opaque {
+                    tokens: quote::quote!(#placeholder.len()),
+                    reads: vec![from],
+                    passive_result: true,
+                    pure: true,
+                    what: "the length of an array".into(),
+                }),
+                span,
+            },
+            Stmt::For {
+                index: k,
+                start: Operand::Const {
+                    tokens: quote::quote!(0),
+                    value: Some(0.0),
+                },
+                end: Operand::Var(len),
+                inclusive: false,
+                reversed: false,
+                body,
+                span,
+            },
+        ],
+        otherwise: Vec::new(),
+        span,
+    }
+}
+
 /// Arithmetic with a tensor operand, where operands may have different shapes.
 fn broadcasts(vars: &[Var], op: Op, args: &[Operand]) -> bool {
     matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div)
@@ -1263,7 +1400,7 @@ pub(crate) fn written_from(body: &[Stmt]) -> Vec<HashSet<VarId>> {
             Stmt::Store { array, .. } => {
                 suffix.insert(*array);
             }
-            _ => {}
+            _ => suffix.extend(changed_in_place(s)),
         });
         result[k] = suffix.clone();
     }
@@ -1278,9 +1415,26 @@ pub(crate) fn write_counts(body: &[Stmt]) -> HashMap<VarId, usize> {
         Stmt::Assign { dst: v, .. } | Stmt::Store { array: v, .. } => {
             *counts.entry(*v).or_default() += 1;
         }
-        _ => {}
+        _ => {
+            for &v in changed_in_place(s) {
+                *counts.entry(v).or_default() += 1;
+            }
+        }
     });
     counts
+}
+
+/// What a method kept as written that changes an array in place (`order.sort_by(..)` on an
+/// array without a derivative) may change: everything it reads. A write like a store, so
+/// the array is not read again in the adjoint sweep as if unchanged.
+fn changed_in_place(s: &Stmt) -> &[VarId] {
+    match s {
+        Stmt::Let {
+            rhs: Rhs::Opaque(o),
+            ..
+        } if o.what.ends_with(crate::lower::CHANGES_IN_PLACE) => &o.reads,
+        _ => &[],
+    }
 }
 
 /// In a loop body reversed over `i`: one `acc[i] += a` and one `acc[i + 1] += b`, both
