@@ -180,13 +180,26 @@ pub fn partials(b: &mut Builder, op: Op, x: &[Operand], y: &Operand) -> Vec<Part
         Op::Unary(u) => vec![unary(b, u, x0(), y)],
         Op::Binary(bin) => binary(b, bin, x0(), x[1].clone(), y),
         Op::Powi => {
-            // d(x^n)/dx = n x^(n-1); the exponent is passive.
+            // d(x^n)/dx = n x^(n-1); the exponent is passive, an integer: a literal or
+            // constant as written, or a value computed at run time (`k as i32`, a parameter),
+            // whose `n - 1` is integer code kept as written.
             let n_minus_1 = match &x[1] {
                 Operand::Const { tokens, value } => Operand::Const {
                     tokens: quote::quote!((#tokens - 1)),
                     value: value.map(|v| v - 1.0),
                 },
-                other => other.clone(),
+                Operand::Var(n) => {
+                    let n_tokens = x[1].tokens(b.span);
+                    b.let_(crate::ir::Rhs::Opaque(crate::ir::Opaque {
+                        tokens: quote::quote!(#n_tokens - 1),
+                        reads: vec![*n],
+                        passive_result: true,
+                        pure: true,
+                        what: "the exponent of `powi`".into(),
+                    }))
+                }
+                // A rule constant is never an exponent; were it one, it is a float.
+                Operand::Lit(c) => Operand::Lit(c - 1.0),
             };
             let n = b.op(Op::CastLike, vec![x0(), x[1].clone()]);
             let pow = b.op(Op::Powi, vec![x0(), n_minus_1]);
