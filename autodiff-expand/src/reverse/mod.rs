@@ -270,25 +270,31 @@ impl Rev<'_> {
             }
             Stmt::Let { dst: None, .. } | Stmt::Push { .. } => {}
             Stmt::Assign { dst, value, span } => {
-                let (Some(acc), Some(v)) = (self.acc[*dst], value.var()) else {
+                let Some(acc) = self.acc[*dst] else {
                     return;
                 };
                 if act.stopped[*dst] {
                     return;
                 }
-                let increment = increment_of(&self.defs, &self.reads, *dst, v);
+                // `loc = 0.0`, `loc = T::zero()`: the value written carries no derivative, but
+                // the location's old value is still overwritten, so its adjoint is reset.
+                let increment = value
+                    .var()
+                    .and_then(|v| increment_of(&self.defs, &self.reads, *dst, v));
                 let mut b = self.builder(out, *span);
                 let g = b.let_(Rhs::Op(Op::Id, vec![Operand::Var(acc)]));
                 // `s = s + e` (and `s += e`): the adjoint of `s` passes through unchanged, so
                 // it is neither reset here nor added back at the read of `s`.
-                if let Some(snapshot) = increment {
+                if let (Some(snapshot), Some(v)) = (increment, value.var()) {
                     self.passthrough[snapshot] = true;
                     self.accumulate(v, (g, false), out);
                     return;
                 }
                 let zero = b.let_(Rhs::Zero(g.clone()));
                 b.assign(acc, zero);
-                self.accumulate(v, (g, false), out);
+                if let Some(v) = value.var() {
+                    self.accumulate(v, (g, false), out);
+                }
             }
             Stmt::Store {
                 array,
