@@ -103,3 +103,284 @@ fn powi_with_a_variable_exponent() {
         check!(powi_computed, powi_computed_grad, powi_computed_vjp, powi_computed_jvp, |x| (x, n), at [0.8, 1.1]);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// 2. A variable reassigned a value that carries no derivative (a constant, `T::zero()`,
+//    `T::from(..)`, a passive parameter) kept the adjoint it had.
+
+/// The example, with a literal: 0 for x < 0.
+#[differentiate(wrt = x)]
+fn clamp_literal(x: f64) -> f64 {
+    let mut y = 3.0 * x;
+    if y < 0.0 {
+        y = 0.0;
+    }
+    y * x.cos()
+}
+
+#[differentiate(wrt = x)]
+fn clamp_zero<T: Float>(x: T) -> T {
+    let mut y = x * c(3.0);
+    if y < T::zero() {
+        y = T::zero();
+    }
+    y * x.cos()
+}
+
+#[differentiate(wrt = x)]
+fn clamp_from<T: Float>(x: T) -> T {
+    let mut y = x.sin();
+    if y > T::from(0.5).unwrap() {
+        y = T::from(0.5).unwrap();
+    }
+    y * x
+}
+
+/// Reassigned a value computed from a passive integer, and a passive parameter.
+#[differentiate(wrt = x)]
+fn clamp_passive<T: Float>(x: T, cap: T, k: usize) -> T {
+    let mut y = x * x;
+    if y > cap {
+        y = cap;
+    }
+    let mut z = x.exp();
+    if z > cap {
+        z = T::from(k).unwrap();
+    }
+    y + z * x
+}
+
+/// An accumulator reset to zero inside a loop, every other iteration.
+#[differentiate(wrt = x)]
+fn reset_in_loop<T: Float>(x: T, n: usize) -> T {
+    let mut acc = T::zero();
+    let mut total = T::zero();
+    for i in 0..n {
+        acc = acc + x * T::from(i + 1).unwrap();
+        if i % 2 == 1 {
+            total = total + acc * x;
+            acc = T::zero();
+        }
+    }
+    total + acc * acc
+}
+
+/// Reassigned a literal in a loop (`y = 1.0`), and a literal bound through a tuple.
+#[differentiate(wrt = x)]
+fn literal_in_loop(x: f64, n: usize) -> f64 {
+    let mut y = x;
+    let mut total = 0.0;
+    for i in 0..n {
+        y = y * x;
+        if i == 1 {
+            let (a, b) = (x * 2.0, 1.0);
+            total += a;
+            y = b;
+        }
+        total += y;
+    }
+    total
+}
+
+/// An element of an array overwritten with a constant.
+#[differentiate(wrt = x)]
+fn store_constant<T: Float>(x: T) -> T {
+    let mut a = [x, x * x, x.sin()];
+    if x > T::zero() {
+        a[1] = T::zero();
+    }
+    (a[0] + a[1] + a[2]) * x
+}
+
+/// Straight-line reassignments (no branch or loop).
+#[differentiate(wrt = x)]
+fn straight_reassign<T: Float>(x: T) -> T {
+    let mut y = x * x;
+    let first = y;
+    y = T::one();
+    first + y * x
+}
+
+#[test]
+fn reassigned_constants_drop_the_old_derivative() {
+    let (_, g) = clamp_literal_grad(-1.0);
+    assert_eq!(g, 0.0, "the issue's example");
+    for at in [-1.0, 0.4, 2.0] {
+        let d = |x: f64| clamp_literal(x);
+        let fd = finite_difference(d, at);
+        assert_close("clamp_literal grad", clamp_literal_grad(at).1, fd, 1e-6);
+        assert_close("clamp_literal vjp", clamp_literal_vjp(at, 0.7).1, 0.7 * fd, 1e-6);
+        assert_close("clamp_literal jvp", clamp_literal_jvp(at, -1.3).1, -1.3 * fd, 1e-6);
+        check!(clamp_zero, clamp_zero_grad, clamp_zero_vjp, clamp_zero_jvp, |x| (x), at [at]);
+    }
+    check!(clamp_from, clamp_from_grad, clamp_from_vjp, clamp_from_jvp, |x| (x), at [0.2, 1.2]);
+    for cap in [0.5, 100.0] {
+        check!(clamp_passive, clamp_passive_grad, clamp_passive_vjp, clamp_passive_jvp,
+            |x| (x, c(cap), 3), at [0.3, 1.5]);
+    }
+    for n in [1, 2, 3, 5] {
+        check!(reset_in_loop, reset_in_loop_grad, reset_in_loop_vjp, reset_in_loop_jvp, |x| (x, n), at [0.6, -1.1]);
+    }
+    for n in [1, 2, 4] {
+        for at in [0.6, 1.4] {
+            let fd = finite_difference(|x| literal_in_loop(x, n), at);
+            assert_close("literal_in_loop grad", literal_in_loop_grad(at, n).1, fd, 1e-6);
+            assert_close("literal_in_loop vjp", literal_in_loop_vjp(at, n, 0.7).1, 0.7 * fd, 1e-6);
+            assert_close("literal_in_loop jvp", literal_in_loop_jvp(at, n, -1.3).1, -1.3 * fd, 1e-6);
+        }
+    }
+    check!(store_constant, store_constant_grad, store_constant_vjp, store_constant_jvp, |x| (x), at [0.7, -0.4]);
+    check!(straight_reassign, straight_reassign_grad, straight_reassign_vjp, straight_reassign_jvp, |x| (x), at [0.7, -0.4]);
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. `s = t + e` was taken for the increment `s += e` whenever `t` was a copy of `s`, even
+//    when `s` had been written since the copy or the copy was taken once before a loop.
+
+/// A copy taken once before the loop: `pos = start + ..` is no increment of `pos`.
+#[differentiate(wrt = x)]
+fn copy_before_loop<T: Float>(x: T, n: usize) -> T {
+    let mut pos = x * x;
+    let start = pos;
+    for k in 0..n {
+        pos = start + x * T::from(k).unwrap();
+    }
+    pos * x
+}
+
+/// Back up, change, roll back and add: `s = backup + e` with `s` written after the copy.
+#[differentiate(wrt = x)]
+fn backup_and_roll_back<T: Float>(x: T, n: usize) -> T {
+    let mut s = x;
+    let mut trial_sum = T::zero();
+    for _ in 0..n {
+        let backup = s;
+        s = s * x;
+        trial_sum = trial_sum + s;
+        s = backup + x.sin();
+    }
+    s + trial_sum
+}
+
+/// The same in straight-line code, with the copy in a branch.
+#[differentiate(wrt = x)]
+fn roll_back_in_branch<T: Float>(x: T) -> T {
+    let mut s = x * x;
+    let backup = s;
+    if x > T::zero() {
+        s = s * x;
+        s = backup + x * s.sin();
+    }
+    s * x
+}
+
+/// A real increment next to a written location: still right (and still passed through).
+#[differentiate(wrt = x)]
+fn running_sums<T: Float>(x: &[T]) -> T {
+    let mut s = T::zero();
+    let mut p = T::one();
+    for i in 0..x.len() {
+        let before = s;
+        s = before + x[i] * p;
+        p = p * x[i];
+    }
+    s + p
+}
+
+#[test]
+fn copies_are_increments_only_while_equal() {
+    for n in [0, 1, 3] {
+        check!(copy_before_loop, copy_before_loop_grad, copy_before_loop_vjp, copy_before_loop_jvp, |x| (x, n), at [0.6, -1.3]);
+        check!(backup_and_roll_back, backup_and_roll_back_grad, backup_and_roll_back_vjp, backup_and_roll_back_jvp, |x| (x, n), at [0.6, -1.3]);
+    }
+    check!(roll_back_in_branch, roll_back_in_branch_grad, roll_back_in_branch_vjp, roll_back_in_branch_jvp, |x| (x), at [0.6, -1.3]);
+    let x = [0.5, -1.2, 0.8, 1.1];
+    let (value, want) = gradient(|x| running_sums(x), &x);
+    let (v, g) = running_sums_grad(&x);
+    assert_close("running_sums value", v, value, 1e-12);
+    let (_, vjp) = running_sums_vjp(&x, 0.7);
+    let t = [0.3, -0.2, 1.0, 0.5];
+    let (_, jvp) = running_sums_jvp(&x, &t);
+    let mut dot = 0.0;
+    for i in 0..x.len() {
+        assert_close("running_sums grad", g[i], want[i], 1e-10);
+        assert_close("running_sums vjp", vjp[i], 0.7 * want[i], 1e-10);
+        dot += want[i] * t[i];
+    }
+    assert_close("running_sums jvp", jvp, dot, 1e-10);
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Common subexpressions were merged before `wrt` and `stop` were known: a later `x * x`
+//    became the `w = x * x` that `stop` (or `wrt`) names.
+
+#[differentiate(wrt = x, stop = [w])]
+fn stop_shared(x: f64) -> f64 {
+    let w = x * x;
+    let z = (x * x).sin();
+    w + z
+}
+
+#[differentiate(wrt = [x, w])]
+fn wrt_shared(x: f64) -> f64 {
+    let w: f64 = x * x;
+    let z = (x * x).sin();
+    w * 0.5 + z
+}
+
+/// A snapshot of a location that `stop` names, read again later.
+#[differentiate(wrt = x, stop = [frozen])]
+fn stop_snapshot(x: f64, n: usize) -> f64 {
+    let mut s = x;
+    for _ in 0..n {
+        s = s * x;
+    }
+    let frozen = s;
+    frozen + s.sin()
+}
+
+/// Dual numbers with `w` a constant: the oracle of `stop = [w]`.
+fn stop_shared_oracle(x: D) -> D {
+    let w = D::cst((x * x).re());
+    w + (x * x).sin()
+}
+
+#[test]
+fn stop_and_wrt_name_one_value_not_equal_ones() {
+    for at in [0.7, -1.2] {
+        let (value, exact) = derivative(stop_shared_oracle, at, 1.0);
+        let (v, g) = stop_shared_grad(at);
+        assert_close("stop_shared value", v, value, 1e-12);
+        assert_close("stop_shared grad", g, exact, 1e-12);
+        assert_close("stop_shared vjp", stop_shared_vjp(at, 0.7).1, 0.7 * exact, 1e-12);
+        assert_close("stop_shared jvp", stop_shared_jvp(at, -1.3).1, -1.3 * exact, 1e-12);
+        // The number.
+        if at == 0.7 {
+            assert_close("stop_shared at 0.7", g, 1.235, 1e-3);
+        }
+        // wrt = [x, w]: x gets every path; w only its own (0.5), not the later x * x.
+        let (_, (gx, gw)) = wrt_shared_grad(at);
+        let (_, total) = derivative(|x| x * x * D::cst(0.5) + (x * x).sin(), at, 1.0);
+        assert_close("wrt_shared d/dx", gx, total, 1e-12);
+        assert_close("wrt_shared d/dw", gw, 0.5, 1e-12);
+        let (_, (vx, vw)) = wrt_shared_vjp(at, 0.7);
+        assert_close("wrt_shared vjp d/dx", vx, 0.7 * total, 1e-12);
+        assert_close("wrt_shared vjp d/dw", vw, 0.35, 1e-12);
+        // jvp: a tangent of the parameter x, through every path.
+        let (_, t) = wrt_shared_jvp(at, -1.3);
+        assert_close("wrt_shared jvp", t, -1.3 * total, 1e-12);
+        for n in [0, 2] {
+            let (_, exact) = derivative(
+                |x| {
+                    let s = x.powi(n as i32 + 1);
+                    D::cst(s.re()) + s.sin()
+                },
+                at,
+                1.0,
+            );
+            assert_close("stop_snapshot grad", stop_snapshot_grad(at, n).1, exact, 1e-12);
+            assert_close("stop_snapshot vjp", stop_snapshot_vjp(at, n, 0.7).1, 0.7 * exact, 1e-12);
+            assert_close("stop_snapshot jvp", stop_snapshot_jvp(at, n, -1.3).1, -1.3 * exact, 1e-12);
+        }
+    }
+}

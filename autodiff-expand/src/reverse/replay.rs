@@ -275,7 +275,7 @@ impl<'a> Coverage<'a> {
 /// (`plan`'s analysis: written before read in each iteration) and unread after the loop.
 pub fn fusion(
     vars: &[Var],
-    (defs, reads): (&HashMap<VarId, Rhs>, &[usize]),
+    (defs, reads, increments): (&HashMap<VarId, Rhs>, &[usize], &HashSet<VarId>),
     body: &[Stmt],
     after: &[Stmt],
     outputs: &[Operand],
@@ -297,7 +297,7 @@ pub fn fusion(
             if *dst == sum {
                 let increment = value
                     .var()
-                    .and_then(|v| crate::reverse::increment_of(defs, reads, sum, v))?;
+                    .and_then(|v| crate::reverse::increment_of((defs, reads, increments), sum, v))?;
                 snapshots.push(increment);
             }
         }
