@@ -12,11 +12,21 @@ pub fn simplify(f: &mut Function) {
     f.body = hoist_reads(&mut f.vars, std::mem::take(&mut f.body));
 }
 
-/// Common subexpressions only. Run on the primal too, before differentiation: three reads
-/// of `x[i]` become one, so their adjoints add up in a register and reach the array once.
+/// Common subexpressions only, on derivative code.
 pub fn share(f: &mut Function) {
+    share_keeping(f, &[]);
+}
+
+/// Common subexpressions, keeping `named` apart. Run on the primal too, before
+/// differentiation: three reads of `x[i]` become one, so their adjoints add up in a register
+/// and reach the array once. There `named` are the values `wrt` and `stop` name, which mean
+/// that one value, not every equal one: with `let w = x * x;` and `stop = [w]`, a later
+/// `(x * x).sin()` still carries a derivative, so it must not become a read of `w` (nor of a
+/// snapshot `stop` names). So the primal is shared only once `wrt` and `stop` are resolved.
+pub fn share_keeping(f: &mut Function, named: &[VarId]) {
     let body = hoist_snapshots(&f.vars, std::mem::take(&mut f.body));
     let mut scope = Scope::default();
+    scope.named = named.iter().copied().collect();
     f.body = cse_block(&f.vars, body, &mut scope);
     f.outputs.iter_mut().for_each(|o| scope.substitute(o));
 }
@@ -31,6 +41,8 @@ struct Scope {
     /// Scalars (values and locations) known to hold a constant here: `f_grad`'s seed 1 in
     /// the accumulator of a running sum, which loops then read.
     constants: HashMap<VarId, f64>,
+    /// Values that no other value is replaced by (`share_keeping`).
+    named: HashSet<VarId>,
 }
 
 impl Scope {
@@ -277,6 +289,7 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
                     continue;
                 }
                 Some(_) => {}
+                None if scope.named.contains(&dst) => {}
                 None => {
                     scope.seen.insert(k, dst);
                 }
@@ -289,6 +302,7 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
                     continue;
                 }
                 Some(_) => {}
+                None if scope.named.contains(&dst) => {}
                 None => {
                     scope.seen.insert(k, dst);
                 }
