@@ -384,3 +384,130 @@ fn stop_and_wrt_name_one_value_not_equal_ones() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Class of 1: every operation with a passive operand that is a value computed at run time
+// (a parameter, a cast of a loop counter), in each operand position.
+
+/// Float methods whose other operand is passive and not a constant.
+#[differentiate(wrt = x)]
+fn passive_operands<T: Float>(x: T, p: T, k: usize) -> T {
+    let mut total = T::zero();
+    for i in 0..k {
+        let q = T::from(i + 2).unwrap();
+        total = total
+            + x.powf(q * p)
+            + q.powf(x)
+            + x.atan2(q)
+            + q.atan2(x)
+            + x.hypot(p)
+            + x.log(q)
+            + q.log(x)
+            + x.max(p * q)
+            + p.min(x)
+            + x.mul_add(q, p)
+            + p.mul_add(x, q)
+            + q.mul_add(p, x)
+            + T::powf(x, p)
+            + (x * q).powi(i as i32) / q;
+    }
+    total
+}
+
+/// Casts of passive integers in arithmetic, and a passive `as` cast of a loop counter used
+/// as an exponent and as a factor.
+#[differentiate(wrt = x)]
+fn casts(x: f64, n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        let e = i as i32 - 1;
+        s += x.powi(e) * (i as f64) + (n - i) as f64 / x + x.powf(i as f64 * 0.5);
+    }
+    s
+}
+
+#[test]
+fn passive_operands_computed_at_run_time() {
+    for k in [1, 3] {
+        for p in [0.4, 1.7] {
+            check!(passive_operands, passive_operands_grad, passive_operands_vjp, passive_operands_jvp,
+                |x| (x, c(p), k), at [0.9, 2.3]);
+        }
+    }
+    for n in [1, 4] {
+        for at in [0.8, 1.9] {
+            let fd = finite_difference(|x| casts(x, n), at);
+            assert_close("casts grad", casts_grad(at, n).1, fd, 1e-6);
+            assert_close("casts vjp", casts_vjp(at, n, 0.7).1, 0.7 * fd, 1e-6);
+            assert_close("casts jvp", casts_jvp(at, n, -1.3).1, -1.3 * fd, 1e-6);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Class of 2: other ways a location gets a value without a derivative.
+
+/// Assigned a constant in one branch of an `if`/`else`, and in a loop.
+#[differentiate(wrt = x)]
+fn uninit_branches<T: Float>(x: T) -> T {
+    let mut y = x;
+    if x > T::zero() {
+        y = x * x;
+    } else {
+        y = T::one();
+    }
+    let mut z = x.sin();
+    for _ in 0..2 {
+        z = z * x;
+        if z > T::one() {
+            z = T::from(0.25).unwrap();
+        }
+    }
+    y + z
+}
+
+/// An early return of a constant, and a value whose gradient is stopped assigned over one
+/// that carries a derivative.
+#[differentiate(wrt = x)]
+fn return_constant<T: Float>(x: T, n: usize) -> T {
+    let mut y = x * x;
+    for i in 0..n {
+        y = y * x;
+        if y > T::from(10.0).unwrap() {
+            return T::from(i).unwrap();
+        }
+        if i == 1 {
+            y = stop_gradient(y * x);
+        }
+    }
+    y
+}
+
+#[test]
+fn other_values_without_a_derivative_reset_it() {
+    check!(uninit_branches, uninit_branches_grad, uninit_branches_vjp, uninit_branches_jvp, |x| (x), at [0.8, -0.6, 1.3]);
+    for n in [1, 3] {
+        // y = x^(n+2) until it passes 10; after iteration 1 it is a constant.
+        let oracle = |x: D| {
+            let mut y = x * x;
+            for i in 0..n {
+                y = y * x;
+                if y.re() > 10.0 {
+                    return D::cst(i as f64);
+                }
+                if i == 1 {
+                    y = D::cst((y * x).re());
+                }
+            }
+            y
+        };
+        for at in [0.7, 1.2, 3.0] {
+            let (value, exact) = derivative(oracle, at, 1.0);
+            let (v, g) = return_constant_grad(at, n);
+            assert_close("return_constant value", v, value, 1e-12);
+            assert_close("return_constant grad", g, exact, 1e-12);
+            assert_close("return_constant vjp", return_constant_vjp(at, n, 0.7).1, 0.7 * exact, 1e-12);
+            assert_close("return_constant jvp", return_constant_jvp(at, n, -1.3).1, -1.3 * exact, 1e-12);
+        }
+    }
+}
