@@ -449,10 +449,10 @@ fn passive_operands_computed_at_run_time() {
 
 /// Assigned a constant in one branch of an `if`/`else`, and in a loop.
 #[differentiate(wrt = x)]
-fn uninit_branches<T: Float>(x: T) -> T {
+fn branch_constants<T: Float>(x: T) -> T {
     let mut y = x;
     if x > T::zero() {
-        y = x * x;
+        y = y * x;
     } else {
         y = T::one();
     }
@@ -485,7 +485,7 @@ fn return_constant<T: Float>(x: T, n: usize) -> T {
 
 #[test]
 fn other_values_without_a_derivative_reset_it() {
-    check!(uninit_branches, uninit_branches_grad, uninit_branches_vjp, uninit_branches_jvp, |x| (x), at [0.8, -0.6, 1.3]);
+    check!(branch_constants, branch_constants_grad, branch_constants_vjp, branch_constants_jvp, |x| (x), at [0.8, -0.6, 1.3]);
     for n in [1, 3] {
         // y = x^(n+2) until it passes 10; after iteration 1 it is a constant.
         let oracle = |x: D| {
@@ -510,4 +510,40 @@ fn other_values_without_a_derivative_reset_it() {
             assert_close("return_constant jvp", return_constant_jvp(at, n, -1.3).1, -1.3 * exact, 1e-12);
         }
     }
+}
+
+/// A differentiated callee with an integer parameter, called with a run-time exponent.
+#[differentiate(wrt = x)]
+fn power<T: Float>(x: T, n: i32) -> T {
+    x.powi(n)
+}
+
+/// A callee returning a constant in one output of a tuple.
+#[differentiate]
+fn with_constant<T: Float>(x: T) -> (T, T) {
+    (x * x, T::one())
+}
+
+#[differentiate(wrt = x)]
+fn calls_passive<T: Float>(x: T, n: usize) -> T {
+    let mut s = T::zero();
+    for k in 0..n {
+        let (a, b) = with_constant(x * T::from(k + 1).unwrap());
+        s = s + power(x, k as i32 + 1) * b + a;
+    }
+    let top = if s > T::one() { T::one() } else { s * x };
+    top + s
+}
+
+#[test]
+fn calls_with_passive_arguments_and_constant_outputs() {
+    for n in [1, 3] {
+        check!(calls_passive, calls_passive_grad, calls_passive_vjp, calls_passive_jvp, |x| (x, n), at [0.3, 0.9, -0.8]);
+    }
+    // The callee's own derivatives: a constant output has a zero tangent.
+    let (v, (a, b)) = with_constant_jvp(1.5, 2.0);
+    assert_eq!(v, (2.25, 1.0));
+    assert_eq!((a, b), (6.0, 0.0));
+    let (_, g) = with_constant_vjp(1.5, (0.5, 7.0));
+    assert_close("with_constant vjp", g.0, 1.5, 1e-12);
 }
