@@ -547,3 +547,47 @@ fn calls_with_passive_arguments_and_constant_outputs() {
     let (_, g) = with_constant_vjp(1.5, (0.5, 7.0));
     assert_close("with_constant vjp", g.0, 1.5, 1e-12);
 }
+
+// ---------------------------------------------------------------------------------------
+// Class of 1, tensors: an axis that is a variable (a parameter, a loop counter) was passed to
+// the method and to its derivative rule by reference, which did not compile.
+
+#[differentiate(wrt = x)]
+fn runtime_axes(x: &Tensor<f64>, axis: usize) -> f64 {
+    let mut total = (x.softmax(axis) * x).sum() + x.sum_axis(axis).mean();
+    for k in 0..2 {
+        total = total
+            + (x.log_softmax(k) * x).sum()
+            + x.max_axis(k).sum()
+            + x.logsumexp_axis(k).mean_axis(0).sum()
+            + x.mean_axis(1 - k).sum();
+    }
+    total
+}
+
+#[test]
+fn tensor_axes_computed_at_run_time() {
+    let values: Vec<f64> = (0..6).map(|i| ((i as f64 + 0.3) * 0.77).sin() * 1.3).collect();
+    let x = Tensor::from_vec(values, &[2, 3]);
+    for axis in [0, 1] {
+        let f = |x: &Tensor<f64>| runtime_axes(x, axis);
+        let (value, g) = runtime_axes_grad(&x, axis);
+        assert_eq!(value, f(&x));
+        let (_, v) = runtime_axes_vjp(&x, axis, 0.7);
+        let u = Tensor::from_vec(vec![0.3, -0.2, 1.0, 0.5, -0.7, 0.1], &[2, 3]);
+        let (_, t) = runtime_axes_jvp(&x, axis, &u);
+        let mut dot = 0.0;
+        for k in 0..x.len() {
+            let at = |d: f64| {
+                let mut y = x.clone();
+                y.as_mut_slice()[k] += d;
+                y
+            };
+            let fd = finite_difference(|d| f(&at(d)), 0.0);
+            assert_close("runtime_axes grad", g.as_slice()[k], fd, 1e-6);
+            assert_close("runtime_axes vjp", v.as_slice()[k], 0.7 * fd, 1e-6);
+            dot += u.as_slice()[k] * fd;
+        }
+        assert_close("runtime_axes jvp", t, dot, 1e-6);
+    }
+}
