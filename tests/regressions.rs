@@ -591,3 +591,23 @@ fn tensor_axes_computed_at_run_time() {
         assert_close("runtime_axes jvp", t, dot, 1e-6);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// `f_grad`'s seed, the rule constant 1, added into an element of an array's adjoint in a
+// generic function was a bare `1.0`, which does not compile at `T`.
+
+#[differentiate(wrt = x)]
+fn elements_summed<T: Float>(x: T) -> T {
+    let mut a = [x, x * x, x.sin()];
+    if x > T::zero() {
+        a[1] = T::zero();
+    }
+    a[0] + a[1] + a[2]
+}
+
+#[test]
+fn a_seed_into_an_array_element_takes_the_element_type() {
+    check!(elements_summed, elements_summed_grad, elements_summed_vjp, elements_summed_jvp, |x| (x), at [0.7, -0.4]);
+    let (_, g) = elements_summed_grad(0.5_f32);
+    assert!((g - (1.0 + 0.5_f32.cos())).abs() < 1e-6, "{g}");
+}

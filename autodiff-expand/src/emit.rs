@@ -191,8 +191,11 @@ impl<'a> Emitter<'a> {
                     quote!(let #mutability #name #ty = #rhs;)
                 }
             }
+            // A rule constant written into a location or an element (`f_grad`'s seed 1 into
+            // an array's adjoint) takes the type of what it is written into.
             Stmt::Assign { dst, value, .. } => {
-                let (name, value) = (&self.names[*dst], self.operand(value, None));
+                let name = &self.names[*dst];
+                let value = self.operand(value, Some(&Operand::Var(*dst)));
                 quote!(#name = #value;)
             }
             Stmt::Store {
@@ -203,7 +206,13 @@ impl<'a> Emitter<'a> {
                 ..
             } => {
                 let place = self.place(*array, index);
-                let value = self.operand(value, None);
+                let value = match value {
+                    Operand::Lit(c) if !self.concrete => {
+                        let (lit, p) = (self.constant(*c, None), private());
+                        quote!(#p::lit_like(&#place, #lit))
+                    }
+                    other => self.operand(other, None),
+                };
                 if *accumulate {
                     quote!(#place = #place + #value;)
                 } else {
