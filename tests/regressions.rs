@@ -611,3 +611,112 @@ fn a_seed_into_an_array_element_takes_the_element_type() {
     let (_, g) = elements_summed_grad(0.5_f32);
     assert!((g - (1.0 + 0.5_f32.cos())).abs() < 1e-6, "{g}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Classes of 2 and 3 inside loop nests, where the reverse sweep replays an iteration or fuses
+// a running sum: copies taken outside the inner loop, constants assigned in inner loops.
+
+/// `s = start + ..` in an inner loop, `start` copied before it; the outer sum fuses.
+#[differentiate(wrt = x)]
+fn nested_copy<T: Float>(x: &[T]) -> T {
+    let mut total = T::zero();
+    for i in 0..x.len() {
+        let mut s = x[i];
+        let start = s;
+        for j in 0..x.len() {
+            s = start + x[j] * s;
+        }
+        total = total + s * s;
+    }
+    total
+}
+
+/// A scratch array filled per outer iteration, a running maximum reset to a constant, and
+/// a clipped value, in a loop nest.
+#[differentiate(wrt = x)]
+fn nested_resets<T: Float>(x: &[T]) -> T {
+    let n = x.len();
+    let mut total = T::zero();
+    let mut z = vec![T::zero(); n];
+    for i in 0..n {
+        for j in 0..n {
+            z[j] = x[j] * x[i] + T::from(j).unwrap();
+        }
+        let mut best = T::zero();
+        for j in 0..n {
+            let mut v = z[j].sin();
+            if v < T::zero() {
+                v = T::zero();
+            }
+            if j == i {
+                best = T::zero();
+            }
+            best = best + v * z[j];
+        }
+        total = total + best;
+    }
+    total
+}
+
+/// Back up, try, and keep the trial only if it improved: a line search's shape.
+#[differentiate(wrt = x)]
+fn keep_if_better<T: Float>(x: &[T], steps: usize) -> T {
+    let mut p = x[0];
+    let mut f = p * p - x[1] * p;
+    let mut step = T::one();
+    for _ in 0..steps {
+        let backup = p;
+        let fb = f;
+        p = p - step * (p + p - x[1]);
+        f = p * p - x[1] * p;
+        if f > fb {
+            p = backup;
+            f = fb;
+            step = step * T::from(0.5).unwrap();
+        }
+    }
+    f + p * x[2]
+}
+
+fn check_slice(
+    name: &str,
+    x: &[f64],
+    oracle: impl Fn(&[D]) -> D,
+    grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    vjp: impl Fn(&[f64], f64) -> (f64, Vec<f64>),
+    jvp: impl Fn(&[f64], &[f64]) -> (f64, f64),
+) {
+    let (value, want) = gradient(&oracle, x);
+    let (v, g) = grad(x);
+    assert_close(&format!("{name}: value"), v, value, 1e-12);
+    let (_, s) = vjp(x, 0.7);
+    let t: Vec<f64> = (0..x.len()).map(|i| 0.3 - 0.4 * i as f64).collect();
+    let (_, dt) = jvp(x, &t);
+    let mut dot = 0.0;
+    for i in 0..x.len() {
+        assert_close(&format!("{name}: _grad[{i}]"), g[i], want[i], 1e-10);
+        assert_close(&format!("{name}: _vjp[{i}]"), s[i], 0.7 * want[i], 1e-10);
+        dot += want[i] * t[i];
+    }
+    assert_close(&format!("{name}: _jvp"), dt, dot, 1e-10);
+}
+
+#[test]
+fn copies_and_constants_in_loop_nests() {
+    for x in [&[0.3, -0.5, 0.8][..], &[0.9, 0.2, -0.4, 0.6]] {
+        check_slice("nested_copy", x, |x| nested_copy(x), nested_copy_grad, nested_copy_vjp, nested_copy_jvp);
+        check_slice("nested_resets", x, |x| nested_resets(x), nested_resets_grad, nested_resets_vjp, nested_resets_jvp);
+    }
+    for steps in [1, 4] {
+        for x in [[2.0, 1.0, 0.5], [0.3, 3.0, -1.0]] {
+            check_slice(
+                "keep_if_better",
+                &x,
+                |x| keep_if_better(x, steps),
+                |x| keep_if_better_grad(x, steps),
+                |x, s| keep_if_better_vjp(x, steps, s),
+                |x, t| keep_if_better_jvp(x, steps, t),
+            );
+        }
+    }
+}
