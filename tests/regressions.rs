@@ -524,13 +524,21 @@ fn with_constant<T: Float>(x: T) -> (T, T) {
     (x * x, T::one())
 }
 
+/// A callee with two float parameters, called with a passive one computed at run time.
+#[differentiate]
+fn scaled<T: Float>(x: T, c: T) -> T {
+    x * c + c.sin() * x * x
+}
+
 #[differentiate(wrt = x)]
 fn calls_passive<T: Float>(x: T, n: usize) -> T {
     let mut s = T::zero();
     for k in 0..n {
         let (a, b) = with_constant(x * T::from(k + 1).unwrap());
         s = s + power(x, k as i32 + 1) * b + a;
+        s = s + scaled(x, T::from(k).unwrap()) + scaled(T::from(k).unwrap(), x * x);
     }
+    s = s + scaled(x, T::one());
     let top = if s > T::one() { T::one() } else { s * x };
     top + s
 }
@@ -718,5 +726,51 @@ fn copies_and_constants_in_loop_nests() {
                 |x, t| keep_if_better_jvp(x, steps, t),
             );
         }
+    }
+}
+
+/// A scratch array created inside the loop (so refilled with zeros each iteration) and
+/// written on a shrinking prefix: the refill overwrites what the previous iteration stored.
+#[differentiate(wrt = x)]
+fn refilled_scratch<T: Float>(x: &[T]) -> T {
+    let n = x.len();
+    let mut total = T::zero();
+    for i in 0..n {
+        let mut z = vec![T::zero(); n];
+        for j in 0..n - i {
+            z[j] = x[j] * x[i];
+        }
+        for j in 0..n {
+            total = total + z[j] * x[j].sin();
+        }
+    }
+    total
+}
+
+/// The same with the scratch array declared once before the loop and reset by hand.
+#[differentiate(wrt = x)]
+fn reset_scratch<T: Float>(x: &[T]) -> T {
+    let n = x.len();
+    let mut total = T::zero();
+    let mut z = vec![T::zero(); n];
+    for i in 0..n {
+        for j in 0..n {
+            z[j] = T::zero();
+        }
+        for j in 0..n - i {
+            z[j] = x[j] * x[i];
+        }
+        for j in 0..n {
+            total = total + z[j] * x[j].sin();
+        }
+    }
+    total
+}
+
+#[test]
+fn refilled_arrays_drop_the_old_derivative() {
+    for x in [&[0.3, -0.5, 0.8][..], &[0.9, 0.2, -0.4, 0.6]] {
+        check_slice("refilled_scratch", x, |x| refilled_scratch(x), refilled_scratch_grad, refilled_scratch_vjp, refilled_scratch_jvp);
+        check_slice("reset_scratch", x, |x| reset_scratch(x), reset_scratch_grad, reset_scratch_vjp, reset_scratch_jvp);
     }
 }
