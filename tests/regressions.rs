@@ -2,6 +2,13 @@
 //! against oracles that share no code with the macro: the same generic function run at dual
 //! numbers (`dual::D`, num-dual's `Dual64` as a `Float`) and central finite differences.
 //! Every case checks `_grad`, `_vjp` and `_jvp`, at operands that are not constants.
+// The functions are written as the programs that went wrong were: `s = s * x` is a different
+// statement to the macro than `s *= x`, and index loops are what it differentiates.
+#![allow(
+    clippy::assign_op_pattern,
+    clippy::needless_range_loop,
+    clippy::redundant_closure
+)]
 use autodiff::prelude::*;
 
 mod dual;
@@ -20,9 +27,19 @@ fn check_scalar(
     jvp: impl Fn(f64, f64) -> (f64, f64),
 ) {
     let (value, exact) = derivative(&oracle, x, 1.0);
-    assert_close(&format!("{name}({x}): oracle value"), value, primal(x), 1e-12);
+    assert_close(
+        &format!("{name}({x}): oracle value"),
+        value,
+        primal(x),
+        1e-12,
+    );
     let fd = finite_difference(&primal, x);
-    assert_close(&format!("{name}({x}): dual vs finite difference"), exact, fd, 1e-6);
+    assert_close(
+        &format!("{name}({x}): dual vs finite difference"),
+        exact,
+        fd,
+        1e-6,
+    );
     let (v, g) = grad(x);
     assert_close(&format!("{name}({x}): _grad value"), v, value, 1e-12);
     assert_close(&format!("{name}({x}): _grad"), g, exact, 1e-10);
@@ -209,9 +226,26 @@ fn reassigned_constants_drop_the_old_derivative() {
         let d = |x: f64| clamp_literal(x);
         let fd = finite_difference(d, at);
         assert_close("clamp_literal grad", clamp_literal_grad(at).1, fd, 1e-6);
-        assert_close("clamp_literal vjp", clamp_literal_vjp(at, 0.7).1, 0.7 * fd, 1e-6);
-        assert_close("clamp_literal jvp", clamp_literal_jvp(at, -1.3).1, -1.3 * fd, 1e-6);
-        check!(clamp_zero, clamp_zero_grad, clamp_zero_vjp, clamp_zero_jvp, |x| (x), at [at]);
+        assert_close(
+            "clamp_literal vjp",
+            clamp_literal_vjp(at, 0.7).1,
+            0.7 * fd,
+            1e-6,
+        );
+        assert_close(
+            "clamp_literal jvp",
+            clamp_literal_jvp(at, -1.3).1,
+            -1.3 * fd,
+            1e-6,
+        );
+        check!(
+            clamp_zero,
+            clamp_zero_grad,
+            clamp_zero_vjp,
+            clamp_zero_jvp,
+            |x| (x),
+            at[at]
+        );
     }
     check!(clamp_from, clamp_from_grad, clamp_from_vjp, clamp_from_jvp, |x| (x), at [0.2, 1.2]);
     for cap in [0.5, 100.0] {
@@ -224,9 +258,24 @@ fn reassigned_constants_drop_the_old_derivative() {
     for n in [1, 2, 4] {
         for at in [0.6, 1.4] {
             let fd = finite_difference(|x| literal_in_loop(x, n), at);
-            assert_close("literal_in_loop grad", literal_in_loop_grad(at, n).1, fd, 1e-6);
-            assert_close("literal_in_loop vjp", literal_in_loop_vjp(at, n, 0.7).1, 0.7 * fd, 1e-6);
-            assert_close("literal_in_loop jvp", literal_in_loop_jvp(at, n, -1.3).1, -1.3 * fd, 1e-6);
+            assert_close(
+                "literal_in_loop grad",
+                literal_in_loop_grad(at, n).1,
+                fd,
+                1e-6,
+            );
+            assert_close(
+                "literal_in_loop vjp",
+                literal_in_loop_vjp(at, n, 0.7).1,
+                0.7 * fd,
+                1e-6,
+            );
+            assert_close(
+                "literal_in_loop jvp",
+                literal_in_loop_jvp(at, n, -1.3).1,
+                -1.3 * fd,
+                1e-6,
+            );
         }
     }
     check!(store_constant, store_constant_grad, store_constant_vjp, store_constant_jvp, |x| (x), at [0.7, -0.4]);
@@ -352,8 +401,18 @@ fn stop_and_wrt_name_one_value_not_equal_ones() {
         let (v, g) = stop_shared_grad(at);
         assert_close("stop_shared value", v, value, 1e-12);
         assert_close("stop_shared grad", g, exact, 1e-12);
-        assert_close("stop_shared vjp", stop_shared_vjp(at, 0.7).1, 0.7 * exact, 1e-12);
-        assert_close("stop_shared jvp", stop_shared_jvp(at, -1.3).1, -1.3 * exact, 1e-12);
+        assert_close(
+            "stop_shared vjp",
+            stop_shared_vjp(at, 0.7).1,
+            0.7 * exact,
+            1e-12,
+        );
+        assert_close(
+            "stop_shared jvp",
+            stop_shared_jvp(at, -1.3).1,
+            -1.3 * exact,
+            1e-12,
+        );
         // The number.
         if at == 0.7 {
             assert_close("stop_shared at 0.7", g, 1.235, 1e-3);
@@ -378,9 +437,24 @@ fn stop_and_wrt_name_one_value_not_equal_ones() {
                 at,
                 1.0,
             );
-            assert_close("stop_snapshot grad", stop_snapshot_grad(at, n).1, exact, 1e-12);
-            assert_close("stop_snapshot vjp", stop_snapshot_vjp(at, n, 0.7).1, 0.7 * exact, 1e-12);
-            assert_close("stop_snapshot jvp", stop_snapshot_jvp(at, n, -1.3).1, -1.3 * exact, 1e-12);
+            assert_close(
+                "stop_snapshot grad",
+                stop_snapshot_grad(at, n).1,
+                exact,
+                1e-12,
+            );
+            assert_close(
+                "stop_snapshot vjp",
+                stop_snapshot_vjp(at, n, 0.7).1,
+                0.7 * exact,
+                1e-12,
+            );
+            assert_close(
+                "stop_snapshot jvp",
+                stop_snapshot_jvp(at, n, -1.3).1,
+                -1.3 * exact,
+                1e-12,
+            );
         }
     }
 }
@@ -506,8 +580,18 @@ fn other_values_without_a_derivative_reset_it() {
             let (v, g) = return_constant_grad(at, n);
             assert_close("return_constant value", v, value, 1e-12);
             assert_close("return_constant grad", g, exact, 1e-12);
-            assert_close("return_constant vjp", return_constant_vjp(at, n, 0.7).1, 0.7 * exact, 1e-12);
-            assert_close("return_constant jvp", return_constant_jvp(at, n, -1.3).1, -1.3 * exact, 1e-12);
+            assert_close(
+                "return_constant vjp",
+                return_constant_vjp(at, n, 0.7).1,
+                0.7 * exact,
+                1e-12,
+            );
+            assert_close(
+                "return_constant jvp",
+                return_constant_jvp(at, n, -1.3).1,
+                -1.3 * exact,
+                1e-12,
+            );
         }
     }
 }
@@ -575,7 +659,9 @@ fn runtime_axes(x: &Tensor<f64>, axis: usize) -> f64 {
 
 #[test]
 fn tensor_axes_computed_at_run_time() {
-    let values: Vec<f64> = (0..6).map(|i| ((i as f64 + 0.3) * 0.77).sin() * 1.3).collect();
+    let values: Vec<f64> = (0..6)
+        .map(|i| ((i as f64 + 0.3) * 0.77).sin() * 1.3)
+        .collect();
     let x = Tensor::from_vec(values, &[2, 3]);
     for axis in [0, 1] {
         let f = |x: &Tensor<f64>| runtime_axes(x, axis);
@@ -712,8 +798,22 @@ fn check_slice(
 #[test]
 fn copies_and_constants_in_loop_nests() {
     for x in [&[0.3, -0.5, 0.8][..], &[0.9, 0.2, -0.4, 0.6]] {
-        check_slice("nested_copy", x, |x| nested_copy(x), nested_copy_grad, nested_copy_vjp, nested_copy_jvp);
-        check_slice("nested_resets", x, |x| nested_resets(x), nested_resets_grad, nested_resets_vjp, nested_resets_jvp);
+        check_slice(
+            "nested_copy",
+            x,
+            |x| nested_copy(x),
+            nested_copy_grad,
+            nested_copy_vjp,
+            nested_copy_jvp,
+        );
+        check_slice(
+            "nested_resets",
+            x,
+            |x| nested_resets(x),
+            nested_resets_grad,
+            nested_resets_vjp,
+            nested_resets_jvp,
+        );
     }
     for steps in [1, 4] {
         for x in [[2.0, 1.0, 0.5], [0.3, 3.0, -1.0]] {
@@ -770,7 +870,21 @@ fn reset_scratch<T: Float>(x: &[T]) -> T {
 #[test]
 fn refilled_arrays_drop_the_old_derivative() {
     for x in [&[0.3, -0.5, 0.8][..], &[0.9, 0.2, -0.4, 0.6]] {
-        check_slice("refilled_scratch", x, |x| refilled_scratch(x), refilled_scratch_grad, refilled_scratch_vjp, refilled_scratch_jvp);
-        check_slice("reset_scratch", x, |x| reset_scratch(x), reset_scratch_grad, reset_scratch_vjp, reset_scratch_jvp);
+        check_slice(
+            "refilled_scratch",
+            x,
+            |x| refilled_scratch(x),
+            refilled_scratch_grad,
+            refilled_scratch_vjp,
+            refilled_scratch_jvp,
+        );
+        check_slice(
+            "reset_scratch",
+            x,
+            |x| reset_scratch(x),
+            reset_scratch_grad,
+            reset_scratch_vjp,
+            reset_scratch_jvp,
+        );
     }
 }

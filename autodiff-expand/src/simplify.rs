@@ -25,8 +25,10 @@ pub fn share(f: &mut Function) {
 /// snapshot `stop` names). So the primal is shared only once `wrt` and `stop` are resolved.
 pub fn share_keeping(f: &mut Function, named: &[VarId]) {
     let body = hoist_snapshots(&f.vars, std::mem::take(&mut f.body));
-    let mut scope = Scope::default();
-    scope.named = named.iter().copied().collect();
+    let mut scope = Scope {
+        named: named.iter().copied().collect(),
+        ..Scope::default()
+    };
     f.body = cse_block(&f.vars, body, &mut scope);
     f.outputs.iter_mut().for_each(|o| scope.substitute(o));
 }

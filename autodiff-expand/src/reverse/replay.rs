@@ -295,9 +295,9 @@ pub fn fusion(
     for stmt in body {
         if let Stmt::Assign { dst, value, .. } = stmt {
             if *dst == sum {
-                let increment = value
-                    .var()
-                    .and_then(|v| crate::reverse::increment_of((defs, reads, increments), sum, v))?;
+                let increment = value.var().and_then(|v| {
+                    crate::reverse::increment_of((defs, reads, increments), sum, v)
+                })?;
                 snapshots.push(increment);
             }
         }
