@@ -888,3 +888,83 @@ fn refilled_arrays_drop_the_old_derivative() {
         );
     }
 }
+
+/// A copy of a location the outer body then changes, read by inner loops (whose values the
+/// reverse sweep would save, so the outer iteration is replayed or fused) and after them.
+#[differentiate(wrt = x)]
+fn replayed_copy<T: Float>(x: &[T]) -> T {
+    let n = x.len();
+    let mut s = T::one();
+    let mut total = T::zero();
+    for i in 0..n {
+        let start = s;
+        let mut acc = T::zero();
+        for j in 0..n {
+            acc = acc + (x[j] * start).sin();
+        }
+        s = s * x[i] + acc * T::from(0.1).unwrap();
+        let mut back = T::zero();
+        for j in 0..n {
+            back = back + x[j] * s;
+        }
+        if back > T::one() {
+            s = start;
+        }
+        total = total + acc * s + back;
+    }
+    total
+}
+
+#[test]
+fn copies_read_by_replayed_iterations() {
+    for x in [
+        &[0.3, -0.5, 0.8][..],
+        &[0.9, 0.2, -0.4, 0.6],
+        &[1.2, 0.7, 0.9],
+    ] {
+        check_slice(
+            "replayed_copy",
+            x,
+            |x| replayed_copy(x),
+            replayed_copy_grad,
+            replayed_copy_vjp,
+            replayed_copy_jvp,
+        );
+    }
+}
+
+/// `wrt` naming a binding whose value is a constant, bound through a tuple; `stop` naming
+/// one that equals another value.
+#[differentiate(wrt = [x, b, c])]
+fn constant_bindings(x: f64) -> f64 {
+    let (a, b): (f64, f64) = (x * x, 1.5);
+    let c: f64 = x * x;
+    let d = x * x;
+    a * b + c.sin() * b + d * c
+}
+
+#[test]
+fn wrt_names_constant_and_equal_bindings() {
+    for x in [0.4, -1.1] {
+        let (value, (gx, gb, gc)) = constant_bindings_grad(x);
+        assert_close("value", value, constant_bindings(x), 1e-12);
+        // Total derivative in x; partials in b and c with the other bindings held.
+        let (_, tx) = derivative(
+            |x| {
+                let (a, b) = (x * x, D::cst(1.5));
+                let c = x * x;
+                a * b + c.sin() * b + x * x * c
+            },
+            x,
+            1.0,
+        );
+        assert_close("d/dx", gx, tx, 1e-12);
+        assert_close("d/db", gb, x * x + (x * x).sin(), 1e-12);
+        assert_close("d/dc", gc, (x * x).cos() * 1.5 + x * x, 1e-12);
+        let (_, (vx, vb, vc)) = constant_bindings_vjp(x, 0.7);
+        assert_close("vjp d/dx", vx, 0.7 * tx, 1e-12);
+        assert_close("vjp d/db", vb, 0.7 * gb, 1e-12);
+        assert_close("vjp d/dc", vc, 0.7 * gc, 1e-12);
+        assert_close("jvp", constant_bindings_jvp(x, -1.3).1, -1.3 * tx, 1e-12);
+    }
+}
