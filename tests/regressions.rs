@@ -968,3 +968,25 @@ fn wrt_names_constant_and_equal_bindings() {
         assert_close("jvp", constant_bindings_jvp(x, -1.3).1, -1.3 * tx, 1e-12);
     }
 }
+
+/// An integer location as a run-time exponent, and a passive float location as one.
+#[differentiate(wrt = x)]
+fn exponent_locations<T: Float>(x: T, n: usize) -> T {
+    let mut e = 1;
+    let mut p = T::from(0.5).unwrap();
+    let mut total = T::zero();
+    for _ in 0..n {
+        total = total + x.powi(e) + x.powf(p);
+        e = e * 2 - 1 + (e % 3);
+        p = p + T::from(0.25).unwrap();
+    }
+    total
+}
+
+#[test]
+fn exponents_held_in_locations() {
+    for n in [1, 4] {
+        check!(exponent_locations, exponent_locations_grad, exponent_locations_vjp, exponent_locations_jvp, |x| (x, n), at [0.7, 1.3]);
+    }
+}
+
