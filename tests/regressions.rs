@@ -990,3 +990,28 @@ fn exponents_held_in_locations() {
     }
 }
 
+/// A whole array reassigned where it carries no derivative: still accepted, and right.
+#[differentiate(wrt = x)]
+fn passive_array_reassigned<T: Float>(x: &[T]) -> T {
+    let n = x.len();
+    let mut w = vec![T::zero(); n];
+    let mut total = T::zero();
+    for i in 0..n {
+        w = vec![T::from(i + 1).unwrap(); n];
+        total = total + x[i] * w[0] * x[i];
+    }
+    total
+}
+
+#[test]
+fn passive_arrays_may_be_reassigned() {
+    let x = [0.3, -0.5, 0.8];
+    check_slice(
+        "passive_array_reassigned",
+        &x,
+        |x| passive_array_reassigned(x),
+        passive_array_reassigned_grad,
+        passive_array_reassigned_vjp,
+        passive_array_reassigned_jvp,
+    );
+}

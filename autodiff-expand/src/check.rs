@@ -145,6 +145,17 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
     // Values computed from an already reported place.
     let mut tainted = vec![false; f.vars.len()];
     walk(&f.body, &mut |stmt| {
+        // A whole array written over (`c = vec![0.0; n];`): the derivative passes change an
+        // array location element by element only, and wrote code here that did not compile.
+        if let Stmt::Assign { dst, span, .. } = stmt {
+            if f.vars[*dst].is_array() && act.is_active(*dst) {
+                let c = &f.vars[*dst].name;
+                cx.error_at(
+                    *span,
+                    format!("assign the elements of the array `{c}` (`for j in 0..n {{ {c}[j] = 0.0; }}`), or bind a new array with `let`; a whole array that is being differentiated cannot be assigned"),
+                );
+            }
+        }
         let Stmt::Let {
             dst: Some(dst),
             rhs,

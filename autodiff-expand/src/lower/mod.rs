@@ -850,16 +850,6 @@ impl Lower<'_> {
                 .error_spanned_by(left, format!("cannot find the local `{ident}`"));
             return;
         };
-        // A whole array written over (`c = vec![0.0; n];`): the derivative passes have no
-        // statement for it (an array location changes element by element), and the code
-        // they wrote did not compile; say what works instead.
-        if self.f.vars[old].is_array() && self.f.vars[old].mutable {
-            self.cx.error_spanned_by(
-                left,
-                format!("assign the elements of the array `{ident}` (`for j in 0..n {{ {ident}[j] = 0.0; }}`), or bind a new array with `let`; a whole array cannot be assigned here"),
-            );
-            return;
-        }
         let rhs = self.expr(right);
         let value = match op {
             Some(op) => {
