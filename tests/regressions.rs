@@ -1015,3 +1015,33 @@ fn passive_arrays_may_be_reassigned() {
         passive_array_reassigned_jvp,
     );
 }
+
+/// The literal-constant assignments at `f32`: the constant's zero tangent takes `f32`.
+#[differentiate(wrt = x)]
+fn clamp_f32(x: f32) -> f32 {
+    let mut y = 3.0 * x;
+    if y < 0.0 {
+        y = 0.0;
+    }
+    let mut a = [x, 2.0 * x];
+    if x > 1.0 {
+        a[1] = 1.0;
+    }
+    y * x + a[0] * a[1]
+}
+
+#[test]
+fn constants_assigned_at_f32() {
+    for x in [-1.0_f32, 0.5, 2.0] {
+        let want = if x < 0.0 { 0.0 } else { 6.0 * x } + if x > 1.0 { 1.0 } else { 4.0 * x };
+        let (_, g) = clamp_f32_grad(x);
+        assert!(
+            (g - want).abs() < 1e-5,
+            "clamp_f32_grad({x}) = {g}, want {want}"
+        );
+        let (_, v) = clamp_f32_vjp(x, 0.5);
+        assert!((v - 0.5 * want).abs() < 1e-5, "clamp_f32_vjp({x}) = {v}");
+        let (_, t) = clamp_f32_jvp(x, -2.0);
+        assert!((t + 2.0 * want).abs() < 1e-5, "clamp_f32_jvp({x}) = {t}");
+    }
+}
