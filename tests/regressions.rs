@@ -116,6 +116,10 @@ fn powi_with_a_variable_exponent() {
     for m in [0, 1, 4] {
         check!(powi_loop, powi_loop_grad, powi_loop_vjp, powi_loop_jvp, |x| (x, m), at [2.0, -0.7]);
     }
+    // At r = 0 the k = 0 term's n r^(n-1) is 0 * inf: its derivative is 0, not NaN.
+    assert_eq!(powi_loop_grad(0.0, 3).1, 0.5);
+    assert_eq!(powi_loop_jvp(0.0, 3, 2.0).1, 1.0);
+    assert_eq!(powi_param_grad(0.0, 0).1, 0.5);
     for n in [1, 2, 3] {
         check!(powi_computed, powi_computed_grad, powi_computed_vjp, powi_computed_jvp, |x| (x, n), at [0.8, 1.1]);
     }

@@ -201,9 +201,23 @@ pub fn partials(b: &mut Builder, op: Op, x: &[Operand], y: &Operand) -> Vec<Part
                 // A rule constant is never an exponent; were it one, it is a float.
                 Operand::Lit(c) => Operand::Lit(c - 1.0),
             };
+            if x[1].constant() == Some(0.0) {
+                return vec![p(Zero), p(Zero)];
+            }
             let n = b.op(Op::CastLike, vec![x0(), x[1].clone()]);
             let pow = b.op(Op::Powi, vec![x0(), n_minus_1]);
-            vec![p(Mul(b.mul(n, pow))), p(Zero)]
+            let coef = b.mul(n.clone(), pow);
+            // An exponent not known to be nonzero may be 0 at run time (`r.powi(k as i32)`
+            // from k = 0), where n x^(n-1) is 0 * inf = NaN at x = 0: the partial is 0.
+            let coef = match x[1].constant() {
+                Some(_) => coef,
+                None => {
+                    let nn = b.mul(n.clone(), n);
+                    let zero = Operand::Lit(0.0);
+                    b.op(Op::Select(Cmp::Gt), vec![nn, zero.clone(), coef, zero])
+                }
+            };
+            vec![p(Mul(coef)), p(Zero)]
         }
         Op::MulAdd => vec![p(Mul(x[1].clone())), p(Mul(x0())), p(One)],
         Op::Select(cmp) => vec![
