@@ -104,8 +104,16 @@ fn powi_computed<T: Float>(r: T, n: i32) -> T {
     total + p
 }
 
+/// A literal exponent 0, at 0.
+#[differentiate(wrt = r)]
+fn powi_zero<T: Float>(r: T) -> T {
+    r.powi(0) * r + r.powi(1)
+}
+
 #[test]
 fn powi_with_a_variable_exponent() {
+    assert_eq!(powi_zero_grad(0.0).1, 2.0);
+    assert_eq!(powi_zero_jvp(0.0, 1.5).1, 3.0);
     // The example: d/dr r³ at r = 2 is 12.
     let (_, g) = powi_param_grad(2.0_f64, 3);
     let want = 12.0 * 1.0_f64.sin() + 8.0 * 0.5 * 1.0_f64.cos();

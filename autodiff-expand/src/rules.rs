@@ -183,6 +183,9 @@ pub fn partials(b: &mut Builder, op: Op, x: &[Operand], y: &Operand) -> Vec<Part
             // d(x^n)/dx = n x^(n-1); the exponent is passive, an integer: a literal or
             // constant as written, or a value computed at run time (`k as i32`, a parameter),
             // whose `n - 1` is integer code kept as written.
+            if x[1].constant() == Some(0.0) {
+                return vec![p(Zero), p(Zero)];
+            }
             let n_minus_1 = match &x[1] {
                 Operand::Const { tokens, value } => Operand::Const {
                     tokens: quote::quote!((#tokens - 1)),
@@ -201,9 +204,6 @@ pub fn partials(b: &mut Builder, op: Op, x: &[Operand], y: &Operand) -> Vec<Part
                 // A rule constant is never an exponent; were it one, it is a float.
                 Operand::Lit(c) => Operand::Lit(c - 1.0),
             };
-            if x[1].constant() == Some(0.0) {
-                return vec![p(Zero), p(Zero)];
-            }
             let n = b.op(Op::CastLike, vec![x0(), x[1].clone()]);
             let pow = b.op(Op::Powi, vec![x0(), n_minus_1]);
             let coef = b.mul(n.clone(), pow);
