@@ -1057,3 +1057,27 @@ fn constants_assigned_at_f32() {
         assert!((t + 2.0 * want).abs() < 1e-5, "clamp_f32_jvp({x}) = {t}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// `f_grad`'s seed reaching a value that a later loop reads became `let mut adj_s = 1.0;`,
+// an f64, which does not compile in a generic function (found by a random program).
+
+#[differentiate(wrt = x)]
+fn seed_into_a_loop<T: Float>(x: T, n: usize) -> T {
+    let s = x.sin();
+    let mut a = x * x;
+    for _ in 0..n {
+        a = (a * s).tanh();
+    }
+    s + a * x
+}
+
+#[test]
+fn a_seed_promoted_before_a_loop_takes_the_value_type() {
+    for n in [0, 2] {
+        check!(seed_into_a_loop, seed_into_a_loop_grad, seed_into_a_loop_vjp, seed_into_a_loop_jvp, |x| (x, n), at [0.7, -1.2]);
+    }
+    let (_, g) = seed_into_a_loop_grad(0.7_f32, 2);
+    let (_, want) = seed_into_a_loop_grad(0.7_f64, 2);
+    assert!((g as f64 - want).abs() < 1e-5, "{g} vs {want}");
+}

@@ -599,6 +599,14 @@ impl Rev<'_> {
             }
             let span = self.vars[v].span;
             let init = match self.adj[v].take() {
+                // A rule constant (`f_grad`'s seed 1) has no type of its own for the `let
+                // mut` to take in generic code (`let mut adj_s = 1.0;` is an f64): zero of
+                // `v`'s type, plus the constant.
+                Some(Operand::Lit(c)) => {
+                    let mut b = self.builder(out, span);
+                    let zero = b.let_(Rhs::Zero(Operand::Var(v)));
+                    b.add(zero, Operand::Lit(c))
+                }
                 Some(adj) => adj,
                 None => {
                     let mut b = self.builder(out, span);
