@@ -1081,3 +1081,29 @@ fn a_seed_promoted_before_a_loop_takes_the_value_type() {
     let (_, want) = seed_into_a_loop_grad(0.7_f64, 2);
     assert!((g as f64 - want).abs() < 1e-5, "{g} vs {want}");
 }
+
+/// The same run-time exponent `m - 1` in a branch of a loop and after it: common
+/// subexpressions merge the two, and the derivative's `n - 1` must follow (found by a random
+/// program; `n - 1` kept as written named a value the merge had removed).
+#[differentiate(wrt = x)]
+fn exponent_shared<T: Float>(x: T, n: usize, m: i32) -> T {
+    let mut s = x;
+    let mut a = x * x;
+    for _ in 0..n {
+        if x < T::from(0.5).unwrap() {
+            s = s * x;
+        } else {
+            a = T::one() + a * x;
+            s = T::from(0.3).unwrap() - a.powi(m - 1).tanh();
+        }
+        s = s + a.powi(m - 1).tanh();
+    }
+    s + a * x
+}
+
+#[test]
+fn a_shared_run_time_exponent() {
+    for (n, m) in [(1, 2), (3, 0), (2, -1)] {
+        check!(exponent_shared, exponent_shared_grad, exponent_shared_vjp, exponent_shared_jvp, |x| (x, n, m), at [0.3, 0.9]);
+    }
+}

@@ -167,7 +167,7 @@ fn block(stmts: &[Stmt], env: &mut Vec<Value>) -> Result<(), String> {
 }
 
 /// The opaque code the property tests and the reverse pass generate: `[0.0; n]`, the length
-/// of an array, a zero element, a comparison of loop bounds, and `n - 1`.
+/// of an array, a zero element, and a comparison of loop bounds.
 fn opaque(o: &crate::ir::Opaque, env: &[Value]) -> Result<Value, String> {
     let text = o.tokens.to_string();
     let fail = || format!("cannot interpret `{text}`");
@@ -213,10 +213,6 @@ fn opaque(o: &crate::ir::Opaque, env: &[Value]) -> Result<Value, String> {
             let result = holds(operand(a)?, operand(b)?);
             return Ok(Value::Num(if result { 1.0 } else { 0.0 }));
         }
-    }
-    // `n - 1`: the exponent of a derivative of `powi` with a run-time exponent.
-    if let Some((a, b)) = text.split_once(" - ") {
-        return Ok(Value::Num(operand(a)? - operand(b)?));
     }
     Err(format!("cannot interpret {}", o.what))
 }

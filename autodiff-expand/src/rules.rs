@@ -181,8 +181,7 @@ pub fn partials(b: &mut Builder, op: Op, x: &[Operand], y: &Operand) -> Vec<Part
         Op::Binary(bin) => binary(b, bin, x0(), x[1].clone(), y),
         Op::Powi => {
             // d(x^n)/dx = n x^(n-1); the exponent is passive, an integer: a literal or
-            // constant as written, or a value computed at run time (`k as i32`, a parameter),
-            // whose `n - 1` is integer code kept as written.
+            // constant as written, or a value computed at run time (`k as i32`, a parameter).
             if x[1].constant() == Some(0.0) {
                 return vec![p(Zero), p(Zero)];
             }
@@ -191,16 +190,18 @@ pub fn partials(b: &mut Builder, op: Op, x: &[Operand], y: &Operand) -> Vec<Part
                     tokens: quote::quote!((#tokens - 1)),
                     value: value.map(|v| v - 1.0),
                 },
-                Operand::Var(n) => {
-                    let n_tokens = x[1].tokens(b.span);
-                    b.let_(crate::ir::Rhs::Opaque(crate::ir::Opaque {
-                        tokens: quote::quote!(#n_tokens - 1),
-                        reads: vec![*n],
-                        passive_result: true,
-                        pure: true,
-                        what: "the exponent of `powi`".into(),
-                    }))
-                }
+                // Integer arithmetic in the IR's own subtraction (not code kept as written), so
+                // that passes which replace the exponent by an equal value replace it here too.
+                Operand::Var(_) => b.op(
+                    Op::Sub,
+                    vec![
+                        x[1].clone(),
+                        Operand::Const {
+                            tokens: quote::quote!(1),
+                            value: Some(1.0),
+                        },
+                    ],
+                ),
                 // A rule constant is never an exponent; were it one, it is a float.
                 Operand::Lit(c) => Operand::Lit(c - 1.0),
             };
