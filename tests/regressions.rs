@@ -1107,3 +1107,16 @@ fn a_shared_run_time_exponent() {
         check!(exponent_shared, exponent_shared_grad, exponent_shared_vjp, exponent_shared_jvp, |x| (x, n, m), at [0.3, 0.9]);
     }
 }
+
+/// `x.powi(0)` is connected to `x` (TensorFlow's `None` is only for no path at all): its
+/// gradient is `Some(0)`.
+#[differentiate(wrt = x, unconnected = none)]
+fn powi_zero_connected(x: f64) -> f64 {
+    x.powi(0)
+}
+
+#[test]
+fn powi_zero_stays_connected() {
+    assert_eq!(powi_zero_connected_grad(0.0).1, Some(0.0));
+    assert_eq!(powi_zero_connected_grad(1.5).1, Some(0.0));
+}

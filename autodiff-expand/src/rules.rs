@@ -182,8 +182,9 @@ pub fn partials(b: &mut Builder, op: Op, x: &[Operand], y: &Operand) -> Vec<Part
         Op::Powi => {
             // d(x^n)/dx = n x^(n-1); the exponent is passive, an integer: a literal or
             // constant as written, or a value computed at run time (`k as i32`, a parameter).
+            // x^0: the partial is 0 (not 0 * inf at x = 0), and x stays connected.
             if x[1].constant() == Some(0.0) {
-                return vec![p(Zero), p(Zero)];
+                return vec![p(Mul(Operand::Lit(0.0))), p(Zero)];
             }
             let n_minus_1 = match &x[1] {
                 Operand::Const { tokens, value } => Operand::Const {
