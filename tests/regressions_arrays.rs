@@ -1104,6 +1104,33 @@ fn a_whole_array_assigned_zeros() {
     );
 }
 
+/// Zeros assigned over a scratch array in every iteration, after a read (was a compile error
+/// on one branch and made to work on another; merged, it works).
+#[differentiate(wrt = x)]
+fn zeroed_each_iteration(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut c = vec![0.0; n];
+    let mut total = 0.0;
+    for i in 0..n {
+        c[i] = x[i] * x[i];
+        total += c[0] * x[i];
+        c = vec![0.0; n];
+    }
+    total
+}
+
+#[test]
+fn a_whole_array_zeroed_in_every_iteration() {
+    check(
+        "zeroed_each_iteration",
+        &zeroed_each_iteration,
+        &zeroed_each_iteration_grad,
+        &zeroed_each_iteration_vjp,
+        &zeroed_each_iteration_jvp,
+        &[0.3, -1.2, 0.7],
+    );
+}
+
 // ---- Class members: writes by code kept as written, seen by loop-invariant motion ----
 
 /// Values without a derivative swapped through `&mut` in a loop: the snapshot of `a` is not

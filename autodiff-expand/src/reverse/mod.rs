@@ -62,6 +62,8 @@ struct Rev<'a> {
     reads: Vec<usize>,
     /// Snapshots `s` of `s = s + e`: the adjoint of the location passes through them.
     passthrough: Vec<bool>,
+    /// The values of the assignments that are increments (`current_snapshots`).
+    increments: HashSet<VarId>,
     /// Values saved during the primal sweep, each with its own stack.
     stacks: Vec<(VarId, VarId)>,
     /// The loop body being reversed by replay (see `replay`), if any.
@@ -103,12 +105,14 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         defs: definitions(&primal.body),
         reads: read_counts(&primal.body, n),
         passthrough: vec![false; n],
+        increments: HashSet::new(),
         stacks: Vec::new(),
         replay: None,
         replayed: HashSet::new(),
         replays: 0,
         inserts: Inserts::default(),
     };
+    r.increments = current_snapshots(&primal.vars, &r.defs, &primal.body);
     let mut adjoint = Vec::new();
     // Accumulators of top-level locations and of arrays, created once.
     let top_level: Vec<VarId> = primal
@@ -277,7 +281,7 @@ impl Rev<'_> {
             }
             Stmt::Let { dst: None, .. } | Stmt::Push { .. } => {}
             Stmt::Assign { dst, value, span } => {
-                let (Some(acc), Some(v)) = (self.acc[*dst], value.var()) else {
+                let Some(acc) = self.acc[*dst] else {
                     return;
                 };
                 if act.stopped[*dst] {
@@ -287,23 +291,31 @@ impl Rev<'_> {
                     // `y = e` of a whole array: `y`'s adjoint moves to `e`'s element by
                     // element, and `y`'s starts again from zero (it was added to `e`'s as an
                     // array sum, and zeroed as a scalar: neither compiled).
-                    let to = self.acc[v].filter(|_| act.varied[v]);
+                    let to = value
+                        .var()
+                        .and_then(|v| self.acc[v].filter(|_| act.varied[v]));
                     out.push(move_adjoint(&mut self.vars, acc, to, *span));
                     return;
                 }
-                let increment = increment_of(&self.defs, &self.reads, *dst, v);
+                // `loc = 0.0`, `loc = T::zero()`: the value written carries no derivative, but
+                // the location's old value is still overwritten, so its adjoint is reset.
+                let increment = value.var().and_then(|v| {
+                    increment_of((&self.defs, &self.reads, &self.increments), *dst, v)
+                });
                 let mut b = self.builder(out, *span);
                 let g = b.let_(Rhs::Op(Op::Id, vec![Operand::Var(acc)]));
                 // `s = s + e` (and `s += e`): the adjoint of `s` passes through unchanged, so
                 // it is neither reset here nor added back at the read of `s`.
-                if let Some(snapshot) = increment {
+                if let (Some(snapshot), Some(v)) = (increment, value.var()) {
                     self.passthrough[snapshot] = true;
                     self.accumulate(v, (g, false), out);
                     return;
                 }
                 let zero = b.let_(Rhs::Zero(g.clone()));
                 b.assign(acc, zero);
-                self.accumulate(v, (g, false), out);
+                if let Some(v) = value.var() {
+                    self.accumulate(v, (g, false), out);
+                }
             }
             Stmt::Store {
                 array,
@@ -605,6 +617,14 @@ impl Rev<'_> {
             }
             let span = self.vars[v].span;
             let init = match self.adj[v].take() {
+                // A rule constant (`f_grad`'s seed 1) has no type of its own for the `let
+                // mut` to take in generic code (`let mut adj_s = 1.0;` is an f64): zero of
+                // `v`'s type, plus the constant.
+                Some(Operand::Lit(c)) => {
+                    let mut b = self.builder(out, span);
+                    let zero = b.let_(Rhs::Zero(Operand::Var(v)));
+                    b.add(zero, Operand::Lit(c))
+                }
                 Some(adj) => adj,
                 None => {
                     let mut b = self.builder(out, span);
@@ -758,7 +778,7 @@ impl Rev<'_> {
         let after = &self.primal.body[self.top + 1..];
         let (plan, sum) = replay::fusion(
             &self.vars,
-            (&self.defs, &self.reads),
+            (&self.defs, &self.reads, &self.increments),
             body,
             after,
             &self.primal.outputs,
@@ -1748,11 +1768,11 @@ fn touches(block: &[Stmt], v: VarId) -> bool {
     touched
 }
 
-/// For `loc = v` with `v = snapshot + e` and `snapshot = loc`, each read only there: the
-/// snapshot. The adjoint of `loc` then passes through the statement unchanged.
+/// For `loc = v` with `v = snapshot + e` and `snapshot = loc`, each read only there, and
+/// `loc` unchanged since the snapshot (`current`, from [`current_snapshots`]): the snapshot.
+/// The adjoint of `loc` then passes through the statement unchanged.
 pub(crate) fn increment_of(
-    defs: &HashMap<VarId, Rhs>,
-    reads: &[usize],
+    (defs, reads, current): (&HashMap<VarId, Rhs>, &[usize], &HashSet<VarId>),
     loc: VarId,
     v: VarId,
 ) -> Option<VarId> {
@@ -1764,7 +1784,79 @@ pub(crate) fn increment_of(
         return None;
     };
     let single = reads[v] == 1 && reads[snapshot] == 1;
-    (read[0].var() == Some(loc) && single && args[1].var() != Some(snapshot)).then_some(snapshot)
+    let pattern = read[0].var() == Some(loc) && single && args[1].var() != Some(snapshot);
+    (pattern && current.contains(&v)).then_some(snapshot)
+}
+
+/// The values `v` of assignments `loc = v`, `v = snapshot + e`, where `snapshot = loc` was
+/// taken in the same iteration and nothing wrote `loc` in between: only there does
+/// `snapshot` still equal `loc`, so that the statement is the increment `loc += e`. Not when
+/// `loc` was written after the copy (`let backup = s; s = s * x; s = backup + e;`, a
+/// roll-back), nor when the copy was taken once before the loop the assignment is in
+/// (`let start = pos; for .. { pos = start + e; }`). A branch sees the snapshots taken
+/// before it; a loop body, which runs again, does not.
+pub(crate) fn current_snapshots(
+    vars: &[Var],
+    defs: &HashMap<VarId, Rhs>,
+    body: &[Stmt],
+) -> HashSet<VarId> {
+    fn block(
+        vars: &[Var],
+        defs: &HashMap<VarId, Rhs>,
+        stmts: &[Stmt],
+        mut live: HashMap<VarId, VarId>,
+        found: &mut HashSet<VarId>,
+    ) {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Let {
+                    dst: Some(d),
+                    rhs: Rhs::Op(Op::Id, args),
+                    ..
+                } => {
+                    if let Some(l) = args[0].var().filter(|&l| vars[l].mutable) {
+                        live.insert(*d, l);
+                    }
+                }
+                Stmt::Assign { dst, value, .. } => {
+                    let snapshot = value.var().and_then(|v| match defs.get(&v) {
+                        Some(Rhs::Op(Op::Add, args)) => args[0].var(),
+                        _ => None,
+                    });
+                    if let (Some(v), Some(s)) = (value.var(), snapshot) {
+                        if live.get(&s) == Some(dst) {
+                            found.insert(v);
+                        }
+                    }
+                    live.retain(|_, l| l != dst);
+                }
+                Stmt::If {
+                    then, otherwise, ..
+                } => {
+                    block(vars, defs, then, live.clone(), found);
+                    block(vars, defs, otherwise, live.clone(), found);
+                }
+                Stmt::For { body, .. } => block(vars, defs, body, HashMap::new(), found),
+                Stmt::While { header, body, .. } => {
+                    block(vars, defs, header, HashMap::new(), found);
+                    block(vars, defs, body, HashMap::new(), found);
+                }
+                _ => {}
+            }
+            let mut written = HashSet::new();
+            for inner in stmt.blocks() {
+                walk(inner, &mut |s| {
+                    if let Stmt::Assign { dst, .. } = s {
+                        written.insert(*dst);
+                    }
+                });
+            }
+            live.retain(|_, l| !written.contains(l));
+        }
+    }
+    let mut found = HashSet::new();
+    block(vars, defs, body, HashMap::new(), &mut found);
+    found
 }
 
 /// The right-hand side of each `Let` of the primal.
