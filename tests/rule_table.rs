@@ -1068,12 +1068,10 @@ mod tensor_rules {
     // Arithmetic with broadcasting both ways, and with active scalars. The weight `w` broadcasts
     // a tangent to the output's shape; the rows ending in `.sum()` check the tangent's own shape.
     //
-    // KNOWN WRONG, not fixed here (reported): the tangent of `a + b` or `a - b` on tensors with
-    // only one operand active is that operand's tangent, not broadcast to the result's shape.
-    // Returned as it is, a `&Tensor` tangent does not compile (`a + b` with `wrt = a`), and
-    // neither does an active scalar's (`a + s` with `wrt = s`); reduced, it is silently wrong:
-    // `(a + b).sum()` with `wrt = a`, `a: [3]`, `b: [2, 3]` gives half the directional
-    // derivative. The rows with one operand of a broadcasting sum active are ignored.
+    // Fixed: the tangent of `a + b` or `a - b` on tensors with only one operand active was
+    // that operand's tangent, not broadcast to the result's shape: `(a + b).sum()` with
+    // `wrt = a`, `a: [3]`, `b: [2, 3]` gave half the directional derivative, and an active
+    // scalar's (`(a + s).sum()` with `wrt = s`) did not compile. It is broadcast now.
     tensor2!(tensor_add, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> Tensor { a + b }, variants [all],
         at [([2, 3], [2, 3]), ([2, 3], [3]), ([3], [2, 3]), ([3, 1], [1, 4]), ([4], [1])]);
     tensor2!(tensor_sub, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> Tensor { a - b }, variants [all],
@@ -1090,11 +1088,9 @@ mod tensor_rules {
         variants [all], at [([2, 3], [3]), ([3], [2, 3]), ([3, 1], [1, 4])]);
     tensor2!(tensor_sub_broadcast_summed, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> f64 { (a - b).mean() },
         variants [all], at [([2, 3], [3]), ([3], [2, 3]), ([3, 1], [1, 4])]);
-    tensor2!(#[ignore = "known wrong: the tangent of a broadcasting a + b with one operand active is not broadcast"]
-        tensor_add_broadcast_one_active, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> f64 { (a + b).sum() },
+    tensor2!(tensor_add_broadcast_one_active, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> f64 { (a + b).sum() },
         variants [only_a only_b], at [([2, 3], [3]), ([3], [2, 3]), ([3, 1], [1, 4])]);
-    tensor2!(#[ignore = "known wrong: the tangent of a broadcasting a - b with one operand active is not broadcast"]
-        tensor_sub_broadcast_one_active, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> f64 { (a - b).sum() },
+    tensor2!(tensor_sub_broadcast_one_active, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> f64 { (a - b).sum() },
         variants [only_a only_b], at [([2, 3], [3]), ([3], [2, 3]), ([3, 1], [1, 4])]);
     tensor2!(tensor_mul_summed, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> f64 { (a * b).sum() },
         at [([2, 3], [3]), ([3], [2, 3]), ([3, 1], [1, 4])]);
@@ -1154,7 +1150,9 @@ mod tensor_rules {
     tensor1!(tensor_powi_3, |a: [&Tensor<f64>]| -> Tensor { a.powi(3) }, elementwise |v| v.powi(3), at [[2, 3]]);
     tensor1!(tensor_powi_minus_2, |a: [&Tensor<f64>]| -> Tensor { a.powi(-2) }, elementwise |v| v.powi(-2), at [[2, 3]]);
     tensor2!(tensor_plus_scalar_summed, |a: [&Tensor<f64>], s: [f64]| -> f64 { (a + s).sum() },
-        variants [all only_a], at [([2, 3], S)]);
+        at [([2, 3], S)]);
+    tensor2!(scalar_minus_tensor_summed, |s: [f64], a: [&Tensor<f64>]| -> f64 { (s - a).sum() }, at [(S, [2, 3])]);
+    tensor2!(tensor_minus_scalar_axis, |a: [&Tensor<f64>], s: [f64]| -> Tensor { (a - s).sum_axis(0) }, at [([2, 3], S)]);
     tensor2!(scalar_times_tensor_summed, |s: [f64], a: [&Tensor<f64>]| -> f64 { (s * a).sum() }, at [(S, [2, 3])]);
 }
 
