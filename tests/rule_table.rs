@@ -881,10 +881,10 @@ macro_rules! unbracket {
 /// at [shapes])` (or `-> f64` for a reduction to a float).
 ///
 /// The differentiated function is `body * w` with `w` a passive pseudo-random weight of the
-/// output's shape (a float for `-> f64`): `_grad` of a tensor-valued function does not
-/// compile for most operations (reported: its seed is the literal `1.0`, not a tensor of
-/// ones), and through `w` its seed reaches the operation as a tensor, while every entry of
-/// the Jacobian still counts (`w` has no zero).
+/// output's shape (a float for `-> f64`), so `_vjp`'s seed and `_jvp`'s tangent reach the
+/// operation weighted, while every entry of the Jacobian still counts (`w` has no zero).
+/// (It was also needed because `_grad` of a bare tensor-valued function did not compile;
+/// tests/tensor_outputs.rs now checks the operations returned bare.)
 macro_rules! tensor1 {
     ($(#[$m:meta])* $name:ident, |$a:ident: $ta:tt| -> Tensor { $body:expr }, $(positive: $pos:expr,)? $(elementwise |$dv:ident| $dual:expr,)? at [$($sa:expr),* $(,)?]) => {
         tensor1!(@row $(#[$m])* $name, |$a: $ta| [Tensor<f64>] [&Tensor<f64>] { $body }, $(positive: $pos,)? $(elementwise |$dv| $dual,)? at [$($sa),*]);
@@ -1164,7 +1164,7 @@ fn tensor_kinks(x: &Tensor<f64>) -> f64 {
     (x.relu() * 10.0 + x.abs()).sum()
 }
 
-/// `w` (ones) only because `_grad` of a bare tensor-valued `x.max_axis(1)` does not compile.
+/// `w` (ones): a weight, as in the rows above.
 #[differentiate(wrt = x, unconnected = zero)]
 fn lane_maxima(x: &Tensor<f64>, w: &Tensor<f64>) -> Tensor<f64> {
     x.max_axis(1) * w
@@ -1244,13 +1244,12 @@ fn every_rule_in_generic_code_at_f32() {
     assert!(close(gy64, dual(0.0, 1.0)), "{gy64} vs {}", dual(0.0, 1.0));
 }
 
-// KNOWN WRONG, not fixed here (reported): `_grad` of a tensor-valued function seeds the
-// output with the literal `1.0` instead of a tensor of ones of the output's shape. Where
-// the output's rule broadcasts its operands, the gradient is not that of the sum of the
-// outputs: `a + b` with `a: [3]`, `b: [2, 3]` gives `a` the gradient 1 (not 2) per
-// element, `a + s` gives `s` 1 (not 3), `a * b` panics in unbroadcast; for `-a`,
-// `a.matmul(b)`, `a.relu()`, `a.exp()`, `a.softmax(1)`, `a.sum_axis(0)` returned bare the
-// generated `_grad` does not compile (the tensor rows above multiply by a weight `w`).
+// Fixed: `_grad` of a tensor-valued function seeded the output with the literal `1.0`
+// instead of a tensor of ones of the output's shape, so where the output's rule broadcasts
+// its operands the gradient was not that of the sum of the outputs: `a + b` with `a: [3]`,
+// `b: [2, 3]` gave `a` the gradient 1 (not 2) per element, `a + s` gave `s` 1 (not 3),
+// `a * b` panicked in unbroadcast, and `-a`, `a.matmul(b)`, `a.relu()`, .. returned bare did
+// not compile. tests/tensor_outputs.rs checks every operation returned bare.
 #[differentiate(wrt = [a, b], unconnected = zero)]
 fn broadcast_sum_output(a: &Tensor<f64>, b: &Tensor<f64>) -> Tensor<f64> {
     a + b
@@ -1262,7 +1261,6 @@ fn tensor_plus_scalar_output(a: &Tensor<f64>, s: f64) -> Tensor<f64> {
 }
 
 #[test]
-#[ignore = "known wrong: _grad of a tensor-valued function seeds it with 1.0, not ones"]
 fn grad_of_a_tensor_output_is_the_gradient_of_the_sum_of_its_elements() {
     let a = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]);
     let b = Tensor::from_vec(vec![1.0; 6], &[2, 3]);
