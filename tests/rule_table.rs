@@ -29,9 +29,8 @@
 //! differences, with respect to every operand and to each alone, for each list of shapes.
 //!
 //! Known wrong, reported, and kept as failing or ignored tests here: `powi` with a runtime
-//! exponent (fails; being fixed on another branch), a zero power's derivative at 0 (NaN), the
-//! tangent of a broadcasting tensor `a ± b` with one operand active (not broadcast), `_grad`
-//! of a tensor-valued function (seeded with `1.0`, not a tensor of ones).
+//! exponent (fails) and `powi(0)`'s derivative at 0 (NaN; ignored), both being fixed on
+//! another branch (fix-a).
 use autodiff::prelude::*;
 use num_dual::{Dual64, DualNum};
 
@@ -679,11 +678,10 @@ fn every_method_the_readme_lists_is_in_the_table() {
     }
 }
 
-// KNOWN WRONG, not fixed here (reported): a zero power is the constant 1, whose derivative
-// is 0, but the rules compute `0 · x⁻¹`, NaN at `x = 0` (`powi`: `n xⁿ⁻¹`; `powf`:
-// `y x^(y - 1)`). JAX masks the `y = 0` case to 0; TensorFlow's `pow` gives NaN as here. Not
-// a one-line fix (the `powf` rule needs a select), and `powi`'s rule is being changed on
-// another branch.
+// A zero power is the constant 1, whose derivative is 0, but `n xⁿ⁻¹` is `0 · x⁻¹`, NaN at
+// `x = 0`. `powf` (fixed): a literal `0.0` has no partial, a run-time exponent takes `x^(y -
+// 1)` as 1 where `y = 0` (JAX masks the `y = 0` case the same way; TensorFlow's `pow` gives
+// NaN). KNOWN WRONG here, fixed on branch fix-a: `powi(0)` (the first half of the test).
 #[differentiate(wrt = x, unconnected = zero)]
 fn zero_power_i(x: f64) -> f64 {
     x.powi(0)
@@ -695,13 +693,48 @@ fn zero_power_f(x: f64, y: f64) -> f64 {
 }
 
 #[test]
-#[ignore = "known wrong: d/dx x.powi(0) and x.powf(0.0) are NaN at x = 0, not 0"]
+#[ignore = "known wrong: d/dx x.powi(0) is NaN at x = 0, not 0 (fixed on branch fix-a)"]
 fn a_zero_power_has_a_zero_derivative_at_zero() {
     assert_eq!(Dual64::new(0.0, 1.0).powi(0).eps, 0.0);
     assert_eq!(zero_power_i_grad(0.0), (1.0, 0.0));
     assert_eq!(zero_power_i_jvp(0.0, 0.7), (1.0, 0.0));
+}
+
+#[differentiate(wrt = x, unconnected = zero)]
+fn zero_power_f_literal(x: f64) -> f64 {
+    x.powf(0.0)
+}
+
+#[test]
+fn a_zero_float_power_has_a_zero_derivative_at_zero() {
+    // The oracle: d/dx x⁰ = 0 (dual numbers agree: powf(0) is the constant 1).
+    assert_eq!(Dual64::new(0.0, 1.0).powf(0.0).eps, 0.0);
     assert_eq!(zero_power_f_grad(0.0, 0.0), (1.0, (0.0, 0.0)));
+    assert_eq!(zero_power_f_vjp(0.0, 0.0, 2.5), (1.0, (0.0, 0.0)));
     assert_eq!(zero_power_f_jvp(0.0, 0.0, 0.7, 0.3), (1.0, 0.0));
+    assert_eq!(zero_power_f_literal_grad(0.0), (1.0, 0.0));
+    assert_eq!(zero_power_f_literal_vjp(0.0, 2.5), (1.0, 0.0));
+    assert_eq!(zero_power_f_literal_jvp(0.0, 0.7), (1.0, 0.0));
+    // Away from the zero exponent the guarded rule is the plain one, against dual numbers:
+    // x^y at x = 0.8 and at x = 0 (y = 3, 2), and a NaN exponent stays NaN.
+    for (x, y) in [(0.8, 0.0), (0.8, 1.7), (0.0, 3.0), (0.0, 2.0), (1.3, -0.5)] {
+        // d/dx with the exponent a constant of the duals (`powd` is exp(y ln x), NaN at 0).
+        let want_gx = Dual64::new(x, 1.0).powf(y).eps;
+        // d/dy at x = 0: TensorFlow's convention (ln x masked to 0), where duals give NaN.
+        let want_gy = match x {
+            0.0 => 0.0,
+            _ => Dual64::from(x).powd(Dual64::new(y, 1.0)).eps,
+        };
+        let (v, (gx, gy)) = zero_power_f_grad(x, y);
+        assert_eq!(v, x.powf(y));
+        assert!(close(gx, want_gx), "d/dx {x}^{y}: {gx} vs {want_gx}");
+        assert!(close(gy, want_gy), "d/dy {x}^{y}: {gy} vs {want_gy}");
+        let (_, d) = zero_power_f_jvp(x, y, 0.7, -0.3);
+        let want = 0.7 * want_gx - 0.3 * want_gy;
+        assert!(close(d, want), "jvp {x}^{y}: {d} vs {want}");
+    }
+    let (_, (gx, _)) = zero_power_f_grad(0.8, f64::NAN);
+    assert!(gx.is_nan(), "{gx}");
 }
 
 // ---------------------------------------------------------------------------------------
