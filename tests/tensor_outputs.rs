@@ -89,7 +89,11 @@ fn check(c: Case) {
         assert_eq!(value, y, "{name}: {what} value");
         assert_eq!(g.len(), inputs.len(), "{name}: {what} gradients");
         for (i, (g, jac)) in g.iter().zip(&jacobian).enumerate() {
-            assert_eq!(g.len(), inputs[i].len(), "{name}: {what} shape of input {i}");
+            assert_eq!(
+                g.len(),
+                inputs[i].len(),
+                "{name}: {what} shape of input {i}"
+            );
             for (e, (g, column)) in g.iter().zip(jac).enumerate() {
                 let want: f64 = column.iter().zip(s).map(|(j, s)| j * s).sum();
                 assert!(near(*g, want), "{name}: {what} d/d#{i}[{e}] {g}, fd {want}");
@@ -173,22 +177,22 @@ macro_rules! unary_output {
 }
 
 unary_output!(neg, |a| -a, at [[2, 3], [4]]);
-unary_output!(relu, |a| a.relu(), at [[2, 3]]);
-unary_output!(exp, |a| a.exp(), at [[2, 3]]);
-unary_output!(tanh, |a| a.tanh(), at [[3]]);
-unary_output!(sigmoid, |a| a.sigmoid(), at [[2, 2]]);
-unary_output!(square, |a| a.square(), at [[2, 3]]);
-unary_output!(powi, |a| a.powi(3), at [[2, 3]]);
-unary_output!(softmax, |a| a.softmax(1), at [[2, 3]]);
-unary_output!(log_softmax, |a| a.log_softmax(0), at [[2, 3]]);
+unary_output!(relu, |a| a.relu(), at[[2, 3]]);
+unary_output!(exp, |a| a.exp(), at[[2, 3]]);
+unary_output!(tanh, |a| a.tanh(), at[[3]]);
+unary_output!(sigmoid, |a| a.sigmoid(), at[[2, 2]]);
+unary_output!(square, |a| a.square(), at[[2, 3]]);
+unary_output!(powi, |a| a.powi(3), at[[2, 3]]);
+unary_output!(softmax, |a| a.softmax(1), at[[2, 3]]);
+unary_output!(log_softmax, |a| a.log_softmax(0), at[[2, 3]]);
 unary_output!(sum_axis, |a| a.sum_axis(0), at [[2, 3], [2, 3, 2]]);
-unary_output!(mean_axis, |a| a.mean_axis(1), at [[2, 3]]);
-unary_output!(max_axis, |a| a.max_axis(1), at [[2, 3]]);
-unary_output!(logsumexp_axis, |a| a.logsumexp_axis(1), at [[2, 3]]);
-unary_output!(transpose, |a| a.transpose(), at [[2, 3]]);
-unary_output!(self_matmul, |a| a.matmul(&a.transpose()), at [[2, 3]]);
-unary_output!(plus_constant, |a| a + 1.5, at [[2, 3]]);
-unary_output!(constant_minus, |a| 1.5 - a, at [[2, 3]]);
+unary_output!(mean_axis, |a| a.mean_axis(1), at[[2, 3]]);
+unary_output!(max_axis, |a| a.max_axis(1), at[[2, 3]]);
+unary_output!(logsumexp_axis, |a| a.logsumexp_axis(1), at[[2, 3]]);
+unary_output!(transpose, |a| a.transpose(), at[[2, 3]]);
+unary_output!(self_matmul, |a| a.matmul(&a.transpose()), at[[2, 3]]);
+unary_output!(plus_constant, |a| a + 1.5, at[[2, 3]]);
+unary_output!(constant_minus, |a| 1.5 - a, at[[2, 3]]);
 
 /// Two operands (tensors or a float), one tensor out, returned bare; differentiated with
 /// respect to both (`all`) and to each alone (`only_a`, `only_b`).
@@ -356,15 +360,34 @@ binary_output!(div, |a: [&Tensor<f64>], b: [&Tensor<f64>]| a / b,
     at [([3], [2, 3]), ([2, 3], [3]), ([3, 1], [1, 4])]);
 binary_output!(matmul, |a: [&Tensor<f64>], b: [&Tensor<f64>]| a.matmul(b),
     at [([2, 3], [3, 4]), ([3], [3, 2])]);
-binary_output!(tensor_plus_scalar, |a: [&Tensor<f64>], s: [f64]| a + s, at [([2, 3], S)]);
-binary_output!(scalar_minus_tensor, |s: [f64], a: [&Tensor<f64>]| s - a, at [(S, [2, 3])]);
-binary_output!(tensor_times_scalar, |a: [&Tensor<f64>], s: [f64]| a * s, at [([2, 3], S)]);
-binary_output!(scalar_over_tensor, |s: [f64], a: [&Tensor<f64>]| s / a, at [(S, [2, 3])]);
+binary_output!(
+    tensor_plus_scalar,
+    |a: [&Tensor<f64>], s: [f64]| a + s,
+    at[([2, 3], S)]
+);
+binary_output!(
+    scalar_minus_tensor,
+    |s: [f64], a: [&Tensor<f64>]| s - a,
+    at[(S, [2, 3])]
+);
+binary_output!(
+    tensor_times_scalar,
+    |a: [&Tensor<f64>], s: [f64]| a * s,
+    at[([2, 3], S)]
+);
+binary_output!(
+    scalar_over_tensor,
+    |s: [f64], a: [&Tensor<f64>]| s / a,
+    at[(S, [2, 3])]
+);
 // A one-active `±` inside a longer computation: its tangent flows on at the broadcast shape.
 binary_output!(broadcast_then_reduce, |a: [&Tensor<f64>], b: [&Tensor<f64>]| (&(a + b) - a).sum_axis(1),
     at [([3], [2, 3]), ([3, 1], [1, 4])]);
-binary_output!(scalar_then_matmul, |a: [&Tensor<f64>], s: [f64]| (a - s).matmul(&a.transpose()),
-    at [([2, 3], S)]);
+binary_output!(
+    scalar_then_matmul,
+    |a: [&Tensor<f64>], s: [f64]| (a - s).matmul(&a.transpose()),
+    at[([2, 3], S)]
+);
 
 // The examples of the issue, exactly: with `a: [3]` and `b: [2, 3]` (ones), `a + b` gives
 // each element of `a` the gradient 2 (it is in two outputs), `a + s` gives `s` the number
@@ -468,7 +491,10 @@ fn tuples_with_tensors() {
         primal: &|x| pack(two_tensors(&with(&a, &x[0]), &with(&b, &x[1]))),
         grad: {
             let (v, (ga, gb)) = two_tensors_grad(&a, &b);
-            (pack(v), vec![flat(&ga, &[2, 3], "ga"), flat(&gb, &[3], "gb")])
+            (
+                pack(v),
+                vec![flat(&ga, &[2, 3], "ga"), flat(&gb, &[3], "gb")],
+            )
         },
         vjp: &|w| {
             let seed = (
@@ -476,7 +502,10 @@ fn tuples_with_tensors() {
                 Tensor::from_vec(w[6..].to_vec(), &[2]),
             );
             let (v, (ga, gb)) = two_tensors_vjp(&a, &b, seed);
-            (pack(v), vec![flat(&ga, &[2, 3], "ga"), flat(&gb, &[3], "gb")])
+            (
+                pack(v),
+                vec![flat(&ga, &[2, 3], "ga"), flat(&gb, &[3], "gb")],
+            )
         },
         jvp: &|t| {
             let (v, d) = two_tensors_jvp(&a, &b, &with(&a, &t[0]), &with(&b, &t[1]));
@@ -577,7 +606,7 @@ fn cumulative(x: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; 3];
     let mut acc = 0.0;
     for k in 0..3 {
-        acc = acc + x[k] * x[k];
+        acc += x[k] * x[k];
         out[k] = acc;
     }
     out

@@ -3,9 +3,7 @@
 //! shape; a location (`let mut` assigned in a loop) gets a tangent location, an array a
 //! tangent array of the same shape.
 use crate::activity::Activity;
-use crate::ir::{
-    fresh, Builder, Function, Op, Operand, Origin, Rhs, RuleFn, Stmt, Var, VarId,
-};
+use crate::ir::{fresh, Builder, Function, Op, Operand, Origin, Rhs, RuleFn, Stmt, Var, VarId};
 use crate::rules;
 use proc_macro2::Span;
 

@@ -284,7 +284,7 @@ fn binary(b: &mut Builder, bin: Binary, x: Operand, z: Operand, y: Operand) -> V
             // constant takes x^(z-1) as x⁰ = 1 where z = 0 (`if z * z > 0 { z - 1 } else { 0 }`
             // on the scalar exponent, so a NaN exponent still gives NaN).
             let dx = match z.constant() {
-                Some(c) if c == 0.0 => p(Coef::Zero),
+                Some(0.0) => p(Coef::Zero),
                 known => {
                     let mut e = b.sub(z.clone(), Operand::Lit(1.0));
                     if known.is_none() {
