@@ -177,6 +177,26 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
             }
         }
         let Rhs::Opaque(o) = rhs else { return };
+        // A method that changes a differentiated array in place, kept as written: its result
+        // is unused, but the array's later reads see the change, which has no derivative.
+        if o.what.ends_with(crate::lower::CHANGES_IN_PLACE) {
+            if let Some(&a) = reads.iter().find(|&&r| act.is_active(r) && !tainted[r]) {
+                let name = &f.vars[a].name;
+                let instead = match f.vars[a].is_array() {
+                    true => format!("element assignments (`{name}[i] = ..;`) in a loop"),
+                    false => format!("assignments (`{name} = ..;`)"),
+                };
+                cx.error_at(
+                    *span,
+                    format!(
+                        "{} has no derivative, and `{name}` is being differentiated; write the \
+                         change as {instead}, or move it into a function with its own derivative",
+                        o.what
+                    ),
+                );
+            }
+            return;
+        }
         if o.passive_result || !act.is_active(*dst) {
             return;
         }

@@ -191,8 +191,11 @@ impl<'a> Emitter<'a> {
                     quote!(let #mutability #name #ty = #rhs;)
                 }
             }
+            // A rule constant written into a location or an element (`f_grad`'s seed 1 into
+            // an array's adjoint) takes the type of what it is written into.
             Stmt::Assign { dst, value, .. } => {
-                let (name, value) = (&self.names[*dst], self.operand(value, None));
+                let name = &self.names[*dst];
+                let value = self.operand(value, Some(&Operand::Var(*dst)));
                 quote!(#name = #value;)
             }
             Stmt::Store {
@@ -203,7 +206,13 @@ impl<'a> Emitter<'a> {
                 ..
             } => {
                 let place = self.place(*array, index);
-                let value = self.operand(value, None);
+                let value = match value {
+                    Operand::Lit(c) if !self.concrete => {
+                        let (lit, p) = (self.constant(*c, None), private());
+                        quote!(#p::lit_like(&#place, #lit))
+                    }
+                    other => self.operand(other, None),
+                };
                 if *accumulate {
                     quote!(#place = #place + #value;)
                 } else {
@@ -493,18 +502,26 @@ impl<'a> Emitter<'a> {
                     None => quote!(#p::reduce_to(#x, #g)),
                 }
             }
+            // A tensor operand is borrowed; a passive one (an axis, `usize`) is passed by value,
+            // a variable (`x.sum_axis(axis)`) as well as a literal.
             Op::Tensor(t) => {
                 let m = Ident::new(t.method(), Span::call_site());
                 let rest = args[1..].iter().map(|x| match x {
-                    Operand::Var(_) => self.borrowed(x, witness),
+                    Operand::Var(v) if self.f.vars[*v].tensor => self.borrowed(x, witness),
                     other => self.operand(other, witness),
                 });
                 quote!(#a0.#m(#(#rest),*))
             }
+            // The helpers take tensors and the cotangent (last, a tensor or a scalar) by
+            // reference, and an axis by value.
             Op::Rule(r) => {
                 let f = Ident::new(r.name, Span::call_site());
-                let all = args.iter().map(|x| match x {
+                let last = args.len().saturating_sub(1);
+                let all = args.iter().enumerate().map(|(i, x)| match x {
                     Operand::Const { .. } => self.operand(x, witness),
+                    Operand::Var(v) if i < last && !self.f.vars[*v].tensor => {
+                        self.operand(x, witness)
+                    }
                     _ => self.borrowed(x, witness),
                 });
                 quote!(#p::tensor_rules::#f(#(#all),*))

@@ -63,6 +63,13 @@ impl Fwd<'_> {
             for inner in primal.blocks_mut() {
                 *inner = self.block(inner);
             }
+            // `y = v` of a whole array moves `v`: its tangent (a zero shaped like it, where it
+            // has none) is taken before.
+            if matches!(stmt, Stmt::Assign { dst, .. } if self.vars[*dst].is_array()) {
+                self.tangent_of(stmt, &mut out);
+                out.push(primal);
+                continue;
+            }
             out.push(primal);
             self.tangent_of(stmt, &mut out);
         }

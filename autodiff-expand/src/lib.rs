@@ -82,12 +82,15 @@ pub fn expand(attr: TokenStream, function: &syn::ItemFn) -> syn::Result<TokenStr
     let cx = ctxt::Ctxt::new();
     let config = args::parse(&cx, attr);
     let mut lowered = lower::function(&cx, function);
-    simplify::share(&mut lowered.f);
     let spec = check::resolve(&cx, &config, &lowered, &function.sig.output);
     if cx.has_errors() {
         return cx.check().map(|()| TokenStream::new());
     }
     let wrt: Vec<ir::VarId> = spec.wrt.iter().map(|w| w.var).collect();
+    // Common subexpressions of the primal, once `wrt` and `stop` are known: the values they
+    // name are not merged with equal ones (`simplify::share_keeping`).
+    let named: Vec<ir::VarId> = wrt.iter().chain(&spec.stop).copied().collect();
+    simplify::share_keeping(&mut lowered.f, &named);
     let act = activity::analyze(&lowered.f, &wrt, &spec.stop);
     check::active_opaque(&cx, &lowered.f, &act);
     cx.check()?;

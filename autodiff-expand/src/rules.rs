@@ -180,17 +180,46 @@ pub fn partials(b: &mut Builder, op: Op, x: &[Operand], y: &Operand) -> Vec<Part
         Op::Unary(u) => vec![unary(b, u, x0(), y)],
         Op::Binary(bin) => binary(b, bin, x0(), x[1].clone(), y),
         Op::Powi => {
-            // d(x^n)/dx = n x^(n-1); the exponent is passive.
+            // d(x^n)/dx = n x^(n-1); the exponent is passive, an integer: a literal or
+            // constant as written, or a value computed at run time (`k as i32`, a parameter).
+            // x^0: the partial is 0 (not 0 * inf at x = 0), and x stays connected.
+            if x[1].constant() == Some(0.0) {
+                return vec![p(Mul(Operand::Lit(0.0))), p(Zero)];
+            }
             let n_minus_1 = match &x[1] {
                 Operand::Const { tokens, value } => Operand::Const {
                     tokens: quote::quote!((#tokens - 1)),
                     value: value.map(|v| v - 1.0),
                 },
-                other => other.clone(),
+                // Integer arithmetic in the IR's own subtraction (not code kept as written), so
+                // that passes which replace the exponent by an equal value replace it here too.
+                Operand::Var(_) => b.op(
+                    Op::Sub,
+                    vec![
+                        x[1].clone(),
+                        Operand::Const {
+                            tokens: quote::quote!(1),
+                            value: Some(1.0),
+                        },
+                    ],
+                ),
+                // A rule constant is never an exponent; were it one, it is a float.
+                Operand::Lit(c) => Operand::Lit(c - 1.0),
             };
             let n = b.op(Op::CastLike, vec![x0(), x[1].clone()]);
             let pow = b.op(Op::Powi, vec![x0(), n_minus_1]);
-            vec![p(Mul(b.mul(n, pow))), p(Zero)]
+            let coef = b.mul(n.clone(), pow);
+            // An exponent not known to be nonzero may be 0 at run time (`r.powi(k as i32)`
+            // from k = 0), where n x^(n-1) is 0 * inf = NaN at x = 0: the partial is 0.
+            let coef = match x[1].constant() {
+                Some(_) => coef,
+                None => {
+                    let nn = b.mul(n.clone(), n);
+                    let zero = Operand::Lit(0.0);
+                    b.op(Op::Select(Cmp::Gt), vec![nn, zero.clone(), coef, zero])
+                }
+            };
+            vec![p(Mul(coef)), p(Zero)]
         }
         Op::MulAdd => vec![p(Mul(x[1].clone())), p(Mul(x0())), p(One)],
         Op::Select(cmp) => vec![

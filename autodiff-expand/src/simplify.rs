@@ -12,11 +12,34 @@ pub fn simplify(f: &mut Function) {
     f.body = hoist_reads(&mut f.vars, std::mem::take(&mut f.body));
 }
 
-/// Common subexpressions only. Run on the primal too, before differentiation: three reads
-/// of `x[i]` become one, so their adjoints add up in a register and reach the array once.
+/// Common subexpressions only, on derivative code.
 pub fn share(f: &mut Function) {
+    share_keeping(f, &[]);
+}
+
+/// Common subexpressions, keeping `named` apart. Run on the primal too, before
+/// differentiation: three reads of `x[i]` become one, so their adjoints add up in a register
+/// and reach the array once. There `named` are the values `wrt` and `stop` name, which mean
+/// that one value, not every equal one: with `let w = x * x;` and `stop = [w]`, a later
+/// `(x * x).sin()` still carries a derivative, so it must not become a read of `w` (nor of a
+/// snapshot `stop` names). So the primal is shared only once `wrt` and `stop` are resolved.
+pub fn share_keeping(f: &mut Function, named: &[VarId]) {
     let body = hoist_snapshots(&f.vars, std::mem::take(&mut f.body));
-    let mut scope = Scope::default();
+    let mut kept = HashSet::new();
+    walk(&body, &mut |s| {
+        if let Stmt::Let {
+            rhs: Rhs::Opaque(o),
+            ..
+        } = s
+        {
+            kept.extend(o.reads.iter().copied());
+        }
+    });
+    let mut scope = Scope {
+        named: named.iter().copied().collect(),
+        kept,
+        ..Scope::default()
+    };
     f.body = cse_block(&f.vars, body, &mut scope);
     f.outputs.iter_mut().for_each(|o| scope.substitute(o));
 }
@@ -31,6 +54,11 @@ struct Scope {
     /// Scalars (values and locations) known to hold a constant here: `f_grad`'s seed 1 in
     /// the accumulator of a running sum, which loops then read.
     constants: HashMap<VarId, f64>,
+    /// Values that no other value is replaced by (`share_keeping`).
+    named: HashSet<VarId>,
+    /// Values that are not replaced: code kept as written names them in its tokens, which
+    /// substitution does not reach.
+    kept: HashSet<VarId>,
 }
 
 impl Scope {
@@ -70,7 +98,20 @@ fn hoist_snapshots(vars: &[Var], block: Vec<Stmt>) -> Vec<Stmt> {
             *inner = hoist_snapshots(vars, std::mem::take(inner));
         }
         if let Stmt::For { body, .. } | Stmt::While { body, .. } = &mut stmt {
-            let written = written_in(body);
+            let mut written = written_in(body);
+            // What code run for its effect reads, it may change (`std::mem::swap(&mut a,
+            // &mut b)`): a snapshot of it is not the same in every iteration.
+            walk(body, &mut |s| {
+                if let Stmt::Let {
+                    rhs: Rhs::Opaque(o),
+                    ..
+                } = s
+                {
+                    if !o.pure {
+                        written.extend(o.reads.iter().copied());
+                    }
+                }
+            });
             let (hoisted, kept): (Vec<Stmt>, Vec<Stmt>) =
                 std::mem::take(body).into_iter().partition(|s| match s {
                     Stmt::Let {
@@ -149,8 +190,11 @@ fn hoist_reads(vars: &mut Vec<Var>, block: Vec<Stmt>) -> Vec<Stmt> {
                     rhs: Rhs::Index(array, at),
                     ..
                 } => {
+                    // An array the body itself creates (`let y = x.to_vec();`) is a
+                    // new one in every iteration, and is not in scope before the loop.
                     !vars[*d].mutable
                         && !written.contains(array)
+                        && !changing.contains(array)
                         && at
                             .iter()
                             .all(|i| i.var().is_none_or(|v| !changing.contains(&v)))
@@ -230,6 +274,10 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         match &stmt {
             Stmt::Assign { dst, .. } => {
                 scope.seen.remove(&snapshot_key(*dst));
+                // A whole array assigned (`y = x.to_vec();`): its elements read or stored
+                // before are not its elements now.
+                let prefix = stored_prefix(*dst);
+                scope.seen.retain(|k, _| !k.starts_with(&prefix));
             }
             // Store-to-load forwarding: `c[i] = v; .. c[i]` reads `v`, if nothing stored into
             // `c` in between (another index might be the same element).
@@ -253,30 +301,36 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         if propagate_constants(vars, &mut stmt, scope) {
             continue;
         }
-        // Code run for its effect may change what it reads (`c.swap(0, 1)`).
-        if let Stmt::Let {
-            rhs: Rhs::Opaque(o),
-            ..
-        } = &stmt
-        {
-            if !o.pure {
-                for v in &o.reads {
-                    let (snapshot, stored) = (snapshot_key(*v), stored_prefix(*v));
-                    scope
-                        .seen
-                        .retain(|k, _| k != &snapshot && !k.starts_with(&stored));
-                }
-            }
+        // Code run for its effect may change what it reads (`c.swap(0, 1)`), and
+        // `add_into(&mut acc[..], g)` (a call's array gradient) changes its accumulator: an
+        // element stored into `acc` before it is not what a read after it gets.
+        let changed: &[VarId] = match &stmt {
+            Stmt::Let {
+                rhs: Rhs::Opaque(o),
+                ..
+            } if !o.pure => &o.reads,
+            Stmt::Let {
+                rhs: Rhs::AddInto(acc, _),
+                ..
+            } => std::slice::from_ref(acc),
+            _ => &[],
+        };
+        for v in changed {
+            let (snapshot, stored) = (snapshot_key(*v), stored_prefix(*v));
+            scope
+                .seen
+                .retain(|k, _| k != &snapshot && !k.starts_with(&stored));
         }
         // A read of an element stored or read earlier, with no store into the array in
         // between, is that value (`qxc[j] * qxc[j]` reads once).
         if let Some((dst, k)) = forwarded_key(&stmt) {
             match scope.seen.get(&k) {
-                Some(&value) if replaceable(vars, dst) => {
+                Some(&value) if replaceable(vars, dst) && !scope.kept.contains(&dst) => {
                     scope.replaced.insert(dst, value);
                     continue;
                 }
                 Some(_) => {}
+                None if scope.named.contains(&dst) => {}
                 None => {
                     scope.seen.insert(k, dst);
                 }
@@ -284,11 +338,12 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         }
         if let Some((dst, k)) = share_key(vars, &stmt) {
             match scope.seen.get(&k) {
-                Some(&earlier) if replaceable(vars, dst) => {
+                Some(&earlier) if replaceable(vars, dst) && !scope.kept.contains(&dst) => {
                     scope.replaced.insert(dst, earlier);
                     continue;
                 }
                 Some(_) => {}
+                None if scope.named.contains(&dst) => {}
                 None => {
                     scope.seen.insert(k, dst);
                 }
@@ -330,7 +385,9 @@ fn propagate_constants(vars: &[Var], stmt: &mut Stmt, scope: &mut Scope) -> bool
                 .collect();
             match crate::ir::fold(*op, &known) {
                 // (A snapshot of a location is not the location.)
-                Some(Operand::Var(v)) if replaceable(vars, *d) && !vars[v].mutable => {
+                Some(Operand::Var(v))
+                    if replaceable(vars, *d) && !vars[v].mutable && !scope.kept.contains(d) =>
+                {
                     scope.replaced.insert(*d, v);
                     return true;
                 }
@@ -495,6 +552,38 @@ mod tests {
     use super::*;
     use crate::ir::Unary;
     use proc_macro2::Span;
+
+    /// A value that code kept as written names is not replaced by an equal earlier one: the
+    /// tokens would name a variable that no longer exists.
+    #[test]
+    fn keeps_values_named_in_kept_code() {
+        let s = Span::call_site();
+        let mut f = Function::default();
+        let x = f.new_var("x", s, Origin::Param(0));
+        let a = f.push_op(Op::Unary(Unary::Cos), vec![Operand::Var(x)], s);
+        let b = f.push_op(Op::Unary(Unary::Cos), vec![Operand::Var(x)], s);
+        let tokens = Operand::Var(b).tokens(s);
+        let kept = f.new_var("k", s, Origin::Temp);
+        f.body.push(Stmt::Let {
+            dst: Some(kept),
+            rhs: Rhs::Opaque(crate::ir::Opaque {
+                tokens: quote::quote!(#tokens > 0.0),
+                reads: vec![b],
+                passive_result: true,
+                pure: true,
+                what: "a comparison".into(),
+            }),
+            span: s,
+        });
+        let c = f.push_op(Op::Mul, vec![Operand::Var(a), Operand::Var(kept)], s);
+        f.outputs.push(Operand::Var(c));
+        share(&mut f);
+        assert!(
+            f.body.iter().any(|st| st.dst() == Some(b)),
+            "the value the kept code reads is still defined: {:?}",
+            f.body
+        );
+    }
 
     #[test]
     fn shares_repeated_work_and_drops_unused() {

@@ -633,7 +633,13 @@ pub(super) fn collect_assignments(e: &Expr, nested: bool, names: &mut HashSet<St
             }
         }
         Expr::Paren(p) => collect_assignments(&p.expr, nested, names),
-        _ => {}
+        // `z.swap(i, j)`: written element by element, as `z[i] = ..` is.
+        e if in_place::changed_receiver(e).is_some() => {
+            names.extend(in_place::changed_receiver(e).map(ToString::to_string));
+            in_place::borrowed_mut(e, names);
+        }
+        // `helper(&mut z)`: `z` is written by the call.
+        e => in_place::borrowed_mut(e, names),
     }
 }
 

@@ -56,6 +56,9 @@ impl Lower<'_> {
             Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
                 self.unsupported(e, "a loop has no value here; write it as a statement and assign the result to a `let mut` declared before it")
             }
+            // `x[a..b]` is a slice, not an element: kept as written, so `check` reports it
+            // where `x` is being differentiated (it was taken for one element).
+            Expr::Index(_) if slices(e) => self.opaque(e, "the slice `x[a..b]` (pass the whole array, with the bounds as separate arguments)", false),
             Expr::Index(ix) => match self.place(e) {
                 Some((array, index)) => {
                     let v = self.f.new_var("", span, Origin::Temp);
@@ -95,10 +98,16 @@ impl Lower<'_> {
                 Operand::Var(v)
             }
             Expr::Repeat(r) => {
+                if let Some(array) = self.repeat_of_values(e, &r.expr, &r.len, true) {
+                    return array;
+                }
                 let shape = std::iter::once(Level::Fixed).chain(repeat_shape(&r.expr)).collect();
                 self.array_constant(e, shape)
             }
             Expr::Field(_) => self.opaque(e, "a field access", false),
+            // `&mut x` outside a call's arguments (`let r = &mut z;`): writes through `r`
+            // would change `z`, which the macro does not follow.
+            Expr::Reference(r) if r.mutability.is_some() => self.unsupported(r, "a `&mut` borrow is supported only as a call's argument; write through the variable's own name (`z[i] = ..`)"),
             Expr::Reference(r) => self.expr(&r.expr),
             _ => self.opaque(e, "this expression", false),
         }
@@ -168,6 +177,13 @@ impl Lower<'_> {
                     None => Operand::Var(self.f.push_op(Op::Id, vec![x], span)),
                 };
             }
+        }
+        if let Some(done) = self.in_place_method(e, m) {
+            return done;
+        }
+        let args: Vec<&Expr> = m.args.iter().collect();
+        if let Some(kept) = self.call_through_mut(e, &args, &format!("the method `{name}`")) {
+            return kept;
         }
         if PASSIVE_METHODS.contains(&name.as_str()) {
             return self.opaque(e, &format!("the method `{name}`"), true);
@@ -369,6 +385,14 @@ impl Lower<'_> {
     }
 
     pub(super) fn call(&mut self, e: &Expr, c: &syn::ExprCall) -> Operand {
+        let args: Vec<&Expr> = c.args.iter().collect();
+        let what = match &*c.func {
+            Expr::Path(p) => format!("the call of `{}`", path_name(&p.path)),
+            _ => "this call".to_string(),
+        };
+        if let Some(kept) = self.call_through_mut(e, &args, &what) {
+            return kept;
+        }
         if let Expr::Path(p) = &*c.func {
             let segments: Vec<String> = p
                 .path
@@ -509,10 +533,68 @@ impl Lower<'_> {
         Operand::Var(v)
     }
 
+    /// `[v; n]` or `vec![v; n]` (`fixed`: the former) whose value reads variables, so it may
+    /// carry a derivative (`[x[0]; 3]`): as an array constant it had none, and the gradient
+    /// through its elements was silently lost. `[v; 3]` (a literal length) becomes the literal
+    /// `[v, v, v]`; otherwise, at the top level of the body, the array is created and then
+    /// filled with `v` by a loop (its elements are written, so they are differentiated);
+    /// inside a branch or loop it is kept as written for `check` to report where it is
+    /// differentiated. `None` for a value that reads nothing (`vec![0.0; n]`) and for nested
+    /// arrays: lowered as before.
+    fn repeat_of_values(
+        &mut self,
+        e: &Expr,
+        value: &Expr,
+        len: &Expr,
+        fixed: bool,
+    ) -> Option<Operand> {
+        let nested = matches!(
+            strip_parens(value),
+            Expr::Repeat(_) | Expr::Macro(_) | Expr::Array(_)
+        );
+        if nested || self.rename(value.to_token_stream()).1.is_empty() {
+            return None;
+        }
+        let span = e.span();
+        let literal = match strip_parens(len) {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(n),
+                ..
+            }) => n.base10_parse::<usize>().ok(),
+            _ => None,
+        };
+        if let (true, Some(n @ 1..=64)) = (fixed, literal) {
+            let v = self.expr(value);
+            let array = self.f.new_var("", span, Origin::Temp);
+            self.f.vars[array].shape = vec![Level::Fixed];
+            self.f.body.push(Stmt::Let {
+                dst: Some(array),
+                rhs: Rhs::ArrayLit(vec![v; n]),
+                span,
+            });
+            return Some(Operand::Var(array));
+        }
+        if self.nested > 0 {
+            let what = "an array `vec![v; n]` of a value computed here (create it before the branch or loop, and write its elements)";
+            return Some(self.opaque(e, what, false));
+        }
+        let level = if fixed { Level::Fixed } else { Level::Dynamic };
+        let array = self.array_constant(e, vec![level]);
+        let a = array.var()?;
+        self.f.vars[a].mutable = true;
+        let v = self.expr(value);
+        let n = self.expr(len);
+        self.push_fill(a, n, span, |_, _| (Vec::new(), v));
+        Some(array)
+    }
+
     /// `vec![value; n]` is an array; other `vec!` forms are opaque.
     pub(super) fn vec_macro(&mut self, e: &Expr, m: &syn::ExprMacro) -> Operand {
         match vec_repeat(&m.mac) {
-            Some((value, _)) => {
+            Some((value, len)) => {
+                if let Some(array) = self.repeat_of_values(e, &value, &len, false) {
+                    return array;
+                }
                 let shape = std::iter::once(Level::Dynamic)
                     .chain(repeat_shape(&value))
                     .collect();
@@ -596,6 +678,14 @@ pub(super) fn is_constant(e: &Expr) -> bool {
         e,
         Expr::Path(_) | Expr::Call(_) | Expr::MethodCall(_) | Expr::Cast(_) | Expr::Lit(_)
     )
+}
+
+/// Whether an indexing expression has a range among its indices (`x[1..]`, `x[i][..n]`).
+fn slices(e: &Expr) -> bool {
+    match strip_parens(e) {
+        Expr::Index(i) => matches!(strip_parens(&i.index), Expr::Range(_)) || slices(&i.expr),
+        _ => false,
+    }
 }
 
 /// Code whose evaluation can be repeated: casts, literals, paths, arithmetic and comparisons

@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 mod control;
 mod expr;
+mod in_place;
 
 pub(crate) use expr::vec_repeat;
 
@@ -22,6 +23,7 @@ pub(crate) use expr::vec_repeat;
 pub(crate) const CALL_RESULT_INDEXED: &str = "indexing a call's result";
 
 use control::*;
+pub(crate) use in_place::CHANGES_IN_PLACE;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, FnArg, Pat, ReturnType, Type, UnOp};
 

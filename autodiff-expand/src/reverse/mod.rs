@@ -24,7 +24,7 @@
 //!   keeps the running part in a register (`carry_neighbour`, `invariant_accumulations`).
 use crate::activity::Activity;
 use crate::ir::{
-    fresh, walk, Binary, Builder, Function, Op, Operand, Origin, Rhs, Stmt, Unary, Var, VarId,
+    fresh, walk, Binary, Builder, Call, Function, Op, Operand, Origin, Rhs, Stmt, Unary, Var, VarId,
 };
 use crate::rules;
 use proc_macro2::Span;
@@ -62,6 +62,8 @@ struct Rev<'a> {
     reads: Vec<usize>,
     /// Snapshots `s` of `s = s + e`: the adjoint of the location passes through them.
     passthrough: Vec<bool>,
+    /// The values of the assignments that are increments (`current_snapshots`).
+    increments: HashSet<VarId>,
     /// Values saved during the primal sweep, each with its own stack.
     stacks: Vec<(VarId, VarId)>,
     /// The loop body being reversed by replay (see `replay`), if any.
@@ -81,6 +83,11 @@ struct Rev<'a> {
 struct Inserts {
     before: HashMap<VarId, Vec<Stmt>>,
     tails: HashMap<VarId, Vec<Stmt>>,
+    /// By the variable a `let` defines: statements right after it (the pushes of the arrays
+    /// a call read, `Rev::call_arguments`).
+    after: HashMap<VarId, Vec<Stmt>>,
+    /// Stacks these pushes use, created empty before the primal sweep.
+    stacks: Vec<VarId>,
 }
 
 /// `seeds[k]` is the cotangent of output `k` (TensorFlow's `grad_ys`).
@@ -98,12 +105,14 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         defs: definitions(&primal.body),
         reads: read_counts(&primal.body, n),
         passthrough: vec![false; n],
+        increments: HashSet::new(),
         stacks: Vec::new(),
         replay: None,
         replayed: HashSet::new(),
         replays: 0,
         inserts: Inserts::default(),
     };
+    r.increments = current_snapshots(&primal.vars, &r.defs, &primal.body);
     let mut adjoint = Vec::new();
     // Accumulators of top-level locations and of arrays, created once.
     let top_level: Vec<VarId> = primal
@@ -138,7 +147,7 @@ pub fn reverse(primal: &Function, act: &Activity, wrt: &[VarId], seeds: &[Operan
         r.stmt(stmt, &mut adjoint);
     }
     let mut body: Vec<Stmt> = Vec::new();
-    for &(_, stack) in &r.stacks {
+    for &stack in r.stacks.iter().map(|(_, s)| s).chain(&r.inserts.stacks) {
         body.push(Stmt::Let {
             dst: Some(stack),
             rhs: Rhs::NewStack,
@@ -179,8 +188,10 @@ fn with_pushes(block: &[Stmt], pushes: &HashMap<VarId, VarId>, inserts: &Inserts
             body.extend(inserts.tails.get(index).into_iter().flatten().cloned());
         }
         let saved = stmt.dst().and_then(|d| pushes.get(&d).map(|&s| (d, s)));
+        let after = stmt.dst().and_then(|d| inserts.after.get(&d));
         let span = stmt.span();
         out.push(stmt);
+        out.extend(after.into_iter().flatten().cloned());
         if let Some((value, stack)) = saved {
             out.push(Stmt::Push {
                 stack,
@@ -270,25 +281,41 @@ impl Rev<'_> {
             }
             Stmt::Let { dst: None, .. } | Stmt::Push { .. } => {}
             Stmt::Assign { dst, value, span } => {
-                let (Some(acc), Some(v)) = (self.acc[*dst], value.var()) else {
+                let Some(acc) = self.acc[*dst] else {
                     return;
                 };
                 if act.stopped[*dst] {
                     return;
                 }
-                let increment = increment_of(&self.defs, &self.reads, *dst, v);
+                if self.vars[*dst].is_array() {
+                    // `y = e` of a whole array: `y`'s adjoint moves to `e`'s element by
+                    // element, and `y`'s starts again from zero (it was added to `e`'s as an
+                    // array sum, and zeroed as a scalar: neither compiled).
+                    let to = value
+                        .var()
+                        .and_then(|v| self.acc[v].filter(|_| act.varied[v]));
+                    out.push(move_adjoint(&mut self.vars, acc, to, *span));
+                    return;
+                }
+                // `loc = 0.0`, `loc = T::zero()`: the value written carries no derivative, but
+                // the location's old value is still overwritten, so its adjoint is reset.
+                let increment = value.var().and_then(|v| {
+                    increment_of((&self.defs, &self.reads, &self.increments), *dst, v)
+                });
                 let mut b = self.builder(out, *span);
                 let g = b.let_(Rhs::Op(Op::Id, vec![Operand::Var(acc)]));
                 // `s = s + e` (and `s += e`): the adjoint of `s` passes through unchanged, so
                 // it is neither reset here nor added back at the read of `s`.
-                if let Some(snapshot) = increment {
+                if let (Some(snapshot), Some(v)) = (increment, value.var()) {
                     self.passthrough[snapshot] = true;
                     self.accumulate(v, (g, false), out);
                     return;
                 }
                 let zero = b.let_(Rhs::Zero(g.clone()));
                 b.assign(acc, zero);
-                self.accumulate(v, (g, false), out);
+                if let Some(v) = value.var() {
+                    self.accumulate(v, (g, false), out);
+                }
             }
             Stmt::Store {
                 array,
@@ -525,8 +552,9 @@ impl Rev<'_> {
                     None => g,
                 };
                 // The callee's reverse derivative gives the gradient of every argument.
+                let seen = self.call_arguments(d, call, span, out);
                 let mut b = self.builder(out, span);
-                let pair = b.let_(Rhs::CallReverse(call.clone(), g, d));
+                let pair = b.let_(Rhs::CallReverse(seen, g, d));
                 let pair = pair.var().expect("a let");
                 for (i, arg) in call.args.iter().enumerate() {
                     let Some(a) = arg.value.var().filter(|&a| self.act.varied[a]) else {
@@ -589,6 +617,14 @@ impl Rev<'_> {
             }
             let span = self.vars[v].span;
             let init = match self.adj[v].take() {
+                // A rule constant (`f_grad`'s seed 1) has no type of its own for the `let
+                // mut` to take in generic code (`let mut adj_s = 1.0;` is an f64): zero of
+                // `v`'s type, plus the constant.
+                Some(Operand::Lit(c)) => {
+                    let mut b = self.builder(out, span);
+                    let zero = b.let_(Rhs::Zero(Operand::Var(v)));
+                    b.add(zero, Operand::Lit(c))
+                }
                 Some(adj) => adj,
                 None => {
                     let mut b = self.builder(out, span);
@@ -635,6 +671,15 @@ impl Rev<'_> {
                         _ => Operand::Lit(0.0),
                     };
                     Some((*d, witness))
+                }
+                // An array the block creates and does not write (`let c = [a, b];`, a copy,
+                // a call's array result): its elements' adjoints cross statements, so it
+                // needs an accumulator shaped like it, as a top-level array has (without
+                // one, the reads of its elements sent their adjoints nowhere).
+                Stmt::Let { dst: Some(d), .. }
+                    if self.vars[*d].is_array() && self.act.is_active(*d) =>
+                {
+                    Some((*d, Operand::Var(*d)))
                 }
                 _ => None,
             })
@@ -733,7 +778,7 @@ impl Rev<'_> {
         let after = &self.primal.body[self.top + 1..];
         let (plan, sum) = replay::fusion(
             &self.vars,
-            (&self.defs, &self.reads),
+            (&self.defs, &self.reads, &self.increments),
             body,
             after,
             &self.primal.outputs,
@@ -1086,13 +1131,7 @@ impl Rev<'_> {
     /// Recomputation is preferred (it costs no memory), except for transcendental functions,
     /// which cost more to call again than to save and load (measured on LogSumExp: 1.6x).
     fn recomputable(&self, rhs: &Rhs) -> bool {
-        let unchanged = |v: VarId| {
-            !self.vars[v].mutable
-                || match self.replay.as_ref().and_then(|r| r.unchanged(v)) {
-                    Some(unchanged) => unchanged,
-                    None => !self.written_from[self.top].contains(&v),
-                }
-        };
+        let unchanged = |v: VarId| self.unchanged(v);
         match rhs {
             // A snapshot of a location: the same value if nothing writes it from here on.
             Rhs::Op(Op::Id, args) if args[0].var().is_some_and(|v| self.vars[v].mutable) => {
@@ -1104,9 +1143,59 @@ impl Rev<'_> {
             // An array nothing writes from here on (a parameter, or one filled before the
             // loop) reads the same again.
             Rhs::Index(array, _) => unchanged(*array),
+            // Its elements are values (brought back in turn), and so is a copy's source
+            // where nothing writes it from here on.
+            Rhs::ArrayLit(_) => true,
+            Rhs::CopyArray(src) => unchanged(*src),
             Rhs::Opaque(o) => o.pure && o.reads.iter().all(|&v| unchanged(v)),
             _ => false,
         }
+    }
+
+    /// The call `let d = call;` as its reverse derivative is to see it: an array argument
+    /// that something writes between the call and its adjoint (a later statement, a later
+    /// iteration of a loop around it) is pushed right after the call, in the primal sweep,
+    /// and the adjoint sweep passes the popped copy instead, so the callee's derivative reads
+    /// the elements the call read (otherwise it got the array as the primal sweep left it).
+    fn call_arguments(&mut self, d: VarId, call: &Call, span: Span, out: &mut Vec<Stmt>) -> Call {
+        let mut call = call.clone();
+        for arg in &mut call.args {
+            let Some(a) = arg.value.var() else { continue };
+            let array = self.vars[a].is_array() || self.vars[a].tensor;
+            if !array || !self.vars[a].mutable || self.unchanged(a) {
+                continue;
+            }
+            let name = format!("saved_{}", self.vars[a].name);
+            let stack = fresh(&mut self.vars, name, Span::call_site(), Origin::Derivative);
+            self.vars[stack].mutable = true;
+            self.inserts.stacks.push(stack);
+            self.inserts.after.entry(d).or_default().push(Stmt::Push {
+                stack,
+                value: Operand::Var(a),
+                span,
+            });
+            let name = self.vars[a].name.clone();
+            let copy = fresh(&mut self.vars, name, span, Origin::Temp);
+            self.vars[copy].shape = self.vars[a].shape.clone();
+            self.vars[copy].tensor = self.vars[a].tensor;
+            out.push(Stmt::Let {
+                dst: Some(copy),
+                rhs: Rhs::Pop(stack),
+                span,
+            });
+            arg.value = Operand::Var(copy);
+        }
+        call
+    }
+
+    /// Whether the location `v`, read here in the adjoint sweep, holds what the primal read
+    /// (nothing writes it from here on, or a replay made it so).
+    fn unchanged(&self, v: VarId) -> bool {
+        !self.vars[v].mutable
+            || match self.replay.as_ref().and_then(|r| r.unchanged(v)) {
+                Some(unchanged) => unchanged,
+                None => !self.written_from[self.top].contains(&v),
+            }
     }
 
     /// For a call that returns a tuple, the variable of each output the primal reads (`None`
@@ -1239,6 +1328,74 @@ fn elementwise_add(
     }
 }
 
+/// `for k in 0..from.len() { to[k] += from[k]; from[k] = 0; }` (without `to`: the zeroing
+/// only): the adjoint of assigning a whole array.
+fn move_adjoint(vars: &mut Vec<Var>, from: VarId, to: Option<VarId>, span: Span) -> Stmt {
+    let k = fresh(vars, "k", span, Origin::Temp);
+    let len = fresh(vars, "len", span, Origin::Temp);
+    let element = fresh(vars, "element", span, Origin::Temp);
+    let zero = fresh(vars, "zero", span, Origin::Temp);
+    let placeholder = crate::lower::placeholder(from, span);
+    let at = || vec![Operand::Var(k)];
+    let mut body = vec![Stmt::Let {
+        dst: Some(element),
+        rhs: Rhs::Index(from, at()),
+        span,
+    }];
+    body.extend(to.map(|to| Stmt::Store {
+        array: to,
+        index: at(),
+        value: Operand::Var(element),
+        accumulate: true,
+        span,
+    }));
+    body.push(Stmt::Let {
+        dst: Some(zero),
+        rhs: Rhs::Zero(Operand::Var(element)),
+        span,
+    });
+    body.push(Stmt::Store {
+        array: from,
+        index: at(),
+        value: Operand::Var(zero),
+        accumulate: false,
+        span,
+    });
+    Stmt::If {
+        cond: Operand::Const {
+            tokens: quote::quote!(true),
+            value: Some(1.0),
+        },
+        then: vec![
+            Stmt::Let {
+                dst: Some(len),
+                rhs: Rhs::Opaque(crate::ir::Opaque {
+                    tokens: quote::quote!(#placeholder.len()),
+                    reads: vec![from],
+                    passive_result: true,
+                    pure: true,
+                    what: "the length of an array".into(),
+                }),
+                span,
+            },
+            Stmt::For {
+                index: k,
+                start: Operand::Const {
+                    tokens: quote::quote!(0),
+                    value: Some(0.0),
+                },
+                end: Operand::Var(len),
+                inclusive: false,
+                reversed: false,
+                body,
+                span,
+            },
+        ],
+        otherwise: Vec::new(),
+        span,
+    }
+}
+
 /// Arithmetic with a tensor operand, where operands may have different shapes.
 fn broadcasts(vars: &[Var], op: Op, args: &[Operand]) -> bool {
     matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div)
@@ -1263,7 +1420,7 @@ pub(crate) fn written_from(body: &[Stmt]) -> Vec<HashSet<VarId>> {
             Stmt::Store { array, .. } => {
                 suffix.insert(*array);
             }
-            _ => {}
+            _ => suffix.extend(changed_in_place(s)),
         });
         result[k] = suffix.clone();
     }
@@ -1278,9 +1435,26 @@ pub(crate) fn write_counts(body: &[Stmt]) -> HashMap<VarId, usize> {
         Stmt::Assign { dst: v, .. } | Stmt::Store { array: v, .. } => {
             *counts.entry(*v).or_default() += 1;
         }
-        _ => {}
+        _ => {
+            for &v in changed_in_place(s) {
+                *counts.entry(v).or_default() += 1;
+            }
+        }
     });
     counts
+}
+
+/// What a method kept as written that changes an array in place (`order.sort_by(..)` on an
+/// array without a derivative) may change: everything it reads. A write like a store, so
+/// the array is not read again in the adjoint sweep as if unchanged.
+fn changed_in_place(s: &Stmt) -> &[VarId] {
+    match s {
+        Stmt::Let {
+            rhs: Rhs::Opaque(o),
+            ..
+        } if o.what.ends_with(crate::lower::CHANGES_IN_PLACE) => &o.reads,
+        _ => &[],
+    }
 }
 
 /// In a loop body reversed over `i`: one `acc[i] += a` and one `acc[i + 1] += b`, both
@@ -1594,11 +1768,11 @@ fn touches(block: &[Stmt], v: VarId) -> bool {
     touched
 }
 
-/// For `loc = v` with `v = snapshot + e` and `snapshot = loc`, each read only there: the
-/// snapshot. The adjoint of `loc` then passes through the statement unchanged.
+/// For `loc = v` with `v = snapshot + e` and `snapshot = loc`, each read only there, and
+/// `loc` unchanged since the snapshot (`current`, from [`current_snapshots`]): the snapshot.
+/// The adjoint of `loc` then passes through the statement unchanged.
 pub(crate) fn increment_of(
-    defs: &HashMap<VarId, Rhs>,
-    reads: &[usize],
+    (defs, reads, current): (&HashMap<VarId, Rhs>, &[usize], &HashSet<VarId>),
     loc: VarId,
     v: VarId,
 ) -> Option<VarId> {
@@ -1610,7 +1784,79 @@ pub(crate) fn increment_of(
         return None;
     };
     let single = reads[v] == 1 && reads[snapshot] == 1;
-    (read[0].var() == Some(loc) && single && args[1].var() != Some(snapshot)).then_some(snapshot)
+    let pattern = read[0].var() == Some(loc) && single && args[1].var() != Some(snapshot);
+    (pattern && current.contains(&v)).then_some(snapshot)
+}
+
+/// The values `v` of assignments `loc = v`, `v = snapshot + e`, where `snapshot = loc` was
+/// taken in the same iteration and nothing wrote `loc` in between: only there does
+/// `snapshot` still equal `loc`, so that the statement is the increment `loc += e`. Not when
+/// `loc` was written after the copy (`let backup = s; s = s * x; s = backup + e;`, a
+/// roll-back), nor when the copy was taken once before the loop the assignment is in
+/// (`let start = pos; for .. { pos = start + e; }`). A branch sees the snapshots taken
+/// before it; a loop body, which runs again, does not.
+pub(crate) fn current_snapshots(
+    vars: &[Var],
+    defs: &HashMap<VarId, Rhs>,
+    body: &[Stmt],
+) -> HashSet<VarId> {
+    fn block(
+        vars: &[Var],
+        defs: &HashMap<VarId, Rhs>,
+        stmts: &[Stmt],
+        mut live: HashMap<VarId, VarId>,
+        found: &mut HashSet<VarId>,
+    ) {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Let {
+                    dst: Some(d),
+                    rhs: Rhs::Op(Op::Id, args),
+                    ..
+                } => {
+                    if let Some(l) = args[0].var().filter(|&l| vars[l].mutable) {
+                        live.insert(*d, l);
+                    }
+                }
+                Stmt::Assign { dst, value, .. } => {
+                    let snapshot = value.var().and_then(|v| match defs.get(&v) {
+                        Some(Rhs::Op(Op::Add, args)) => args[0].var(),
+                        _ => None,
+                    });
+                    if let (Some(v), Some(s)) = (value.var(), snapshot) {
+                        if live.get(&s) == Some(dst) {
+                            found.insert(v);
+                        }
+                    }
+                    live.retain(|_, l| l != dst);
+                }
+                Stmt::If {
+                    then, otherwise, ..
+                } => {
+                    block(vars, defs, then, live.clone(), found);
+                    block(vars, defs, otherwise, live.clone(), found);
+                }
+                Stmt::For { body, .. } => block(vars, defs, body, HashMap::new(), found),
+                Stmt::While { header, body, .. } => {
+                    block(vars, defs, header, HashMap::new(), found);
+                    block(vars, defs, body, HashMap::new(), found);
+                }
+                _ => {}
+            }
+            let mut written = HashSet::new();
+            for inner in stmt.blocks() {
+                walk(inner, &mut |s| {
+                    if let Stmt::Assign { dst, .. } = s {
+                        written.insert(*dst);
+                    }
+                });
+            }
+            live.retain(|_, l| !written.contains(l));
+        }
+    }
+    let mut found = HashSet::new();
+    block(vars, defs, body, HashMap::new(), &mut found);
+    found
 }
 
 /// The right-hand side of each `Let` of the primal.

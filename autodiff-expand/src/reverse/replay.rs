@@ -275,7 +275,7 @@ impl<'a> Coverage<'a> {
 /// (`plan`'s analysis: written before read in each iteration) and unread after the loop.
 pub fn fusion(
     vars: &[Var],
-    (defs, reads): (&HashMap<VarId, Rhs>, &[usize]),
+    (defs, reads, increments): (&HashMap<VarId, Rhs>, &[usize], &HashSet<VarId>),
     body: &[Stmt],
     after: &[Stmt],
     outputs: &[Operand],
@@ -295,9 +295,9 @@ pub fn fusion(
     for stmt in body {
         if let Stmt::Assign { dst, value, .. } = stmt {
             if *dst == sum {
-                let increment = value
-                    .var()
-                    .and_then(|v| crate::reverse::increment_of(defs, reads, sum, v))?;
+                let increment = value.var().and_then(|v| {
+                    crate::reverse::increment_of((defs, reads, increments), sum, v)
+                })?;
                 snapshots.push(increment);
             }
         }
