@@ -28,9 +28,9 @@
 //! [(shapes)])` is checked the same way against the full Jacobian by central finite
 //! differences, with respect to every operand and to each alone, for each list of shapes.
 //!
-//! Known wrong, reported, and kept as failing or ignored tests here: `powi` with a runtime
-//! exponent (fails) and `powi(0)`'s derivative at 0 (NaN; ignored), both being fixed on
-//! another branch (fix-a).
+//! Bugs this table found are fixed, and their rows run: `powi` with a runtime exponent, a
+//! zero power's derivative at 0 (NaN), the tangent of a broadcasting tensor `a ± b` with one
+//! operand active (not broadcast), `_grad` of a tensor-valued function (seeded with `1.0`).
 use autodiff::prelude::*;
 use num_dual::{Dual64, DualNum};
 
@@ -679,9 +679,9 @@ fn every_method_the_readme_lists_is_in_the_table() {
 }
 
 // A zero power is the constant 1, whose derivative is 0, but `n xⁿ⁻¹` is `0 · x⁻¹`, NaN at
-// `x = 0`. `powf` (fixed): a literal `0.0` has no partial, a run-time exponent takes `x^(y -
-// 1)` as 1 where `y = 0` (JAX masks the `y = 0` case the same way; TensorFlow's `pow` gives
-// NaN). KNOWN WRONG here, fixed on branch fix-a: `powi(0)` (the first half of the test).
+// `x = 0` (fixed). `powf`: a literal `0.0` has the partial 0, a run-time exponent takes
+// `x^(y - 1)` as 1 where `y = 0` (JAX masks the `y = 0` case the same way; TensorFlow's
+// `pow` gives NaN). `powi`: the same, fixed on branch fix-a.
 #[differentiate(wrt = x, unconnected = zero)]
 fn zero_power_i(x: f64) -> f64 {
     x.powi(0)
@@ -693,7 +693,6 @@ fn zero_power_f(x: f64, y: f64) -> f64 {
 }
 
 #[test]
-#[ignore = "known wrong: d/dx x.powi(0) is NaN at x = 0, not 0 (fixed on branch fix-a)"]
 fn a_zero_power_has_a_zero_derivative_at_zero() {
     assert_eq!(Dual64::new(0.0, 1.0).powi(0).eps, 0.0);
     assert_eq!(zero_power_i_grad(0.0), (1.0, 0.0));
@@ -705,8 +704,15 @@ fn zero_power_f_literal(x: f64) -> f64 {
     x.powf(0.0)
 }
 
+/// Connected (the partial is 0, not absent), as activity says: `Some(0.0)`.
+#[differentiate(wrt = x, unconnected = none)]
+fn zero_power_f_connected(x: f64) -> f64 {
+    x.powf(0.0)
+}
+
 #[test]
 fn a_zero_float_power_has_a_zero_derivative_at_zero() {
+    assert_eq!(zero_power_f_connected_grad(0.0), (1.0, Some(0.0)));
     // The oracle: d/dx x⁰ = 0 (dual numbers agree: powf(0) is the constant 1).
     assert_eq!(Dual64::new(0.0, 1.0).powf(0.0).eps, 0.0);
     assert_eq!(zero_power_f_grad(0.0, 0.0), (1.0, (0.0, 0.0)));

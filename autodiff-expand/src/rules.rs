@@ -309,11 +309,13 @@ fn binary(b: &mut Builder, bin: Binary, x: Operand, z: Operand, y: Operand) -> V
         }
         Binary::Powf => {
             // dx = z x^(z-1), which is 0 · inf = NaN at x = 0 where z = 0 (x⁰ = 1 has the
-            // derivative 0): a literal 0 has no partial, and an exponent not known as a
+            // derivative 0): a literal 0 has the partial 0, and an exponent not known as a
             // constant takes x^(z-1) as x⁰ = 1 where z = 0 (`if z * z > 0 { z - 1 } else { 0 }`
             // on the scalar exponent, so a NaN exponent still gives NaN).
             let dx = match z.constant() {
-                Some(0.0) => p(Coef::Zero),
+                // The partial 0 (g * 0), not no partial: x stays connected, as activity
+                // says (as powi(0)).
+                Some(0.0) => p(Mul(Operand::Lit(0.0))),
                 known => {
                     let mut e = b.sub(z.clone(), Operand::Lit(1.0));
                     if known.is_none() {
