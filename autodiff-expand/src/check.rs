@@ -158,6 +158,14 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
             tainted[*dst] = true;
         }
         if let Rhs::Call(call) = rhs {
+            let carries = call
+                .args
+                .iter()
+                .filter_map(|a| a.value.var())
+                .any(|a| act.varied[a] && !tainted[a]);
+            if carries && act.is_active(*dst) {
+                check_call_has_derivative(cx, call);
+            }
             // The calling convention has no tangent type for nested arrays yet.
             let nested = call
                 .args
@@ -194,15 +202,7 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
                 tainted[r] = true;
             }
         } else if fresh {
-            cx.error_at(
-                *span,
-                format!(
-                    "{} has no derivative rule, and it is applied to a value that is being differentiated; \
-                     write it with supported float operations, wrap the value in `stop_gradient(..)` if no \
-                     gradient should flow through it, or move it into a function with its own derivative",
-                    o.what
-                ),
-            );
+            report_opaque(cx, f, o, *span);
         }
     });
 }
@@ -268,5 +268,167 @@ pub fn convention(lowered: &Lowered, spec: &Spec) -> Spec {
         wrt,
         stop: spec.stop.clone(),
         bare: false,
+    }
+}
+
+/// The message for code without a derivative on a differentiated path. Where the culprit
+/// is a construct that is not supported yet (a `match`, a sub-slice), the message names
+/// that construct and what to write instead: telling the user that `sum` has no derivative
+/// rule, or to wrap a `match` in `stop_gradient`, would blame code that works.
+fn report_opaque(cx: &Ctxt, f: &Function, o: &crate::ir::Opaque, span: proc_macro2::Span) {
+    if o.what == "a `match` expression" {
+        cx.error_at(
+            span,
+            "`match` is not supported yet where a value being differentiated flows through it \
+             (as its scrutinee or in its arms); write it as an `if`/`else` chain, whose branches \
+             are differentiated: `if k == 0 { .. } else if k == 1 { .. } else { .. }`, or \
+             `if x < y { .. } else { .. }` for a comparison of floats",
+        );
+        return;
+    }
+    if let Some(sub_slice) = find_sub_slice(o.tokens.clone()) {
+        let text = display(f, sub_slice.clone());
+        cx.error_spanned_by(
+            sub_slice,
+            format!(
+                "the sub-slice `{text}` is not supported yet on a value that is being \
+                 differentiated; loop over the indices of the range instead and read the \
+                 elements, `for i in a..b {{ .. x[i] .. }}` (the elements of `x` are \
+                 differentiated)"
+            ),
+        );
+        return;
+    }
+    cx.error_at(
+        span,
+        format!(
+            "{} has no derivative rule, and it is applied to a value that is being differentiated; \
+             write it with supported float operations, wrap the value in `stop_gradient(..)` if no \
+             gradient should flow through it, or move it into a function with its own derivative",
+            o.what
+        ),
+    );
+}
+
+/// `x[a..b]`, `x[1..]`, `x[..]`: a name followed by brackets holding a range, anywhere in
+/// the tokens. Returns those two tokens (for the error's span and text).
+fn find_sub_slice(tokens: TokenStream) -> Option<TokenStream> {
+    use proc_macro2::{Delimiter, TokenTree};
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for pair in trees.windows(2) {
+        if let (TokenTree::Ident(_), TokenTree::Group(g)) = (&pair[0], &pair[1]) {
+            if g.delimiter() == Delimiter::Bracket && has_range(g.stream()) {
+                return Some(pair.iter().cloned().collect());
+            }
+        }
+    }
+    trees.into_iter().find_map(|t| match t {
+        TokenTree::Group(g) => find_sub_slice(g.stream()),
+        _ => None,
+    })
+}
+
+/// Whether tokens hold `..` outside any nested group.
+fn has_range(tokens: TokenStream) -> bool {
+    use proc_macro2::TokenTree;
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    trees.windows(2).any(|w| {
+        matches!((&w[0], &w[1]), (TokenTree::Punct(a), TokenTree::Punct(b))
+            if a.as_char() == '.' && b.as_char() == '.')
+    })
+}
+
+/// Tokens as the user wrote them: placeholders back to the names they stand for, and no
+/// spaces around `[`, `..` and `]`.
+fn display(f: &Function, tokens: TokenStream) -> String {
+    use proc_macro2::TokenTree;
+    fn restore(f: &Function, tokens: TokenStream) -> TokenStream {
+        tokens
+            .into_iter()
+            .map(|t| match t {
+                TokenTree::Ident(i) => match crate::lower::placeholder_var(&i) {
+                    Some(v) if v < f.vars.len() => {
+                        TokenTree::Ident(Ident::new(&f.vars[v].name, i.span()))
+                    }
+                    _ => TokenTree::Ident(i),
+                },
+                TokenTree::Group(g) => TokenTree::Group(proc_macro2::Group::new(
+                    g.delimiter(),
+                    restore(f, g.stream()),
+                )),
+                other => other,
+            })
+            .collect()
+    }
+    restore(f, tokens)
+        .to_string()
+        .replace(" [", "[")
+        .replace("[ ", "[")
+        .replace(" ]", "]")
+        .replace(" ..", "..")
+        .replace(".. ", "..")
+}
+
+/// Crates of special functions on floats (`libm::erf`), which have no derivative the macro
+/// could find and cannot be annotated (`libm::sin(x)` is lowered as `x.sin()` before this;
+/// `std::` and `core::` paths are opaque code, reported with their own message): a call into them on a differentiated value is
+/// reported here with the fix, instead of as rustc's resolution error. Other paths with
+/// `::` may name annotated functions of other crates (`physics::energy(x)` works), so they
+/// are left to the calling convention.
+const NO_DERIVATIVE_CRATES: &[&str] = &[
+    "libm",
+    "num_traits",
+    "special",
+    "statrs",
+    "puruspe",
+    "spfunc",
+];
+
+/// A call on a differentiated value goes through the callee's calling convention. Two
+/// callees can never have one, and rustc's resolution error would advise annotating them,
+/// which cannot be done: generated derivatives (`f_grad`, `f_vjp`, `f_jvp`), and functions
+/// of math crates such as `libm`.
+fn check_call_has_derivative(cx: &Ctxt, call: &crate::ir::Call) {
+    let Ok(path) = syn::parse2::<syn::Path>(call.path.clone()) else {
+        return;
+    };
+    let (Some(first), Some(last)) = (path.segments.first(), path.segments.last()) else {
+        return;
+    };
+    let name = last.ident.to_string();
+    if let Some(suffix) = ["_grad", "_vjp", "_jvp"]
+        .into_iter()
+        .find(|s| name.ends_with(s) && name.len() > s.len())
+    {
+        let base = &name[..name.len() - suffix.len()];
+        cx.error_spanned_by(
+            &last.ident,
+            format!(
+                "derivatives of generated derivatives (second order) are not supported yet: \
+                 `{name}` is generated by #[differentiate] on `{base}`, and a differentiated \
+                 function cannot call it on a value that is being differentiated; compute the \
+                 second derivative by hand in a function with `#[custom_derivative]`, or wrap \
+                 the argument in `stop_gradient(..)` if no gradient should flow through it (a \
+                 function of your own whose name ends in `{suffix}` is taken for a generated \
+                 one: rename it)"
+            ),
+        );
+        return;
+    }
+    let krate = first.ident.to_string();
+    if path.segments.len() >= 2 && NO_DERIVATIVE_CRATES.contains(&krate.as_str()) {
+        let written = display(&Function::default(), call.path.clone()).replace(" :: ", "::");
+        cx.error_spanned_by(
+            &path,
+            format!(
+                "`{written}` has no derivative, and a function of another crate cannot be \
+                 annotated; wrap it in a function of your own with a hand-written derivative, \
+                 and call that:\n\
+                 \n    #[custom_derivative(forward = {name}_forward, reverse = {name}_reverse)]\
+                 \n    fn {name}(x: f64) -> f64 {{ {written}(x) }}\
+                 \n    fn {name}_forward(x: f64, dx: f64) -> (f64, f64) {{ ({name}(x), /* {name}'(x) */ * dx) }}\
+                 \n    fn {name}_reverse(x: f64, seed: f64) -> (f64, (f64,)) {{ ({name}(x), (seed * /* {name}'(x) */,)) }}"
+            ),
+        );
     }
 }
