@@ -432,3 +432,206 @@ fn check_call_has_derivative(cx: &Ctxt, call: &crate::ir::Call) {
         );
     }
 }
+
+/// A slice, array or `Vec` parameter of values other than numbers (`shapes: &[Shape]`)
+/// iterated by a `for` loop or zipped into an iterator chain: the lowering binds its
+/// elements by value as it does floats', so the user's `*s` and `match s` no longer type-check
+/// and rustc reports a cascade of errors inside generated code. One error at the array's
+/// name in the loop says what to write instead (indexing, `shapes[i]`, works). Reported
+/// once per parameter. Found on the tokens: the IR no longer tells a loop's element from
+/// an indexing the user wrote.
+pub fn non_float_elements(cx: &Ctxt, function: &syn::ItemFn) {
+    const NUMBERS: &[&str] = &[
+        "f32", "f64", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64",
+        "u128", "usize", "bool", "char",
+    ];
+    let type_params: Vec<String> = function
+        .sig
+        .generics
+        .type_params()
+        .map(|t| t.ident.to_string())
+        .collect();
+    let arrays: Vec<(String, TokenStream)> = function
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            syn::FnArg::Typed(pt) => match (&*pt.pat, element_type(&pt.ty)) {
+                (syn::Pat::Ident(pi), Some(elem @ Type::Path(p))) => {
+                    let name = p.path.get_ident()?.to_string();
+                    let number = NUMBERS.contains(&name.as_str()) || type_params.contains(&name);
+                    (!number).then(|| (pi.ident.to_string(), elem.to_token_stream()))
+                }
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect();
+    if arrays.is_empty() {
+        return;
+    }
+    let mut reported = Vec::new();
+    let body = function.block.to_token_stream();
+    for name in iterated_names(body) {
+        let Some((_, elem)) = arrays.iter().find(|(a, _)| name == a.as_str()) else {
+            continue;
+        };
+        if reported.contains(&name.to_string()) {
+            continue;
+        }
+        reported.push(name.to_string());
+        cx.error_spanned_by(
+            &name,
+            format!(
+                "`{name}` holds `{elem}` values, not numbers, and iterating over it is not \
+                 supported yet in a differentiated function; loop over its indices and read \
+                 the elements by indexing, `for i in 0..{name}.len() {{ let s = {name}[i]; .. }}` \
+                 (code on passive values is kept as written)"
+            ),
+        );
+    }
+}
+
+/// The names iterated in `for pat in <tokens> { .. }` headers and zipped in `.zip(<tokens>)`,
+/// anywhere in the tokens.
+fn iterated_names(tokens: TokenStream) -> Vec<Ident> {
+    use proc_macro2::{Delimiter, TokenTree};
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut names = Vec::new();
+    let idents = |tokens: &[TokenTree], names: &mut Vec<Ident>| {
+        // Every name but one whose length is taken (`0..shapes.len()` iterates indices).
+        fn all(tokens: TokenStream, names: &mut Vec<Ident>) {
+            let trees: Vec<TokenTree> = tokens.into_iter().collect();
+            for (k, t) in trees.iter().enumerate() {
+                match t {
+                    TokenTree::Ident(i) => {
+                        let len = matches!(
+                            (trees.get(k + 1), trees.get(k + 2)),
+                            (Some(TokenTree::Punct(p)), Some(TokenTree::Ident(m)))
+                                if p.as_char() == '.' && m == "len"
+                        );
+                        if !len {
+                            names.push(i.clone());
+                        }
+                    }
+                    TokenTree::Group(g) => all(g.stream(), names),
+                    _ => {}
+                }
+            }
+        }
+        all(tokens.iter().cloned().collect(), names);
+    };
+    let mut k = 0;
+    while k < trees.len() {
+        match &trees[k] {
+            TokenTree::Ident(i) if i == "for" => {
+                // The iterable: after `in`, up to the loop's body.
+                let start = (k..trees.len())
+                    .find(|&j| matches!(&trees[j], TokenTree::Ident(i) if i == "in"));
+                if let Some(start) = start {
+                    let end = (start..trees.len())
+                        .find(|&j| {
+                            matches!(&trees[j], TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
+                        })
+                        .unwrap_or(trees.len());
+                    idents(&trees[start + 1..end], &mut names);
+                }
+            }
+            TokenTree::Ident(i) if i == "zip" => {
+                if let Some(TokenTree::Group(g)) = trees.get(k + 1) {
+                    idents(&[TokenTree::Group(g.clone())], &mut names);
+                }
+            }
+            TokenTree::Group(g) => names.extend(iterated_names(g.stream())),
+            _ => {}
+        }
+        k += 1;
+    }
+    names
+}
+
+/// The element type of a slice, array or `Vec` type (through references).
+fn element_type(ty: &Type) -> Option<&Type> {
+    match strip_reference(ty) {
+        Type::Slice(s) => Some(&s.elem),
+        Type::Array(a) => Some(&a.elem),
+        Type::Path(p) => crate::lower::vec_element(p),
+        _ => None,
+    }
+}
+
+/// A sub-slice passed to a call (`g(&x[1..])`) is not supported yet: the call takes its
+/// argument's elements one array at a time. Passive or not, the generated code would bind
+/// the unsized `x[1..]` to a variable, and rustc's "the size for values of type `[f64]`
+/// cannot be known" would point at the attribute.
+pub fn sub_slice_arguments(cx: &Ctxt, f: &Function) {
+    let mut sub_slices: Vec<(VarId, TokenStream)> = Vec::new();
+    let mut ranges: Vec<(VarId, TokenStream)> = Vec::new();
+    walk(&f.body, &mut |stmt| {
+        let Stmt::Let {
+            dst: Some(dst),
+            rhs,
+            span,
+        } = stmt
+        else {
+            return;
+        };
+        match rhs {
+            // `x[1..]` as a value: lowered as an indexing by a range, which the generated code
+            // would bind to a variable of the unsized type `[f64]`.
+            Rhs::Index(array, index) => {
+                let range = index.iter().find_map(|i| match i {
+                    crate::ir::Operand::Const { tokens, .. } if has_range(tokens.clone()) => {
+                        Some(tokens.clone())
+                    }
+                    crate::ir::Operand::Var(v) => ranges
+                        .iter()
+                        .find(|(r, _)| r == v)
+                        .map(|(_, tokens)| tokens.clone()),
+                    _ => None,
+                });
+                if let Some(range) = range {
+                    let text = format!("{}[{}]", f.vars[*array].name, display(f, range));
+                    cx.error_at(
+                        *span,
+                        format!(
+                            "the sub-slice `{text}` is not supported yet in a differentiated \
+                             function; pass the whole array with the bounds of the range and \
+                             index inside the called function, or loop over the indices of \
+                             the range, `for i in a..b {{ .. x[i] .. }}`"
+                        ),
+                    );
+                }
+            }
+            // `a..b` as an index: the range an indexing above reads.
+            Rhs::Opaque(o) if has_range(o.tokens.clone()) => {
+                ranges.push((*dst, o.tokens.clone()));
+            }
+            // Only a value that is the sub-slice itself: one inside a larger expression
+            // (`x[1..].iter().sum()`) is reported by `active_opaque`.
+            Rhs::Opaque(o) if o.tokens.clone().into_iter().count() == 2 => {
+                if let Some(s) = find_sub_slice(o.tokens.clone()) {
+                    sub_slices.push((*dst, s));
+                }
+            }
+            Rhs::Call(call) => {
+                for arg in &call.args {
+                    let Some(v) = arg.value.var() else { continue };
+                    let Some((_, s)) = sub_slices.iter().find(|(d, _)| *d == v) else {
+                        continue;
+                    };
+                    let text = display(f, s.clone());
+                    cx.error_spanned_by(
+                        s,
+                        format!(
+                            "a sub-slice (`{text}`) passed to a call is not supported yet; pass \
+                             the whole array with the bounds of the range, and index inside the \
+                             called function"
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+    });
+}

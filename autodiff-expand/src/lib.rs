@@ -87,6 +87,8 @@ pub fn expand(attr: TokenStream, function: &syn::ItemFn) -> syn::Result<TokenStr
     let mut lowered = lower::function(&cx, function);
     simplify::share(&mut lowered.f);
     let spec = check::resolve(&cx, &config, &lowered, &function.sig.output);
+    check::non_float_elements(&cx, function);
+    check::sub_slice_arguments(&cx, &lowered.f);
     if cx.has_errors() {
         return cx.check().map(|()| TokenStream::new());
     }
