@@ -29,12 +29,12 @@ pub use autodiff_core::{
     Momentum, Optimizer, Params, ParamsError, ParamsErrorKind, RmsProp,
 };
 pub use autodiff_core::{ShapeError, Tensor};
-/// `#[derive(Params)]`: see the [`Params`](trait@Params) trait; the trait and the derive share
-/// the name, as serde's `Serialize` does.
-pub use autodiff_macros::Params;
 pub use autodiff_macros::custom_derivative;
 #[doc = include_str!("differentiate.md")]
 pub use autodiff_macros::differentiate;
+/// `#[derive(Params)]`: see the [`Params`](trait@Params) trait; the trait and the derive share
+/// the name, as serde's `Serialize` does.
+pub use autodiff_macros::Params;
 
 /// Everything a user of `#[differentiate]` needs: `use autodiff::prelude::*;`.
 ///

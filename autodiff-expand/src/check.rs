@@ -426,8 +426,9 @@ fn check_call_has_derivative(cx: &Ctxt, call: &crate::ir::Call) {
                  and call that:\n\
                  \n    #[custom_derivative(forward = {name}_forward, reverse = {name}_reverse)]\
                  \n    fn {name}(x: f64) -> f64 {{ {written}(x) }}\
-                 \n    fn {name}_forward(x: f64, dx: f64) -> (f64, f64) {{ ({name}(x), /* {name}'(x) */ * dx) }}\
-                 \n    fn {name}_reverse(x: f64, seed: f64) -> (f64, (f64,)) {{ ({name}(x), (seed * /* {name}'(x) */,)) }}"
+                 \n    fn {name}_forward(x: f64, dx: f64) -> (f64, f64) {{ ({name}(x), {name}_derivative(x) * dx) }}\
+                 \n    fn {name}_reverse(x: f64, seed: f64) -> (f64, (f64,)) {{ ({name}(x), (seed * {name}_derivative(x),)) }}\
+                 \n\nwhere `{name}_derivative(x)` computes the derivative of `{written}`"
             ),
         );
     }

@@ -16,10 +16,9 @@ pub fn expand(item: &ItemFn, attr: TokenStream, err: syn::Error) -> TokenStream 
     // The signatures come from the same front passes as the expansion's. They already ran
     // without panicking when `err` is theirs; should they panic here all the same (the
     // internal-error path), the stand-ins are left out rather than the compiler crashing.
-    let stand_ins = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        stand_ins(item, attr)
-    }))
-    .unwrap_or_default();
+    let stand_ins =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stand_ins(item, attr)))
+            .unwrap_or_default();
     // As in the expansion: a function used only through its derivatives is not dead code.
     quote! {
         #errors
@@ -97,9 +96,7 @@ fn convention(lowered: &Lowered) -> Spec {
         .params
         .iter()
         .enumerate()
-        .filter(|(_, p)| {
-            p.kind == Kind::Float && crate::generate::tangent_kind(&p.ty).is_some()
-        })
+        .filter(|(_, p)| p.kind == Kind::Float && crate::generate::tangent_kind(&p.ty).is_some())
         .map(|(index, p)| WrtEntry {
             ident: p.ident.clone(),
             var: p.var,

@@ -523,10 +523,12 @@ impl Shared<'_> {
     /// a derivative. Shared with the fallback's stand-ins.
     fn reverse_convention_types(&self) -> Vec<TokenStream> {
         (0..self.lowered.params.len())
-            .map(|i| match self.spec.wrt.iter().find(|w| w.param == Some(i)) {
-                Some(w) => w.grad_ty.clone(),
-                None => quote!(()),
-            })
+            .map(
+                |i| match self.spec.wrt.iter().find(|w| w.param == Some(i)) {
+                    Some(w) => w.grad_ty.clone(),
+                    None => quote!(()),
+                },
+            )
             .collect()
     }
 
@@ -702,13 +704,17 @@ pub fn stand_ins(
         scalar_outputs: Vec::new(),
         siblings: siblings(item, config),
     };
-    let body = quote!({
-        ::core::unimplemented!("#[differentiate] reported an error for this function")
-    });
+    let body =
+        quote!({ ::core::unimplemented!("#[differentiate] reported an error for this function") });
     let ret = &shared.ret;
     let grad_ty = shared.grad_ty();
     let doc = String::from(" Not generated: `#[differentiate]` reported an error.");
-    let grad = shared.header(&shared.name("grad"), doc.clone(), &[], quote!((#ret, #grad_ty)));
+    let grad = shared.header(
+        &shared.name("grad"),
+        doc.clone(),
+        &[],
+        quote!((#ret, #grad_ty)),
+    );
     let vjp = shared.header(
         &shared.name("vjp"),
         doc.clone(),
