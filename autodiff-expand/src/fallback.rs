@@ -111,3 +111,68 @@ fn convention(lowered: &Lowered) -> Spec {
         bare: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// The expansion of a function that fails, parsed back; the functions it defines at the
+    /// top level (the user's and the stand-ins), by name.
+    fn expand(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> syn::File {
+        let tokens = crate::differentiate(attr, item);
+        assert!(
+            tokens.to_string().contains("compile_error"),
+            "the function was expected to fail"
+        );
+        syn::parse2(tokens).expect("the fallback's tokens parse as items")
+    }
+
+    fn function<'a>(file: &'a syn::File, name: &str) -> &'a syn::ItemFn {
+        file.items
+            .iter()
+            .find_map(|i| match i {
+                syn::Item::Fn(f) if f.sig.ident == name => Some(f),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no `{name}` in the fallback"))
+    }
+
+    #[test]
+    fn stand_ins_have_the_signatures_of_the_expansion() {
+        let file = expand(
+            quote!(wrt = [x, y]),
+            quote! {
+                fn f(x: &[f64], y: f64, n: usize) -> f64 { x[0].rem_euclid(2.0) + y }
+            },
+        );
+        let ty = |f: &syn::ItemFn| quote::ToTokens::to_token_stream(&f.sig.output).to_string();
+        let grad = function(&file, "f_grad");
+        assert_eq!(grad.sig.inputs.len(), 3);
+        assert_eq!(
+            ty(grad),
+            quote!(-> (f64, (::std::vec::Vec<f64>, f64,))).to_string()
+        );
+        assert_eq!(function(&file, "f_vjp").sig.inputs.len(), 4);
+        // One tangent per differentiated parameter: x and y, not n.
+        let jvp = function(&file, "f_jvp");
+        assert_eq!(jvp.sig.inputs.len(), 5);
+        assert_eq!(ty(jvp), quote!(-> (f64, f64)).to_string());
+        // The convention lives on the hidden type `f`, with one slot per parameter.
+        let convention = file.items.iter().any(|i| {
+            matches!(i, syn::Item::Impl(imp) if quote::ToTokens::to_token_stream(&imp.self_ty).to_string() == "f"
+                && imp.items.len() == 2)
+        });
+        assert!(convention, "no `impl f` with the two convention functions");
+    }
+
+    #[test]
+    fn a_wrt_typo_keeps_its_slot_with_the_return_type() {
+        let file = expand(
+            quote!(wrt = [x, yy]),
+            quote! { fn f(x: f32, y: f32) -> f32 { x * y } },
+        );
+        let grad = function(&file, "f_grad");
+        let out = quote::ToTokens::to_token_stream(&grad.sig.output).to_string();
+        assert_eq!(out, quote!(-> (f32, (f32, f32,))).to_string());
+    }
+}
