@@ -436,8 +436,9 @@ fn check_call_has_derivative(cx: &Ctxt, call: &crate::ir::Call) {
 
 /// A slice, array or `Vec` parameter of values other than numbers (`shapes: &[Shape]`)
 /// iterated by a `for` loop or zipped into an iterator chain: the lowering binds its
-/// elements by value as it does floats', so the user's `*s` and `match s` no longer type-check
-/// and rustc reports a cascade of errors inside generated code. One error at the array's
+/// elements by value as it does floats' (with the type `T` in a generic function), so the
+/// user's `*s` no longer type-checks and rustc reports a cascade of errors inside generated
+/// code. One error at the array's
 /// name in the loop says what to write instead (indexing, `shapes[i]`, works). Reported
 /// once per parameter. Found on the tokens: the IR no longer tells a loop's element from
 /// an indexing the user wrote.
@@ -473,10 +474,16 @@ pub fn non_float_elements(cx: &Ctxt, function: &syn::ItemFn) {
     }
     let mut reported = Vec::new();
     let body = function.block.to_token_stream();
-    for name in iterated_names(body) {
+    // In a generic function the elements are bound with the float type `T`; otherwise by
+    // value, which works (`p.x`, `s == Shape::Square`) except where they are dereferenced.
+    let generic = !type_params.is_empty();
+    for (name, derefs) in iterated_names(body) {
         let Some((_, elem)) = arrays.iter().find(|(a, _)| name == a.as_str()) else {
             continue;
         };
+        if !generic && !derefs {
+            continue;
+        }
         if reported.contains(&name.to_string()) {
             continue;
         }
@@ -493,9 +500,35 @@ pub fn non_float_elements(cx: &Ctxt, function: &syn::ItemFn) {
     }
 }
 
+/// Whether tokens hold `*name` (a dereference of a name, not a multiplication: the `*`
+/// follows no value).
+fn derefs_a_name(tokens: TokenStream) -> bool {
+    use proc_macro2::TokenTree;
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    trees.iter().enumerate().any(|(k, t)| match t {
+        TokenTree::Punct(p) if p.as_char() == '*' => {
+            let after_value =
+                k.checked_sub(1)
+                    .and_then(|j| trees.get(j))
+                    .is_some_and(|prev| match prev {
+                        TokenTree::Ident(i) => !["return", "in", "if", "match", "let"]
+                            .contains(&i.to_string().as_str()),
+                        TokenTree::Literal(_) => true,
+                        TokenTree::Group(g) => g.delimiter() != proc_macro2::Delimiter::Brace,
+                        TokenTree::Punct(_) => false,
+                    });
+            !after_value && matches!(trees.get(k + 1), Some(TokenTree::Ident(_)))
+        }
+        TokenTree::Group(g) => derefs_a_name(g.stream()),
+        _ => false,
+    })
+}
+
 /// The names iterated in `for pat in <tokens> { .. }` headers and zipped in `.zip(<tokens>)`,
-/// anywhere in the tokens.
-fn iterated_names(tokens: TokenStream) -> Vec<Ident> {
+/// anywhere in the tokens, each with whether the code that uses the elements (the loop's
+/// body, the rest of the chain) dereferences a name (`*s`), which an element bound by value
+/// does not allow.
+fn iterated_names(tokens: TokenStream) -> Vec<(Ident, bool)> {
     use proc_macro2::{Delimiter, TokenTree};
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     let mut names = Vec::new();
@@ -535,12 +568,18 @@ fn iterated_names(tokens: TokenStream) -> Vec<Ident> {
                             matches!(&trees[j], TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
                         })
                         .unwrap_or(trees.len());
-                    idents(&trees[start + 1..end], &mut names);
+                    let mut found = Vec::new();
+                    idents(&trees[start + 1..end], &mut found);
+                    let derefs = derefs_a_name(trees.get(end).cloned().into_iter().collect());
+                    names.extend(found.into_iter().map(|n| (n, derefs)));
                 }
             }
             TokenTree::Ident(i) if i == "zip" => {
                 if let Some(TokenTree::Group(g)) = trees.get(k + 1) {
-                    idents(&[TokenTree::Group(g.clone())], &mut names);
+                    let mut found = Vec::new();
+                    idents(&[TokenTree::Group(g.clone())], &mut found);
+                    let derefs = derefs_a_name(trees[k + 2..].iter().cloned().collect());
+                    names.extend(found.into_iter().map(|n| (n, derefs)));
                 }
             }
             TokenTree::Group(g) => names.extend(iterated_names(g.stream())),
