@@ -59,11 +59,11 @@ fn signed(stride: usize) -> isize {
 
 /// GEMM entry points of matrixmultiply for one float type, behind a safe signature.
 macro_rules! safe_gemm {
-    ($name:ident, $float:ty, $gemm:path) => {
+    ($name:ident, $serial:ident, $float:ty, $gemm:path) => {
         /// `c = a @ b` for a `m x k` matrix `a`, a `k x n` matrix `b` (both with any strides)
         /// and a row-major `m x n` output `c`.
-        #[allow(unsafe_code)] // The one unsafe call in core; see the SAFETY comment.
-        fn $name(
+        #[allow(unsafe_code)] // The GEMM call; see the SAFETY comment.
+        fn $serial(
             m: usize,
             k: usize,
             n: usize,
@@ -101,11 +101,41 @@ macro_rules! safe_gemm {
                 );
             }
         }
+
+        /// `c = a @ b` as above; with the `rayon` feature, a product of at least
+        /// [`parallel::GEMM_MIN_WORK`](super::parallel::GEMM_MIN_WORK) multiply-adds is split
+        /// into blocks of rows of `c` (and `a`), one matrixmultiply call per block on rayon's
+        /// pool. Every element is still one dot product in the same order, so the result is
+        /// bit-identical to one thread.
+        fn $name(
+            m: usize,
+            k: usize,
+            n: usize,
+            a: (&[$float], usize, usize),
+            b: (&[$float], usize, usize),
+            c: &mut [$float],
+        ) {
+            #[cfg(feature = "rayon")]
+            {
+                if let Some(rows) = super::parallel::gemm_rows_per_task(m, k, n) {
+                    use rayon::prelude::*;
+                    c.par_chunks_mut(rows * n)
+                        .enumerate()
+                        .for_each(|(block, c)| {
+                            let first = block * rows;
+                            let here = c.len() / n;
+                            $serial(here, k, n, (&a.0[first * a.1..], a.1, a.2), b, c);
+                        });
+                    return;
+                }
+            }
+            $serial(m, k, n, a, b, c);
+        }
     };
 }
 
-safe_gemm!(dgemm, f64, matrixmultiply::dgemm);
-safe_gemm!(sgemm, f32, matrixmultiply::sgemm);
+safe_gemm!(dgemm, dgemm_serial, f64, matrixmultiply::dgemm);
+safe_gemm!(sgemm, sgemm_serial, f32, matrixmultiply::sgemm);
 
 /// `a @ b` for an `m x k` operand `a` and a `k x n` operand `b`, as a row-major `m x n`
 /// vector. f64 and f32 go through matrixmultiply (found with `Any`, which needs no unsafe

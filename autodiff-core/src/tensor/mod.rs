@@ -42,8 +42,10 @@ mod map;
 #[cfg(feature = "ndarray")]
 mod ndarray_interop;
 mod ops;
+mod parallel;
 mod reduce;
 pub mod rules;
+mod vmath;
 
 use std::fmt;
 
