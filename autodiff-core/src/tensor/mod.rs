@@ -42,6 +42,7 @@ mod map;
 #[cfg(feature = "ndarray")]
 mod ndarray_interop;
 mod ops;
+#[cfg(feature = "rayon")]
 mod parallel;
 mod reduce;
 pub mod rules;

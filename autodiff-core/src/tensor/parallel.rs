@@ -1,4 +1,4 @@
-//! When tensor operations use more than one thread (feature `rayon`).
+//! When tensor operations use more than one thread (compiled with the feature `rayon`).
 //!
 //! Threads come from rayon's global pool (one pool for the process: a GEMM called from
 //! inside a rayon task, e.g. one shard of `examples/data_parallel.rs`, runs its blocks on the
@@ -20,9 +20,11 @@ const GEMM_MIN_ROWS: usize = 8;
 
 /// The rows of `c` each task computes, or `None` to stay on one thread.
 pub(crate) fn gemm_rows_per_task(m: usize, k: usize, n: usize) -> Option<usize> {
+    if m < 2 * GEMM_MIN_ROWS || m.saturating_mul(k).saturating_mul(n) < GEMM_MIN_WORK {
+        return None;
+    }
     let threads = threads();
-    if threads < 2 || m < 2 * GEMM_MIN_ROWS || m.saturating_mul(k).saturating_mul(n) < GEMM_MIN_WORK
-    {
+    if threads < 2 {
         return None;
     }
     // One block per thread, rounded up to a multiple of 8 rows.
@@ -31,14 +33,8 @@ pub(crate) fn gemm_rows_per_task(m: usize, k: usize, n: usize) -> Option<usize> 
 }
 
 /// The number of threads of the pool the caller runs in.
-#[cfg(feature = "rayon")]
 fn threads() -> usize {
     rayon::current_num_threads()
-}
-
-#[cfg(not(feature = "rayon"))]
-fn threads() -> usize {
-    1
 }
 
 #[cfg(test)]
@@ -59,7 +55,6 @@ mod tests {
         }
     }
 
-    #[cfg(feature = "rayon")]
     #[test]
     fn large_products_are_split_in_blocks_of_eight_rows() {
         let pool = rayon::ThreadPoolBuilder::new()

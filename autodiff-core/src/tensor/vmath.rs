@@ -20,8 +20,8 @@ use num_traits::Float;
 /// low bits of the sum.
 const SHIFT: f64 = 6_755_399_441_055_744.0;
 /// ln 2 split so that `n · LN2_HI` is exact for |n| < 2^21 (fdlibm's constants).
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000); // 6.93147180369123816490e-01
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76); // 1.90821492927058770002e-10
 
 /// `round(v)` as a float and as an integer, for |v| < 2^51, without a rounding instruction
 /// (SSE2 has none) or a float-to-int conversion.

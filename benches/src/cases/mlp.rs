@@ -183,7 +183,9 @@ pub type F32Problem = [Tensor<f32>; 6];
 /// [`problem`] rounded to f32.
 pub fn problem_f32(batch: usize, inputs: usize, hidden: usize, outputs: usize) -> F32Problem {
     let (p, b) = problem(batch, inputs, hidden, outputs);
-    let f = |t: &Tensor<f64>| Tensor::from_vec(t.as_slice().iter().map(|&v| v as f32).collect(), t.shape());
+    let f = |t: &Tensor<f64>| {
+        Tensor::from_vec(t.as_slice().iter().map(|&v| v as f32).collect(), t.shape())
+    };
     [f(&b.x), f(&b.t), f(&p.w1), f(&p.b1), f(&p.w2), f(&p.b2)]
 }
 
@@ -193,7 +195,9 @@ pub fn loss_f32(q: &F32Problem) -> f32 {
 }
 
 /// The f32 gradient (ours).
-pub fn ours_loss_grad_f32(q: &F32Problem) -> (f32, (Tensor<f32>, Tensor<f32>, Tensor<f32>, Tensor<f32>)) {
+pub fn ours_loss_grad_f32(
+    q: &F32Problem,
+) -> (f32, (Tensor<f32>, Tensor<f32>, Tensor<f32>, Tensor<f32>)) {
     cross_entropy_loss_f32_grad(&q[0], &q[1], &q[2], &q[3], &q[4], &q[5])
 }
 
@@ -218,7 +222,12 @@ pub fn deep_cross_entropy_loss(
 }
 
 /// The wide problem: (x, labels, w1, b1, w2, b2, w3, b3) for `inputs-hidden-hidden-outputs`.
-pub fn deep_problem(batch: usize, inputs: usize, hidden: usize, outputs: usize) -> [Tensor<f64>; 8] {
+pub fn deep_problem(
+    batch: usize,
+    inputs: usize,
+    hidden: usize,
+    outputs: usize,
+) -> [Tensor<f64>; 8] {
     let (p1, b) = problem(batch, inputs, hidden, hidden);
     let (p2, _) = problem(batch, hidden, hidden, outputs);
     let labels = problem(batch, inputs, hidden, outputs).1.t;
@@ -256,7 +265,9 @@ pub fn ours_loss_grad_sharded(shards: &[Batch], p: &Params) -> (f64, Params) {
         .collect();
     let value = parts.iter().map(|(v, _)| v).sum();
     let grads: Vec<_> = parts.into_iter().map(|(_, g)| g).collect();
-    let (w1, b1, w2, b2) = sum_in_order(&grads).expect("same leaves").expect("two shards");
+    let (w1, b1, w2, b2) = sum_in_order(&grads)
+        .expect("same leaves")
+        .expect("two shards");
     (value, Params { w1, b1, w2, b2 })
 }
 
