@@ -105,6 +105,10 @@ fn is_struct_type(function: &ItemFn, ty: &Type) -> bool {
     if ["f32", "f64", "Vec", "Tensor", "Box", "Option", "Rc", "Arc"].contains(&name.as_str()) {
         return false;
     }
+    // Primitives (`i32`, `usize`, `bool`) are lowercase; the ordinary checks report them.
+    if name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return false;
+    }
     if name == "Self" || p.path.segments.len() > 1 || !last.arguments.is_empty() {
         return true;
     }
