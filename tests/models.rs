@@ -4,7 +4,6 @@
 #![allow(clippy::needless_range_loop)]
 use autodiff::prelude::*;
 
-#[allow(dead_code)]
 mod dual;
 use dual::D;
 

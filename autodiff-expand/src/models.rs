@@ -13,7 +13,7 @@
 //! `stop = [self.n]` makes a field passive whatever its use.
 use crate::args::{self, Config, Unconnected};
 use crate::ctxt::Ctxt;
-use proc_macro2::{Delimiter, Group, Ident, Spacing, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Spacing, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::{FnArg, ItemFn, Pat, ReturnType, Type};
 
@@ -340,7 +340,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
         }
     }
     cx.check()?;
-    let rewritten = rewrite(body, &structs, Delimiter::None);
+    let rewritten = rewrite(body, &structs);
     let block: syn::Block = syn::parse2(rewritten)?;
     let generics = &function.sig.generics;
     let where_clause = &generics.where_clause;
@@ -548,6 +548,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
     })
 }
 
+/// A parameter that is not a name (already reported before the wrappers are written).
 fn unreachable_tokens() -> TokenStream {
     quote!(_: ())
 }
@@ -623,12 +624,7 @@ fn occurrence(toks: &[TokenTree], i: usize, base: &Ident) -> Option<(Vec<Ident>,
     let mut path = Vec::new();
     let mut k = i + 1;
     loop {
-        let dot = match toks.get(k) {
-            Some(TokenTree::Punct(p)) if p.as_char() == '.' && p.spacing() == Spacing::Alone => {
-                true
-            }
-            _ => false,
-        };
+        let dot = matches!(toks.get(k), Some(TokenTree::Punct(p)) if p.as_char() == '.' && p.spacing() == Spacing::Alone);
         if !dot {
             break;
         }
@@ -720,9 +716,6 @@ fn collect(
             && is_punct(toks.get(i - 1), '&')
             && !(i > 1
                 && matches!(toks.get(i - 2), Some(TokenTree::Punct(p)) if p.as_char() == '&' && p.spacing() == Spacing::Joint));
-        if borrowed && is_ident(toks.get(i + 1), "mut") {
-            // `&mut` is caught below (the `mut` comes first).
-        }
         let range_before =
             i > 1 && is_punct(toks.get(i - 1), '.') && is_punct(toks.get(i - 2), '.');
         let range_before_eq =
@@ -750,14 +743,15 @@ fn collect(
     }
 }
 
-fn rewrite(tokens: TokenStream, structs: &[StructParam], delim: Delimiter) -> TokenStream {
-    let _ = delim;
+/// The body with each differentiated field path replaced by its parameter and every other
+/// read of a struct by its passive `&` (`__self`).
+fn rewrite(tokens: TokenStream, structs: &[StructParam]) -> TokenStream {
     let toks: Vec<TokenTree> = tokens.into_iter().collect();
     let mut out: Vec<TokenTree> = Vec::new();
     let mut i = 0;
     'outer: while i < toks.len() {
         if let TokenTree::Group(g) = &toks[i] {
-            let mut ng = Group::new(g.delimiter(), rewrite(g.stream(), structs, g.delimiter()));
+            let mut ng = Group::new(g.delimiter(), rewrite(g.stream(), structs));
             ng.set_span(g.span());
             out.push(TokenTree::Group(ng));
             i += 1;
@@ -778,7 +772,7 @@ fn rewrite(tokens: TokenStream, structs: &[StructParam], delim: Delimiter) -> To
                         out.pop();
                     }
                     let mut p = f.param.clone();
-                    p.set_span(span_of(&toks[i]));
+                    p.set_span(toks[i].span());
                     out.push(TokenTree::Ident(p));
                     i = end;
                 }
@@ -793,8 +787,4 @@ fn rewrite(tokens: TokenStream, structs: &[StructParam], delim: Delimiter) -> To
         i += 1;
     }
     out.into_iter().collect()
-}
-
-fn span_of(t: &TokenTree) -> Span {
-    t.span()
 }
