@@ -695,14 +695,16 @@ fn collect(
         let after = toks.get(end);
         let indexed =
             matches!(after, Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Bracket);
-        if indexed
-            && is_punct(toks.get(end + 1), '.')
-            && !matches!(toks.get(end + 3), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
+        if let (true, true, Some(TokenTree::Ident(field))) =
+            (indexed, is_punct(toks.get(end + 1), '.'), toks.get(end + 2))
         {
-            cx.error_spanned_by(
-                &toks[end + 2],
-                format!("a field of an indexed element (`{base}.layers[l].w`) is not differentiated yet; read fields of `{base}` directly (`{base}.w[i]`, `{base}.layer.w[i]`)"),
-            );
+            let call = matches!(toks.get(end + 3), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
+            if !call {
+                cx.error_spanned_by(
+                    field,
+                    format!("a field of an indexed element (`{base}.layers[l].w`) is not differentiated yet; read fields of `{base}` directly (`{base}.w[i]`, `{base}.layer.w[i]`)"),
+                );
+            }
         }
         let method = if is_punct(after, '.') {
             match toks.get(end + 1) {
@@ -787,4 +789,90 @@ fn rewrite(tokens: TokenStream, structs: &[StructParam]) -> TokenStream {
         i += 1;
     }
     out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The expansion's text (errors become `compile_error!`s in it).
+    fn expand(attr: &str, function: &str) -> String {
+        crate::differentiate(attr.parse().unwrap(), function.parse().unwrap()).to_string()
+    }
+
+    #[test]
+    fn mistakes_are_errors_at_their_span() {
+        let cases = [
+            (
+                "wrt = self",
+                "fn f(x: f64) -> f64 { x }",
+                "this function has no `self`",
+            ),
+            (
+                "wrt = self",
+                "fn f(&mut self) -> f64 { self.b }",
+                "`&mut self` is not differentiated",
+            ),
+            (
+                "wrt = self",
+                "fn f(&self) -> f64 { self.0 }",
+                "tuple fields",
+            ),
+            ("wrt = self", "fn f(&self) -> f64 { g(self) }", "used whole"),
+            (
+                "wrt = self",
+                "fn f(&self) -> f64 { self.g() }",
+                "a method of `self`",
+            ),
+            (
+                "wrt = [self.w]",
+                "fn f(&self) -> f64 { self.w[0] }",
+                "not one of its fields yet",
+            ),
+            (
+                "wrt = self, stop = [q.w]",
+                "fn f(&self) -> f64 { self.b }",
+                "not a struct in `wrt`",
+            ),
+            (
+                "wrt = self",
+                "fn f(&self) -> Vec<f64> { vec![self.b] }",
+                "one float output",
+            ),
+            (
+                "wrt = self, unconnected = none",
+                "fn f(&self) -> f64 { self.b }",
+                "`unconnected = none`",
+            ),
+            (
+                "wrt = m",
+                "fn f(m: &Mlp) -> f64 { m.layers[0].w[1] }",
+                "a field of an indexed element",
+            ),
+        ];
+        for (attr, function, message) in cases {
+            let out = expand(attr, function);
+            assert!(out.contains("compile_error"), "{attr} {function}: {out}");
+            assert!(out.contains(message), "{attr} {function}: {out}");
+        }
+    }
+
+    #[test]
+    fn field_roles_come_from_their_uses() {
+        let out = expand(
+            "wrt = self",
+            "fn f(&self, x: &[f64]) -> f64 { let mut s = self.b; for i in 0..self.n { s += self.w[i] * x[i] * (self.k as f64); } s + dot(&self.v, x) }",
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+        // Arrays and scalars become parameters of the hidden function; sizes stay passive.
+        for param in [
+            "__self__w : & [f64]",
+            "__self__v : & [f64]",
+            "__self__b : f64",
+            "__self . n",
+            "__self . k",
+        ] {
+            assert!(out.contains(param), "{param}: {out}");
+        }
+        assert!(!out.contains("__self__n"), "{out}");
+        assert!(!out.contains("__self__k"), "{out}");
+    }
 }
