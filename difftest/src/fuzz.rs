@@ -90,8 +90,8 @@ pub struct RunResult {
 /// The outcome of compiling and running a batch.
 pub enum Batch {
     Ran(Vec<RunResult>),
-    /// rustc rejected the batch: its first error lines.
-    CompileError(String),
+    /// rustc rejected the batch: its error lines, and the programs they point into.
+    CompileError(String, Vec<(usize, String)>),
     /// The binary crashed or hung: what it printed before.
     Crashed(Vec<RunResult>, String),
 }
@@ -113,7 +113,8 @@ impl Runner {
         }
     }
 
-    fn write(&self, programs: &[(usize, &Program)]) -> std::io::Result<()> {
+    /// Writes the crate; returns each program's first and last line in `src/main.rs`.
+    fn write(&self, programs: &[(usize, &Program)]) -> std::io::Result<Vec<(usize, usize, usize)>> {
         let src = self.dir.join("src");
         std::fs::create_dir_all(&src)?;
         let root = root();
@@ -130,8 +131,11 @@ impl Runner {
             std::fs::copy(lock, self.dir.join("Cargo.lock"))?;
         }
         let mut main = String::new();
+        let mut lines = Vec::new();
         for (i, p) in programs {
+            let first = main.lines().count() + 1;
             main.push_str(&gen::print_module(&format!("p{i}"), p));
+            lines.push((*i, first, main.lines().count()));
         }
         main.push_str("fn main() {\n    let all: Vec<(usize, Vec<(&'static str, fn() -> difftest::Outcome)>)> = vec![");
         for (i, _) in programs {
@@ -141,14 +145,18 @@ impl Runner {
             "];\n    for (i, checks) in all {\n        for (name, check) in checks {\n            \
              println!(\"{}\", difftest::fuzz::result_line(i, name, &difftest::run_check(check)));\n        }\n    }\n}\n",
         );
-        std::fs::write(src.join("main.rs"), main)
+        std::fs::write(src.join("main.rs"), main)?;
+        Ok(lines)
     }
 
     /// Compiles and runs `programs` (indexed by the given numbers).
     pub fn run(&self, programs: &[(usize, &Program)]) -> Batch {
-        if let Err(e) = self.write(programs) {
-            return Batch::CompileError(format!("cannot write the crate: {e}"));
-        }
+        let lines = match self.write(programs) {
+            Ok(l) => l,
+            Err(e) => {
+                return Batch::CompileError(format!("cannot write the crate: {e}"), Vec::new())
+            }
+        };
         let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .arg("build")
             .arg("--quiet")
@@ -159,16 +167,28 @@ impl Runner {
             .output();
         let out = match out {
             Ok(o) => o,
-            Err(e) => return Batch::CompileError(format!("cannot run cargo: {e}")),
+            Err(e) => return Batch::CompileError(format!("cannot run cargo: {e}"), Vec::new()),
         };
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
-            let first: Vec<&str> = err
-                .lines()
-                .filter(|l| l.contains("error"))
-                .take(8)
-                .collect();
-            return Batch::CompileError(first.join("\n"));
+            let errors: Vec<&str> = err.lines().filter(|l| l.contains("error[")).collect();
+            // `src/main.rs:LINE:COL: error[..]` names the program the error is in
+            let mut bad: Vec<(usize, String)> = Vec::new();
+            for l in &errors {
+                let line = l
+                    .strip_prefix("src/main.rs:")
+                    .and_then(|r| r.split(':').next())
+                    .and_then(|n| n.parse::<usize>().ok());
+                if let Some(n) = line {
+                    if let Some((i, _, _)) = lines.iter().find(|(_, a, b)| *a <= n && n <= *b) {
+                        if !bad.iter().any(|(j, _)| j == i) {
+                            bad.push((*i, l.to_string()));
+                        }
+                    }
+                }
+            }
+            let first: Vec<&str> = errors.iter().take(8).copied().collect();
+            return Batch::CompileError(first.join("\n"), bad);
         }
         let bin = self.target.join("debug").join("difftest-run");
         let mut child = match Command::new(&bin)
@@ -177,7 +197,12 @@ impl Runner {
             .spawn()
         {
             Ok(c) => c,
-            Err(e) => return Batch::CompileError(format!("cannot run {}: {e}", bin.display())),
+            Err(e) => {
+                return Batch::CompileError(
+                    format!("cannot run {}: {e}", bin.display()),
+                    Vec::new(),
+                )
+            }
         };
         let start = Instant::now();
         let status = loop {
@@ -265,7 +290,18 @@ pub fn run_bisect(
             res.extend(more);
             (res, bad)
         }
-        Batch::CompileError(e) => {
+        Batch::CompileError(e, bad) if !bad.is_empty() && bad.len() < programs.len() => {
+            let _ = e;
+            let rest: Vec<(usize, &Program)> = programs
+                .iter()
+                .filter(|(i, _)| !bad.iter().any(|(j, _)| j == i))
+                .cloned()
+                .collect();
+            let (res, mut more) = run_bisect(r, &rest);
+            more.extend(bad);
+            (res, more)
+        }
+        Batch::CompileError(e, _) => {
             if programs.len() == 1 {
                 return (Vec::new(), vec![(programs[0].0, e)]);
             }
