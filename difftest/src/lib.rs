@@ -32,6 +32,7 @@ pub const DERIV_TOL: f64 = 1e-8;
 pub const FD_TOL: f64 = 1e-5;
 
 type Values<'a> = &'a dyn Fn(&[f64]) -> Vec<f64>;
+type Gradient<'a> = &'a dyn Fn(&[f64]) -> (Vec<f64>, Vec<f64>);
 type WithVector<'a> = &'a dyn Fn(&[f64], &[f64]) -> (Vec<f64>, Vec<f64>);
 
 /// One generated function and its generated derivatives, over flat `f64` inputs (scalars and
@@ -47,7 +48,7 @@ pub struct Subject<'a> {
     /// `f::<f64>`.
     pub value: Values<'a>,
     /// `f_grad`: (outputs, flat gradient in `wrt` order).
-    pub grad: &'a dyn Fn(&[f64]) -> (Vec<f64>, Vec<f64>),
+    pub grad: Gradient<'a>,
     /// `f_vjp` with a seed per output.
     pub vjp: WithVector<'a>,
     /// `f_jvp` with a tangent per flat input (only the `wrt` ones are passed).
