@@ -22,7 +22,7 @@ pub mod gen;
 
 pub use dual::{Dual, Stop};
 
-pub use gen::{CORPUS_EXCLUDED, CORPUS_PROGRAMS, CORPUS_SEED};
+pub use gen::{CORPUS_PROGRAMS, CORPUS_SEED};
 
 /// Relative tolerance of values (the macro's primal sweep runs the same float operations).
 pub const VALUE_TOL: f64 = 1e-10;

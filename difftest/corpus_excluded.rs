@@ -1,0 +1,48 @@
+// Corpus programs left out, each with the finding it hits (a class not yet isolated into a
+// generator switch; see difftest/findings/). Remove an entry when its fix lands: the corpus then
+// checks it. Any change to the generator renumbers the programs: rerun
+// `cargo run -p difftest --release -- --seed 2026 --count 500 --shrink 0` and rewrite this list
+// from its REJECTED / COMPILE-ERROR / FAIL lines. Included by build.rs and tests/generator.rs.
+#[allow(dead_code)]
+const CORPUS_EXCLUDED: &[(usize, &str)] = &[
+    (6, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (7, "compile: array not found (findings/vec_in_loop_not_found.rs)"),
+    (12, "compile: array not found (findings/vec_in_loop_not_found.rs)"),
+    (15, "compile: SliceTangent (findings/array_to_slice_param.rs)"),
+    (16, "compile: array not found (findings/vec_in_loop_not_found.rs)"),
+    (19, "compile: array not found (findings/vec_in_loop_not_found.rs)"),
+    (21, "wrong gradient: issue 13 (4), a variable reassigned a constant (the switch does not yet cover a constant leaf: `a2 = 1.62;`)"),
+    (26, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (33, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (34, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (38, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (40, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (49, "generator: a borrow conflict in its own code (a whole-array read inside a fold closure of a compound write)"),
+    (52, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (56, "compile: array not found (findings/vec_in_loop_not_found.rs)"),
+    (58, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (79, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (85, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (97, "rejected: an array written inside a loop or branch must be created out"),
+    (99, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (105, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (108, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (112, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (113, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (115, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (125, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (147, "compile: array not found (findings/vec_in_loop_not_found.rs)"),
+    (159, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (165, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (173, "compile: array not found (findings/vec_in_loop_not_found.rs)"),
+    (174, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (176, "compile: array not found (findings/vec_in_loop_not_found.rs)"),
+    (180, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (191, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (201, "generator: a borrow conflict in its own code (a whole-array read inside a fold closure of a compound write)"),
+    (213, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (228, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (238, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (241, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+    (244, "compile: __autodiff_unbound (findings/unbound_after_branch.rs)"),
+];
