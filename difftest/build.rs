@@ -34,15 +34,22 @@ fn main() {
             functions += p.functions.len();
             s.push_str(&gen::print_module(&format!("p{i}"), &p));
         }
-        s.push_str("/// Every program's checks.\npub fn all() -> Vec<(usize, Vec<(&'static str, fn() -> difftest::Outcome)>)> {\n    vec![");
+        s.push_str("/// Every program's checks.\npub fn all() -> Vec<(usize, difftest::Checks)> {\n    vec![");
         for i in range {
             let _ = write!(s, "({i}, p{i}::checks()), ");
         }
         s.push_str("]\n}\n");
-        let _ = std::fs::write(format!("{out}/corpus_{u}.rs"), s);
+        write_if_changed(&format!("{out}/corpus_{u}.rs"), &s);
     }
-    let _ = std::fs::write(
-        format!("{out}/corpus_size.rs"),
-        format!("pub const FUNCTIONS: usize = {functions};\n"),
+    write_if_changed(
+        &format!("{out}/corpus_size.rs"),
+        &format!("pub const FUNCTIONS: usize = {functions};\n"),
     );
+}
+
+/// Rewrites a file only when its text changes, so an unchanged part is not recompiled.
+fn write_if_changed(path: &str, text: &str) {
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+        let _ = std::fs::write(path, text);
+    }
 }

@@ -21,7 +21,7 @@ fn a_seed_names_one_program() {
 #[test]
 fn generated_programs_are_well_scoped_and_so_are_their_reductions() {
     let cfg = Config::all();
-    for i in 0..40 {
+    for i in 0..8 {
         let p = gen::program(gen::program_seed(11, i), &cfg);
         assert!(
             gen::well_scoped(&p),
@@ -103,7 +103,7 @@ fn switches_leave_their_constructs_out() {
 #[test]
 fn the_macro_never_panics_on_generated_programs() {
     let cfg = Config::all();
-    for i in 0..150 {
+    for i in 0..60 {
         let p = gen::program(gen::program_seed(13, i), &cfg);
         for (f, v) in fuzz::expand_all(&p) {
             assert!(
