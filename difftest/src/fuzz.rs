@@ -10,7 +10,7 @@ use std::process::Command;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-/// The workspace root (the fuzz crate depends on `autodiff-rs` and `difftest` by path).
+/// The workspace root (the fuzz crate depends on `differentiate` and `difftest` by path).
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -120,7 +120,7 @@ impl Runner {
         let root = root();
         let manifest = format!(
             "[package]\nname = \"difftest-run\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-             [dependencies]\nautodiff-rs = {{ path = {:?} }}\ndifftest = {{ path = {:?} }}\nnum-traits = \"0.2\"\n\n\
+             [dependencies]\ndifferentiate = {{ path = {:?} }}\ndifftest = {{ path = {:?} }}\nnum-traits = \"0.2\"\n\n\
              [workspace]\n\n[profile.dev]\ndebug = false\n",
             root.display().to_string(),
             root.join("difftest").display().to_string()
