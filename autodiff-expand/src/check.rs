@@ -202,7 +202,14 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
         }
         let fresh = reads.iter().any(|&r| act.varied[r] && !tainted[r]);
         tainted[*dst] = true;
-        if fresh && o.what == crate::lower::CALL_RESULT_INDEXED {
+        if fresh && o.what == crate::lower::MATCH_BINDING {
+            cx.error_at(
+                *span,
+                "this pattern binds part of a value that is being differentiated, and a pattern's \
+                 bindings carry no derivative; match on a passive value (an integer, an enum, \
+                 `x.partial_cmp(&y)`) and use the float by its own name in the arm",
+            );
+        } else if fresh && o.what == crate::lower::CALL_RESULT_INDEXED {
             cx.error_at(
                 *span,
                 "this indexes what a call returned, which the macro takes for one float; write the \

@@ -280,6 +280,9 @@ impl Lower<'_> {
 
     /// `if` as a statement; `else if` chains nest.
     pub(super) fn if_stmt(&mut self, i: &syn::ExprIf) {
+        if let Expr::Let(l) = strip_parens(&i.cond) {
+            return self.if_let(i, l, None);
+        }
         let cond = self.expr(&i.cond);
         let then = self.nested_block(|l| l.stmts(&i.then_branch.stmts));
         let otherwise = match &i.else_branch {
@@ -300,13 +303,11 @@ impl Lower<'_> {
     /// `if` as an expression: each branch assigns its value to a location read after it.
     pub(super) fn if_expr(&mut self, i: &syn::ExprIf) -> Operand {
         let span = i.if_token.span;
-        let result = self.f.new_var("branch", span, Origin::Temp);
-        self.f.vars[result].mutable = true;
-        self.f.body.push(Stmt::Let {
-            dst: Some(result),
-            rhs: Rhs::Uninit,
-            span,
-        });
+        let result = self.branch_result(span);
+        if let Expr::Let(l) = strip_parens(&i.cond) {
+            self.if_let(i, l, Some(result));
+            return self.read(result, span);
+        }
         let cond = self.expr(&i.cond);
         let then = self.nested_block(|l| {
             let v = l.block_value(&i.then_branch);
@@ -337,6 +338,26 @@ impl Lower<'_> {
             otherwise,
             span,
         });
+        self.read(result, span)
+    }
+
+    /// The location each branch of an `if` or arm of a `match` used as a value assigns.
+    pub(super) fn branch_result(&mut self, span: Span) -> VarId {
+        let result = self.f.new_var("branch", span, Origin::Temp);
+        self.f.vars[result].mutable = true;
+        self.f.body.push(Stmt::Let {
+            dst: Some(result),
+            rhs: Rhs::Uninit,
+            span,
+        });
+        result
+    }
+
+    /// `match` used as a value.
+    pub(super) fn match_value(&mut self, m: &syn::ExprMatch) -> Operand {
+        let span = m.match_token.span;
+        let result = self.branch_result(span);
+        self.match_expr(m, Some(result));
         self.read(result, span)
     }
 
@@ -622,6 +643,11 @@ pub(super) fn collect_assignments(e: &Expr, nested: bool, names: &mut HashSet<St
                 collect_assignments(e, true, names);
             }
         }
+        Expr::Match(m) => {
+            for a in &m.arms {
+                collect_assignments(&a.body, true, names);
+            }
+        }
         Expr::ForLoop(f) => block(&f.body, names),
         Expr::While(w) => block(&w.body, names),
         Expr::Loop(l) => block(&l.body, names),
@@ -692,6 +718,7 @@ pub(super) fn expr_jumps(e: &Expr, found: &mut (bool, bool)) {
             found.0 |= b;
             found.1 |= c;
         }
+        Expr::Match(m) => m.arms.iter().for_each(|a| expr_jumps(&a.body, found)),
         Expr::Paren(p) => expr_jumps(&p.expr, found),
         _ => {}
     }
@@ -713,6 +740,7 @@ pub(super) fn expr_contains_return(e: &Expr) -> bool {
                     .is_some_and(|(_, e)| expr_contains_return(e))
         }
         Expr::Block(b) => in_block(&b.block),
+        Expr::Match(m) => m.arms.iter().any(|a| expr_contains_return(&a.body)),
         Expr::ForLoop(f) => in_block(&f.body),
         Expr::While(w) => in_block(&w.body),
         Expr::Loop(l) => in_block(&l.body),
@@ -725,7 +753,7 @@ pub(super) fn expr_contains_return(e: &Expr) -> bool {
 /// without returns in the tail is the function's value).
 pub(super) fn is_control_flow(e: &Expr) -> bool {
     match e {
-        Expr::If(_) => expr_contains_return(e),
+        Expr::If(_) | Expr::Match(_) => expr_contains_return(e),
         other => matches!(
             other,
             Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) | Expr::Return(_)

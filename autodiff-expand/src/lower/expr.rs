@@ -48,7 +48,7 @@ impl Lower<'_> {
                 self.opaque(e, &what, false)
             }
             Expr::If(i) => self.if_expr(i),
-            Expr::Match(_) => self.opaque(e, "a `match` expression", false),
+            Expr::Match(m) => self.match_value(m),
                         Expr::Loop(l) if !jumps(&l.body.stmts).0 => {
                 self.plain_loop(l);
                 Operand::Lit(0.0)

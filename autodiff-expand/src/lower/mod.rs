@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 mod control;
 mod expr;
 mod in_place;
+mod matching;
 
 pub(crate) use expr::vec_repeat;
 
@@ -24,6 +25,7 @@ pub(crate) const CALL_RESULT_INDEXED: &str = "indexing a call's result";
 
 use control::*;
 pub(crate) use in_place::CHANGES_IN_PLACE;
+pub(crate) use matching::MATCH_BINDING;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, FnArg, Pat, ReturnType, Type, UnOp};
 
@@ -813,6 +815,7 @@ impl Lower<'_> {
                 self.effect(m.to_token_stream(), what);
             }
             Expr::If(i) => self.if_stmt(i),
+            Expr::Match(m) => self.match_expr(m, None),
             Expr::ForLoop(f) => self.for_loop(f),
             Expr::While(w) => self.while_loop(w),
             Expr::Loop(l) => self.plain_loop(l),

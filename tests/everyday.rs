@@ -1,0 +1,207 @@
+//! Everyday Rust in differentiated functions (issue 15): `match`, `if let`, array state,
+//! smaller forms. Each program is checked for `_grad`, `_vjp` and `_jvp` against the same
+//! generic function run at dual numbers (`dual::D`) and against central finite differences
+//! of the original function, at operands that are not constants.
+#![allow(
+    clippy::needless_range_loop,
+    clippy::match_like_matches_macro,
+    clippy::collapsible_match
+)]
+use autodiff::prelude::*;
+
+mod dual;
+use dual::{assert_close, derivative, finite_difference, D};
+
+/// `f(x)` with one differentiated scalar `x`: the value, `_grad`, `_vjp` (seed 0.7) and
+/// `_jvp` (tangent -1.3) against dual numbers, and the dual derivative against finite
+/// differences.
+#[allow(clippy::too_many_arguments)]
+fn check_scalar(
+    name: &str,
+    x: f64,
+    primal: impl Fn(f64) -> f64,
+    oracle: impl Fn(D) -> D,
+    grad: impl Fn(f64) -> (f64, f64),
+    vjp: impl Fn(f64, f64) -> (f64, f64),
+    jvp: impl Fn(f64, f64) -> (f64, f64),
+) {
+    let (value, exact) = derivative(&oracle, x, 1.0);
+    assert_close(
+        &format!("{name}({x}): oracle value"),
+        value,
+        primal(x),
+        1e-12,
+    );
+    let fd = finite_difference(&primal, x);
+    assert_close(
+        &format!("{name}({x}): dual vs finite difference"),
+        exact,
+        fd,
+        1e-6,
+    );
+    let (v, g) = grad(x);
+    assert_close(&format!("{name}({x}): _grad value"), v, value, 1e-12);
+    assert_close(&format!("{name}({x}): _grad"), g, exact, 1e-10);
+    let (v, g) = vjp(x, 0.7);
+    assert_close(&format!("{name}({x}): _vjp value"), v, value, 1e-12);
+    assert_close(&format!("{name}({x}): _vjp"), g, 0.7 * exact, 1e-10);
+    let (v, t) = jvp(x, -1.3);
+    assert_close(&format!("{name}({x}): _jvp value"), v, value, 1e-12);
+    let (_, exact_t) = derivative(&oracle, x, -1.3);
+    assert_close(&format!("{name}({x}): _jvp"), t, exact_t, 1e-10);
+}
+
+/// `check_scalar` for a generic function `f(.., x, ..)` differentiated with respect to `x`
+/// alone: `|x| f(args)` names where `x` goes among the arguments.
+macro_rules! check {
+    ($f:ident, $grad:ident, $vjp:ident, $jvp:ident, |$x:ident| ($($a:expr),*), at [$($at:expr),+]) => {
+        for at in [$($at),+] {
+            check_scalar(
+                stringify!($f),
+                at,
+                |$x: f64| $f($($a),*),
+                |$x: D| $f($($a),*),
+                |$x: f64| $grad($($a),*),
+                |$x: f64, s: f64| $vjp($($a,)* s),
+                |$x: f64, t: f64| $jvp($($a,)* t),
+            );
+        }
+    };
+}
+
+fn c<T: Float>(v: f64) -> T {
+    T::from(v).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. `match` on passive scrutinees, `if let`.
+
+#[derive(Clone, Copy, Debug)]
+pub enum Act {
+    Tanh,
+    Sigmoid,
+    Scaled(usize),
+}
+
+/// `match` on an enum as an expression, with a binding used in active code.
+#[differentiate(wrt = x)]
+fn activate<T: Float>(x: T, act: Act) -> T {
+    let y = match act {
+        Act::Tanh => x.tanh() * x,
+        Act::Sigmoid => T::one() / (T::one() + (-x).exp()),
+        Act::Scaled(k) => x * x * T::from(k).unwrap(),
+    };
+    y + x
+}
+
+/// `match` on an integer as a statement, with guards, `|` patterns and ranges, in a loop.
+#[differentiate(wrt = x)]
+fn by_index<T: Float>(x: T, n: usize) -> T {
+    let mut s = T::zero();
+    for i in 0..n {
+        match i % 4 {
+            0 => s = s + x.sin(),
+            1 | 2 if i > 4 => {
+                s = s * x;
+            }
+            1 | 2 => s = s - x * c(0.5),
+            k => {
+                let w = T::from(k).unwrap();
+                s = s + w * x.cos() * s;
+            }
+        }
+    }
+    s
+}
+
+/// `match` on `Option` and on a tuple of passive values, with bindings and guards.
+#[differentiate(wrt = x)]
+fn options<T: Float>(x: T, scale: Option<f64>, k: i32, flag: bool) -> T {
+    let a = match scale {
+        Some(s) if s > 1.0 => x * T::from(s).unwrap(),
+        Some(s) => x.powi(2) * T::from(s).unwrap(),
+        None => x.exp(),
+    };
+    let b = match (k, flag) {
+        (0, _) => a,
+        (1, true) => a * x,
+        (m, false) if m < 0 => a.sin() + x,
+        _ => a - x.cos(),
+    };
+    b * x
+}
+
+/// `if let` as a statement and as a value, with `else if let` and `else`.
+#[differentiate(wrt = x)]
+fn if_lets<T: Float>(x: T, first: Option<usize>, second: Option<usize>) -> T {
+    let mut s = x;
+    if let Some(n) = first {
+        for _ in 0..n {
+            s = s * x.cos() + x;
+        }
+    }
+    let t = if let Some(m) = second {
+        s * T::from(m).unwrap()
+    } else if let Some(n) = first {
+        s - T::from(n).unwrap() * x
+    } else {
+        s.sin()
+    };
+    t + s
+}
+
+/// A `match` whose scrutinee is a comparison of differentiated values: the derivative
+/// follows the arm taken, as for an `if` on `x < y`.
+#[differentiate(wrt = x)]
+fn compare<T: Float>(x: T, y: T) -> T {
+    match x.partial_cmp(&y) {
+        Some(std::cmp::Ordering::Less) => x * y,
+        Some(std::cmp::Ordering::Greater) => x.sin() - y,
+        _ => x,
+    }
+}
+
+/// A `match` in tail position whose arms return early or give the value.
+#[differentiate(wrt = x)]
+fn early<T: Float>(x: T, mode: u8) -> T {
+    let y = x * x;
+    match mode {
+        0 => return y.sin(),
+        1 => {
+            if x > T::zero() {
+                return y;
+            }
+        }
+        _ => {}
+    }
+    y * x
+}
+
+#[test]
+fn match_on_passive_scrutinees() {
+    for act in [Act::Tanh, Act::Sigmoid, Act::Scaled(3)] {
+        check!(activate, activate_grad, activate_vjp, activate_jvp, |x| (x, act), at [0.3, -1.2]);
+    }
+    for n in [0, 1, 3, 7, 9] {
+        check!(by_index, by_index_grad, by_index_vjp, by_index_jvp, |x| (x, n), at [0.4, 1.3]);
+    }
+    for scale in [Some(2.0), Some(0.5), None] {
+        for (k, flag) in [(0, true), (1, true), (-2, false), (3, true)] {
+            check!(options, options_grad, options_vjp, options_jvp, |x| (x, scale, k, flag), at [0.7, -0.4]);
+        }
+    }
+    for (a, b) in [
+        (Some(2), Some(3)),
+        (Some(1), None),
+        (None, Some(2)),
+        (None, None),
+    ] {
+        check!(if_lets, if_lets_grad, if_lets_vjp, if_lets_jvp, |x| (x, a, b), at [0.6, 1.1]);
+    }
+    for y in [0.2, 0.9] {
+        check!(compare, compare_grad, compare_vjp, compare_jvp, |x| (x, c(y)), at [0.5, 0.1, 1.5]);
+    }
+    for mode in [0, 1, 2] {
+        check!(early, early_grad, early_vjp, early_jvp, |x| (x, mode), at [0.5, -0.8]);
+    }
+}
