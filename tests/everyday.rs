@@ -205,3 +205,103 @@ fn match_on_passive_scrutinees() {
         check!(early, early_grad, early_vjp, early_jvp, |x| (x, mode), at [0.5, -0.8]);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// 2. Fixed-size array state.
+
+#[differentiate]
+fn step<T: Float>(s: [T; 2], h: T) -> [T; 2] {
+    [s[0] + h * s[1], s[1] - h * s[0].sin()]
+}
+
+/// `s = step(s, h)` in a loop.
+#[differentiate(wrt = x)]
+fn integrate<T: Float>(x: T, n: usize) -> T {
+    let h = c::<T>(0.1) * x;
+    let mut s = [x, T::one()];
+    for _ in 0..n {
+        s = step(s, h);
+    }
+    s[0] * s[1]
+}
+
+/// `let next: [T; 2] = step(s, g);` in a loop; `let [a, b] = s;`.
+#[differentiate(wrt = x)]
+fn leapfrog<T: Float>(x: T, n: usize) -> T {
+    let g = x * c(0.2);
+    let mut s = [x.sin(), x];
+    for _ in 0..n {
+        let next: [T; 2] = step(s, g);
+        s[0] = next[0];
+        s[1] = next[1] * c(0.9);
+    }
+    let [a, b] = s;
+    a * b + a
+}
+
+/// Array literals as the values of `if` branches.
+#[differentiate(wrt = x)]
+fn branches<T: Float>(x: T, flip: bool) -> T {
+    let v = if flip {
+        [x, x * x, T::one()]
+    } else {
+        [x.sin(), x, x.exp()]
+    };
+    v[0] * v[1] + v[2]
+}
+
+/// An array returned (`-> [T; 3]`), from a literal.
+#[differentiate(wrt = x)]
+fn rotate<T: Float>(x: T, y: T) -> [T; 3] {
+    let (s, co) = (x.sin(), x.cos());
+    [co * y, s * y, x * y]
+}
+
+#[differentiate]
+fn norm2<T: Float>(v: &[T]) -> T {
+    let mut s = T::zero();
+    for i in 0..v.len() {
+        s = s + v[i] * v[i];
+    }
+    s
+}
+
+/// A local `[T; 3]` passed as `&rot` to a `&[T]` parameter.
+#[differentiate(wrt = x)]
+fn local_as_slice<T: Float>(x: T) -> T {
+    let rot = [x.cos(), x.sin() * x, c(0.5)];
+    norm2(&rot) * x
+}
+
+#[test]
+fn fixed_size_array_state() {
+    for n in [0, 1, 5] {
+        check!(integrate, integrate_grad, integrate_vjp, integrate_jvp, |x| (x, n), at [0.4, 1.2]);
+        check!(leapfrog, leapfrog_grad, leapfrog_vjp, leapfrog_jvp, |x| (x, n), at [0.4, -0.9]);
+    }
+    for flip in [true, false] {
+        check!(branches, branches_grad, branches_vjp, branches_jvp, |x| (x, flip), at [0.4, 1.3]);
+    }
+    check!(local_as_slice, local_as_slice_grad, local_as_slice_vjp, local_as_slice_jvp, |x| (x), at [0.4, 1.3]);
+    // The returned array: its vjp against dual numbers, one output at a time.
+    let (x, y) = (0.7, -1.4);
+    for k in 0..3 {
+        let mut seed = [0.0; 3];
+        seed[k] = 1.0;
+        let (v, g) = rotate_vjp(x, y, seed);
+        assert_close("rotate value", v[k], rotate(x, y)[k], 1e-12);
+        let want = rotate(D::var(x, 1.0), D::cst(y))[k].eps();
+        assert_close("rotate vjp", g, want, 1e-10);
+        let fd = finite_difference(|x| rotate(x, y)[k], x);
+        assert_close("rotate dual vs fd", want, fd, 1e-6);
+    }
+    let (_, t) = rotate_jvp(x, y, 0.3);
+    for k in 0..3 {
+        assert_close(
+            "rotate jvp",
+            t[k],
+            rotate(D::var(x, 0.3), D::cst(y))[k].eps(),
+            1e-10,
+        );
+    }
+}

@@ -311,20 +311,12 @@ impl Lower<'_> {
         let cond = self.expr(&i.cond);
         let then = self.nested_block(|l| {
             let v = l.block_value(&i.then_branch);
-            l.f.body.push(Stmt::Assign {
-                dst: result,
-                value: v,
-                span,
-            });
+            l.assign_result(result, v, span);
         });
         let otherwise = match &i.else_branch {
             Some((_, e)) => self.nested_block(|l| {
                 let v = l.expr(e);
-                l.f.body.push(Stmt::Assign {
-                    dst: result,
-                    value: v,
-                    span,
-                });
+                l.assign_result(result, v, span);
             }),
             None => {
                 self.cx
@@ -351,6 +343,17 @@ impl Lower<'_> {
             span,
         });
         result
+    }
+
+    /// A branch's value assigned to the location of its `if` or `match`: an array value
+    /// (`if c { [x, y] } else { [y, x] }`) makes the location an array of its shape.
+    pub(super) fn assign_result(&mut self, dst: VarId, value: Operand, span: Span) {
+        if let Some(a) = value.var().filter(|&a| self.f.vars[a].is_array()) {
+            if !self.f.vars[dst].is_array() {
+                self.f.vars[dst].shape = self.f.vars[a].shape.clone();
+            }
+        }
+        self.f.body.push(Stmt::Assign { dst, value, span });
     }
 
     /// `match` used as a value.

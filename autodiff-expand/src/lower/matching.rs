@@ -211,7 +211,7 @@ impl Lower<'_> {
             (ArmBody::Block(b), None) => self.stmts(&b.stmts),
             (ArmBody::Block(b), Some(dst)) => {
                 let value = self.block_value(b);
-                self.f.body.push(Stmt::Assign { dst, value, span });
+                self.assign_result(dst, value, span);
             }
             (ArmBody::Expr(e), None) => match strip_parens(e) {
                 Expr::Block(b) if b.label.is_none() => self.stmts(&b.block.stmts),
@@ -219,7 +219,7 @@ impl Lower<'_> {
             },
             (ArmBody::Expr(e), Some(dst)) => {
                 let value = self.expr(e);
-                self.f.body.push(Stmt::Assign { dst, value, span });
+                self.assign_result(dst, value, span);
             }
         }
     }

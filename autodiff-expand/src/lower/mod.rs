@@ -635,10 +635,48 @@ impl Lower<'_> {
                 }
                 _ => self.bind_call_outputs(pt, expr, ty),
             },
+            Pat::Slice(ps) => self.bind_elements(ps, expr),
             other => self.cx.error_spanned_by(
                 other,
                 "this pattern is not supported in #[differentiate] functions; bind plain names or tuples of names",
             ),
+        }
+    }
+
+    /// `let [a, b] = s;`: each name is bound to one element of the array (`s[0]`, `s[1]`).
+    fn bind_elements(&mut self, ps: &syn::PatSlice, expr: &Expr) {
+        if let Some(rest) = ps.elems.iter().find(|p| matches!(p, Pat::Rest(_))) {
+            self.cx.error_spanned_by(
+                rest,
+                "`..` in an array pattern is not supported in #[differentiate] functions; name every element (`let [a, b, _] = s;`), or read them as `s[i]`",
+            );
+            return;
+        }
+        if let Expr::Array(a) = strip_parens(expr) {
+            if a.elems.len() == ps.elems.len() {
+                let values: Vec<Operand> = a.elems.iter().map(|e| self.expr(e)).collect();
+                for (p, v) in ps.elems.iter().zip(values) {
+                    self.bind_value(p, v, None);
+                }
+                return;
+            }
+        }
+        let value = self.expr(expr);
+        let Some(array) = value.var().filter(|&v| self.f.vars[v].shape.len() == 1) else {
+            self.cx.error_spanned_by(
+                expr,
+                "an array pattern destructures an array: a local or parameter of type `[T; N]`, an array literal, or a call's result bound with its type (`let s: [f64; 2] = f(..);`), of floats",
+            );
+            return;
+        };
+        for (k, p) in ps.elems.iter().enumerate() {
+            let v = self.f.new_var("", p.span(), Origin::Temp);
+            self.f.body.push(Stmt::Let {
+                dst: Some(v),
+                rhs: Rhs::Index(array, vec![int_const(k)]),
+                span: p.span(),
+            });
+            self.bind_value(p, Operand::Var(v), None);
         }
     }
 
@@ -863,6 +901,16 @@ impl Lower<'_> {
             }
             None => rhs,
         };
+        // `s = step(s, h);` with `s` an array: the call returns an array of its shape.
+        if let Some(v) = value.var() {
+            let is_call = matches!(
+                self.f.body.last(),
+                Some(Stmt::Let { dst: Some(d), rhs: Rhs::Call(_), .. }) if *d == v
+            );
+            if is_call && self.f.vars[old].is_array() && !self.f.vars[v].is_array() {
+                self.f.vars[v].shape = self.f.vars[old].shape.clone();
+            }
+        }
         if self.f.vars[old].mutable {
             self.f.body.push(Stmt::Assign {
                 dst: old,
