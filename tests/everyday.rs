@@ -305,3 +305,119 @@ fn fixed_size_array_state() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// 3. Smaller forms.
+
+/// `check_scalar` for an `f64` function, against central finite differences alone.
+macro_rules! check_fd {
+    ($f:ident, $grad:ident, $vjp:ident, $jvp:ident, |$x:ident| ($($a:expr),*), at [$($at:expr),+]) => {
+        for at in [$($at),+] {
+            let name = stringify!($f);
+            let value = { let $x: f64 = at; $f($($a),*) };
+            let fd = finite_difference(|$x: f64| $f($($a),*), at);
+            let (v, g) = { let $x: f64 = at; $grad($($a),*) };
+            assert_close(&format!("{name}({at}): _grad value"), v, value, 1e-12);
+            assert_close(&format!("{name}({at}): _grad"), g, fd, 1e-6);
+            let (v, g) = { let $x: f64 = at; $vjp($($a,)* 0.7) };
+            assert_close(&format!("{name}({at}): _vjp value"), v, value, 1e-12);
+            assert_close(&format!("{name}({at}): _vjp"), g, 0.7 * fd, 1e-6);
+            let (v, t) = { let $x: f64 = at; $jvp($($a,)* -1.3) };
+            assert_close(&format!("{name}({at}): _jvp value"), v, value, 1e-12);
+            assert_close(&format!("{name}({at}): _jvp"), t, -1.3 * fd, 1e-6);
+        }
+    };
+}
+
+/// A tuple-valued `if`, and a tuple-valued `match` with blocks and a nested `if`.
+#[differentiate(wrt = x)]
+fn tuple_branches<T: Float>(x: T, y: T, k: u8) -> T {
+    let (a, b) = if k == 0 { (x, y) } else { (y, x * x) };
+    let (p, q): (T, T) = match k {
+        0 => (a, c(2.0)),
+        1 => {
+            let z = b.sin();
+            (z, z * a)
+        }
+        _ => {
+            if x > c(0.5) {
+                (x * b, a)
+            } else {
+                (T::one(), b.exp())
+            }
+        }
+    };
+    p * q + a * b.sin()
+}
+
+/// Deferred initialisation.
+#[differentiate(wrt = x)]
+fn deferred<T: Float>(x: T, flag: bool) -> T {
+    let x0: T;
+    if flag {
+        x0 = x * x;
+    } else {
+        x0 = x.sin();
+    }
+    let w;
+    match flag {
+        true => w = x0 * x,
+        false => w = x0 + x,
+    }
+    x0 * w
+}
+
+/// `vec![a, b]` with differentiated elements, `sin_cos`, constants.
+#[differentiate(wrt = x)]
+fn small_forms<T: Float>(x: T, y: T) -> T {
+    let v = vec![x * y, x.sin(), y];
+    let (s, co) = (v[0] + x).sin_cos();
+    let e = (x * x + T::epsilon()).ln();
+    s * co + v[1] * v[0] + v[2] * e
+}
+
+const COEF: [f64; 3] = [0.5, -1.0, 2.0];
+
+/// `clamp` (TensorFlow's clip_by_value gradient), `f64::EPSILON`, `std::f64::consts`, a
+/// `const` array of coefficients.
+#[differentiate(wrt = x)]
+fn clamped(x: f64, lo: f64) -> f64 {
+    let mut s = 0.0;
+    for k in 0..3 {
+        s += COEF[k] * x.powi(k as i32);
+    }
+    let r = x.clamp(lo, 1.0) * x;
+    s * r + (x * x + f64::EPSILON).ln() * std::f64::consts::PI + std::f64::consts::E * x
+}
+
+#[test]
+fn smaller_forms() {
+    for k in [0, 1, 2] {
+        check!(tuple_branches, tuple_branches_grad, tuple_branches_vjp, tuple_branches_jvp, |x| (x, c(0.3), k), at [0.4, 0.9]);
+    }
+    for flag in [true, false] {
+        check!(deferred, deferred_grad, deferred_vjp, deferred_jvp, |x| (x, flag), at [0.4, -1.1]);
+    }
+    check!(small_forms, small_forms_grad, small_forms_vjp, small_forms_jvp, |x| (x, c(0.8)), at [0.4, -1.1]);
+    // Inside, below and above `[lo, 1]`.
+    check_fd!(clamped, clamped_grad, clamped_vjp, clamped_jvp, |x| (x, -0.5), at [0.3, -0.9, 1.4]);
+    // At the bounds the gradient to `x` is 1 (clip_by_value's), outside it goes to the bound.
+    for (x, gx, glo) in [
+        (-0.5, 3.0, 0.0),
+        (1.0, 3.0, 0.0),
+        (0.2, 3.0, 0.0),
+        (-0.7, 0.0, 3.0),
+        (1.2, 0.0, 0.0),
+    ] {
+        let (v, (dx, dlo)) = clip_grad(x, -0.5);
+        assert_eq!(v, 3.0 * x.clamp(-0.5, 1.0));
+        assert_eq!((dx, dlo), (gx, glo), "clamp at {x}");
+        let (_, t) = clip_jvp(x, -0.5, 1.0, 0.5);
+        assert_eq!(t, gx + 0.5 * glo, "clamp jvp at {x}");
+    }
+}
+
+#[differentiate(wrt = [x, lo])]
+fn clip(x: f64, lo: f64) -> f64 {
+    x.clamp(lo, 1.0) * 3.0
+}

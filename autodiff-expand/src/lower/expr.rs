@@ -151,6 +151,14 @@ impl Lower<'_> {
             }
         }
         if m.turbofish.is_none() {
+            // `x.clamp(lo, hi)` is `x.max(lo).min(hi)`: TensorFlow's clip_by_value gradient
+            // (1 to `x` inside `[lo, hi]`, ties included; the bound's where `x` is outside).
+            if name == "clamp" && m.args.len() == 2 {
+                let (receiver, lo, hi) = (&m.receiver, &m.args[0], &m.args[1]);
+                if let Ok(rewritten) = syn::parse2::<Expr>(quote!((#receiver).max(#lo).min(#hi))) {
+                    return self.expr(&rewritten);
+                }
+            }
             if let Some(op) = float_op(&name, m.args.len()) {
                 let mut args = vec![self.expr(&m.receiver)];
                 args.extend(m.args.iter().map(|a| self.expr(a)));
@@ -600,7 +608,36 @@ impl Lower<'_> {
                     .collect();
                 self.array_constant(e, shape)
             }
-            None => self.opaque(e, "the macro `vec!`", false),
+            None => {
+                // `vec![a, b]`: the array literal `[a, b]`, copied into a `Vec`.
+                let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+                let Ok(elems) = syn::parse::Parser::parse2(parser, m.mac.tokens.clone()) else {
+                    return self.opaque(e, "the macro `vec!`", false);
+                };
+                if elems.is_empty() {
+                    return self.opaque(e, "the macro `vec!`", false);
+                }
+                let literal = Expr::Array(syn::ExprArray {
+                    attrs: Vec::new(),
+                    bracket_token: Default::default(),
+                    elems,
+                });
+                let fixed = self.expr(&literal);
+                let Some(a) = fixed.var().filter(|&a| self.f.vars[a].is_array()) else {
+                    return fixed;
+                };
+                let span = e.span();
+                let v = self.f.new_var("", span, Origin::Temp);
+                let mut shape = self.f.vars[a].shape.clone();
+                shape[0] = Level::Dynamic;
+                self.f.vars[v].shape = shape;
+                self.f.body.push(Stmt::Let {
+                    dst: Some(v),
+                    rhs: Rhs::CopyArray(a),
+                    span,
+                });
+                Operand::Var(v)
+            }
         }
     }
 

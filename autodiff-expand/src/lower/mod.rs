@@ -588,6 +588,9 @@ impl Lower<'_> {
 
     fn local(&mut self, local: &syn::Local) {
         let Some(init) = &local.init else {
+            if self.deferred(&local.pat, None) {
+                return;
+            }
             self.cx.error_spanned_by(
                 local,
                 "give the binding its value where it is declared: `let x = ..;`",
@@ -602,6 +605,33 @@ impl Lower<'_> {
             return;
         }
         self.bind_pattern(&local.pat, &init.expr, None);
+    }
+
+    /// `let x0: f64;` assigned later (`if .. { x0 = .. } else { x0 = .. }`): a location
+    /// with no value yet; rustc checks it is assigned before it is read.
+    fn deferred(&mut self, pat: &Pat, ty: Option<&Type>) -> bool {
+        match pat {
+            Pat::Type(pt) => self.deferred(&pt.pat, Some(&pt.ty)),
+            Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
+                let span = pi.ident.span();
+                let v = self.f.new_var(pi.ident.to_string(), span, Origin::Local);
+                let info = &mut self.f.vars[v];
+                info.mutable = true;
+                info.ty = ty.map(ToTokens::to_token_stream);
+                if let Some(ty) = ty {
+                    info.shape = shape_of(ty);
+                    info.tensor = is_tensor_type(ty);
+                }
+                self.f.body.push(Stmt::Let {
+                    dst: Some(v),
+                    rhs: Rhs::Uninit,
+                    span,
+                });
+                self.bind(&pi.ident, v);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// `let pat = expr;`: names, `_`, type annotations and tuples of these.
@@ -633,6 +663,7 @@ impl Lower<'_> {
                         self.bind_value(p, v, t);
                     }
                 }
+                Expr::If(_) | Expr::Match(_) => self.bind_branch_tuple(pt, expr, ty),
                 _ => self.bind_call_outputs(pt, expr, ty),
             },
             Pat::Slice(ps) => self.bind_elements(ps, expr),
@@ -680,9 +711,53 @@ impl Lower<'_> {
         }
     }
 
+    /// `let (a, b) = if c { (x, y) } else { (y, x) };` (or a `match`): one location per
+    /// name, declared first and assigned at the end of each branch, as deferred
+    /// initialisation (`let t0; if c { t0 = x; .. }`) is.
+    fn bind_branch_tuple(&mut self, pt: &syn::PatTuple, expr: &Expr, ty: Option<&Type>) {
+        let n = pt.elems.len();
+        let base = self.f.vars.len();
+        let names: Vec<Ident> = (0..n)
+            .map(|k| Ident::new(&format!("__tuple{base}_{k}"), pt.span()))
+            .collect();
+        let Some(rewritten) = tuple_tails(expr, &names) else {
+            self.cx.error_spanned_by(
+                expr,
+                format!("each branch of this value ends in a tuple of {n} values, `(a, b)`, to destructure it"),
+            );
+            return;
+        };
+        let tys: Vec<Option<&Type>> = match ty {
+            Some(Type::Tuple(tt)) if tt.elems.len() == n => tt.elems.iter().map(Some).collect(),
+            _ => vec![None; n],
+        };
+        for (name, t) in names.iter().zip(&tys) {
+            let pat: Pat = syn::parse_quote!(#name);
+            self.deferred(&pat, *t);
+        }
+        self.expr_stmt(&rewritten);
+        for ((p, name), t) in pt.elems.iter().zip(&names).zip(tys) {
+            let var = self.lookup(&name.to_string()).expect("just declared");
+            let value = self.read(var, p.span());
+            self.bind_value(p, value, t);
+        }
+    }
+
     /// `let (a, b) = f(x);`: each name is bound to one output of the call (`Rhs::Output`).
     fn bind_call_outputs(&mut self, pt: &syn::PatTuple, expr: &Expr, ty: Option<&Type>) {
         let is_call = matches!(strip_parens(expr), Expr::Call(_) | Expr::MethodCall(_));
+        // `let (s, c) = x.sin_cos();`: `x.sin()` and `x.cos()`.
+        if let Expr::MethodCall(m) = strip_parens(expr) {
+            if m.method == "sin_cos" && m.args.is_empty() && pt.elems.len() == 2 {
+                let x = self.expr(&m.receiver);
+                let span = m.method.span();
+                let sin = self.f.push_op(Op::Unary(Unary::Sin), vec![x.clone()], span);
+                let cos = self.f.push_op(Op::Unary(Unary::Cos), vec![x], span);
+                self.bind_value(&pt.elems[0], Operand::Var(sin), None);
+                self.bind_value(&pt.elems[1], Operand::Var(cos), None);
+                return;
+            }
+        }
         let call = is_call.then(|| self.expr(expr)).and_then(|value| {
             value.var().filter(|&c| {
                 matches!(
@@ -1130,6 +1205,59 @@ fn compound_op(op: &BinOp) -> Option<Op> {
         BinOp::SubAssign(_) => Some(Op::Sub),
         BinOp::MulAssign(_) => Some(Op::Mul),
         BinOp::DivAssign(_) => Some(Op::Div),
+        _ => None,
+    }
+}
+
+/// A branching value whose every branch ends in a tuple, with each tuple replaced by the
+/// assignment of its elements to `names`: a statement.
+fn tuple_tails(e: &Expr, names: &[Ident]) -> Option<Expr> {
+    let block = |b: &syn::Block| -> Option<syn::Block> {
+        let mut b = b.clone();
+        match b.stmts.pop() {
+            Some(syn::Stmt::Expr(tail, None)) => {
+                match strip_parens(&tail) {
+                    Expr::Tuple(t) if t.elems.len() == names.len() => {
+                        for (name, e) in names.iter().zip(&t.elems) {
+                            b.stmts.push(syn::parse_quote!(#name = #e;));
+                        }
+                    }
+                    _ => {
+                        let tail = tuple_tails(&tail, names)?;
+                        b.stmts.push(syn::Stmt::Expr(tail, None));
+                    }
+                }
+                Some(b)
+            }
+            _ => None,
+        }
+    };
+    match e {
+        Expr::Paren(p) => tuple_tails(&p.expr, names),
+        Expr::Tuple(t) if t.elems.len() == names.len() => {
+            let elems = t.elems.iter();
+            Some(syn::parse_quote!({ #(#names = #elems;)* }))
+        }
+        Expr::Block(b) if b.label.is_none() => {
+            let mut b = b.clone();
+            b.block = block(&b.block)?;
+            Some(Expr::Block(b))
+        }
+        Expr::If(i) => {
+            let mut i = i.clone();
+            i.then_branch = block(&i.then_branch)?;
+            let (else_token, otherwise) = i.else_branch.take()?;
+            i.else_branch = Some((else_token, Box::new(tuple_tails(&otherwise, names)?)));
+            Some(Expr::If(i))
+        }
+        Expr::Match(m) => {
+            let mut m = m.clone();
+            for arm in &mut m.arms {
+                arm.body = Box::new(tuple_tails(&arm.body, names)?);
+                arm.comma.get_or_insert_with(Default::default);
+            }
+            Some(Expr::Match(m))
+        }
         _ => None,
     }
 }
