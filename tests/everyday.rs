@@ -421,3 +421,37 @@ fn smaller_forms() {
 fn clip(x: f64, lo: f64) -> f64 {
     x.clamp(lo, 1.0) * 3.0
 }
+
+/// A scalar on the left of a tensor: `s * x`, `s - &y`.
+#[differentiate(wrt = [x, s])]
+fn scalar_left(x: &Tensor<f64>, s: f64) -> f64 {
+    let y = s * x;
+    let z = s - &y;
+    (&z * &y).sum() * s
+}
+
+#[test]
+fn a_scalar_on_the_left_of_a_tensor() {
+    let data: Vec<f64> = (0..6).map(|i| (i as f64 * 0.77).sin() * 1.3).collect();
+    let x = Tensor::from_vec(data.clone(), &[2, 3]);
+    let s = 0.6;
+    let (v, (gx, gs)) = scalar_left_grad(&x, s);
+    assert_close("scalar_left value", v, scalar_left(&x, s), 1e-12);
+    let h = 1e-6;
+    for k in 0..6 {
+        let at = |d: f64| {
+            let mut p = data.clone();
+            p[k] += d;
+            scalar_left(&Tensor::from_vec(p, &[2, 3]), s)
+        };
+        let fd = (at(h) - at(-h)) / (2.0 * h);
+        assert_close(
+            &format!("scalar_left d/dx[{k}]"),
+            gx.as_slice()[k],
+            fd,
+            1e-6,
+        );
+    }
+    let fd = (scalar_left(&x, s + h) - scalar_left(&x, s - h)) / (2.0 * h);
+    assert_close("scalar_left d/ds", gs, fd, 1e-6);
+}
