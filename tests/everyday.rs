@@ -455,3 +455,50 @@ fn a_scalar_on_the_left_of_a_tensor() {
     let fd = (scalar_left(&x, s + h) - scalar_left(&x, s - h)) / (2.0 * h);
     assert_close("scalar_left d/ds", gs, fd, 1e-6);
 }
+
+// ---------------------------------------------------------------------------------------
+// 4. Closures defined in the body and called there (inlined at each call).
+
+/// A closure capturing a differentiated value, called in a loop, in a sum's closure, and
+/// from another closure; a name captured before it is shadowed keeps its first value.
+#[differentiate(wrt = x)]
+fn closures<T: Float>(x: T, w: T, data: &[T]) -> T {
+    let scale = x * w;
+    let act = |z: T| (z * scale).tanh() * x;
+    let twice = |a: T, b: T| act(a) + act(b) * b;
+    let scale = T::one();
+    let mut s = T::zero();
+    for i in 0..data.len() {
+        s = s + act(data[i] * scale);
+    }
+    let t = data.iter().fold(T::zero(), |acc, v| acc + act(*v));
+    s * t + twice(x, w)
+}
+
+#[test]
+fn closures_called_in_the_body() {
+    let data = [0.3, -1.1, 0.8];
+    check!(
+        closures,
+        closures_grad,
+        closures_vjp,
+        closures_jvp,
+        |x| (x, c(0.7), &data.map(c)),
+        at [0.4, -0.9]
+    );
+}
+
+/// The program of the former ui case `closure.rs` (then an error): `g(2.0)` with `g`
+/// capturing `x` is `2 x`.
+#[differentiate(wrt = x)]
+fn closure_capture(x: f64) -> f64 {
+    let g = |t: f64| t * x;
+    g(2.0)
+}
+
+#[test]
+fn a_closure_capturing_the_differentiated_value() {
+    assert_eq!(closure_capture_grad(1.5), (3.0, 2.0));
+    assert_eq!(closure_capture_vjp(1.5, 0.5), (3.0, 1.0));
+    assert_eq!(closure_capture_jvp(1.5, -2.0), (3.0, -4.0));
+}

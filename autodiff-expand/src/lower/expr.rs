@@ -393,6 +393,9 @@ impl Lower<'_> {
     }
 
     pub(super) fn call(&mut self, e: &Expr, c: &syn::ExprCall) -> Operand {
+        if let Some(name) = self.closure_called(&c.func) {
+            return self.inline(&name, c);
+        }
         let args: Vec<&Expr> = c.args.iter().collect();
         let what = match &*c.func {
             Expr::Path(p) => format!("the call of `{}`", path_name(&p.path)),
@@ -672,7 +675,17 @@ impl Lower<'_> {
                         Some(TokenTree::Group(g)) => g.delimiter() == Delimiter::Parenthesis,
                         _ => false,
                     };
-                    match self.lookup(&ident.to_string()) {
+                    let name = ident.to_string();
+                    if !after_dot_or_path
+                        && self.lookup(&name).is_none()
+                        && self.closures.contains_key(&name)
+                    {
+                        self.cx.error_spanned_by(
+                            ident,
+                            format!("the closure `{name}` is inlined where it is called, so it can only be called by name here (`{name}(x)`); write the calls out, or the loop with `for`"),
+                        );
+                    }
+                    match self.lookup(&name) {
                         Some(v) if !after_dot_or_path && !before_path_or_call => {
                             reads.push(v);
                             out.push(TokenTree::Ident(placeholder(v, ident.span())));

@@ -290,3 +290,79 @@ fn bound_idents(p: &Pat) -> Vec<Ident> {
     walk(p, &mut out);
     out
 }
+
+impl Lower<'_> {
+    /// `let act = |z: f64| z.tanh() * w;`: kept, not lowered; each call `act(x)` is the
+    /// closure's body with its parameters bound to the arguments (see [`Lower::inline`]).
+    pub(super) fn define_closure(&mut self, ident: &Ident, c: &syn::ExprClosure) {
+        if c.asyncness.is_some() || c.constness.is_some() {
+            self.cx.error_spanned_by(
+                c,
+                "this closure is not supported in #[differentiate] functions",
+            );
+            return;
+        }
+        let name = ident.to_string();
+        // A name bound before as a variable is shadowed by the closure.
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.remove(&name);
+        }
+        let closure = Closure {
+            closure: c.clone(),
+            scopes: self.scopes.clone(),
+        };
+        self.closures.insert(name, closure);
+    }
+
+    /// The closure bound to the name called here, if any (and not shadowed since).
+    pub(super) fn closure_called(&self, func: &Expr) -> Option<String> {
+        let Expr::Path(p) = strip_parens(func) else {
+            return None;
+        };
+        let name = p.path.get_ident()?.to_string();
+        (self.lookup(&name).is_none() && self.closures.contains_key(&name)).then_some(name)
+    }
+
+    /// A call of a closure bound in the body: its body, lowered where the call is, with the
+    /// parameters bound to the arguments and the other names as the definition saw them.
+    pub(super) fn inline(&mut self, name: &str, c: &syn::ExprCall) -> Operand {
+        let closure = &self.closures[name];
+        let (body, inputs) = (closure.closure.body.clone(), closure.closure.inputs.clone());
+        let scopes = closure.scopes.clone();
+        if inputs.len() != c.args.len() {
+            return self.unsupported(
+                c,
+                "this call gives the closure a different number of arguments than it takes",
+            );
+        }
+        if body.to_token_stream().into_iter().any(|t| is_return(&t)) {
+            return self.unsupported(
+                &body,
+                "`return` inside a closure is not supported in #[differentiate] functions; end the closure with its value",
+            );
+        }
+        let args: Vec<Operand> = c.args.iter().map(|a| self.expr(a)).collect();
+        let outer = std::mem::replace(&mut self.scopes, scopes);
+        self.scopes.push(HashMap::new());
+        self.depth += 1;
+        for (p, v) in inputs.iter().zip(args) {
+            let p = match p {
+                Pat::Reference(r) => &*r.pat,
+                other => other,
+            };
+            self.bind_value(p, v, None);
+        }
+        let value = self.expr(&body);
+        self.depth -= 1;
+        self.scopes = outer;
+        value
+    }
+}
+
+fn is_return(t: &proc_macro2::TokenTree) -> bool {
+    match t {
+        proc_macro2::TokenTree::Ident(i) => i == "return",
+        proc_macro2::TokenTree::Group(g) => g.stream().into_iter().any(|t| is_return(&t)),
+        _ => false,
+    }
+}

@@ -116,6 +116,7 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         hoisted_arrays: HashSet::new(),
         hoist_limit: 0,
         call_results: HashSet::new(),
+        closures: HashMap::new(),
     };
     check_signature(cx, &item.sig);
     let generic = item.sig.generics.type_params().next().is_some();
@@ -282,6 +283,14 @@ struct Lower<'a> {
     hoist_limit: VarId,
     /// Values calls returned: one float each, unless the binding's type says an array.
     call_results: HashSet<VarId>,
+    /// Closures bound in the body (`let act = |z: f64| z.tanh() * w;`), inlined at each
+    /// call with the names their definition saw.
+    closures: HashMap<String, Closure>,
+}
+
+struct Closure {
+    closure: syn::ExprClosure,
+    scopes: Vec<HashMap<String, VarId>>,
 }
 
 #[derive(Clone)]
@@ -636,6 +645,11 @@ impl Lower<'_> {
 
     /// `let pat = expr;`: names, `_`, type annotations and tuples of these.
     fn bind_pattern(&mut self, pat: &Pat, expr: &Expr, ty: Option<&Type>) {
+        if let (Pat::Ident(pi), Expr::Closure(c)) = (pat, strip_parens(expr)) {
+            if pi.subpat.is_none() && pi.by_ref.is_none() {
+                return self.define_closure(&pi.ident, c);
+            }
+        }
         match pat {
             Pat::Type(pt) => self.bind_pattern(&pt.pat, expr, Some(&pt.ty)),
             Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
@@ -723,7 +737,7 @@ impl Lower<'_> {
         let Some(rewritten) = tuple_tails(expr, &names) else {
             self.cx.error_spanned_by(
                 expr,
-                format!("each branch of this value ends in a tuple of {n} values, `(a, b)`, to destructure it"),
+                format!("to destructure this value, end each of its branches in a tuple of {n} values written in place, `(a, b)`"),
             );
             return;
         };
