@@ -502,3 +502,33 @@ fn a_closure_capturing_the_differentiated_value() {
     assert_eq!(closure_capture_vjp(1.5, 0.5), (3.0, 1.0));
     assert_eq!(closure_capture_jvp(1.5, -2.0), (3.0, -4.0));
 }
+
+/// The programs of the former ui cases `match-on-active-value.rs` and
+/// `match-with-active-arms.rs` (then errors), both parameters differentiated.
+#[differentiate(wrt = [x, y])]
+fn larger(x: f64, y: f64) -> f64 {
+    match x.partial_cmp(&y) {
+        Some(std::cmp::Ordering::Less) => y,
+        _ => x,
+    }
+}
+
+#[differentiate(wrt = x)]
+fn by_k(x: f64, k: i32) -> f64 {
+    match k {
+        0 => x,
+        _ => x * x,
+    }
+}
+
+#[test]
+fn former_match_errors() {
+    assert_eq!(larger_grad(0.3, 0.8), (0.8, (0.0, 1.0)));
+    assert_eq!(larger_grad(1.3, 0.8), (1.3, (1.0, 0.0)));
+    assert_eq!(larger_jvp(1.3, 0.8, 0.5, 2.0), (1.3, 0.5));
+    assert_eq!(larger_vjp(0.3, 0.8, 2.0), (0.8, (0.0, 2.0)));
+    assert_eq!(by_k_grad(1.5, 0), (1.5, 1.0));
+    assert_eq!(by_k_grad(1.5, 3), (2.25, 3.0));
+    assert_eq!(by_k_vjp(1.5, 3, 2.0), (2.25, 6.0));
+    assert_eq!(by_k_jvp(1.5, 3, -1.0), (2.25, -3.0));
+}
