@@ -532,3 +532,59 @@ fn former_match_errors() {
     assert_eq!(by_k_vjp(1.5, 3, 2.0), (2.25, 6.0));
     assert_eq!(by_k_jvp(1.5, 3, -1.0), (2.25, -3.0));
 }
+
+// ---------------------------------------------------------------------------------------
+// 4b. Iterator chains: `filter`, `skip`, `take`, in loops and sums.
+
+#[differentiate(wrt = x)]
+fn chains(x: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    for v in x.iter().filter(|v| **v > 0.0) {
+        s += *v * w;
+    }
+    for (i, v) in x.iter().enumerate().skip(1).take(2) {
+        s += v.sin() * (i as f64);
+    }
+    for v in x.iter().rev().skip(1) {
+        s = s * 0.9 + *v;
+    }
+    for i in (0..x.len()).take(2).rev() {
+        s += x[i] * x[i];
+    }
+    let pos: f64 = x.iter().filter(|&&v| v > -0.5).map(|v| v * v).sum();
+    let neg: f64 = x.iter().filter(|v| **v < 0.0).sum();
+    let head: f64 = x.iter().take(3).map(|v| v.exp()).sum();
+    s + pos * neg + head
+}
+
+/// The program of the former ui case `closure-in-iterator.rs` (then an error).
+#[differentiate(wrt = x)]
+fn positive_sum(x: &[f64]) -> f64 {
+    x.iter().filter(|v| **v > 0.0).sum()
+}
+
+#[test]
+fn iterator_chains() {
+    let x = [0.7, -1.2, 0.4, -0.3, 1.1];
+    let (v, g) = chains_grad(&x, 0.6);
+    assert_close("chains value", v, chains(&x, 0.6), 1e-12);
+    let (_, g2) = chains_vjp(&x, 0.6, 0.5);
+    let mut t = [0.0; 5];
+    for k in 0..5 {
+        let fd = finite_difference(
+            |a| {
+                let mut y = x;
+                y[k] = a;
+                chains(&y, 0.6)
+            },
+            x[k],
+        );
+        assert_close(&format!("chains d/dx[{k}]"), g[k], fd, 1e-6);
+        assert_close(&format!("chains vjp[{k}]"), g2[k], 0.5 * fd, 1e-6);
+        t[k] = 0.1 * k as f64 - 0.2;
+    }
+    let (_, dt) = chains_jvp(&x, 0.6, &t);
+    let want: f64 = g.iter().zip(&t).map(|(a, b)| a * b).sum();
+    assert_close("chains jvp", dt, want, 1e-10);
+    assert_eq!(positive_sum_grad(&x).1, vec![1.0, 0.0, 1.0, 0.0, 1.0]);
+}

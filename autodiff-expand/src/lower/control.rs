@@ -373,11 +373,14 @@ impl Lower<'_> {
                 "loop labels are not supported; `break` and `continue` apply to the innermost loop (use a flag to leave outer loops)",
             );
         }
+        if let Some(rewritten) = filtered_loop(f) {
+            return self.for_loop(&rewritten);
+        }
         let span = f.for_token.span;
         let Some(iteration) = self.iteration(&f.expr) else {
             self.cx.error_spanned_by(
                 &f.expr,
-                "loop over a range (`for i in 0..n`, `a..=b`) or over an array (`x.iter()`, `&x`, `.iter().enumerate()`, `.iter().zip(y.iter())`), forward or reversed with `.rev()` last",
+                "loop over a range (`for i in 0..n`, `a..=b`) or over an array (`x.iter()`, `&x`, `.iter().enumerate()`, `.iter().zip(y.iter())`), narrowed with `.skip(k)` / `.take(k)` (after `enumerate` and `zip`), reversed with `.rev()`, and `.filter(|v| ..)` last",
             );
             return;
         };
@@ -458,6 +461,7 @@ impl Lower<'_> {
                     arrays: Vec::new(),
                     enumerate: false,
                     reversed: false,
+                    narrowed: false,
                 })
             }
             Expr::Reference(r) => self.array_iteration(&r.expr, Vec::new(), false),
@@ -479,15 +483,78 @@ impl Lower<'_> {
                     // `zip` would pair a reversed array with a forward one.
                     ("enumerate", 0) => {
                         let mut it = self.iteration(&m.receiver)?;
-                        if it.reversed {
+                        if it.reversed || it.narrowed {
                             return None;
                         }
                         it.enumerate = true;
                         Some(it)
                     }
+                    // `skip(k)` / `take(k)`: a narrower index range (from the end when
+                    // reversed). Not before `enumerate`, which would count from the new start.
+                    ("skip" | "take", 1) => {
+                        let mut it = self.iteration(&m.receiver)?;
+                        let k = self.expr(&m.args[0]);
+                        if it.inclusive {
+                            it.end = self.passive_code(
+                                &[&it.end],
+                                |t| {
+                                    let e = &t[0];
+                                    quote!(#e + 1)
+                                },
+                                m.method.span(),
+                            );
+                            it.inclusive = false;
+                        }
+                        let span = m.method.span();
+                        let (start, end) = (it.start.clone(), it.end.clone());
+                        match (name.as_str(), it.reversed) {
+                            ("skip", false) => {
+                                it.start = self.passive_code(
+                                    &[&start, &k, &end],
+                                    |t| {
+                                        let (s, k, e) = (&t[0], &t[1], &t[2]);
+                                        quote!((#s + #k).min(#e))
+                                    },
+                                    span,
+                                )
+                            }
+                            ("take", false) => {
+                                it.end = self.passive_code(
+                                    &[&start, &k, &end],
+                                    |t| {
+                                        let (s, k, e) = (&t[0], &t[1], &t[2]);
+                                        quote!((#e).min(#s + #k).max(#s))
+                                    },
+                                    span,
+                                )
+                            }
+                            ("skip", true) => {
+                                it.end = self.passive_code(
+                                    &[&start, &k, &end],
+                                    |t| {
+                                        let (s, k, e) = (&t[0], &t[1], &t[2]);
+                                        quote!((#e).saturating_sub(#k).max(#s))
+                                    },
+                                    span,
+                                )
+                            }
+                            _ => {
+                                it.start = self.passive_code(
+                                    &[&start, &k, &end],
+                                    |t| {
+                                        let (s, k, e) = (&t[0], &t[1], &t[2]);
+                                        quote!((#e).saturating_sub(#k).max(#s).min(#e))
+                                    },
+                                    span,
+                                )
+                            }
+                        }
+                        it.narrowed = true;
+                        Some(it)
+                    }
                     ("zip", 1) => {
                         let receiver = self.iteration(&m.receiver)?;
-                        if receiver.reversed {
+                        if receiver.reversed || receiver.narrowed {
                             return None;
                         }
                         let first = *receiver.arrays.first()?;
@@ -560,6 +627,7 @@ impl Lower<'_> {
             arrays,
             enumerate,
             reversed: false,
+            narrowed: false,
         })
     }
 
@@ -572,6 +640,7 @@ impl Lower<'_> {
                 rhs: Rhs::Index(array, vec![Operand::Var(index)]),
                 span: pat.span(),
             });
+            l.elements.insert(v);
             l.bind_loop_pattern(pat, Operand::Var(v));
         };
         match (it.arrays.len(), it.enumerate, strip_pat(pat)) {
@@ -789,6 +858,8 @@ pub(super) struct Iteration {
     pub(super) enumerate: bool,
     /// `.rev()`: from the last index down.
     pub(super) reversed: bool,
+    /// `skip` / `take`: the range no longer starts at the array's first element.
+    pub(super) narrowed: bool,
 }
 
 impl Iteration {
@@ -804,6 +875,54 @@ impl Iteration {
             span,
         }
     }
+}
+
+/// `for pat in ITER.filter(|q| keep) { body }` as `for pat in ITER { if { let q = pat; keep }
+/// { body } }`: the predicate is passive code on the element. `None` for other loops, and
+/// for patterns that are not names or tuples of names.
+pub(super) fn filtered_loop(f: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
+    let Expr::MethodCall(m) = strip_parens(&f.expr) else {
+        return None;
+    };
+    if m.method != "filter" || m.args.len() != 1 {
+        return None;
+    }
+    let Expr::Closure(c) = strip_parens(&m.args[0]) else {
+        return None;
+    };
+    if c.inputs.len() != 1 {
+        return None;
+    }
+    let mut f = f.clone();
+    let item: Pat = match strip_pat(&f.pat) {
+        Pat::Wild(_) => syn::parse_quote!(__autodiff_item),
+        other => other.clone(),
+    };
+    let value: Expr = match &item {
+        Pat::Ident(i) if i.subpat.is_none() => {
+            let name = &i.ident;
+            syn::parse_quote!(#name)
+        }
+        Pat::Tuple(t) => {
+            let names = t
+                .elems
+                .iter()
+                .map(|p| match strip_pat(p) {
+                    Pat::Ident(i) if i.subpat.is_none() => Some(i.ident.clone()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?;
+            syn::parse_quote!((#(#names),*))
+        }
+        _ => return None,
+    };
+    let q = strip_pat(&c.inputs[0]);
+    let keep = &c.body;
+    let body = &f.body;
+    f.pat = Box::new(item);
+    f.expr = m.receiver.clone();
+    f.body = syn::parse_quote!({ if { let #q = #value; #keep } #body });
+    Some(f)
 }
 
 pub(super) fn strip_pat(p: &Pat) -> &Pat {

@@ -258,6 +258,18 @@ impl Lower<'_> {
             }
             other => (other, None),
         };
+        // `.filter(|v| keep)` before the `map`: a term only where `keep` holds.
+        let (source, filter) = match strip_parens(source) {
+            Expr::MethodCall(fm) if fm.method == "filter" && fm.args.len() == 1 => {
+                match strip_parens(&fm.args[0]) {
+                    Expr::Closure(c) if c.inputs.len() == 1 && !returns_early(&c.body) => {
+                        (&*fm.receiver, Some(c))
+                    }
+                    _ => return None,
+                }
+            }
+            other => (other, None),
+        };
         let iteration = self.iteration(source)?;
         // Without a `map`, the sum of the elements of one array.
         let element = match (closure, iteration.arrays.as_slice()) {
@@ -294,24 +306,54 @@ impl Lower<'_> {
         };
         Some(
             self.accumulate_over(iteration, start, span, |l, now, it, index| {
-                let term = match (closure, element) {
-                    (Some(c), _) => {
-                        l.bind_iteration(&c.inputs[0], it, index);
-                        l.expr(&c.body)
-                    }
-                    (None, Some(array)) => {
-                        let v = l.f.new_var("", span, Origin::Temp);
-                        l.f.body.push(Stmt::Let {
-                            dst: Some(v),
-                            rhs: Rhs::Index(array, vec![Operand::Var(index)]),
-                            span,
-                        });
-                        Operand::Var(v)
-                    }
-                    (None, None) => Operand::Lit(0.0),
+                let add = |l: &mut Self, now: Operand| {
+                    let term = match (closure, element) {
+                        (Some(c), _) => {
+                            l.bind_iteration(&c.inputs[0], it, index);
+                            l.expr(&c.body)
+                        }
+                        (None, Some(array)) => {
+                            let v = l.f.new_var("", span, Origin::Temp);
+                            l.f.body.push(Stmt::Let {
+                                dst: Some(v),
+                                rhs: Rhs::Index(array, vec![Operand::Var(index)]),
+                                span,
+                            });
+                            Operand::Var(v)
+                        }
+                        (None, None) => Operand::Lit(0.0),
+                    };
+                    let op = if product { Op::Mul } else { Op::Add };
+                    Operand::Var(l.f.push_op(op, vec![now, term], span))
                 };
-                let op = if product { Op::Mul } else { Op::Add };
-                Operand::Var(l.f.push_op(op, vec![now, term], span))
+                let Some(keep) = filter else {
+                    return add(l, now);
+                };
+                l.bind_iteration(&keep.inputs[0], it, index);
+                let cond = l.expr(&keep.body);
+                let result = l.branch_result(span);
+                let then = l.nested_block(|l| {
+                    let next = add(l, now.clone());
+                    l.f.body.push(Stmt::Assign {
+                        dst: result,
+                        value: next,
+                        span,
+                    });
+                });
+                let otherwise = l.nested_block(|l| {
+                    l.f.body.push(Stmt::Assign {
+                        dst: result,
+                        value: now.clone(),
+                        span,
+                    });
+                });
+                l.f.body.push(Stmt::If {
+                    cond,
+                    then,
+                    otherwise,
+                    span,
+                });
+                l.read(result, span)
             }),
         )
     }
@@ -705,10 +747,34 @@ impl Lower<'_> {
                         _ => out.push(tree.clone()),
                     }
                 }
+                // `*v` on an element: the element is a value here.
+                TokenTree::Punct(p) if p.as_char() == '*' && unary_at(&trees, i) => {
+                    let j = (i..trees.len())
+                        .find(|&j| !matches!(&trees[j], TokenTree::Punct(q) if q.as_char() == '*'))
+                        .unwrap_or(trees.len());
+                    let element = match trees.get(j) {
+                        Some(TokenTree::Ident(id)) => self
+                            .lookup(&id.to_string())
+                            .is_some_and(|v| self.elements.contains(&v)),
+                        _ => false,
+                    };
+                    if !element {
+                        out.push(tree.clone());
+                    }
+                }
                 other => out.push(other.clone()),
             }
         }
         out.into_iter().collect()
+    }
+}
+
+/// Whether the `*` at `i` is a dereference: nothing before it, or an operator.
+fn unary_at(trees: &[TokenTree], i: usize) -> bool {
+    match i.checked_sub(1).map(|j| &trees[j]) {
+        None => true,
+        Some(TokenTree::Punct(p)) => p.as_char() != '\'',
+        Some(_) => false,
     }
 }
 

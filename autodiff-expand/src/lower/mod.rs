@@ -117,6 +117,7 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         hoist_limit: 0,
         call_results: HashSet::new(),
         closures: HashMap::new(),
+        elements: HashSet::new(),
     };
     check_signature(cx, &item.sig);
     let generic = item.sig.generics.type_params().next().is_some();
@@ -292,6 +293,9 @@ struct Lower<'a> {
     /// Closures bound in the body (`let act = |z: f64| z.tanh() * w;`), inlined at each
     /// call with the names their definition saw.
     closures: HashMap<String, Closure>,
+    /// Elements bound by a loop or an iterator's closure (`for v in x.iter()`): references
+    /// in Rust, values here, so a `*v` kept as written loses its `*`.
+    elements: HashSet<VarId>,
 }
 
 struct Closure {
@@ -862,6 +866,7 @@ impl Lower<'_> {
         let location = mutable && self.locations.contains(&ident.to_string());
         // A fresh temporary just computed takes the name; a location must be a new variable,
         // unless it is an array just created (it is written in place either way).
+        let value_var = value.var();
         let renamable = match (&value, self.f.body.last()) {
             (Operand::Var(v), Some(last)) => {
                 last.dst() == Some(*v)
@@ -891,6 +896,9 @@ impl Lower<'_> {
                 v
             }
         };
+        if value_var.is_some_and(|v| self.elements.contains(&v)) {
+            self.elements.insert(var);
+        }
         let info = &mut self.f.vars[var];
         info.name = ident.to_string();
         info.span = ident.span();
