@@ -5,7 +5,10 @@
 #![allow(
     clippy::needless_range_loop,
     clippy::match_like_matches_macro,
-    clippy::collapsible_match
+    clippy::collapsible_match,
+    // The forms under test, written as users write them.
+    clippy::needless_late_init,
+    clippy::useless_vec
 )]
 use autodiff::prelude::*;
 

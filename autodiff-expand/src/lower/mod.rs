@@ -1281,7 +1281,7 @@ fn tuple_tails(e: &Expr, names: &[Ident]) -> Option<Expr> {
         Expr::Match(m) => {
             let mut m = m.clone();
             for arm in &mut m.arms {
-                arm.body = Box::new(tuple_tails(&arm.body, names)?);
+                *arm.body = tuple_tails(&arm.body, names)?;
                 arm.comma.get_or_insert_with(Default::default);
             }
             Some(Expr::Match(m))
