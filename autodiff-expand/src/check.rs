@@ -190,6 +190,20 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
         if o.what.ends_with(crate::lower::CHANGES_IN_PLACE) {
             if let Some(&a) = reads.iter().find(|&&r| act.is_active(r) && !tainted[r]) {
                 let name = &f.vars[a].name;
+                if o.what.contains("borrows with `&mut`") && !o.what.contains("mem::swap") {
+                    // A call writing through `&mut`: the fix is in the callee's signature, not
+                    // in how `name` is changed (the call may not change `name` at all).
+                    let call = o.what.trim_end_matches(crate::lower::CHANGES_IN_PLACE);
+                    cx.error_at(
+                        *span,
+                        format!(
+                            "{call}, has no derivative, and `{name}` is being differentiated: \
+                             `&mut` output arguments are not supported yet; have the called \
+                             function return the value instead (`let out: Vec<f64> = f(..);`)"
+                        ),
+                    );
+                    return;
+                }
                 let instead = match f.vars[a].is_array() {
                     true => format!("element assignments (`{name}[i] = ..;`) in a loop"),
                     false => format!("assignments (`{name} = ..;`)"),
