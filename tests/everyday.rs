@@ -591,3 +591,55 @@ fn iterator_chains() {
     assert_close("chains jvp", dt, want, 1e-10);
     assert_eq!(positive_sum_grad(&x).1, vec![1.0, 0.0, 1.0, 0.0, 1.0]);
 }
+
+/// Three-way `zip`, in a loop and in a sum.
+#[differentiate(wrt = [x, y])]
+fn zip3(x: &[f64], y: &[f64], z: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for ((a, b), c) in x.iter().zip(y.iter()).zip(z.iter()) {
+        s += a * b.sin() * c;
+    }
+    let t: f64 = x
+        .iter()
+        .zip(y)
+        .zip(z.iter())
+        .map(|((a, b), c)| a * b + c)
+        .sum();
+    s * t
+}
+
+#[test]
+fn three_way_zip() {
+    let (x, y, z) = ([0.3, -0.8, 1.1], [0.5, 0.2, -0.7, 9.0], [1.5, -0.4, 0.6]);
+    let (v, (gx, gy)) = zip3_grad(&x, &y, &z);
+    assert_close("zip3 value", v, zip3(&x, &y, &z), 1e-12);
+    for k in 0..3 {
+        let fx = finite_difference(
+            |a| {
+                let mut p = x;
+                p[k] = a;
+                zip3(&p, &y, &z)
+            },
+            x[k],
+        );
+        let fy = finite_difference(
+            |a| {
+                let mut p = y;
+                p[k] = a;
+                zip3(&x, &p, &z)
+            },
+            y[k],
+        );
+        assert_close(&format!("zip3 d/dx[{k}]"), gx[k], fx, 1e-6);
+        assert_close(&format!("zip3 d/dy[{k}]"), gy[k], fy, 1e-6);
+    }
+    // y's fourth element is past the shortest array: no gradient.
+    assert_eq!(gy[3], 0.0);
+    let (tx, ty) = ([0.2, -0.1, 0.3], [0.4, 0.1, -0.2, 1.0]);
+    let (_, d) = zip3_jvp(&x, &y, &z, &tx, &ty);
+    let want: f64 = gx.iter().zip(&tx).map(|(g, t)| g * t).sum::<f64>()
+        + gy.iter().zip(&ty).map(|(g, t)| g * t).sum::<f64>();
+    assert_close("zip3 jvp", d, want, 1e-10);
+    let (_, (vx, _)) = zip3_vjp(&x, &y, &z, 2.0);
+    assert_close("zip3 vjp", vx[1], 2.0 * gx[1], 1e-12);
+}

@@ -557,7 +557,9 @@ impl Lower<'_> {
                         if receiver.reversed || receiver.narrowed {
                             return None;
                         }
-                        let first = *receiver.arrays.first()?;
+                        if receiver.arrays.is_empty() {
+                            return None;
+                        }
                         let other = match strip_parens(&m.args[0]) {
                             Expr::MethodCall(o) if o.method == "iter" && o.args.is_empty() => {
                                 &o.receiver
@@ -566,7 +568,13 @@ impl Lower<'_> {
                             other => other,
                         };
                         let second = self.array_var(other)?;
-                        self.array_iteration(&m.receiver, vec![first, second], false)
+                        // `a.iter().zip(b.iter()).zip(c.iter())`: every array so far, then `c`.
+                        if receiver.enumerate {
+                            return None;
+                        }
+                        let mut arrays = receiver.arrays.clone();
+                        arrays.push(second);
+                        self.array_iteration(&m.receiver, arrays, false)
                     }
                     _ => None,
                 }
@@ -650,9 +658,17 @@ impl Lower<'_> {
                 self.bind_loop_pattern(&t.elems[0], Operand::Var(index));
                 element(self, it.arrays[0], &t.elems[1]);
             }
-            (2, false, Pat::Tuple(t)) if t.elems.len() == 2 => {
-                element(self, it.arrays[0], &t.elems[0]);
-                element(self, it.arrays[1], &t.elems[1]);
+            (n, false, p) if n >= 2 && zip_pattern(p, n) => {
+                // `((a, b), c)` for a zip of a zip: the last array on the right of each pair.
+                let mut p = p;
+                for k in (1..n).rev() {
+                    let Pat::Tuple(t) = strip_pat(p) else { break };
+                    element(self, it.arrays[k], &t.elems[1]);
+                    p = &t.elems[0];
+                    if k == 1 {
+                        element(self, it.arrays[0], p);
+                    }
+                }
             }
             (_, _, p) => self.cx.error_spanned_by(
                 p,
@@ -923,6 +939,15 @@ pub(super) fn filtered_loop(f: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
     f.expr = m.receiver.clone();
     f.body = syn::parse_quote!({ if { let #q = #value; #keep } #body });
     Some(f)
+}
+
+/// The pattern of a zip of `n` arrays: `(a, b)`, `((a, b), c)`, ..
+fn zip_pattern(p: &Pat, n: usize) -> bool {
+    match (strip_pat(p), n) {
+        (_, 1) => true,
+        (Pat::Tuple(t), n) if t.elems.len() == 2 => zip_pattern(&t.elems[0], n - 1),
+        _ => false,
+    }
 }
 
 pub(super) fn strip_pat(p: &Pat) -> &Pat {
