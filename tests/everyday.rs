@@ -643,3 +643,55 @@ fn three_way_zip() {
     let (_, (vx, _)) = zip3_vjp(&x, &y, &z, 2.0);
     assert_close("zip3 vjp", vx[1], 2.0 * gx[1], 1e-12);
 }
+
+/// `max_by` / `min_by` with `partial_cmp` (and the comparison written the other way round).
+#[differentiate(wrt = x)]
+fn extremes(x: &[f64]) -> f64 {
+    let hi = x
+        .iter()
+        .cloned()
+        .max_by(|a, b| a.partial_cmp(b).unwrap())
+        .unwrap();
+    let lo = *x.iter().min_by(|a, b| a.partial_cmp(b).unwrap()).unwrap();
+    let hi2 = x.iter().copied().min_by(|a, b| b.total_cmp(a)).unwrap();
+    let lo_tail = x
+        .iter()
+        .skip(2)
+        .rev()
+        .copied()
+        .min_by(|a, b| a.partial_cmp(b).unwrap())
+        .unwrap();
+    hi * lo.sin() + hi2 * hi2 + lo_tail.exp()
+}
+
+#[test]
+fn max_by_and_min_by() {
+    for x in [[0.3, -0.8, 1.1, 0.2, -0.1], [1.5, 0.4, -0.6, 0.9, -2.0]] {
+        let (v, g) = extremes_grad(&x);
+        assert_close("extremes value", v, extremes(&x), 1e-12);
+        let (_, g2) = extremes_vjp(&x, -0.5);
+        for k in 0..5 {
+            let fd = finite_difference(
+                |a| {
+                    let mut p = x;
+                    p[k] = a;
+                    extremes(&p)
+                },
+                x[k],
+            );
+            assert_close(&format!("extremes d/dx[{k}]"), g[k], fd, 1e-6);
+            assert_close(&format!("extremes vjp[{k}]"), g2[k], -0.5 * fd, 1e-10);
+        }
+        let t = [0.1, 0.2, -0.3, 0.4, 0.5];
+        let (_, d) = extremes_jvp(&x, &t);
+        let want: f64 = g.iter().zip(&t).map(|(a, b)| a * b).sum();
+        assert_close("extremes jvp", d, want, 1e-10);
+    }
+    // A tie: the gradient goes to one of the equal maxima, not both.
+    let (_, g) = extremes_grad(&[2.0, 2.0, -1.0, 0.5, 0.3]);
+    assert_eq!(g[0] + g[1], {
+        let (lo, hi) = (-1.0_f64, 2.0);
+        lo.sin() + 2.0 * hi
+    });
+    assert!(g[0] == 0.0 || g[1] == 0.0);
+}

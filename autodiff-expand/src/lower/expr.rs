@@ -214,6 +214,11 @@ impl Lower<'_> {
                 return total;
             }
         }
+        if name == "unwrap" && m.args.is_empty() {
+            if let Some(extreme) = self.iterator_extreme(&m.receiver) {
+                return extreme;
+            }
+        }
         if name == "fold" && m.args.len() == 2 {
             if let Some(folded) = self.iterator_fold(m) {
                 return folded;
@@ -354,6 +359,115 @@ impl Lower<'_> {
                     span,
                 });
                 l.read(result, span)
+            }),
+        )
+    }
+
+    /// `ITER.max_by(|a, b| a.partial_cmp(b).unwrap()).unwrap()` (or `min_by`, `total_cmp`,
+    /// `.copied()` / `.cloned()` around it) over one array: the loop
+    /// `acc = first; for v in rest { acc = acc.max(v); }`, whose derivative goes to the
+    /// first of equal extremes (`max`'s rule: the receiver on a tie). `None` otherwise.
+    fn iterator_extreme(&mut self, e: &Expr) -> Option<Operand> {
+        let m = match strip_parens(e) {
+            Expr::MethodCall(c)
+                if (c.method == "copied" || c.method == "cloned") && c.args.is_empty() =>
+            {
+                match strip_parens(&c.receiver) {
+                    Expr::MethodCall(m) => m,
+                    _ => return None,
+                }
+            }
+            Expr::MethodCall(m) => m,
+            _ => return None,
+        };
+        let name = m.method.to_string();
+        if (name != "max_by" && name != "min_by") || m.args.len() != 1 {
+            return None;
+        }
+        let Expr::Closure(c) = strip_parens(&m.args[0]) else {
+            return None;
+        };
+        let names: Vec<String> = c
+            .inputs
+            .iter()
+            .map(|p| match strip_pat(p) {
+                Pat::Ident(i) => Some(i.ident.to_string()),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        let [a, b] = names.as_slice() else {
+            return None;
+        };
+        let body: String = c
+            .body
+            .to_token_stream()
+            .to_string()
+            .chars()
+            .filter(|ch| !ch.is_whitespace() && *ch != '*' && *ch != '&')
+            .collect();
+        let order = |x: &str, y: &str| {
+            ["partial_cmp", "total_cmp"].iter().any(|cmp| {
+                let call = format!("{x}.{cmp}({y})");
+                body == call || body == format!("{call}.unwrap()")
+            })
+        };
+        let max = match (order(a, b), order(b, a), name.as_str()) {
+            (true, _, "max_by") | (_, true, "min_by") => true,
+            (true, _, _) | (_, true, _) => false,
+            _ => return None,
+        };
+        let mut iteration = self.iteration(&m.receiver)?;
+        let &[array] = iteration.arrays.as_slice() else {
+            return None;
+        };
+        if iteration.enumerate || iteration.inclusive {
+            return None;
+        }
+        let span = m.method.span();
+        let (start, end) = (iteration.start.clone(), iteration.end.clone());
+        let first = match iteration.reversed {
+            false => start.clone(),
+            true => self.passive_code(
+                &[&end],
+                |t| {
+                    let e = &t[0];
+                    quote!(#e - 1)
+                },
+                span,
+            ),
+        };
+        match iteration.reversed {
+            false => {
+                iteration.start = self.passive_code(
+                    &[&start],
+                    |t| {
+                        let s = &t[0];
+                        quote!(#s + 1)
+                    },
+                    span,
+                )
+            }
+            true => iteration.end = first.clone(),
+        }
+        let op = float_op(if max { "max" } else { "min" }, 1)?;
+        // The first element read into a value, then copied into the accumulator (as `fold`'s
+        // `init` is): the reverse sweep sends a location's final adjoint on through a copy.
+        let head = self.f.new_var("", span, Origin::Temp);
+        self.f.body.push(Stmt::Let {
+            dst: Some(head),
+            rhs: Rhs::Index(array, vec![first]),
+            span,
+        });
+        let start = Rhs::Op(Op::Id, vec![Operand::Var(head)]);
+        Some(
+            self.accumulate_over(iteration, start, span, |l, now, _, index| {
+                let v = l.f.new_var("", span, Origin::Temp);
+                l.f.body.push(Stmt::Let {
+                    dst: Some(v),
+                    rhs: Rhs::Index(array, vec![Operand::Var(index)]),
+                    span,
+                });
+                Operand::Var(l.f.push_op(op, vec![now, Operand::Var(v)], span))
             }),
         )
     }
