@@ -695,3 +695,47 @@ fn max_by_and_min_by() {
     });
     assert!(g[0] == 0.0 || g[1] == 0.0);
 }
+
+/// `map(..).collect::<Vec<_>>()` into a local array, read after.
+#[differentiate(wrt = [x, w])]
+fn collected(x: &[f64], w: f64) -> f64 {
+    let y: Vec<f64> = x.iter().map(|v| (v * w).tanh()).collect();
+    let z = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * y[i] + i as f64)
+        .collect::<Vec<_>>();
+    let mut s = 0.0;
+    for i in 0..y.len() {
+        s += y[i] * z[i] * x[i];
+    }
+    s
+}
+
+#[test]
+fn map_collect() {
+    let x = [0.3, -0.8, 1.1];
+    let w = 0.7;
+    let (v, (gx, gw)) = collected_grad(&x, w);
+    assert_close("collected value", v, collected(&x, w), 1e-12);
+    for k in 0..3 {
+        let fd = finite_difference(
+            |a| {
+                let mut p = x;
+                p[k] = a;
+                collected(&p, w)
+            },
+            x[k],
+        );
+        assert_close(&format!("collected d/dx[{k}]"), gx[k], fd, 1e-6);
+    }
+    let fd = finite_difference(|a| collected(&x, a), w);
+    assert_close("collected d/dw", gw, fd, 1e-6);
+    let t = [0.2, 0.1, -0.4];
+    let (_, d) = collected_jvp(&x, w, &t, 0.5);
+    let want: f64 = gx.iter().zip(&t).map(|(a, b)| a * b).sum::<f64>() + 0.5 * gw;
+    assert_close("collected jvp", d, want, 1e-10);
+    let (_, (vx, vw)) = collected_vjp(&x, w, 2.0);
+    assert_close("collected vjp x", vx[2], 2.0 * gx[2], 1e-12);
+    assert_close("collected vjp w", vw, 2.0 * gw, 1e-12);
+}

@@ -214,6 +214,11 @@ impl Lower<'_> {
                 return total;
             }
         }
+        if name == "collect" && m.args.is_empty() {
+            if let Some(array) = self.iterator_collect(e, m) {
+                return array;
+            }
+        }
         if name == "unwrap" && m.args.is_empty() {
             if let Some(extreme) = self.iterator_extreme(&m.receiver) {
                 return extreme;
@@ -361,6 +366,58 @@ impl Lower<'_> {
                 l.read(result, span)
             }),
         )
+    }
+
+    /// `x.iter().map(|v| ..).collect::<Vec<_>>()` (or `.enumerate()` before the `map`): a
+    /// copy of `x` as a `Vec`, then a loop writing each element, `y[i] = ..`. Outside
+    /// branches and loops only (an array written there must be created before them).
+    fn iterator_collect(&mut self, e: &Expr, m: &syn::ExprMethodCall) -> Option<Operand> {
+        let Expr::MethodCall(map) = strip_parens(&m.receiver) else {
+            return None;
+        };
+        if map.method != "map" || map.args.len() != 1 {
+            return None;
+        }
+        let Expr::Closure(c) = strip_parens(&map.args[0]) else {
+            return None;
+        };
+        if c.inputs.len() != 1 || returns_early(&c.body) {
+            return None;
+        }
+        let iteration = self.iteration(&map.receiver)?;
+        let &[source] = iteration.arrays.as_slice() else {
+            return None;
+        };
+        if iteration.reversed || iteration.narrowed || self.f.vars[source].shape.len() != 1 {
+            return None;
+        }
+        if self.nested > 0 {
+            return Some(self.unsupported(e, "`collect` into an array inside a branch or loop is not supported; create the array before it (`let mut y = vec![0.0; n];`) and write its elements"));
+        }
+        let span = m.method.span();
+        let y = self.f.new_var("", span, Origin::Temp);
+        self.f.vars[y].shape = vec![Level::Dynamic];
+        self.f.vars[y].mutable = true;
+        self.f.body.push(Stmt::Let {
+            dst: Some(y),
+            rhs: Rhs::CopyArray(source),
+            span,
+        });
+        self.collected.insert(y);
+        let index = self.f.new_var("i", span, Origin::Temp);
+        let body = self.nested_block(|l| {
+            l.bind_iteration(&c.inputs[0], &iteration, index);
+            let value = l.expr(&c.body);
+            l.f.body.push(Stmt::Store {
+                array: y,
+                index: vec![Operand::Var(index)],
+                value,
+                accumulate: false,
+                span,
+            });
+        });
+        self.f.body.push(iteration.into_loop(index, body, span));
+        Some(Operand::Var(y))
     }
 
     /// `ITER.max_by(|a, b| a.partial_cmp(b).unwrap()).unwrap()` (or `min_by`, `total_cmp`,

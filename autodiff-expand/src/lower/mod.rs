@@ -118,6 +118,7 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         call_results: HashSet::new(),
         closures: HashMap::new(),
         elements: HashSet::new(),
+        collected: HashSet::new(),
     };
     check_signature(cx, &item.sig);
     let generic = item.sig.generics.type_params().next().is_some();
@@ -296,6 +297,9 @@ struct Lower<'a> {
     /// Elements bound by a loop or an iterator's closure (`for v in x.iter()`): references
     /// in Rust, values here, so a `*v` kept as written loses its `*`.
     elements: HashSet<VarId>,
+    /// Arrays made by `collect` and written element by element: locations whatever their
+    /// binding says.
+    collected: HashSet<VarId>,
 }
 
 struct Closure {
@@ -903,7 +907,7 @@ impl Lower<'_> {
         info.name = ident.to_string();
         info.span = ident.span();
         info.origin = Origin::Local;
-        info.mutable = location;
+        info.mutable = location || self.collected.contains(&var);
         info.ty = ty.as_ref().map(ToTokens::to_token_stream);
         if let Some(ty) = &ty {
             if info.shape.is_empty() {
