@@ -739,3 +739,51 @@ fn map_collect() {
     assert_close("collected vjp x", vx[2], 2.0 * gx[2], 1e-12);
     assert_close("collected vjp w", vw, 2.0 * gw, 1e-12);
 }
+
+/// `step_by(k)` over ranges and arrays, in loops, sums, reversed after it, with `enumerate`
+/// before it.
+#[differentiate(wrt = x)]
+fn strided(x: &[f64], k: usize) -> f64 {
+    let mut s = 0.0;
+    for i in (1..x.len()).step_by(k) {
+        s += x[i] * x[i - 1];
+    }
+    for v in x.iter().step_by(2).rev() {
+        s = s * 0.8 + v.sin();
+    }
+    for (i, v) in x.iter().enumerate().step_by(3) {
+        s += *v * (i as f64 + 1.0);
+    }
+    for i in (0..=x.len() - 1).step_by(2).skip(1) {
+        s += x[i].exp();
+    }
+    let even: f64 = x.iter().step_by(2).sum();
+    let odd: f64 = x.iter().skip(1).step_by(2).map(|v| v * v).sum();
+    s + even * odd
+}
+
+#[test]
+fn step_by() {
+    let x = [0.3, -0.8, 1.1, 0.5, -0.2, 0.9, 0.4];
+    for k in [1, 2, 3] {
+        let (v, g) = strided_grad(&x, k);
+        assert_close("strided value", v, strided(&x, k), 1e-12);
+        let (_, g2) = strided_vjp(&x, k, 0.5);
+        for j in 0..x.len() {
+            let fd = finite_difference(
+                |a| {
+                    let mut p = x;
+                    p[j] = a;
+                    strided(&p, k)
+                },
+                x[j],
+            );
+            assert_close(&format!("strided({k}) d/dx[{j}]"), g[j], fd, 1e-6);
+            assert_close(&format!("strided({k}) vjp[{j}]"), g2[j], 0.5 * fd, 1e-10);
+        }
+        let t: Vec<f64> = (0..x.len()).map(|j| 0.1 * j as f64 - 0.3).collect();
+        let (_, d) = strided_jvp(&x, k, &t);
+        let want: f64 = g.iter().zip(&t).map(|(a, b)| a * b).sum();
+        assert_close("strided jvp", d, want, 1e-10);
+    }
+}

@@ -380,7 +380,7 @@ impl Lower<'_> {
         let Some(iteration) = self.iteration(&f.expr) else {
             self.cx.error_spanned_by(
                 &f.expr,
-                "loop over a range (`for i in 0..n`, `a..=b`) or over an array (`x.iter()`, `&x`, `.iter().enumerate()`, `.iter().zip(y.iter())`), narrowed with `.skip(k)` / `.take(k)` (after `enumerate` and `zip`), reversed with `.rev()`, and `.filter(|v| ..)` last",
+                "loop over a range (`for i in 0..n`, `a..=b`) or over an array (`x.iter()`, `&x`, `.iter().enumerate()`, `.iter().zip(y.iter())`), narrowed with `.skip(k)`, `.take(k)`, `.step_by(k)` (after `enumerate` and `zip`), reversed with `.rev()`, and `.filter(|v| ..)` last; for `chunks` and `windows`, loop over the indices (`for i in 0..x.len() - 1 { .. x[i] .. x[i + 1] .. }`)",
             );
             return;
         };
@@ -462,6 +462,7 @@ impl Lower<'_> {
                     enumerate: false,
                     reversed: false,
                     narrowed: false,
+                    stride: None,
                 })
             }
             Expr::Reference(r) => self.array_iteration(&r.expr, Vec::new(), false),
@@ -552,6 +553,31 @@ impl Lower<'_> {
                         it.narrowed = true;
                         Some(it)
                     }
+                    // `step_by(k)`: a count `j` in `0..(len + k - 1) / k`, the index
+                    // `start + j * k`. Not after `rev` (which would start from the end), nor
+                    // twice.
+                    ("step_by", 1) => {
+                        let mut it = self.iteration(&m.receiver)?;
+                        if it.reversed || it.stride.is_some() {
+                            return None;
+                        }
+                        let span = m.method.span();
+                        let k = self.expr(&m.args[0]);
+                        let plus = if it.inclusive { quote!(+ 1) } else { quote!() };
+                        let count = self.passive_code(&[&it.start, &it.end, &k], |t| {
+                            let (s, e, k) = (&t[0], &t[1], &t[2]);
+                            quote!(if #e #plus > #s { (#e #plus - #s + #k - 1) / #k } else { 0 })
+                        }, span);
+                        it.stride = Some((it.start.clone(), k));
+                        it.start = Operand::Const {
+                            tokens: quote!(0),
+                            value: Some(0.0),
+                        };
+                        it.end = count;
+                        it.inclusive = false;
+                        it.narrowed = true;
+                        Some(it)
+                    }
                     ("zip", 1) => {
                         let receiver = self.iteration(&m.receiver)?;
                         if receiver.reversed || receiver.narrowed {
@@ -636,11 +662,13 @@ impl Lower<'_> {
             enumerate,
             reversed: false,
             narrowed: false,
+            stride: None,
         })
     }
 
     /// Binds the loop pattern at the top of the body: the index, or the elements.
     pub(super) fn bind_iteration(&mut self, pat: &Pat, it: &Iteration, index: VarId) {
+        let index = self.real_index(it, index, pat.span());
         let element = |l: &mut Self, array: VarId, pat: &Pat| {
             let v = l.f.new_var("", pat.span(), Origin::Temp);
             l.f.body.push(Stmt::Let {
@@ -674,6 +702,24 @@ impl Lower<'_> {
                 p,
                 "bind the loop variable with a name, `_`, or a pair `(i, v)` / `(a, b)`",
             ),
+        }
+    }
+
+    /// The array index of a loop's count: itself, or `base + j * k` under `step_by`.
+    pub(super) fn real_index(&mut self, it: &Iteration, index: VarId, span: Span) -> VarId {
+        match &it.stride {
+            None => index,
+            Some((base, k)) => self
+                .passive_code(
+                    &[base, &Operand::Var(index), k],
+                    |t| {
+                        let (b, j, k) = (&t[0], &t[1], &t[2]);
+                        quote!(#b + #j * #k)
+                    },
+                    span,
+                )
+                .var()
+                .expect("passive code is a variable"),
         }
     }
 
@@ -874,8 +920,10 @@ pub(super) struct Iteration {
     pub(super) enumerate: bool,
     /// `.rev()`: from the last index down.
     pub(super) reversed: bool,
-    /// `skip` / `take`: the range no longer starts at the array's first element.
+    /// `skip` / `take` / `step_by`: the range no longer starts at the array's first element.
     pub(super) narrowed: bool,
+    /// `step_by(k)`: the loop counts `j` over `start..end` and the index is `base + j * k`.
+    pub(super) stride: Option<(Operand, Operand)>,
 }
 
 impl Iteration {

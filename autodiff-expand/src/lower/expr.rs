@@ -323,6 +323,7 @@ impl Lower<'_> {
                             l.expr(&c.body)
                         }
                         (None, Some(array)) => {
+                            let index = l.real_index(it, index, span);
                             let v = l.f.new_var("", span, Origin::Temp);
                             l.f.body.push(Stmt::Let {
                                 dst: Some(v),
@@ -477,7 +478,7 @@ impl Lower<'_> {
         let &[array] = iteration.arrays.as_slice() else {
             return None;
         };
-        if iteration.enumerate || iteration.inclusive {
+        if iteration.enumerate || iteration.inclusive || iteration.stride.is_some() {
             return None;
         }
         let span = m.method.span();
