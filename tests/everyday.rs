@@ -787,3 +787,38 @@ fn step_by() {
         assert_close("strided jvp", d, want, 1e-10);
     }
 }
+
+/// A closure shadowing another and calling it (the one before it, as Rust does).
+#[differentiate(wrt = x)]
+fn shadowed_closure(x: f64) -> f64 {
+    let act = |z: f64| z * x;
+    let act = |z: f64| act(z).sin() + z;
+    act(x * x)
+}
+
+#[test]
+fn a_closure_calling_the_closure_it_shadows() {
+    for x in [0.4, -1.3] {
+        let f = |x: f64| (x * x * x).sin() + x * x;
+        let (v, g) = shadowed_closure_grad(x);
+        assert_close("shadowed value", v, f(x), 1e-12);
+        assert_close(
+            "shadowed grad",
+            g,
+            (x * x * x).cos() * 3.0 * x * x + 2.0 * x,
+            1e-12,
+        );
+        assert_close(
+            "shadowed jvp",
+            shadowed_closure_jvp(x, 0.5).1,
+            0.5 * g,
+            1e-12,
+        );
+        assert_close(
+            "shadowed vjp",
+            shadowed_closure_vjp(x, 2.0).1,
+            2.0 * g,
+            1e-12,
+        );
+    }
+}

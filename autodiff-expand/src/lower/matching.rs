@@ -310,6 +310,7 @@ impl Lower<'_> {
         let closure = Closure {
             closure: c.clone(),
             scopes: self.scopes.clone(),
+            closures: self.closures.clone(),
         };
         self.closures.insert(name, closure);
     }
@@ -326,9 +327,9 @@ impl Lower<'_> {
     /// A call of a closure bound in the body: its body, lowered where the call is, with the
     /// parameters bound to the arguments and the other names as the definition saw them.
     pub(super) fn inline(&mut self, name: &str, c: &syn::ExprCall) -> Operand {
-        let closure = &self.closures[name];
-        let (body, inputs) = (closure.closure.body.clone(), closure.closure.inputs.clone());
-        let scopes = closure.scopes.clone();
+        let closure = self.closures[name].clone();
+        let (body, inputs) = (closure.closure.body, closure.closure.inputs);
+        let scopes = closure.scopes;
         if inputs.len() != c.args.len() {
             return self.unsupported(
                 c,
@@ -343,6 +344,7 @@ impl Lower<'_> {
         }
         let args: Vec<Operand> = c.args.iter().map(|a| self.expr(a)).collect();
         let outer = std::mem::replace(&mut self.scopes, scopes);
+        let outer_closures = std::mem::replace(&mut self.closures, closure.closures);
         self.scopes.push(HashMap::new());
         self.depth += 1;
         for (p, v) in inputs.iter().zip(args) {
@@ -355,6 +357,7 @@ impl Lower<'_> {
         let value = self.expr(&body);
         self.depth -= 1;
         self.scopes = outer;
+        self.closures = outer_closures;
         value
     }
 }

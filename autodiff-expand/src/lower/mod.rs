@@ -302,9 +302,13 @@ struct Lower<'a> {
     collected: HashSet<VarId>,
 }
 
+#[derive(Clone)]
 struct Closure {
     closure: syn::ExprClosure,
     scopes: Vec<HashMap<String, VarId>>,
+    /// The closures its definition saw (not itself: a closure cannot call itself, and
+    /// `let act = |z| act(z) + 1.0;` calls the `act` before it).
+    closures: HashMap<String, Closure>,
 }
 
 #[derive(Clone)]
