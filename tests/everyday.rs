@@ -822,3 +822,58 @@ fn a_closure_calling_the_closure_it_shadows() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// 5. Sub-slices iterated: the indices of the range over the array.
+
+#[differentiate(wrt = x)]
+fn sub_slices(x: &[f64], a: usize, b: usize) -> f64 {
+    let mut s: f64 = x[1..].iter().sum();
+    for v in x[a..b].iter() {
+        s += v * v;
+    }
+    for v in &x[..=a] {
+        s = s * 0.9 + v.sin();
+    }
+    let t: f64 = x[b..].iter().map(|v| v.exp()).sum();
+    let p = x[..b].iter().rev().fold(1.0, |acc, v| acc * v + 0.5);
+    s * t + p
+}
+
+/// The program of the former ui case `sum-over-a-sub-slice.rs` (then an error).
+#[differentiate(wrt = x)]
+fn tail_sum(x: &[f64]) -> f64 {
+    x[1..].iter().sum()
+}
+
+#[test]
+fn iterated_sub_slices() {
+    let x = [0.3, -0.8, 1.1, 0.5, -0.2];
+    for (a, b) in [(1, 3), (0, 5), (2, 2)] {
+        let (v, g) = sub_slices_grad(&x, a, b);
+        assert_close("sub_slices value", v, sub_slices(&x, a, b), 1e-12);
+        let (_, g2) = sub_slices_vjp(&x, a, b, 0.5);
+        for k in 0..5 {
+            let fd = finite_difference(
+                |y| {
+                    let mut p = x;
+                    p[k] = y;
+                    sub_slices(&p, a, b)
+                },
+                x[k],
+            );
+            assert_close(&format!("sub_slices({a}, {b}) d/dx[{k}]"), g[k], fd, 1e-6);
+            assert_close(
+                &format!("sub_slices({a}, {b}) vjp[{k}]"),
+                g2[k],
+                0.5 * fd,
+                1e-10,
+            );
+        }
+        let t = [0.1, 0.2, -0.3, 0.4, 0.5];
+        let (_, d) = sub_slices_jvp(&x, a, b, &t);
+        let want: f64 = g.iter().zip(&t).map(|(p, q)| p * q).sum();
+        assert_close("sub_slices jvp", d, want, 1e-10);
+    }
+    assert_eq!(tail_sum_grad(&x).1, vec![0.0, 1.0, 1.0, 1.0, 1.0]);
+}

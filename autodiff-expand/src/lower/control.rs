@@ -465,11 +465,15 @@ impl Lower<'_> {
                     stride: None,
                 })
             }
+            Expr::Reference(r) if sub_slice(&r.expr).is_some() => self.sub_slice_iteration(&r.expr),
             Expr::Reference(r) => self.array_iteration(&r.expr, Vec::new(), false),
             Expr::Path(_) => self.array_iteration(e, Vec::new(), false),
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
                 match (name.as_str(), m.args.len()) {
+                    ("iter", 0) if sub_slice(&m.receiver).is_some() => {
+                        self.sub_slice_iteration(&m.receiver)
+                    }
                     ("iter", 0) => self.array_iteration(&m.receiver, Vec::new(), false),
                     // `x.iter().copied()`: the same elements, by value (as the loop reads them).
                     ("copied" | "cloned", 0) => self.iteration(&m.receiver),
@@ -607,6 +611,32 @@ impl Lower<'_> {
             }
             _ => None,
         }
+    }
+
+    /// `x[a..b].iter()`, `&x[a..]`, `x[..=b]`: the indices of the range over `x`, which is
+    /// how the elements are read (and their adjoints land in the range).
+    pub(super) fn sub_slice_iteration(&mut self, e: &Expr) -> Option<Iteration> {
+        let (base, range) = sub_slice(e)?;
+        let mut it = self.array_iteration(base, Vec::new(), false)?;
+        if let Some(start) = &range.start {
+            it.start = self.expr(start);
+        }
+        if let Some(end) = &range.end {
+            let end = self.expr(end);
+            it.end = match range.limits {
+                syn::RangeLimits::HalfOpen(_) => end,
+                syn::RangeLimits::Closed(_) => self.passive_code(
+                    &[&end],
+                    |t| {
+                        let e = &t[0];
+                        quote!(#e + 1)
+                    },
+                    e.span(),
+                ),
+            };
+        }
+        it.narrowed = true;
+        Some(it)
     }
 
     pub(super) fn array_var(&mut self, e: &Expr) -> Option<VarId> {
@@ -987,6 +1017,19 @@ pub(super) fn filtered_loop(f: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
     f.expr = m.receiver.clone();
     f.body = syn::parse_quote!({ if { let #q = #value; #keep } #body });
     Some(f)
+}
+
+/// `x[a..b]` on a name: the name and the range.
+fn sub_slice(e: &Expr) -> Option<(&Expr, &syn::ExprRange)> {
+    match strip_parens(e) {
+        Expr::Index(ix) if matches!(strip_parens(&ix.expr), Expr::Path(_)) => {
+            match strip_parens(&ix.index) {
+                Expr::Range(r) => Some((&ix.expr, r)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// The pattern of a zip of `n` arrays: `(a, b)`, `((a, b), c)`, ..
