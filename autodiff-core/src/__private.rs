@@ -268,6 +268,14 @@ impl<'a, T: Clone> SliceTangent<'a, T> for &'a Vec<T> {
     }
 }
 
+/// A local `[T; N]` passed as `&rot` to a `&[T]` parameter: its tangent is an array too.
+impl<'a, T: Clone, const N: usize> SliceTangent<'a, T> for &'a [T; N] {
+    #[inline(always)]
+    fn into_tangent(self, _len: usize) -> std::borrow::Cow<'a, [T]> {
+        std::borrow::Cow::Borrowed(self.as_slice())
+    }
+}
+
 impl<'a, 'b, T: Clone> SliceTangent<'a, T> for &'a std::borrow::Cow<'b, [T]> {
     #[inline(always)]
     fn into_tangent(self, _len: usize) -> std::borrow::Cow<'a, [T]> {

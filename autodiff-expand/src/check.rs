@@ -224,7 +224,14 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
         }
         let fresh = reads.iter().any(|&r| act.varied[r] && !tainted[r]);
         tainted[*dst] = true;
-        if fresh && o.what == crate::lower::CALL_RESULT_INDEXED {
+        if fresh && o.what == crate::lower::MATCH_BINDING {
+            cx.error_at(
+                *span,
+                "this pattern binds part of a value that is being differentiated, and a pattern's \
+                 bindings carry no derivative; match on a passive value (an integer, an enum, \
+                 `x.partial_cmp(&y)`) and use the float by its own name in the arm",
+            );
+        } else if fresh && o.what == crate::lower::CALL_RESULT_INDEXED {
             cx.error_at(
                 *span,
                 "this indexes what a call returned, which the macro takes for one float; write the \
@@ -306,20 +313,10 @@ pub fn convention(lowered: &Lowered, spec: &Spec) -> Spec {
 }
 
 /// The message for code without a derivative on a differentiated path. Where the culprit
-/// is a construct that is not supported yet (a `match`, a sub-slice), the message names
-/// that construct and what to write instead: telling the user that `sum` has no derivative
-/// rule, or to wrap a `match` in `stop_gradient`, would blame code that works.
+/// is a construct that is not supported yet (a sub-slice), the message names that
+/// construct and what to write instead: telling the user that `sum` has no derivative
+/// rule would blame code that works.
 fn report_opaque(cx: &Ctxt, f: &Function, o: &crate::ir::Opaque, span: proc_macro2::Span) {
-    if o.what == "a `match` expression" {
-        cx.error_at(
-            span,
-            "`match` is not supported yet where a value being differentiated flows through it \
-             (as its scrutinee or in its arms); write it as an `if`/`else` chain, whose branches \
-             are differentiated: `if k == 0 { .. } else if k == 1 { .. } else { .. }`, or \
-             `if x < y { .. } else { .. }` for a comparison of floats",
-        );
-        return;
-    }
     if let Some(sub_slice) = find_sub_slice(o.tokens.clone()) {
         let text = display(f, sub_slice.clone());
         cx.error_spanned_by(
