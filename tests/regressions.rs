@@ -11,64 +11,9 @@
 )]
 use autodiff::prelude::*;
 
+#[macro_use]
 mod dual;
 use dual::{assert_close, derivative, finite_difference, gradient, D};
-
-/// `f(x)` with one differentiated scalar `x`: the value, `_grad`, `_vjp` (seed 0.7) and
-/// `_jvp` (tangent -1.3) against dual numbers, and the gradient against finite differences.
-#[allow(clippy::too_many_arguments)]
-fn check_scalar(
-    name: &str,
-    x: f64,
-    primal: impl Fn(f64) -> f64,
-    oracle: impl Fn(D) -> D,
-    grad: impl Fn(f64) -> (f64, f64),
-    vjp: impl Fn(f64, f64) -> (f64, f64),
-    jvp: impl Fn(f64, f64) -> (f64, f64),
-) {
-    let (value, exact) = derivative(&oracle, x, 1.0);
-    assert_close(
-        &format!("{name}({x}): oracle value"),
-        value,
-        primal(x),
-        1e-12,
-    );
-    let fd = finite_difference(&primal, x);
-    assert_close(
-        &format!("{name}({x}): dual vs finite difference"),
-        exact,
-        fd,
-        1e-6,
-    );
-    let (v, g) = grad(x);
-    assert_close(&format!("{name}({x}): _grad value"), v, value, 1e-12);
-    assert_close(&format!("{name}({x}): _grad"), g, exact, 1e-10);
-    let (v, g) = vjp(x, 0.7);
-    assert_close(&format!("{name}({x}): _vjp value"), v, value, 1e-12);
-    assert_close(&format!("{name}({x}): _vjp"), g, 0.7 * exact, 1e-10);
-    let (v, t) = jvp(x, -1.3);
-    assert_close(&format!("{name}({x}): _jvp value"), v, value, 1e-12);
-    let (_, exact_t) = derivative(&oracle, x, -1.3);
-    assert_close(&format!("{name}({x}): _jvp"), t, exact_t, 1e-10);
-}
-
-/// `check_scalar` for a generic function `f(.., x, ..)` differentiated with respect to `x`
-/// alone: `|x| f(args)` names where `x` goes among the arguments.
-macro_rules! check {
-    ($f:ident, $grad:ident, $vjp:ident, $jvp:ident, |$x:ident| ($($a:expr),*), at [$($at:expr),+]) => {
-        for at in [$($at),+] {
-            check_scalar(
-                stringify!($f),
-                at,
-                |$x: f64| $f($($a),*),
-                |$x: D| $f($($a),*),
-                |$x: f64| $grad($($a),*),
-                |$x: f64, s: f64| $vjp($($a,)* s),
-                |$x: f64, t: f64| $jvp($($a,)* t),
-            );
-        }
-    };
-}
 
 fn c<T: Float>(v: f64) -> T {
     T::from(v).unwrap()
