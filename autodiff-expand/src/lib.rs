@@ -23,6 +23,19 @@
 //! IR (the oracle of the property tests), and `fallback` is what the user gets on error:
 //! their function unchanged, the errors, and stubs that keep callers from a cascade of
 //! follow-on errors.
+//!
+//! # Changing the structure without changing the output
+//!
+//! `examples/snapshot.rs` expands every annotated function of the workspace's `tests/`,
+//! `examples/` and `benches/src/` and writes the pretty-printed code, one file per source
+//! file. Take a snapshot before a refactor and diff it after; an empty diff means the
+//! generated code is unchanged (functions written inside `macro_rules!` are not seen):
+//!
+//! ```text
+//! cargo run -p autodiff-expand --example snapshot -- /tmp/before
+//! cargo run -p autodiff-expand --example snapshot -- /tmp/after
+//! diff -r /tmp/before /tmp/after
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod activity;
