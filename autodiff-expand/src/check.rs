@@ -5,10 +5,12 @@ use crate::activity::Activity;
 use crate::args::Config;
 use crate::ctxt::Ctxt;
 use crate::ir::{walk, Function, Rhs, Stmt, VarId};
-use crate::lower::{Kind, Lowered};
+use crate::lower::Lowered;
+use crate::types::Kind;
+use crate::types::{gradient_type, is_scalar_path, is_tensor_type, shape_of, tangent_kind};
 use proc_macro2::{Ident, TokenStream};
 use quote::ToTokens;
-use syn::{ReturnType, Type};
+use syn::ReturnType;
 
 /// One entry of `wrt`, resolved.
 pub struct WrtEntry {
@@ -87,9 +89,7 @@ fn resolve_wrt(cx: &Ctxt, lowered: &Lowered, name: &Ident, ret: &ReturnType) -> 
             var: p.var,
             param: Some(index),
             grad_ty: gradient_type(&p.ty),
-            scalar: p.kind == Kind::Float
-                && crate::lower::shape_of(&p.ty).is_empty()
-                && !crate::lower::is_tensor_type(&p.ty),
+            scalar: p.kind == Kind::Float && shape_of(&p.ty).is_empty() && !is_tensor_type(&p.ty),
         });
     }
     let var = resolve_name(cx, lowered, name, "wrt")?;
@@ -227,39 +227,6 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
     });
 }
 
-/// The gradient's type for a parameter's type: references dropped, slices become `Vec`s,
-/// fixed arrays stay fixed (`&[[f64; 3]]` -> `Vec<[f64; 3]>`).
-pub fn gradient_type(ty: &Type) -> TokenStream {
-    match strip_reference(ty) {
-        Type::Slice(s) => {
-            let e = gradient_type(&s.elem);
-            quote::quote!(::std::vec::Vec<#e>)
-        }
-        Type::Array(a) => {
-            let (e, len) = (gradient_type(&a.elem), &a.len);
-            quote::quote!([#e; #len])
-        }
-        Type::Path(p) if crate::lower::vec_element(p).is_some() => {
-            let e = gradient_type(crate::lower::vec_element(p).expect("checked"));
-            quote::quote!(::std::vec::Vec<#e>)
-        }
-        other => other.to_token_stream(),
-    }
-}
-
-fn strip_reference(ty: &Type) -> &Type {
-    match ty {
-        Type::Reference(r) => strip_reference(&r.elem),
-        Type::Paren(p) => strip_reference(&p.elem),
-        other => other,
-    }
-}
-
-/// `f64`, `f32`, `T`: a single-identifier path type.
-pub fn is_scalar_path(ty: &Type) -> bool {
-    matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some())
-}
-
 /// The `wrt` list of the calling convention: every parameter of a float type (scalar or
 /// array) whose derivative the function can compute (none of its paths goes through code
 /// without a derivative rule).
@@ -269,7 +236,7 @@ pub fn convention(lowered: &Lowered, spec: &Spec) -> Spec {
         .iter()
         .enumerate()
         // Nested arrays have no tangent type in the convention yet.
-        .filter(|(_, p)| p.kind == Kind::Float && crate::generate::tangent_kind(&p.ty).is_some())
+        .filter(|(_, p)| p.kind == Kind::Float && tangent_kind(&p.ty).is_some())
         .filter(|(_, p)| {
             let act = crate::activity::analyze(&lowered.f, &[p.var], &spec.stop);
             let cx = Ctxt::new();
@@ -281,7 +248,7 @@ pub fn convention(lowered: &Lowered, spec: &Spec) -> Spec {
             var: p.var,
             param: Some(index),
             grad_ty: gradient_type(&p.ty),
-            scalar: crate::lower::shape_of(&p.ty).is_empty(),
+            scalar: shape_of(&p.ty).is_empty(),
         })
         .collect();
     Spec {

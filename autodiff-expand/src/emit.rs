@@ -1,8 +1,8 @@
 //! The last pass: IR -> Rust tokens. Variables get readable, unique names; every name the
 //! macro invents is hygienic (`Span::mixed_site()`), so it can never collide with a user's
 //! `grad`, `seed` or `v3`. Parameters keep the user's own identifiers.
+use crate::ir::placeholder_var;
 use crate::ir::{Cmp, Function, Level, Op, Operand, Origin, Rhs, Stmt, VarId};
-use crate::lower::placeholder_var;
 use proc_macro2::{Group, Ident, Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, ToTokens};
 use std::collections::{HashMap, HashSet};

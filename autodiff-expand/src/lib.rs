@@ -57,6 +57,7 @@ pub mod lower;
 pub mod reverse;
 pub mod rules;
 pub mod simplify;
+pub mod types;
 
 use proc_macro2::TokenStream;
 

@@ -1261,7 +1261,7 @@ fn elementwise_add(
 ) -> Stmt {
     let k = fresh(vars, "k", span, Origin::Temp);
     let len = fresh(vars, "len", span, Origin::Temp);
-    let placeholder = crate::lower::placeholder(to, span);
+    let placeholder = crate::ir::placeholder(to, span);
     let mut body = Vec::new();
     let value = match from {
         Operand::Var(from) if vars[from].is_array() => {
@@ -1335,7 +1335,7 @@ fn move_adjoint(vars: &mut Vec<Var>, from: VarId, to: Option<VarId>, span: Span)
     let len = fresh(vars, "len", span, Origin::Temp);
     let element = fresh(vars, "element", span, Origin::Temp);
     let zero = fresh(vars, "zero", span, Origin::Temp);
-    let placeholder = crate::lower::placeholder(from, span);
+    let placeholder = crate::ir::placeholder(from, span);
     let at = || vec![Operand::Var(k)];
     let mut body = vec![Stmt::Let {
         dst: Some(element),
@@ -1579,7 +1579,7 @@ fn plus_carry(
 /// `let mut carry = 0.0;`, the zero of the accumulator's element type (the macro does not
 /// know it).
 fn zero_element_of(carry: VarId, acc: VarId, span: Span) -> Stmt {
-    let acc_tokens = crate::lower::placeholder(acc, span);
+    let acc_tokens = crate::ir::placeholder(acc, span);
     Stmt::Let {
         dst: Some(carry),
         rhs: Rhs::Opaque(crate::ir::Opaque {
@@ -1717,8 +1717,8 @@ fn flush_carry(
 /// pop per element, each of which updates the stack's length in memory).
 fn array_snapshot(array: VarId, stack: VarId, span: Span) -> (Stmt, Stmt) {
     let (a, st) = (
-        crate::lower::placeholder(array, span),
-        crate::lower::placeholder(stack, span),
+        crate::ir::placeholder(array, span),
+        crate::ir::placeholder(stack, span),
     );
     let effect = |tokens: proc_macro2::TokenStream, what: &str| Stmt::Let {
         dst: None,

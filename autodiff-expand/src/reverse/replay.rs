@@ -340,7 +340,7 @@ fn fills_whole(vars: &[Var], defs: &HashMap<VarId, Rhs>, array: VarId, end: &Ope
         syn::Expr::Path(p) => p
             .path
             .get_ident()
-            .and_then(crate::lower::placeholder_var)
+            .and_then(crate::ir::placeholder_var)
             .is_some_and(|p| p == v),
         _ => false,
     };
@@ -349,7 +349,7 @@ fn fills_whole(vars: &[Var], defs: &HashMap<VarId, Rhs>, array: VarId, end: &Ope
     if let Some(syn::Expr::MethodCall(m)) = end.var().and_then(parsed) {
         let copied_from = |v: VarId| matches!(defs.get(&array), Some(Rhs::CopyArray(s)) if *s == v);
         let measured = match &*m.receiver {
-            syn::Expr::Path(p) => p.path.get_ident().and_then(crate::lower::placeholder_var),
+            syn::Expr::Path(p) => p.path.get_ident().and_then(crate::ir::placeholder_var),
             _ => None,
         };
         if m.method == "len"
