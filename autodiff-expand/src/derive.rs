@@ -2,8 +2,8 @@
 //! with ones (`f_grad`) or with a seed parameter (`f_vjp`), and forward mode (`f_jvp`); each
 //! result is simplified before it is emitted.
 use crate::activity::Activity;
-use crate::check::Spec;
 use crate::ir::{Function, Operand, Origin, VarId};
+use crate::spec::Spec;
 use crate::{forward, reverse, simplify};
 use proc_macro2::Span;
 

@@ -2,11 +2,11 @@
 //! function as written, then `f_grad`, `f_vjp` and `f_jvp` with the same visibility,
 //! generics and where clause.
 use crate::args::{Config, Unconnected};
-use crate::check::Spec;
 use crate::derive::Derived;
 use crate::emit::{private, tuple_or_single, Emitter};
 use crate::ir::Operand;
 use crate::lower::Lowered;
+use crate::spec::Spec;
 use crate::types::{is_scalar_path, tangent_kind, TangentKind};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};

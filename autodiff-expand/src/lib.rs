@@ -57,6 +57,7 @@ pub mod lower;
 pub mod reverse;
 pub mod rules;
 pub mod simplify;
+pub mod spec;
 pub mod types;
 
 use proc_macro2::TokenStream;
@@ -96,11 +97,11 @@ pub fn expand(attr: TokenStream, function: &syn::ItemFn) -> syn::Result<TokenStr
     let cx = ctxt::Ctxt::new();
     let config = args::parse(&cx, attr);
     let mut lowered = lower::function(&cx, function);
-    let spec = check::resolve(&cx, &config, &lowered, &function.sig.output);
+    let spec = spec::resolve(&cx, &config, &lowered, &function.sig.output);
     if cx.has_errors() {
         return cx.check().map(|()| TokenStream::new());
     }
-    let wrt: Vec<ir::VarId> = spec.wrt.iter().map(|w| w.var).collect();
+    let wrt = spec.wrt_vars();
     // Common subexpressions of the primal, once `wrt` and `stop` are known: the values they
     // name are not merged with equal ones (`simplify::share_keeping`).
     let named: Vec<ir::VarId> = wrt.iter().chain(&spec.stop).copied().collect();
@@ -113,8 +114,11 @@ pub fn expand(attr: TokenStream, function: &syn::ItemFn) -> syn::Result<TokenStr
     let jvp = derive::forward(&lowered.f, &act, &spec);
     // The calling convention: derivatives with respect to every float parameter this
     // function can differentiate, whatever its own `wrt` says.
-    let convention_spec = check::convention(&lowered, &spec);
-    let all: Vec<ir::VarId> = convention_spec.wrt.iter().map(|w| w.var).collect();
+    let convention_spec = spec::convention(&lowered, &spec, |var| {
+        let alone = activity::analyze(&lowered.f, &[var], &spec.stop);
+        !check::reaches_opaque(&lowered.f, &alone)
+    });
+    let all = convention_spec.wrt_vars();
     let convention_act = activity::analyze(&lowered.f, &all, &convention_spec.stop);
     let reverse = derive::reverse(
         &lowered.f,
