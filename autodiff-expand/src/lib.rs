@@ -19,8 +19,8 @@
 //! emit      IR -> tokens, hygienic names (derivative arrays through views of their
 //!           primal's length); signatures of the generated functions
 //! ```
-//! `derive` runs forward/reverse/simplify for each generated function, `interp` evaluates
-//! IR (the oracle of the property tests), and `fallback` is what the user gets on error:
+//! `derive` runs forward/reverse/simplify for each generated function, `interp` (feature
+//! `interp`, on for this crate's tests only) evaluates IR (the oracle of the property tests), and `fallback` is what the user gets on error:
 //! their function unchanged, the errors, and stubs that keep callers from a cascade of
 //! follow-on errors.
 //!
@@ -51,6 +51,7 @@ pub mod forward;
 pub mod generate;
 
 pub use custom::custom_derivative;
+#[cfg(feature = "interp")]
 pub mod interp;
 pub mod ir;
 pub mod lower;
