@@ -5,6 +5,8 @@
 //! result) a fresh [`VarId`], so the reverse sweep can always name the primal value it needs.
 use proc_macro2::{Ident, Span, TokenStream};
 
+pub mod analysis;
+
 pub type VarId = usize;
 
 /// The prefix of a placeholder: `__autodiff_var_N` stands for variable `N`.
