@@ -2,23 +2,30 @@
 //! (`autodiff-macros`) is a one-line wrapper, and tests, the `generated` example and the
 //! compile-time benchmarks call [`differentiate`] on `proc_macro2` tokens directly.
 //!
-//! The pipeline, one module per pass, in the order data flows:
+//! The pipeline, one module per pass, in the order data flows (a pass never imports a later
+//! one):
 //!
 //! ```text
 //! args      attribute tokens -> Config (wrt, stop, unconnected)
 //! lower     syn::ItemFn -> IR (three-address statements); iterator sums and folds become
 //!           loops, arrays created in loops are created once before them; unsupported
 //!           syntax -> errors
-//! check     what wrt/stop name; code without a derivative on a differentiated path
+//! spec      wrt/stop resolved against the parameters and top-level lets (Spec, WrtEntry);
+//!           the calling convention's Spec
+//! check     code without a derivative on a differentiated path
 //! activity  varied / useful / active variables; connectivity of each wrt entry
 //! rules     THE table of derivative rules, read by forward and reverse
 //! forward   IR -> primal + tangent IR (f_jvp)
-//! reverse   IR -> primal sweep + adjoint sweep (f_grad, f_vjp); reverse/replay decides
-//!           where a loop iteration is run again instead of saving its values
+//! reverse   IR -> primal sweep + adjoint sweep (f_grad, f_vjp): mod.rs the driver,
+//!           adjoints (per statement), strategy (how a loop or branch is reversed),
+//!           saving (recompute, push/pop, step back), carries (register carries), replay
+//!           (a loop iteration run again instead of saving its values)
 //! simplify  common subexpressions, dead code, loop-invariant reads
-//! emit      IR -> tokens, hygienic names (derivative arrays through views of their
-//!           primal's length); signatures of the generated functions
+//! emit      IR -> tokens: mod.rs statements, names (hygienic), operations, views
+//!           (derivative arrays through views of their primal's length)
 //! ```
+//! Below every pass: `ir` (with `ir::analysis`, the block analyses reverse and replay
+//! share, and the `__autodiff_var_N` placeholders), `types` (type classifiers), `ctxt`.
 //! `derive` runs forward/reverse/simplify for each generated function, `interp` (feature
 //! `interp`, on for this crate's tests only) evaluates IR (the oracle of the property tests), and `fallback` is what the user gets on error:
 //! their function unchanged, the errors, and stubs that keep callers from a cascade of
