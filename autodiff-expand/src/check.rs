@@ -62,7 +62,7 @@ fn opaque_on_active_paths(f: &Function, act: &Activity, report: &mut dyn FnMut(S
         let Rhs::Opaque(o) = rhs else { return };
         // A method that changes a differentiated array in place, kept as written: its result
         // is unused, but the array's later reads see the change, which has no derivative.
-        if o.what.ends_with(crate::lower::CHANGES_IN_PLACE) {
+        if o.what.ends_with(crate::ir::CHANGES_IN_PLACE) {
             if let Some(&a) = reads.iter().find(|&&r| act.is_active(r) && !tainted[r]) {
                 let name = &f.vars[a].name;
                 let instead = match f.vars[a].is_array() {
@@ -85,7 +85,7 @@ fn opaque_on_active_paths(f: &Function, act: &Activity, report: &mut dyn FnMut(S
         }
         let fresh = reads.iter().any(|&r| act.varied[r] && !tainted[r]);
         tainted[*dst] = true;
-        if fresh && o.what == crate::lower::CALL_RESULT_INDEXED {
+        if fresh && o.what == crate::ir::CALL_RESULT_INDEXED {
             report(
                 *span,
                 "this indexes what a call returned, which the macro takes for one float; write the \

@@ -49,7 +49,7 @@ pub fn changed_in_place(s: &Stmt) -> &[VarId] {
         Stmt::Let {
             rhs: Rhs::Opaque(o),
             ..
-        } if o.what.ends_with(crate::lower::CHANGES_IN_PLACE) => &o.reads,
+        } if o.what.ends_with(crate::ir::CHANGES_IN_PLACE) => &o.reads,
         _ => &[],
     }
 }

@@ -9,6 +9,15 @@ pub mod analysis;
 
 pub type VarId = usize;
 
+/// The end of `what` for code kept as written that changes what it reads in place (a
+/// method of the array, a call given `&mut x`); `check` reports it where what it changes
+/// carries a derivative, and the reverse pass counts it as a write of what it reads.
+pub const CHANGES_IN_PLACE: &str = " in place,";
+
+/// What an `Opaque` indexing of a call's result is called: `check` then says to write the
+/// array's type (a call is taken to return one float unless its binding says otherwise).
+pub const CALL_RESULT_INDEXED: &str = "indexing a call's result";
+
 /// The prefix of a placeholder: `__autodiff_var_N` stands for variable `N`.
 const PLACEHOLDER: &str = "__autodiff_var_";
 

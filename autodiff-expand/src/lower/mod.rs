@@ -18,16 +18,13 @@ mod in_place;
 
 pub(crate) use expr::vec_repeat;
 
-/// What an `Opaque` indexing of a call's result is called: `check` then says to write the
-/// array's type (a call is taken to return one float unless its binding says otherwise).
-pub(crate) const CALL_RESULT_INDEXED: &str = "indexing a call's result";
+pub(crate) use crate::ir::CALL_RESULT_INDEXED;
 
 use control::*;
 // The type classifiers and placeholders live below every pass (`types`, `ir`); re-exported
 // so the lowering code keeps calling them by their short names.
 pub use crate::ir::{placeholder, placeholder_var};
 pub use crate::types::{is_tensor_type, kind_of, shape_of, vec_element, Kind};
-pub(crate) use in_place::CHANGES_IN_PLACE;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, FnArg, Pat, ReturnType, Type, UnOp};
 
