@@ -22,7 +22,7 @@ pub mod argmin_interop;
 
 pub use autodiff_core::stop_gradient;
 pub use autodiff_core::tensor;
-pub use autodiff_core::{clip, optim, params};
+pub use autodiff_core::{allreduce, clip, optim, params};
 pub use autodiff_core::{
     clip_by_global_norm, clip_by_global_norm_with_norm, clip_by_norm, clip_by_norm_axes,
     clip_by_value, clip_slice_by_norm, global_norm, zip_leaves_mut, Adagrad, Adam, GradientDescent,

@@ -28,10 +28,9 @@
 //! [(shapes)])` is checked the same way against the full Jacobian by central finite
 //! differences, with respect to every operand and to each alone, for each list of shapes.
 //!
-//! Known wrong, reported, and kept as failing or ignored tests here: `powi` with a runtime
-//! exponent (fails; being fixed on another branch), a zero power's derivative at 0 (NaN), the
-//! tangent of a broadcasting tensor `a ± b` with one operand active (not broadcast), `_grad`
-//! of a tensor-valued function (seeded with `1.0`, not a tensor of ones).
+//! Bugs this table found are fixed, and their rows run: `powi` with a runtime exponent, a
+//! zero power's derivative at 0 (NaN), the tangent of a broadcasting tensor `a ± b` with one
+//! operand active (not broadcast), `_grad` of a tensor-valued function (seeded with `1.0`).
 use autodiff::prelude::*;
 use num_dual::{Dual64, DualNum};
 
@@ -679,11 +678,10 @@ fn every_method_the_readme_lists_is_in_the_table() {
     }
 }
 
-// KNOWN WRONG, not fixed here (reported): a zero power is the constant 1, whose derivative
-// is 0, but the rules compute `0 · x⁻¹`, NaN at `x = 0` (`powi`: `n xⁿ⁻¹`; `powf`:
-// `y x^(y - 1)`). JAX masks the `y = 0` case to 0; TensorFlow's `pow` gives NaN as here. Not
-// a one-line fix (the `powf` rule needs a select), and `powi`'s rule is being changed on
-// another branch.
+// A zero power is the constant 1, whose derivative is 0, but `n xⁿ⁻¹` is `0 · x⁻¹`, NaN at
+// `x = 0` (fixed). `powf`: a literal `0.0` has the partial 0, a run-time exponent takes
+// `x^(y - 1)` as 1 where `y = 0` (JAX masks the `y = 0` case the same way; TensorFlow's
+// `pow` gives NaN). `powi`: the same, fixed on branch fix-a.
 #[differentiate(wrt = x, unconnected = zero)]
 fn zero_power_i(x: f64) -> f64 {
     x.powi(0)
@@ -695,13 +693,54 @@ fn zero_power_f(x: f64, y: f64) -> f64 {
 }
 
 #[test]
-#[ignore = "known wrong: d/dx x.powi(0) and x.powf(0.0) are NaN at x = 0, not 0"]
 fn a_zero_power_has_a_zero_derivative_at_zero() {
     assert_eq!(Dual64::new(0.0, 1.0).powi(0).eps, 0.0);
     assert_eq!(zero_power_i_grad(0.0), (1.0, 0.0));
     assert_eq!(zero_power_i_jvp(0.0, 0.7), (1.0, 0.0));
+}
+
+#[differentiate(wrt = x, unconnected = zero)]
+fn zero_power_f_literal(x: f64) -> f64 {
+    x.powf(0.0)
+}
+
+/// Connected (the partial is 0, not absent), as activity says: `Some(0.0)`.
+#[differentiate(wrt = x, unconnected = none)]
+fn zero_power_f_connected(x: f64) -> f64 {
+    x.powf(0.0)
+}
+
+#[test]
+fn a_zero_float_power_has_a_zero_derivative_at_zero() {
+    assert_eq!(zero_power_f_connected_grad(0.0), (1.0, Some(0.0)));
+    // The oracle: d/dx x⁰ = 0 (dual numbers agree: powf(0) is the constant 1).
+    assert_eq!(Dual64::new(0.0, 1.0).powf(0.0).eps, 0.0);
     assert_eq!(zero_power_f_grad(0.0, 0.0), (1.0, (0.0, 0.0)));
+    assert_eq!(zero_power_f_vjp(0.0, 0.0, 2.5), (1.0, (0.0, 0.0)));
     assert_eq!(zero_power_f_jvp(0.0, 0.0, 0.7, 0.3), (1.0, 0.0));
+    assert_eq!(zero_power_f_literal_grad(0.0), (1.0, 0.0));
+    assert_eq!(zero_power_f_literal_vjp(0.0, 2.5), (1.0, 0.0));
+    assert_eq!(zero_power_f_literal_jvp(0.0, 0.7), (1.0, 0.0));
+    // Away from the zero exponent the guarded rule is the plain one, against dual numbers:
+    // x^y at x = 0.8 and at x = 0 (y = 3, 2), and a NaN exponent stays NaN.
+    for (x, y) in [(0.8, 0.0), (0.8, 1.7), (0.0, 3.0), (0.0, 2.0), (1.3, -0.5)] {
+        // d/dx with the exponent a constant of the duals (`powd` is exp(y ln x), NaN at 0).
+        let want_gx = Dual64::new(x, 1.0).powf(y).eps;
+        // d/dy at x = 0: TensorFlow's convention (ln x masked to 0), where duals give NaN.
+        let want_gy = match x {
+            0.0 => 0.0,
+            _ => Dual64::from(x).powd(Dual64::new(y, 1.0)).eps,
+        };
+        let (v, (gx, gy)) = zero_power_f_grad(x, y);
+        assert_eq!(v, x.powf(y));
+        assert!(close(gx, want_gx), "d/dx {x}^{y}: {gx} vs {want_gx}");
+        assert!(close(gy, want_gy), "d/dy {x}^{y}: {gy} vs {want_gy}");
+        let (_, d) = zero_power_f_jvp(x, y, 0.7, -0.3);
+        let want = 0.7 * want_gx - 0.3 * want_gy;
+        assert!(close(d, want), "jvp {x}^{y}: {d} vs {want}");
+    }
+    let (_, (gx, _)) = zero_power_f_grad(0.8, f64::NAN);
+    assert!(gx.is_nan(), "{gx}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -881,10 +920,10 @@ macro_rules! unbracket {
 /// at [shapes])` (or `-> f64` for a reduction to a float).
 ///
 /// The differentiated function is `body * w` with `w` a passive pseudo-random weight of the
-/// output's shape (a float for `-> f64`): `_grad` of a tensor-valued function does not
-/// compile for most operations (reported: its seed is the literal `1.0`, not a tensor of
-/// ones), and through `w` its seed reaches the operation as a tensor, while every entry of
-/// the Jacobian still counts (`w` has no zero).
+/// output's shape (a float for `-> f64`), so `_vjp`'s seed and `_jvp`'s tangent reach the
+/// operation weighted, while every entry of the Jacobian still counts (`w` has no zero).
+/// (It was also needed because `_grad` of a bare tensor-valued function did not compile;
+/// tests/tensor_outputs.rs now checks the operations returned bare.)
 macro_rules! tensor1 {
     ($(#[$m:meta])* $name:ident, |$a:ident: $ta:tt| -> Tensor { $body:expr }, $(positive: $pos:expr,)? $(elementwise |$dv:ident| $dual:expr,)? at [$($sa:expr),* $(,)?]) => {
         tensor1!(@row $(#[$m])* $name, |$a: $ta| [Tensor<f64>] [&Tensor<f64>] { $body }, $(positive: $pos,)? $(elementwise |$dv| $dual,)? at [$($sa),*]);
@@ -1068,12 +1107,10 @@ mod tensor_rules {
     // Arithmetic with broadcasting both ways, and with active scalars. The weight `w` broadcasts
     // a tangent to the output's shape; the rows ending in `.sum()` check the tangent's own shape.
     //
-    // KNOWN WRONG, not fixed here (reported): the tangent of `a + b` or `a - b` on tensors with
-    // only one operand active is that operand's tangent, not broadcast to the result's shape.
-    // Returned as it is, a `&Tensor` tangent does not compile (`a + b` with `wrt = a`), and
-    // neither does an active scalar's (`a + s` with `wrt = s`); reduced, it is silently wrong:
-    // `(a + b).sum()` with `wrt = a`, `a: [3]`, `b: [2, 3]` gives half the directional
-    // derivative. The rows with one operand of a broadcasting sum active are ignored.
+    // Fixed: the tangent of `a + b` or `a - b` on tensors with only one operand active was
+    // that operand's tangent, not broadcast to the result's shape: `(a + b).sum()` with
+    // `wrt = a`, `a: [3]`, `b: [2, 3]` gave half the directional derivative, and an active
+    // scalar's (`(a + s).sum()` with `wrt = s`) did not compile. It is broadcast now.
     tensor2!(tensor_add, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> Tensor { a + b }, variants [all],
         at [([2, 3], [2, 3]), ([2, 3], [3]), ([3], [2, 3]), ([3, 1], [1, 4]), ([4], [1])]);
     tensor2!(tensor_sub, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> Tensor { a - b }, variants [all],
@@ -1090,11 +1127,9 @@ mod tensor_rules {
         variants [all], at [([2, 3], [3]), ([3], [2, 3]), ([3, 1], [1, 4])]);
     tensor2!(tensor_sub_broadcast_summed, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> f64 { (a - b).mean() },
         variants [all], at [([2, 3], [3]), ([3], [2, 3]), ([3, 1], [1, 4])]);
-    tensor2!(#[ignore = "known wrong: the tangent of a broadcasting a + b with one operand active is not broadcast"]
-        tensor_add_broadcast_one_active, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> f64 { (a + b).sum() },
+    tensor2!(tensor_add_broadcast_one_active, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> f64 { (a + b).sum() },
         variants [only_a only_b], at [([2, 3], [3]), ([3], [2, 3]), ([3, 1], [1, 4])]);
-    tensor2!(#[ignore = "known wrong: the tangent of a broadcasting a - b with one operand active is not broadcast"]
-        tensor_sub_broadcast_one_active, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> f64 { (a - b).sum() },
+    tensor2!(tensor_sub_broadcast_one_active, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> f64 { (a - b).sum() },
         variants [only_a only_b], at [([2, 3], [3]), ([3], [2, 3]), ([3, 1], [1, 4])]);
     tensor2!(tensor_mul_summed, |a: [&Tensor<f64>], b: [&Tensor<f64>]| -> f64 { (a * b).sum() },
         at [([2, 3], [3]), ([3], [2, 3]), ([3, 1], [1, 4])]);
@@ -1154,7 +1189,9 @@ mod tensor_rules {
     tensor1!(tensor_powi_3, |a: [&Tensor<f64>]| -> Tensor { a.powi(3) }, elementwise |v| v.powi(3), at [[2, 3]]);
     tensor1!(tensor_powi_minus_2, |a: [&Tensor<f64>]| -> Tensor { a.powi(-2) }, elementwise |v| v.powi(-2), at [[2, 3]]);
     tensor2!(tensor_plus_scalar_summed, |a: [&Tensor<f64>], s: [f64]| -> f64 { (a + s).sum() },
-        variants [all only_a], at [([2, 3], S)]);
+        at [([2, 3], S)]);
+    tensor2!(scalar_minus_tensor_summed, |s: [f64], a: [&Tensor<f64>]| -> f64 { (s - a).sum() }, at [(S, [2, 3])]);
+    tensor2!(tensor_minus_scalar_axis, |a: [&Tensor<f64>], s: [f64]| -> Tensor { (a - s).sum_axis(0) }, at [([2, 3], S)]);
     tensor2!(scalar_times_tensor_summed, |s: [f64], a: [&Tensor<f64>]| -> f64 { (s * a).sum() }, at [(S, [2, 3])]);
 }
 
@@ -1166,7 +1203,7 @@ fn tensor_kinks(x: &Tensor<f64>) -> f64 {
     (x.relu() * 10.0 + x.abs()).sum()
 }
 
-/// `w` (ones) only because `_grad` of a bare tensor-valued `x.max_axis(1)` does not compile.
+/// `w` (ones): a weight, as in the rows above.
 #[differentiate(wrt = x, unconnected = zero)]
 fn lane_maxima(x: &Tensor<f64>, w: &Tensor<f64>) -> Tensor<f64> {
     x.max_axis(1) * w
@@ -1246,13 +1283,12 @@ fn every_rule_in_generic_code_at_f32() {
     assert!(close(gy64, dual(0.0, 1.0)), "{gy64} vs {}", dual(0.0, 1.0));
 }
 
-// KNOWN WRONG, not fixed here (reported): `_grad` of a tensor-valued function seeds the
-// output with the literal `1.0` instead of a tensor of ones of the output's shape. Where
-// the output's rule broadcasts its operands, the gradient is not that of the sum of the
-// outputs: `a + b` with `a: [3]`, `b: [2, 3]` gives `a` the gradient 1 (not 2) per
-// element, `a + s` gives `s` 1 (not 3), `a * b` panics in unbroadcast; for `-a`,
-// `a.matmul(b)`, `a.relu()`, `a.exp()`, `a.softmax(1)`, `a.sum_axis(0)` returned bare the
-// generated `_grad` does not compile (the tensor rows above multiply by a weight `w`).
+// Fixed: `_grad` of a tensor-valued function seeded the output with the literal `1.0`
+// instead of a tensor of ones of the output's shape, so where the output's rule broadcasts
+// its operands the gradient was not that of the sum of the outputs: `a + b` with `a: [3]`,
+// `b: [2, 3]` gave `a` the gradient 1 (not 2) per element, `a + s` gave `s` 1 (not 3),
+// `a * b` panicked in unbroadcast, and `-a`, `a.matmul(b)`, `a.relu()`, .. returned bare did
+// not compile. tests/tensor_outputs.rs checks every operation returned bare.
 #[differentiate(wrt = [a, b], unconnected = zero)]
 fn broadcast_sum_output(a: &Tensor<f64>, b: &Tensor<f64>) -> Tensor<f64> {
     a + b
@@ -1264,7 +1300,6 @@ fn tensor_plus_scalar_output(a: &Tensor<f64>, s: f64) -> Tensor<f64> {
 }
 
 #[test]
-#[ignore = "known wrong: _grad of a tensor-valued function seeds it with 1.0, not ones"]
 fn grad_of_a_tensor_output_is_the_gradient_of_the_sum_of_its_elements() {
     let a = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]);
     let b = Tensor::from_vec(vec![1.0; 6], &[2, 3]);

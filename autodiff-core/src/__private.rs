@@ -353,7 +353,51 @@ pub fn add_into<T: Float>(acc: &mut [T], g: &[T]) {
 // not `Copy`), and the reduction of a broadcast cotangent back to an operand's shape.
 // ---------------------------------------------------------------------------------------
 
-pub use crate::tensor::rules as tensor_rules;
+/// The derivative rules of tensor operations (`autodiff::tensor::rules`), as generated code
+/// calls them, with the helpers only generated code needs.
+pub mod tensor_rules {
+    pub use crate::tensor::rules::*;
+    use crate::Tensor;
+    use num_traits::Float;
+
+    /// The tangent `t` of one operand of a broadcasting `a ± b` (the other operand has none),
+    /// broadcast to the shape of the result `y`: a tangent `[3]` of `a` in `a + b` with
+    /// `b: [2, 3]` is the same in each row of the result. A scalar's tangent fills the
+    /// result's shape.
+    pub fn broadcast_tangent<T: Float, G: super::BroadcastTangent<T>>(
+        y: &Tensor<T>,
+        t: &G,
+    ) -> Tensor<T> {
+        t.broadcast_tangent(y.shape())
+    }
+}
+
+/// A tangent (a scalar or a tensor) broadcast to a result's shape; see
+/// [`tensor_rules::broadcast_tangent`].
+#[diagnostic::on_unimplemented(
+    message = "a tangent of type `{Self}` cannot be broadcast to a tensor of `{T}`",
+    label = "expected a float of the tensor's element type, or a tensor of it"
+)]
+pub trait BroadcastTangent<T> {
+    /// `self` broadcast to `shape`.
+    fn broadcast_tangent(&self, shape: &[usize]) -> Tensor<T>;
+}
+
+impl<T: Float> BroadcastTangent<T> for T {
+    fn broadcast_tangent(&self, shape: &[usize]) -> Tensor<T> {
+        Tensor::full(shape, *self)
+    }
+}
+
+impl<T: Float> BroadcastTangent<T> for Tensor<T> {
+    fn broadcast_tangent(&self, shape: &[usize]) -> Tensor<T> {
+        if self.shape() == shape {
+            self.clone()
+        } else {
+            self.broadcast_to(shape)
+        }
+    }
+}
 pub use crate::Tensor;
 
 /// `+ - * /` between scalars and tensors, by reference, with NumPy broadcasting.

@@ -7,6 +7,8 @@
 //! - [`optim`]: optimizers with TensorFlow 1.x's update rules ([`GradientDescent`],
 //!   [`Momentum`], [`Adam`], [`RmsProp`], [`Adagrad`]) and learning-rate schedules.
 //! - [`clip`]: gradient clipping with TensorFlow's semantics.
+//! - [`allreduce`]: gradients of data-parallel shards summed leaf by leaf in a fixed order
+//!   (across threads, or MPI ranks with the `mpi` feature).
 //! - [`Tensor`]: an owned, row-major n-d array with NumPy broadcasting, GEMM-backed
 //!   `matmul`, reductions, and the derivative helpers of each tensor operation
 //!   (module [`tensor`]).
@@ -15,6 +17,7 @@
 #![deny(unsafe_code)]
 
 pub mod __private;
+pub mod allreduce;
 pub mod clip;
 pub mod optim;
 pub mod params;

@@ -2,7 +2,7 @@
 //! with ones (`f_grad`) or with a seed parameter (`f_vjp`), and forward mode (`f_jvp`); each
 //! result is simplified before it is emitted.
 use crate::activity::Activity;
-use crate::ir::{Function, Operand, Origin, VarId};
+use crate::ir::{Function, Opaque, Operand, Origin, Rhs, Stmt, VarId};
 use crate::spec::Spec;
 use crate::{forward, reverse, simplify};
 use proc_macro2::Span;
@@ -27,6 +27,7 @@ pub enum Seed {
 
 pub fn reverse(primal: &Function, act: &Activity, spec: &Spec, seed: Seed) -> Derived {
     let mut f = primal.clone();
+    let mut act = act.clone();
     let outputs = primal.outputs.len();
     let extras: Vec<VarId> = match seed {
         Seed::Ones => Vec::new(),
@@ -46,13 +47,72 @@ pub fn reverse(primal: &Function, act: &Activity, spec: &Spec, seed: Seed) -> De
             })
             .collect(),
     };
-    let seeds: Vec<Operand> = match extras.is_empty() {
-        true => vec![Operand::Lit(1.0); outputs],
-        false => extras.iter().map(|&v| Operand::Var(v)).collect(),
+    let seeds: Vec<Operand> = match seed {
+        // A float output is seeded with 1; a tensor output with a tensor of ones of its
+        // shape (TensorFlow's default `grad_ys`, `ones_like(ys)`), so `f_grad` is the
+        // gradient of the sum of its elements; an array output gets 1 in every element
+        // (the reverse sweep adds the constant element by element).
+        Seed::Ones => primal
+            .outputs
+            .iter()
+            .map(|o| match o.var() {
+                Some(v) if !f.vars[v].is_array() && (f.vars[v].tensor || from_call(&f, v)) => {
+                    Operand::Var(ones_like(&mut f, &mut act, v))
+                }
+                _ => Operand::Lit(1.0),
+            })
+            .collect(),
+        Seed::Given => extras.iter().map(|&v| Operand::Var(v)).collect(),
     };
     let wrt: Vec<VarId> = spec.wrt.iter().map(|w| w.var).collect();
-    let result = reverse::reverse(&f, act, &wrt, &seeds);
+    let result = reverse::reverse(&f, &act, &wrt, &seeds);
     finish(result.f, result.grads, extras)
+}
+
+/// Whether `v` is the result of a call, whose type (a float or a tensor) the IR does not
+/// know unless the `let` is annotated: `one_like` gives the seed of either.
+fn from_call(f: &Function, v: VarId) -> bool {
+    let mut found = false;
+    crate::ir::walk(&f.body, &mut |s| {
+        if let Stmt::Let {
+            dst: Some(d),
+            rhs: Rhs::Call(_),
+            ..
+        } = s
+        {
+            found |= *d == v;
+        }
+    });
+    found
+}
+
+/// `let ones = OneLike::one_like(&out);` at the end of the primal body: a passive tensor of
+/// ones shaped like the tensor output `out`, the seed of `f_grad`.
+fn ones_like(f: &mut Function, act: &mut Activity, out: VarId) -> VarId {
+    let span = Span::call_site();
+    let ones = f.new_var("ones", span, Origin::Temp);
+    f.vars[ones].tensor = true;
+    let p = crate::emit::private();
+    let placeholder = crate::ir::placeholder(out, span);
+    let tokens = match f.vars[out].reference {
+        true => quote::quote!(#p::OneLike::one_like(#placeholder)),
+        false => quote::quote!(#p::OneLike::one_like(&#placeholder)),
+    };
+    f.body.push(Stmt::Let {
+        dst: Some(ones),
+        rhs: Rhs::Opaque(Opaque {
+            tokens,
+            reads: vec![out],
+            passive_result: true,
+            pure: true,
+            what: "the seed of a tensor output".into(),
+        }),
+        span,
+    });
+    act.varied.push(false);
+    act.useful.push(false);
+    act.stopped.push(false);
+    ones
 }
 
 pub fn forward(primal: &Function, act: &Activity, spec: &Spec) -> Derived {

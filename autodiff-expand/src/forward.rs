@@ -3,7 +3,7 @@
 //! shape; a location (`let mut` assigned in a loop) gets a tangent location, an array a
 //! tangent array of the same shape.
 use crate::activity::Activity;
-use crate::ir::{fresh, Builder, Function, Op, Operand, Origin, Rhs, Stmt, Var, VarId};
+use crate::ir::{fresh, Builder, Function, Op, Operand, Origin, Rhs, RuleFn, Stmt, Var, VarId};
 use crate::rules;
 use proc_macro2::Span;
 
@@ -204,13 +204,26 @@ impl Fwd<'_> {
                 };
                 let partials = rules::partials(&mut b, *op, args, &Operand::Var(d));
                 let mut sum = None;
+                let mut terms = 0;
                 for (arg, partial) in args.iter().zip(&partials) {
                     let Some(dx) = arg.var().and_then(|a| self.tangent[a].clone()) else {
                         continue;
                     };
                     if let Some(term) = rules::apply(&mut b, partial, dx, false) {
                         sum = Some(rules::accumulate(&mut b, sum, term));
+                        terms += 1;
                     }
+                }
+                // Broadcasting `a ± b` with one tangent: that tangent has its operand's shape
+                // (a scalar's is a scalar), not the result's, so it is broadcast to the
+                // result's. (Every term of `*` and `/` has a factor of the result's shape,
+                // and the sum of two terms has the broadcast shape already.)
+                if terms == 1 && matches!(op, Op::Add | Op::Sub) && b.vars[d].tensor {
+                    let rule = RuleFn {
+                        name: "broadcast_tangent",
+                        tensor: true,
+                    };
+                    sum = sum.map(|t| b.op(Op::Rule(rule), vec![Operand::Var(d), t]));
                 }
                 sum
             }

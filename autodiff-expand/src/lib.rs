@@ -27,8 +27,9 @@
 //! Below every pass: `ir` (with `ir::analysis`, the block analyses reverse and replay
 //! share, and the `__autodiff_var_N` placeholders), `types` (type classifiers), `ctxt`.
 //! `derive` runs forward/reverse/simplify for each generated function, `interp` (feature
-//! `interp`, on for this crate's tests only) evaluates IR (the oracle of the property tests), and `fallback` is what the user gets on error:
-//! their function unchanged, the errors, and stubs that keep callers from a cascade of
+//! `interp`, on for this crate's tests only) evaluates IR (the oracle of the property tests),
+//! and `fallback` is what the user gets on error: their function unchanged, the errors, and
+//! stand-ins with the generated functions' signatures that keep callers from a cascade of
 //! follow-on errors.
 //!
 //! # Changing the structure without changing the output
@@ -86,12 +87,15 @@ pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     // The passes return errors rather than panic; should one panic all the same (a bug of
     // ours), the user gets an error at the function instead of a crashed compiler plugin.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expand(attr, &function)));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        expand(attr.clone(), &function)
+    }));
     match result {
         Ok(Ok(tokens)) => tokens,
-        Ok(Err(err)) => fallback::expand(&function, err),
+        Ok(Err(err)) => fallback::expand(&function, attr, err),
         Err(_) => fallback::expand(
             &function,
+            attr,
             syn::Error::new_spanned(
                 &function.sig.ident,
                 "internal error in #[differentiate]; please report it with this function",
@@ -106,6 +110,8 @@ pub fn expand(attr: TokenStream, function: &syn::ItemFn) -> syn::Result<TokenStr
     let config = args::parse(&cx, attr);
     let mut lowered = lower::function(&cx, function);
     let spec = spec::resolve(&cx, &config, &lowered, &function.sig.output);
+    check::non_float_elements(&cx, function);
+    check::sub_slice_arguments(&cx, &lowered.f);
     if cx.has_errors() {
         return cx.check().map(|()| TokenStream::new());
     }

@@ -308,11 +308,27 @@ fn binary(b: &mut Builder, bin: Binary, x: Operand, z: Operand, y: Operand) -> V
             vec![p(Mul(b.div(z, r.clone()))), neg(Mul(b.div(x, r)))]
         }
         Binary::Powf => {
-            let e = b.sub(z.clone(), Operand::Lit(1.0));
-            let pow = b.op(Op::Binary(Binary::Powf), vec![x.clone(), e]);
-            let dx = b.mul(z, pow);
+            // dx = z x^(z-1), which is 0 · inf = NaN at x = 0 where z = 0 (x⁰ = 1 has the
+            // derivative 0): a literal 0 has the partial 0, and an exponent not known as a
+            // constant takes x^(z-1) as x⁰ = 1 where z = 0 (`if z * z > 0 { z - 1 } else { 0 }`
+            // on the scalar exponent, so a NaN exponent still gives NaN).
+            let dx = match z.constant() {
+                // The partial 0 (g * 0), not no partial: x stays connected, as activity
+                // says (as powi(0)).
+                Some(0.0) => p(Mul(Operand::Lit(0.0))),
+                known => {
+                    let mut e = b.sub(z.clone(), Operand::Lit(1.0));
+                    if known.is_none() {
+                        let zz = b.mul(z.clone(), z.clone());
+                        let zero = Operand::Lit(0.0);
+                        e = b.op(Op::Select(Cmp::Gt), vec![zz, zero.clone(), e, zero]);
+                    }
+                    let pow = b.op(Op::Binary(Binary::Powf), vec![x.clone(), e]);
+                    p(Mul(b.mul(z, pow)))
+                }
+            };
             let ln = b.op(Op::LnOrZero, vec![x]);
-            vec![p(Mul(dx)), p(Mul(b.mul(y, ln)))]
+            vec![dx, p(Mul(b.mul(y, ln)))]
         }
         Binary::Log => {
             // y = ln x / ln z: dx = 1 / (x ln z), dz = -y / (z ln z)

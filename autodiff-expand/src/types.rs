@@ -119,6 +119,16 @@ fn strip_reference(ty: &Type) -> &Type {
     }
 }
 
+/// The element type of a slice, array or `Vec` type (through references).
+pub fn element_type(ty: &Type) -> Option<&Type> {
+    match strip_reference(ty) {
+        Type::Slice(s) => Some(&s.elem),
+        Type::Array(a) => Some(&a.elem),
+        Type::Path(p) => vec_element(p),
+        _ => None,
+    }
+}
+
 /// `f64`, `f32`, `T`: a single-identifier path type.
 pub fn is_scalar_path(ty: &Type) -> bool {
     matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some())

@@ -59,11 +59,11 @@ fn signed(stride: usize) -> isize {
 
 /// GEMM entry points of matrixmultiply for one float type, behind a safe signature.
 macro_rules! safe_gemm {
-    ($name:ident, $float:ty, $gemm:path) => {
+    ($name:ident, $serial:ident, $float:ty, $gemm:path) => {
         /// `c = a @ b` for a `m x k` matrix `a`, a `k x n` matrix `b` (both with any strides)
         /// and a row-major `m x n` output `c`.
-        #[allow(unsafe_code)] // The one unsafe call in core; see the SAFETY comment.
-        fn $name(
+        #[allow(unsafe_code)] // The GEMM call; see the SAFETY comment.
+        fn $serial(
             m: usize,
             k: usize,
             n: usize,
@@ -101,11 +101,41 @@ macro_rules! safe_gemm {
                 );
             }
         }
+
+        /// `c = a @ b` as above; with the `rayon` feature, a product of at least
+        /// `parallel::GEMM_MIN_WORK` (2^21) multiply-adds is split
+        /// into blocks of rows of `c` (and `a`), one matrixmultiply call per block on rayon's
+        /// pool. Every element is still one dot product in the same order, so the result is
+        /// bit-identical to one thread.
+        fn $name(
+            m: usize,
+            k: usize,
+            n: usize,
+            a: (&[$float], usize, usize),
+            b: (&[$float], usize, usize),
+            c: &mut [$float],
+        ) {
+            #[cfg(feature = "rayon")]
+            {
+                if let Some(rows) = super::parallel::gemm_rows_per_task(m, k, n) {
+                    use rayon::prelude::*;
+                    c.par_chunks_mut(rows * n)
+                        .enumerate()
+                        .for_each(|(block, c)| {
+                            let first = block * rows;
+                            let here = c.len() / n;
+                            $serial(here, k, n, (&a.0[first * a.1..], a.1, a.2), b, c);
+                        });
+                    return;
+                }
+            }
+            $serial(m, k, n, a, b, c);
+        }
     };
 }
 
-safe_gemm!(dgemm, f64, matrixmultiply::dgemm);
-safe_gemm!(sgemm, f32, matrixmultiply::sgemm);
+safe_gemm!(dgemm, dgemm_serial, f64, matrixmultiply::dgemm);
+safe_gemm!(sgemm, sgemm_serial, f32, matrixmultiply::sgemm);
 
 /// `a @ b` for an `m x k` operand `a` and a `k x n` operand `b`, as a row-major `m x n`
 /// vector. f64 and f32 go through matrixmultiply (found with `Any`, which needs no unsafe
@@ -311,6 +341,36 @@ impl<T: Float> Tensor<T> {
     }
 }
 
+/// `aᵀ @ g` for 2-d `a` (`[m, k]`) and `g` (`[m, n]`), reading `a` through transposed
+/// strides (no copy of the transpose): the cotangent of `b` in `a.matmul(b)`.
+pub(crate) fn transposed_lhs_matmul<T: Float + 'static>(a: &Tensor<T>, g: &Tensor<T>) -> Tensor<T> {
+    let (m, k, n) = (a.shape()[0], a.shape()[1], g.shape()[1]);
+    assert_eq!(
+        g.shape()[0],
+        m,
+        "internal error: aᵀ @ g with mismatched rows"
+    );
+    Tensor {
+        data: gemm(k, m, n, Operand::transposed(a, k), Operand::rows(g, n)),
+        shape: vec![k, n],
+    }
+}
+
+/// `g @ bᵀ` for 2-d `g` (`[m, n]`) and `b` (`[k, n]`), reading `b` through transposed
+/// strides: the cotangent of `a` in `a.matmul(b)`.
+pub(crate) fn transposed_rhs_matmul<T: Float + 'static>(g: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
+    let (m, n, k) = (g.shape()[0], g.shape()[1], b.shape()[0]);
+    assert_eq!(
+        b.shape()[1],
+        n,
+        "internal error: g @ bᵀ with mismatched columns"
+    );
+    Tensor {
+        data: gemm(m, n, k, Operand::rows(g, n), Operand::transposed(b, n)),
+        shape: vec![m, k],
+    }
+}
+
 /// The VJP of [`Tensor::matmul`]: given `a`, `b` and the cotangent `g` of `a.matmul(b)`,
 /// returns `(g @ bᵀ, aᵀ @ g)` shaped like `a` and `b`, for every 1-d/2-d case `matmul`
 /// accepts (a 1-d operand is treated as the row or column it stands for).
@@ -409,6 +469,55 @@ mod tests {
         ] {
             let (a, b) = (sample(&[m, k], 1), sample(&[k, n], 2));
             assert_close(&a.matmul(&b), &reference_matmul(&a, &b));
+        }
+    }
+
+    /// A product large enough to be split across threads (feature `rayon`) gives the bits of
+    /// one thread, for f64 and f32 and with a transposed left operand.
+    #[cfg(feature = "rayon")]
+    #[test]
+    fn threaded_gemm_is_bit_identical_to_one_thread() {
+        let (m, k, n) = (200, 130, 90);
+        assert!(super::super::parallel::GEMM_MIN_WORK <= m * k * n);
+        let (a, at, b) = (sample(&[m, k], 1), sample(&[k, m], 3), sample(&[k, n], 2));
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let plain = a.matmul(&b);
+                let transposed = gemm(m, k, n, Operand::transposed(&at, m), Operand::rows(&b, n));
+                let a32 = a.map_elements(|&v| v as f32);
+                let b32 = b.map_elements(|&v| v as f32);
+                (plain, transposed, a32.matmul(&b32))
+            })
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(one.0, two.0);
+        assert_eq!(one.1, two.1);
+        assert_eq!(one.2, two.2);
+        assert_close(
+            &Tensor::from_vec(one.1, &[m, n]),
+            &reference_matmul(&at.transpose(), &b),
+        );
+    }
+
+    #[test]
+    fn transposed_products_read_strides_and_match_copied_transposes() {
+        for (m, k, n) in [(1, 1, 1), (7, 9, 2), (33, 17, 9), (128, 20, 10)] {
+            let (a, g) = (sample(&[m, k], 1), sample(&[m, n], 2));
+            assert_close(
+                &transposed_lhs_matmul(&a, &g),
+                &reference_matmul(&a.transpose(), &g),
+            );
+            let b = sample(&[k, n], 3);
+            let g2 = sample(&[m, n], 4);
+            assert_close(
+                &transposed_rhs_matmul(&g2, &b),
+                &reference_matmul(&g2, &b.transpose()),
+            );
+            assert_eq!(transposed_rhs_matmul(&g2, &b).shape(), &[m, k]);
         }
     }
 

@@ -6,15 +6,18 @@
 
 use num_traits::Float;
 
+use super::vmath::{map_slice, Kernel};
 use super::Tensor;
 
-/// The logistic function, split at 0 so that `exp` never overflows.
-fn sigmoid<T: Float>(x: T) -> T {
-    if x >= T::zero() {
-        T::one() / (T::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
+impl<T: Float> Tensor<T> {
+    /// `kernel` of each element through the vectorised kernels of `vmath`.
+    fn map_kernel(&self, kernel: Kernel) -> Tensor<T> {
+        let mut data = vec![T::zero(); self.len()];
+        map_slice(kernel, self.as_slice(), &mut data);
+        Tensor {
+            data,
+            shape: self.shape().to_vec(),
+        }
     }
 }
 
@@ -66,7 +69,8 @@ impl<T: Float> Tensor<T> {
         self.map_elements(|&x| x.powf(p))
     }
 
-    /// The exponential `e^x` of each element.
+    /// The exponential `e^x` of each element: a vectorised kernel within 2 ulp of
+    /// `f64::exp` (f32: within 1 ulp of the correctly rounded value).
     ///
     /// # Panics
     /// Never.
@@ -75,13 +79,16 @@ impl<T: Float> Tensor<T> {
     /// use autodiff_core::Tensor;
     ///
     /// let t = Tensor::from([0.0, 1.0]);
-    /// assert_eq!(t.exp().as_slice(), &[1.0, 1.0_f64.exp()]);
+    /// let e = t.exp();
+    /// assert_eq!(e.as_slice()[0], 1.0);
+    /// assert!((e.as_slice()[1] - 1.0_f64.exp()).abs() <= 2.0 * f64::EPSILON * 3.0);
     /// ```
     pub fn exp(&self) -> Tensor<T> {
-        self.map(|x| x.exp())
+        self.map_kernel(Kernel::Exp)
     }
 
-    /// The natural logarithm of each element (NaN for negative elements, -inf for 0).
+    /// The natural logarithm of each element (NaN for negative elements, -inf for 0): a
+    /// vectorised kernel within 2 ulp of `f64::ln`.
     ///
     /// # Panics
     /// Never.
@@ -93,7 +100,7 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(t.ln().as_slice(), &[0.0, 1.0]);
     /// ```
     pub fn ln(&self) -> Tensor<T> {
-        self.map(|x| x.ln())
+        self.map_kernel(Kernel::Ln)
     }
 
     /// The square root of each element (NaN for negative elements).
@@ -111,7 +118,8 @@ impl<T: Float> Tensor<T> {
         self.map(|x| x.sqrt())
     }
 
-    /// The hyperbolic tangent of each element.
+    /// The hyperbolic tangent of each element: a vectorised kernel within 3 ulp of
+    /// `f64::tanh`.
     ///
     /// # Panics
     /// Never.
@@ -120,10 +128,12 @@ impl<T: Float> Tensor<T> {
     /// use autodiff_core::Tensor;
     ///
     /// let t = Tensor::from([0.0, 1.0]);
-    /// assert_eq!(t.tanh().as_slice(), &[0.0, 1.0_f64.tanh()]);
+    /// let h = t.tanh();
+    /// assert_eq!(h.as_slice()[0], 0.0);
+    /// assert!((h.as_slice()[1] - 1.0_f64.tanh()).abs() <= 3.0 * f64::EPSILON);
     /// ```
     pub fn tanh(&self) -> Tensor<T> {
-        self.map(|x| x.tanh())
+        self.map_kernel(Kernel::Tanh)
     }
 
     /// The logistic function `1 / (1 + e^-x)` of each element, computed without overflow
@@ -139,7 +149,7 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(t.sigmoid().as_slice(), &[0.5, 0.0, 1.0]);
     /// ```
     pub fn sigmoid(&self) -> Tensor<T> {
-        self.map_elements(|&x| sigmoid(x))
+        self.map_kernel(Kernel::Sigmoid)
     }
 
     /// `max(x, 0)` of each element (NaN stays NaN).

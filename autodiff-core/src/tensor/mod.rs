@@ -42,8 +42,11 @@ mod map;
 #[cfg(feature = "ndarray")]
 mod ndarray_interop;
 mod ops;
+#[cfg(feature = "rayon")]
+mod parallel;
 mod reduce;
 pub mod rules;
+mod vmath;
 
 use std::fmt;
 

@@ -14,8 +14,9 @@ pub fn matmul_lhs_vjp<T: Float + 'static>(
     b: &Tensor<T>,
     g: &Tensor<T>,
 ) -> Tensor<T> {
-    if a.ndim() == 2 && b.ndim() == 2 {
-        return g.matmul(&b.transpose());
+    if a.ndim() == 2 && b.ndim() == 2 && g.ndim() == 2 {
+        // `g @ bᵀ` with `b` read through transposed strides, not copied.
+        return super::linalg::transposed_rhs_matmul(g, b);
     }
     matmul_vjp(a, b, g).0
 }
@@ -26,8 +27,9 @@ pub fn matmul_rhs_vjp<T: Float + 'static>(
     b: &Tensor<T>,
     g: &Tensor<T>,
 ) -> Tensor<T> {
-    if a.ndim() == 2 && b.ndim() == 2 {
-        return a.transpose().matmul(g);
+    if a.ndim() == 2 && b.ndim() == 2 && g.ndim() == 2 {
+        // `aᵀ @ g` with `a` read through transposed strides, not copied.
+        return super::linalg::transposed_lhs_matmul(a, g);
     }
     matmul_vjp(a, b, g).1
 }

@@ -454,6 +454,18 @@ impl Lower<'_> {
 
     pub(super) fn call_arg(&mut self, a: &Expr) -> CallArg {
         match strip_parens(a) {
+            // Without this, the `&mut` was dropped and rustc reported a mismatched type, with
+            // an invalid suggestion, at the array's declaration.
+            Expr::Reference(r) if r.mutability.is_some() => {
+                self.cx.error_spanned_by(
+                    r.mutability,
+                    "`&mut` arguments (outputs written through a reference) are not supported in a differentiated function; have the called function return the value instead",
+                );
+                CallArg {
+                    value: self.expr(&r.expr),
+                    by_ref: true,
+                }
+            }
             Expr::Reference(r) if r.mutability.is_none() => CallArg {
                 value: self.expr(&r.expr),
                 by_ref: true,

@@ -114,7 +114,13 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         .map(|t| t.ident.to_string())
         .collect();
     let params = lower.params(&item.sig, &type_params);
+    // A `&mut` output parameter was reported, and its message says to return the value: no
+    // second error for the missing return type (one mistake, one error).
+    let mut_output = item.sig.inputs.iter().any(|i| {
+        matches!(i, FnArg::Typed(pt) if matches!(&*pt.ty, Type::Reference(r) if r.mutability.is_some()))
+    });
     let tuple_outputs = match &item.sig.output {
+        ReturnType::Default if mut_output => None,
         ReturnType::Default => {
             cx.error_spanned_by(
                 &item.sig.ident,

@@ -16,6 +16,19 @@ use std::process::Command;
 use autodiff_benches::cases::{gmm, logsumexp, mlp, rosenbrock, Ours};
 use autodiff_benches::expand_gen;
 
+/// The products of benches/gemm.rs: (label, criterion size).
+const GEMM_SHAPES: [(&str, &str); 9] = [
+    ("784-256-10 `X·W1` 128×784×256", "784/XW1/128x784x256"),
+    ("784-256-10 `h·W2` 128×256×10", "784/hW2/128x256x10"),
+    ("784-256-10 `g·W2ᵀ` 128×10×256", "784/gW2t/128x10x256"),
+    ("784-256-10 `hᵀ·g` 256×128×10", "784/htg/256x128x10"),
+    ("784-256-10 `Xᵀ·g1` 784×128×256", "784/Xtg1/784x128x256"),
+    ("64-128-10 `X·W1` 32×64×128", "64/XW1/32x64x128"),
+    ("64-128-10 `Xᵀ·g1` 64×32×128", "64/Xtg1/64x32x128"),
+    ("8-16-1 `X·W1` 32×8×16", "8/XW1/32x8x16"),
+    ("8-16-1 `Xᵀ·g1` 8×32×16", "8/Xtg1/8x32x16"),
+];
+
 const MEANING: &str = "## What the numbers mean";
 const PLACEHOLDER: &str =
     "_To be written from the measurements above: where the generated code stands against \
@@ -30,10 +43,12 @@ fn criterion_dir() -> PathBuf {
 
 /// The median (ns) of one benchmark, if it was run.
 fn median(group: &str, function: &str, size: &str) -> Option<f64> {
+    // criterion's directory names, with `/` (and a few others) made `_`.
+    let safe = |s: &str| s.replace(['?', '"', '/', '\\', '*', '<', '>', ':', '|', '^'], "_");
     let path = criterion_dir()
         .join(group)
-        .join(function)
-        .join(size)
+        .join(safe(function))
+        .join(safe(size))
         .join("new/estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
     let after = &text[text.find("\"median\"")?..];
@@ -286,28 +301,63 @@ fn main() {
         ],
     );
 
-    out.push_str("## 4. Two-layer perceptron over tensors (batch 32)\n\n");
+    out.push_str("## 4. Perceptrons over tensors\n\n");
     out.push_str(
-        "`tanh(X·W1 + b1)·W2 + b2` with `autodiff::Tensor`; mean squared error for 8-16-1, mean \
-         cross-entropy of `log_softmax` for 64-128-10. Loss (the primal): `mse_loss` and \
+        "`tanh(X·W1 + b1)·W2 + b2` with `autodiff::Tensor`, batch 32 for 8-16-1 and \
+         64-128-10, 128 for 784-256-10; mean squared error for 8-16-1, mean cross-entropy of \
+         `log_softmax` otherwise. Loss (the primal, also the forward pass): `mse_loss` and \
          `cross_entropy_loss`, the functions over `&Tensor<f64>` that \
          `#[differentiate(wrt = [w1, b1, w2, b2])]` is applied to; ours is their `_grad`. \
-         Hand-written: `matmul_vjp`, `unbroadcast`, `log_softmax_vjp`. No peer: the scalar AD \
-         crates above have no tensor type.\n\n",
+         Hand-written: `matmul_vjp`, `unbroadcast`, `log_softmax_vjp`. Every row runs inside \
+         a rayon pool of the size it names (the runtime is built with its `rayon` feature): \
+         `1t` one thread, `2t` two, where GEMMs of at least 2^21 multiply-adds are split; \
+         \"2 shards\" is the batch as two data-parallel shards of 64 rows on two threads, \
+         gradients summed by `allreduce::sum_in_order`. f32 rows: the same loss over \
+         `Tensor<f32>`. No peer: the scalar AD crates above have no tensor type.\n\n",
     );
     table(
         &mut out,
         "mlp",
-        &["8-16-1", "64-128-10"],
+        &["8-16-1", "64-128-10", "784-256-10"],
         "",
         &[
-            row("loss", "primal"),
-            row("hand-written gradient", "hand"),
+            row("loss (forward), 1t", "primal"),
+            row("loss (forward), 2t", "primal-2t"),
+            row("hand-written gradient, 1t", "hand"),
             Row {
-                label: "**ours** (`_grad`)",
+                label: "**ours** (`_grad`), 1t",
                 function: "ours",
                 ours: Some(|_| mlp::OURS),
             },
+            Row {
+                label: "**ours** (`_grad`), 2t",
+                function: "ours-2t",
+                ours: Some(|_| mlp::OURS),
+            },
+            Row {
+                label: "**ours**, 2 shards on 2t",
+                function: "ours-dp2",
+                ours: Some(|_| mlp::OURS),
+            },
+            row("f32 loss (forward), 1t", "primal-f32"),
+            row("f32 **ours** (`_grad`), 1t", "ours-f32"),
+            row("f32 **ours** (`_grad`), 2t", "ours-f32-2t"),
+        ],
+    );
+    out.push_str(
+        "The wider case: `tanh(tanh(X·W1 + b1)·W2 + b2)·W3 + b3`, 1024-1024-1024-10, batch \
+         256, mean cross-entropy (`deep_cross_entropy_loss`).\n\n",
+    );
+    table(
+        &mut out,
+        "mlp",
+        &["1024-1024-1024-10"],
+        "",
+        &[
+            row("loss (forward), 1t", "primal"),
+            row("loss (forward), 2t", "primal-2t"),
+            row("**ours** (`_grad`), 1t", "ours"),
+            row("**ours** (`_grad`), 2t", "ours-2t"),
         ],
     );
 
@@ -333,6 +383,34 @@ fn main() {
             t.map_or("—".to_string(), time),
             t.map_or("—".to_string(), |t| time(t / n as f64)),
         );
+    }
+    out.push('\n');
+
+    out.push_str("## 6. GEMM kernels at the perceptron shapes\n\n");
+    out.push_str(
+        "`benches/benches/gemm.rs`: `C = A·B` (m×k times k×n) for the products of the \
+         perceptrons' forward and backward passes, the transposed operands of `g·W2ᵀ`, `hᵀ·g` \
+         and `Xᵀ·g1` read through strides. matrixmultiply 0.3 (what the runtime uses; one \
+         thread), the `gemm` crate 0.19 with its AVX-512 kernels (`x86-v4`), on one thread \
+         and with `Parallelism::Rayon(2)`.\n\n",
+    );
+    out.push_str("| product (m×k×n) | f64 matrixmultiply | f64 gemm | f64 gemm, 2 threads | f32 matrixmultiply | f32 gemm | f32 gemm, 2 threads |\n|---|---|---|---|---|---|---|\n");
+    for (label, size) in GEMM_SHAPES {
+        let _ = write!(out, "| {label} |");
+        for t in ["f64", "f32"] {
+            let base = median("gemm", &format!("{t}/matrixmultiply"), size);
+            for k in ["matrixmultiply", "gemm-1", "gemm-rayon2"] {
+                let cell = match (median("gemm", &format!("{t}/{k}"), size), base) {
+                    (Some(v), Some(b)) if k != "matrixmultiply" => {
+                        format!("{} ({})", time(v), ratio(v, b))
+                    }
+                    (Some(v), _) => time(v),
+                    (None, _) => "—".to_string(),
+                };
+                let _ = write!(out, " {cell} |");
+            }
+        }
+        out.push('\n');
     }
     out.push('\n');
     out.push_str(&kept);

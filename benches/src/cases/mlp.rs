@@ -155,5 +155,136 @@ pub fn ours_loss_grad(p: &Params, b: &Batch) -> (f64, Params) {
 }
 
 /// The benchmarked shapes: (name, batch, inputs, hidden, outputs).
-pub const SHAPES: [(&str, usize, usize, usize, usize); 2] =
-    [("8-16-1", 32, 8, 16, 1), ("64-128-10", 32, 64, 128, 10)];
+pub const SHAPES: [(&str, usize, usize, usize, usize); 3] = [
+    ("8-16-1", 32, 8, 16, 1),
+    ("64-128-10", 32, 64, 128, 10),
+    ("784-256-10", 128, 784, 256, 10),
+];
+
+/// [`cross_entropy_loss`] over `f32` tensors: the primal of the f32 rows.
+#[differentiate(wrt = [w1, b1, w2, b2])]
+pub fn cross_entropy_loss_f32(
+    x: &Tensor<f32>,
+    labels: &Tensor<f32>,
+    w1: &Tensor<f32>,
+    b1: &Tensor<f32>,
+    w2: &Tensor<f32>,
+    b2: &Tensor<f32>,
+) -> f32 {
+    let batch = x.shape()[0] as f32;
+    let h = (x.matmul(w1) + b1).tanh();
+    let z = h.matmul(w2) + b2;
+    -(labels * z.log_softmax(1)).sum() / batch
+}
+
+/// A problem and its batch in f32: (x, labels, w1, b1, w2, b2).
+pub type F32Problem = [Tensor<f32>; 6];
+
+/// [`problem`] rounded to f32.
+pub fn problem_f32(batch: usize, inputs: usize, hidden: usize, outputs: usize) -> F32Problem {
+    let (p, b) = problem(batch, inputs, hidden, outputs);
+    let f = |t: &Tensor<f64>| {
+        Tensor::from_vec(t.as_slice().iter().map(|&v| v as f32).collect(), t.shape())
+    };
+    [f(&b.x), f(&b.t), f(&p.w1), f(&p.b1), f(&p.w2), f(&p.b2)]
+}
+
+/// The f32 loss (primal).
+pub fn loss_f32(q: &F32Problem) -> f32 {
+    cross_entropy_loss_f32(&q[0], &q[1], &q[2], &q[3], &q[4], &q[5])
+}
+
+/// The f32 gradient (ours).
+pub fn ours_loss_grad_f32(
+    q: &F32Problem,
+) -> (f32, (Tensor<f32>, Tensor<f32>, Tensor<f32>, Tensor<f32>)) {
+    cross_entropy_loss_f32_grad(&q[0], &q[1], &q[2], &q[3], &q[4], &q[5])
+}
+
+/// The wider case: `tanh(tanh(X·W1 + b1)·W2 + b2)·W3 + b3`, mean cross-entropy.
+#[differentiate(wrt = [w1, b1, w2, b2, w3, b3])]
+#[allow(clippy::too_many_arguments)]
+pub fn deep_cross_entropy_loss(
+    x: &Tensor<f64>,
+    labels: &Tensor<f64>,
+    w1: &Tensor<f64>,
+    b1: &Tensor<f64>,
+    w2: &Tensor<f64>,
+    b2: &Tensor<f64>,
+    w3: &Tensor<f64>,
+    b3: &Tensor<f64>,
+) -> f64 {
+    let batch = x.shape()[0] as f64;
+    let h1 = (x.matmul(w1) + b1).tanh();
+    let h2 = (h1.matmul(w2) + b2).tanh();
+    let z = h2.matmul(w3) + b3;
+    -(labels * z.log_softmax(1)).sum() / batch
+}
+
+/// The wide problem: (x, labels, w1, b1, w2, b2, w3, b3) for `inputs-hidden-hidden-outputs`.
+pub fn deep_problem(
+    batch: usize,
+    inputs: usize,
+    hidden: usize,
+    outputs: usize,
+) -> [Tensor<f64>; 8] {
+    let (p1, b) = problem(batch, inputs, hidden, hidden);
+    let (p2, _) = problem(batch, hidden, hidden, outputs);
+    let labels = problem(batch, inputs, hidden, outputs).1.t;
+    [b.x, labels, p1.w1, p1.b1, p1.w2, p1.b2, p2.w2, p2.b2]
+}
+
+/// The wide loss (primal).
+pub fn deep_loss(q: &[Tensor<f64>; 8]) -> f64 {
+    deep_cross_entropy_loss(&q[0], &q[1], &q[2], &q[3], &q[4], &q[5], &q[6], &q[7])
+}
+
+/// The wide gradient (ours), the six weight gradients.
+pub fn ours_deep_loss_grad(q: &[Tensor<f64>; 8]) -> (f64, [Tensor<f64>; 6]) {
+    let (v, (a, b, c, d, e, f)) =
+        deep_cross_entropy_loss_grad(&q[0], &q[1], &q[2], &q[3], &q[4], &q[5], &q[6], &q[7]);
+    (v, [a, b, c, d, e, f])
+}
+
+/// The 784-256-10 gradient as two data-parallel shards of 64 rows each, on the calling rayon
+/// pool, summed leaf by leaf in shard order (what `examples/data_parallel.rs` does).
+pub fn ours_loss_grad_sharded(shards: &[Batch], p: &Params) -> (f64, Params) {
+    use autodiff::allreduce::sum_in_order;
+    use rayon::prelude::*;
+    let batch: usize = shards.iter().map(|s| s.x.shape()[0]).sum();
+    let parts: Vec<(f64, (Tensor<f64>, Tensor<f64>, Tensor<f64>, Tensor<f64>))> = shards
+        .par_iter()
+        .map(|s| {
+            let share = s.x.shape()[0] as f64 / batch as f64;
+            let (v, (w1, b1, w2, b2)) =
+                cross_entropy_loss_grad(&s.x, &s.t, &p.w1, &p.b1, &p.w2, &p.b2);
+            let mut g = (w1, b1, w2, b2);
+            autodiff::allreduce::scale(&mut g, share);
+            (v * share, g)
+        })
+        .collect();
+    let value = parts.iter().map(|(v, _)| v).sum();
+    let grads: Vec<_> = parts.into_iter().map(|(_, g)| g).collect();
+    let (w1, b1, w2, b2) = sum_in_order(&grads)
+        .expect("same leaves")
+        .expect("two shards");
+    (value, Params { w1, b1, w2, b2 })
+}
+
+/// `b` split into `n` shards of consecutive rows.
+pub fn shard(b: &Batch, n: usize) -> Vec<Batch> {
+    let rows = |t: &Tensor<f64>, s: usize, e: usize| {
+        let c = t.shape()[1];
+        Tensor::from_vec(t.as_slice()[s * c..e * c].to_vec(), &[e - s, c])
+    };
+    let m = b.x.shape()[0];
+    (0..n)
+        .map(|i| {
+            let (s, e) = (i * m / n, (i + 1) * m / n);
+            Batch {
+                x: rows(&b.x, s, e),
+                t: rows(&b.t, s, e),
+            }
+        })
+        .collect()
+}

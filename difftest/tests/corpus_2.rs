@@ -1,0 +1,10 @@
+//! Part 2 of the CI corpus written by build.rs (the fuzz command's `--seed 2026` programs).
+
+mod corpus {
+    include!(concat!(env!("OUT_DIR"), "/corpus_2.rs"));
+}
+
+#[test]
+fn corpus_part_2() {
+    difftest::assert_corpus(corpus::all());
+}
