@@ -268,6 +268,14 @@ impl<'a, T: Clone> SliceTangent<'a, T> for &'a Vec<T> {
     }
 }
 
+/// A local `[T; N]` passed as `&rot` to a `&[T]` parameter: its tangent is an array too.
+impl<'a, T: Clone, const N: usize> SliceTangent<'a, T> for &'a [T; N] {
+    #[inline(always)]
+    fn into_tangent(self, _len: usize) -> std::borrow::Cow<'a, [T]> {
+        std::borrow::Cow::Borrowed(self.as_slice())
+    }
+}
+
 impl<'a, 'b, T: Clone> SliceTangent<'a, T> for &'a std::borrow::Cow<'b, [T]> {
     #[inline(always)]
     fn into_tangent(self, _len: usize) -> std::borrow::Cow<'a, [T]> {
@@ -594,6 +602,37 @@ pub fn reduce_to<V: ReduceTo<G>, G>(operand: &V, g: &G) -> V {
 #[inline(always)]
 pub fn reduce_owned<V: ReduceTo<G>, G>(operand: &V, g: G) -> V {
     operand.reduce_owned(g)
+}
+
+/// The parameters of a struct in `wrt` (`wrt = self`, `wrt = m`): what `#[derive(Params)]`
+/// gives. Its own trait so that the error says what is missing.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is in `wrt` but is not a collection of `{T}` parameters",
+    label = "`wrt` names a value of this type",
+    note = "add `#[derive(Params)]` to the struct (`use autodiff::prelude::*;`): its gradient is a value of the same type, with every float leaf holding its derivative"
+)]
+pub trait StructParams<T: Float>: Sized {
+    /// A value of the same type and shape, every float leaf zero.
+    fn struct_zeros(&self) -> Self;
+}
+
+impl<T: Float, P: crate::params::Params<T>> StructParams<T> for P {
+    #[inline]
+    fn struct_zeros(&self) -> Self {
+        self.zeros_like()
+    }
+}
+
+/// The zero gradient of a struct in `wrt`, into which the fields' gradients are written.
+#[inline]
+pub fn struct_zeros<T: Float, P: StructParams<T>>(p: &P) -> P {
+    p.struct_zeros()
+}
+
+/// Writes a float array field's gradient (`Vec`, array) from the hidden function's `Vec`.
+#[inline]
+pub fn set_leaf<T: Copy, D: AsMut<[T]> + ?Sized>(dst: &mut D, src: &[T]) {
+    dst.as_mut().copy_from_slice(src);
 }
 
 #[cfg(test)]

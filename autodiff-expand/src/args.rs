@@ -27,6 +27,8 @@ pub enum Unconnected {
 #[derive(Clone, Debug)]
 pub struct NameList {
     pub names: Vec<Ident>,
+    /// Field paths (`self.w`, `m.layer.b`): the base name first, then each field.
+    pub fields: Vec<Vec<Ident>>,
     /// `wrt = x` rather than `wrt = [x]`.
     pub bare: bool,
 }
@@ -36,12 +38,17 @@ pub struct Config {
     /// `None`: every parameter of a differentiable type (the gradient is then a tuple).
     pub wrt: Option<NameList>,
     pub stop: Vec<Ident>,
+    /// `stop = [self.embedding]`: fields of a struct in `wrt` (see `models`).
+    pub stop_fields: Vec<Vec<Ident>>,
     pub unconnected: Unconnected,
     /// `unconnected = ..` was written: the user chose, so no compile-time warning is given.
     pub unconnected_explicit: bool,
     /// `associated`: the function sits in an `impl` block without a `self` parameter (a
     /// macro cannot see that); its derivatives are siblings, as a method's are.
     pub associated: bool,
+    /// Set by `models` for its hidden function: no calling-convention functions (nothing
+    /// calls it but the generated wrappers). Not an attribute option.
+    pub no_convention: bool,
 }
 
 /// Parses the attribute's tokens; errors go to `cx`, and whatever parsed is returned.
@@ -76,6 +83,7 @@ pub fn parse(cx: &Ctxt, attr: TokenStream) -> Config {
                 let list = parse_names(meta.value()?)?;
                 check_duplicates(cx, STOP, &list.names);
                 config.stop = list.names;
+                config.stop_fields = list.fields;
             }
             UNCONNECTED => {
                 config.unconnected_explicit = true;
@@ -121,19 +129,53 @@ fn parse_names(input: ParseStream) -> syn::Result<NameList> {
     if input.peek(syn::token::Bracket) {
         let content;
         syn::bracketed!(content in input);
-        let names = content.parse_terminated(Ident::parse_any_ident, Token![,])?;
-        Ok(NameList {
-            names: names.into_iter().collect(),
+        let entries = content.parse_terminated(parse_entry, Token![,])?;
+        let mut list = NameList {
+            names: Vec::new(),
+            fields: Vec::new(),
             bare: false,
-        })
-    } else if input.peek(Ident) {
-        Ok(NameList {
-            names: vec![input.parse()?],
-            bare: true,
-        })
+        };
+        for entry in entries {
+            if entry.len() == 1 {
+                list.names.extend(entry);
+            } else {
+                list.fields.push(entry);
+            }
+        }
+        Ok(list)
+    } else if input.peek(Ident) || input.peek(Token![self]) {
+        let entry = parse_entry(input)?;
+        if entry.len() == 1 {
+            Ok(NameList {
+                names: entry,
+                fields: Vec::new(),
+                bare: true,
+            })
+        } else {
+            Ok(NameList {
+                names: Vec::new(),
+                fields: vec![entry],
+                bare: true,
+            })
+        }
     } else {
         Err(input.error("expected a name or a list of names such as `[x, y]`"))
     }
+}
+
+/// `x`, `self`, or a field path `self.w`, `m.layer.b`.
+fn parse_entry(input: ParseStream) -> syn::Result<Vec<Ident>> {
+    let mut path = vec![if input.peek(Token![self]) {
+        let token: Token![self] = input.parse()?;
+        Ident::new("self", token.span)
+    } else {
+        Ident::parse_any_ident(input)?
+    }];
+    while input.peek(Token![.]) {
+        let _: Token![.] = input.parse()?;
+        path.push(Ident::parse_any_ident(input)?);
+    }
+    Ok(path)
 }
 
 trait ParseAnyIdent {

@@ -108,7 +108,14 @@ fn opaque_on_active_paths(f: &Function, act: &Activity, report: &mut dyn FnMut(s
         }
         let fresh = reads.iter().any(|&r| act.varied[r] && !tainted[r]);
         tainted[*dst] = true;
-        if fresh && o.what == crate::ir::CALL_RESULT_INDEXED {
+        if fresh && o.what == crate::lower::MATCH_BINDING {
+            report(syn::Error::new(
+                *span,
+                "this pattern binds part of a value that is being differentiated, and a pattern's \
+                 bindings carry no derivative; match on a passive value (an integer, an enum, \
+                 `x.partial_cmp(&y)`) and use the float by its own name in the arm",
+            ));
+        } else if fresh && o.what == crate::ir::CALL_RESULT_INDEXED {
             report(syn::Error::new(
                 *span,
                 "this indexes what a call returned, which the macro takes for one float; write the \
@@ -127,25 +134,15 @@ fn opaque_on_active_paths(f: &Function, act: &Activity, report: &mut dyn FnMut(s
 }
 
 /// The message for code without a derivative on a differentiated path. Where the culprit
-/// is a construct that is not supported yet (a `match`, a sub-slice), the message names
-/// that construct and what to write instead: telling the user that `sum` has no derivative
-/// rule, or to wrap a `match` in `stop_gradient`, would blame code that works.
+/// is a construct that is not supported yet (a sub-slice), the message names that
+/// construct and what to write instead: telling the user that `sum` has no derivative
+/// rule would blame code that works.
 fn report_opaque(
     f: &Function,
     o: &crate::ir::Opaque,
     span: Span,
     report: &mut dyn FnMut(syn::Error),
 ) {
-    if o.what == "a `match` expression" {
-        report(syn::Error::new(
-            span,
-            "`match` is not supported yet where a value being differentiated flows through it \
-             (as its scrutinee or in its arms); write it as an `if`/`else` chain, whose branches \
-             are differentiated: `if k == 0 { .. } else if k == 1 { .. } else { .. }`, or \
-             `if x < y { .. } else { .. }` for a comparison of floats",
-        ));
-        return;
-    }
     if let Some(sub_slice) = find_sub_slice(o.tokens.clone()) {
         let text = display(f, sub_slice.clone());
         report(syn::Error::new_spanned(

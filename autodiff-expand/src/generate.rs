@@ -66,7 +66,11 @@ pub fn functions(
     let grad = shared.grad_fn(grad);
     let vjp = shared.vjp_fn(vjp);
     let jvp = shared.jvp_fn(jvp);
-    let convention = convention.functions(&shared);
+    let convention = if config.no_convention {
+        TokenStream::new()
+    } else {
+        convention.functions(&shared)
+    };
     // A function used only through its derivatives is not dead code.
     quote! {
         #[allow(dead_code)]

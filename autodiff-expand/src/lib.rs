@@ -63,6 +63,7 @@ pub use custom::custom_derivative;
 pub mod interp;
 pub mod ir;
 pub mod lower;
+pub mod models;
 pub mod reverse;
 pub mod rules;
 pub mod simplify;
@@ -106,8 +107,31 @@ pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// The pipeline; every pass reports into one `Ctxt`, checked before code is generated.
 pub fn expand(attr: TokenStream, function: &syn::ItemFn) -> syn::Result<TokenStream> {
+    expand_inner(attr, function, false)
+}
+
+/// [`expand`], optionally without the calling-convention functions (`models`' hidden
+/// function, which only its wrappers call).
+pub fn expand_inner(
+    attr: TokenStream,
+    function: &syn::ItemFn,
+    no_convention: bool,
+) -> syn::Result<TokenStream> {
     let cx = ctxt::Ctxt::new();
-    let config = args::parse(&cx, attr);
+    let mut config = args::parse(&cx, attr);
+    if no_convention {
+        config.no_convention = true;
+    }
+    if models::applies(&config, function) {
+        cx.check()?;
+        return models::expand(function, &config);
+    }
+    for path in config.stop_fields.iter() {
+        cx.error_spanned_by(
+            &path[1],
+            "`stop` names a field of a struct that is not in `wrt`",
+        );
+    }
     let mut lowered = lower::function(&cx, function);
     let spec = spec::resolve(&cx, &config, &lowered, &function.sig.output);
     check::non_float_elements(&cx, function);

@@ -83,6 +83,9 @@ const VALID: &[(&str, &str)] = &[
     ("wrt = a, unconnected = none", "fn h(a: f64, n: usize) -> f64 { println!(\"{}\", n); { let t = a * a; t } }"),
     ("wrt = [x, y]", "fn s(x: &[f64], y: &[f64]) -> f64 { let d: f64 = x.iter().zip(y.iter()).map(|(a, b): (&f64, &f64)| a * b).sum(); let mut t = 0.0; for (i, v) in x.iter().enumerate().rev() { t += v * i as f64; } d + x.iter().map(|&v| v.exp()).sum::<f64>() + t + x.iter().cloned().fold(f64::INFINITY, f64::min) * y.iter().product::<f64>() }"),
     ("wrt = x", "fn k(x: &[f64], d: usize) -> f64 { let mut s = 0.0; for p in 0..d { let mut z = vec![0.0; d]; z[p] = x[p].exp(); let (a, b) = g(z[p], s); let w: Vec<f64> = q(&z); s += a * b + w[0]; } if s > 0.0 { let mut t = [1.0; 2]; t[0] *= s; t[0] } else { s } }"),
+    // Issue 15's forms: match and if let, closures, tuple-valued branches, deferred
+    // initialisation, array patterns, iterator chains.
+    ("wrt = x", "fn m(x: &[f64], w: f64, k: Option<usize>, n: u8) -> f64 { let act = |z: f64| z.tanh() * w; let act = |z: f64| act(z) + z; let y = match n { 0 => act(w), 1 | 2 if w > 0.0 => w * 2.0, _ => { let q = w.sin(); q * q } }; let x0: f64; if let Some(j) = k { x0 = y * j as f64; } else { x0 = y; } let (a, b) = if n == 0 { (x0, w) } else { (w, x0) }; let s = [a, b]; let [c, d] = s; let mut t = 0.0; for v in x.iter().filter(|v| **v > 0.0) { t += v * c; } for i in (0..x.len()).step_by(2).skip(1) { t += x[i] * d; } let hi = x.iter().cloned().max_by(|p, q| p.partial_cmp(q).unwrap()).unwrap(); let z: Vec<f64> = x.iter().map(|v| v * hi).collect(); let u: f64 = x.iter().zip(z.iter()).zip(x.iter()).map(|((p, q), r)| p * q * r).sum(); t + u + z[0] + w.clamp(0.0, 1.0) }"),
 ];
 
 fn expand(attr: TokenStream, item: TokenStream) {

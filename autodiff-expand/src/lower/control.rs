@@ -280,6 +280,9 @@ impl Lower<'_> {
 
     /// `if` as a statement; `else if` chains nest.
     pub(super) fn if_stmt(&mut self, i: &syn::ExprIf) {
+        if let Expr::Let(l) = strip_parens(&i.cond) {
+            return self.if_let(i, l, None);
+        }
         let cond = self.expr(&i.cond);
         let then = self.nested_block(|l| l.stmts(&i.then_branch.stmts));
         let otherwise = match &i.else_branch {
@@ -300,30 +303,20 @@ impl Lower<'_> {
     /// `if` as an expression: each branch assigns its value to a location read after it.
     pub(super) fn if_expr(&mut self, i: &syn::ExprIf) -> Operand {
         let span = i.if_token.span;
-        let result = self.f.new_var("branch", span, Origin::Temp);
-        self.f.vars[result].mutable = true;
-        self.f.body.push(Stmt::Let {
-            dst: Some(result),
-            rhs: Rhs::Uninit,
-            span,
-        });
+        let result = self.branch_result(span);
+        if let Expr::Let(l) = strip_parens(&i.cond) {
+            self.if_let(i, l, Some(result));
+            return self.read(result, span);
+        }
         let cond = self.expr(&i.cond);
         let then = self.nested_block(|l| {
             let v = l.block_value(&i.then_branch);
-            l.f.body.push(Stmt::Assign {
-                dst: result,
-                value: v,
-                span,
-            });
+            l.assign_result(result, v, span);
         });
         let otherwise = match &i.else_branch {
             Some((_, e)) => self.nested_block(|l| {
                 let v = l.expr(e);
-                l.f.body.push(Stmt::Assign {
-                    dst: result,
-                    value: v,
-                    span,
-                });
+                l.assign_result(result, v, span);
             }),
             None => {
                 self.cx
@@ -340,6 +333,37 @@ impl Lower<'_> {
         self.read(result, span)
     }
 
+    /// The location each branch of an `if` or arm of a `match` used as a value assigns.
+    pub(super) fn branch_result(&mut self, span: Span) -> VarId {
+        let result = self.f.new_var("branch", span, Origin::Temp);
+        self.f.vars[result].mutable = true;
+        self.f.body.push(Stmt::Let {
+            dst: Some(result),
+            rhs: Rhs::Uninit,
+            span,
+        });
+        result
+    }
+
+    /// A branch's value assigned to the location of its `if` or `match`: an array value
+    /// (`if c { [x, y] } else { [y, x] }`) makes the location an array of its shape.
+    pub(super) fn assign_result(&mut self, dst: VarId, value: Operand, span: Span) {
+        if let Some(a) = value.var().filter(|&a| self.f.vars[a].is_array()) {
+            if !self.f.vars[dst].is_array() {
+                self.f.vars[dst].shape = self.f.vars[a].shape.clone();
+            }
+        }
+        self.f.body.push(Stmt::Assign { dst, value, span });
+    }
+
+    /// `match` used as a value.
+    pub(super) fn match_value(&mut self, m: &syn::ExprMatch) -> Operand {
+        let span = m.match_token.span;
+        let result = self.branch_result(span);
+        self.match_expr(m, Some(result));
+        self.read(result, span)
+    }
+
     /// `for i in a..b`, `for v in x.iter()` / `&x`, `.iter().enumerate()`,
     /// `.iter().zip(y.iter())`: a loop over an index range.
     pub(super) fn for_loop(&mut self, f: &syn::ExprForLoop) {
@@ -349,11 +373,14 @@ impl Lower<'_> {
                 "loop labels are not supported; `break` and `continue` apply to the innermost loop (use a flag to leave outer loops)",
             );
         }
+        if let Some(rewritten) = filtered_loop(f) {
+            return self.for_loop(&rewritten);
+        }
         let span = f.for_token.span;
         let Some(iteration) = self.iteration(&f.expr) else {
             self.cx.error_spanned_by(
                 &f.expr,
-                "loop over a range (`for i in 0..n`, `a..=b`) or over an array (`x.iter()`, `&x`, `.iter().enumerate()`, `.iter().zip(y.iter())`), forward or reversed with `.rev()` last",
+                "loop over a range (`for i in 0..n`, `a..=b`) or over an array (`x.iter()`, `&x`, `.iter().enumerate()`, `.iter().zip(y.iter())`), narrowed with `.skip(k)`, `.take(k)`, `.step_by(k)` (after `enumerate` and `zip`), reversed with `.rev()`, and `.filter(|v| ..)` last; for `chunks` and `windows`, loop over the indices (`for i in 0..x.len() - 1 { .. x[i] .. x[i + 1] .. }`)",
             );
             return;
         };
@@ -434,13 +461,19 @@ impl Lower<'_> {
                     arrays: Vec::new(),
                     enumerate: false,
                     reversed: false,
+                    narrowed: false,
+                    stride: None,
                 })
             }
+            Expr::Reference(r) if sub_slice(&r.expr).is_some() => self.sub_slice_iteration(&r.expr),
             Expr::Reference(r) => self.array_iteration(&r.expr, Vec::new(), false),
             Expr::Path(_) => self.array_iteration(e, Vec::new(), false),
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
                 match (name.as_str(), m.args.len()) {
+                    ("iter", 0) if sub_slice(&m.receiver).is_some() => {
+                        self.sub_slice_iteration(&m.receiver)
+                    }
                     ("iter", 0) => self.array_iteration(&m.receiver, Vec::new(), false),
                     // `x.iter().copied()`: the same elements, by value (as the loop reads them).
                     ("copied" | "cloned", 0) => self.iteration(&m.receiver),
@@ -455,18 +488,108 @@ impl Lower<'_> {
                     // `zip` would pair a reversed array with a forward one.
                     ("enumerate", 0) => {
                         let mut it = self.iteration(&m.receiver)?;
-                        if it.reversed {
+                        if it.reversed || it.narrowed {
                             return None;
                         }
                         it.enumerate = true;
                         Some(it)
                     }
-                    ("zip", 1) => {
-                        let receiver = self.iteration(&m.receiver)?;
-                        if receiver.reversed {
+                    // `skip(k)` / `take(k)`: a narrower index range (from the end when
+                    // reversed). Not before `enumerate`, which would count from the new start.
+                    ("skip" | "take", 1) => {
+                        let mut it = self.iteration(&m.receiver)?;
+                        let k = self.expr(&m.args[0]);
+                        if it.inclusive {
+                            it.end = self.passive_code(
+                                &[&it.end],
+                                |t| {
+                                    let e = &t[0];
+                                    quote!(#e + 1)
+                                },
+                                m.method.span(),
+                            );
+                            it.inclusive = false;
+                        }
+                        let span = m.method.span();
+                        let (start, end) = (it.start.clone(), it.end.clone());
+                        match (name.as_str(), it.reversed) {
+                            ("skip", false) => {
+                                it.start = self.passive_code(
+                                    &[&start, &k, &end],
+                                    |t| {
+                                        let (s, k, e) = (&t[0], &t[1], &t[2]);
+                                        quote!((#s + #k).min(#e))
+                                    },
+                                    span,
+                                )
+                            }
+                            ("take", false) => {
+                                it.end = self.passive_code(
+                                    &[&start, &k, &end],
+                                    |t| {
+                                        let (s, k, e) = (&t[0], &t[1], &t[2]);
+                                        quote!((#e).min(#s + #k).max(#s))
+                                    },
+                                    span,
+                                )
+                            }
+                            ("skip", true) => {
+                                it.end = self.passive_code(
+                                    &[&start, &k, &end],
+                                    |t| {
+                                        let (s, k, e) = (&t[0], &t[1], &t[2]);
+                                        quote!((#e).saturating_sub(#k).max(#s))
+                                    },
+                                    span,
+                                )
+                            }
+                            _ => {
+                                it.start = self.passive_code(
+                                    &[&start, &k, &end],
+                                    |t| {
+                                        let (s, k, e) = (&t[0], &t[1], &t[2]);
+                                        quote!((#e).saturating_sub(#k).max(#s).min(#e))
+                                    },
+                                    span,
+                                )
+                            }
+                        }
+                        it.narrowed = true;
+                        Some(it)
+                    }
+                    // `step_by(k)`: a count `j` in `0..(len + k - 1) / k`, the index
+                    // `start + j * k`. Not after `rev` (which would start from the end), nor
+                    // twice.
+                    ("step_by", 1) => {
+                        let mut it = self.iteration(&m.receiver)?;
+                        if it.reversed || it.stride.is_some() {
                             return None;
                         }
-                        let first = *receiver.arrays.first()?;
+                        let span = m.method.span();
+                        let k = self.expr(&m.args[0]);
+                        let plus = if it.inclusive { quote!(+ 1) } else { quote!() };
+                        let count = self.passive_code(&[&it.start, &it.end, &k], |t| {
+                            let (s, e, k) = (&t[0], &t[1], &t[2]);
+                            quote!(if #e #plus > #s { (#e #plus - #s + #k - 1) / #k } else { 0 })
+                        }, span);
+                        it.stride = Some((it.start.clone(), k));
+                        it.start = Operand::Const {
+                            tokens: quote!(0),
+                            value: Some(0.0),
+                        };
+                        it.end = count;
+                        it.inclusive = false;
+                        it.narrowed = true;
+                        Some(it)
+                    }
+                    ("zip", 1) => {
+                        let receiver = self.iteration(&m.receiver)?;
+                        if receiver.reversed || receiver.narrowed {
+                            return None;
+                        }
+                        if receiver.arrays.is_empty() {
+                            return None;
+                        }
                         let other = match strip_parens(&m.args[0]) {
                             Expr::MethodCall(o) if o.method == "iter" && o.args.is_empty() => {
                                 &o.receiver
@@ -475,13 +598,45 @@ impl Lower<'_> {
                             other => other,
                         };
                         let second = self.array_var(other)?;
-                        self.array_iteration(&m.receiver, vec![first, second], false)
+                        // `a.iter().zip(b.iter()).zip(c.iter())`: every array so far, then `c`.
+                        if receiver.enumerate {
+                            return None;
+                        }
+                        let mut arrays = receiver.arrays.clone();
+                        arrays.push(second);
+                        self.array_iteration(&m.receiver, arrays, false)
                     }
                     _ => None,
                 }
             }
             _ => None,
         }
+    }
+
+    /// `x[a..b].iter()`, `&x[a..]`, `x[..=b]`: the indices of the range over `x`, which is
+    /// how the elements are read (and their adjoints land in the range).
+    pub(super) fn sub_slice_iteration(&mut self, e: &Expr) -> Option<Iteration> {
+        let (base, range) = sub_slice(e)?;
+        let mut it = self.array_iteration(base, Vec::new(), false)?;
+        if let Some(start) = &range.start {
+            it.start = self.expr(start);
+        }
+        if let Some(end) = &range.end {
+            let end = self.expr(end);
+            it.end = match range.limits {
+                syn::RangeLimits::HalfOpen(_) => end,
+                syn::RangeLimits::Closed(_) => self.passive_code(
+                    &[&end],
+                    |t| {
+                        let e = &t[0];
+                        quote!(#e + 1)
+                    },
+                    e.span(),
+                ),
+            };
+        }
+        it.narrowed = true;
+        Some(it)
     }
 
     pub(super) fn array_var(&mut self, e: &Expr) -> Option<VarId> {
@@ -536,11 +691,14 @@ impl Lower<'_> {
             arrays,
             enumerate,
             reversed: false,
+            narrowed: false,
+            stride: None,
         })
     }
 
     /// Binds the loop pattern at the top of the body: the index, or the elements.
     pub(super) fn bind_iteration(&mut self, pat: &Pat, it: &Iteration, index: VarId) {
+        let index = self.real_index(it, index, pat.span());
         let element = |l: &mut Self, array: VarId, pat: &Pat| {
             let v = l.f.new_var("", pat.span(), Origin::Temp);
             l.f.body.push(Stmt::Let {
@@ -548,6 +706,7 @@ impl Lower<'_> {
                 rhs: Rhs::Index(array, vec![Operand::Var(index)]),
                 span: pat.span(),
             });
+            l.elements.insert(v);
             l.bind_loop_pattern(pat, Operand::Var(v));
         };
         match (it.arrays.len(), it.enumerate, strip_pat(pat)) {
@@ -557,14 +716,40 @@ impl Lower<'_> {
                 self.bind_loop_pattern(&t.elems[0], Operand::Var(index));
                 element(self, it.arrays[0], &t.elems[1]);
             }
-            (2, false, Pat::Tuple(t)) if t.elems.len() == 2 => {
-                element(self, it.arrays[0], &t.elems[0]);
-                element(self, it.arrays[1], &t.elems[1]);
+            (n, false, p) if n >= 2 && zip_pattern(p, n) => {
+                // `((a, b), c)` for a zip of a zip: the last array on the right of each pair.
+                let mut p = p;
+                for k in (1..n).rev() {
+                    let Pat::Tuple(t) = strip_pat(p) else { break };
+                    element(self, it.arrays[k], &t.elems[1]);
+                    p = &t.elems[0];
+                    if k == 1 {
+                        element(self, it.arrays[0], p);
+                    }
+                }
             }
             (_, _, p) => self.cx.error_spanned_by(
                 p,
                 "bind the loop variable with a name, `_`, or a pair `(i, v)` / `(a, b)`",
             ),
+        }
+    }
+
+    /// The array index of a loop's count: itself, or `base + j * k` under `step_by`.
+    pub(super) fn real_index(&mut self, it: &Iteration, index: VarId, span: Span) -> VarId {
+        match &it.stride {
+            None => index,
+            Some((base, k)) => self
+                .passive_code(
+                    &[base, &Operand::Var(index), k],
+                    |t| {
+                        let (b, j, k) = (&t[0], &t[1], &t[2]);
+                        quote!(#b + #j * #k)
+                    },
+                    span,
+                )
+                .var()
+                .expect("passive code is a variable"),
         }
     }
 
@@ -620,6 +805,11 @@ pub(super) fn collect_assignments(e: &Expr, nested: bool, names: &mut HashSet<St
             block(&i.then_branch, names);
             if let Some((_, e)) = &i.else_branch {
                 collect_assignments(e, true, names);
+            }
+        }
+        Expr::Match(m) => {
+            for a in &m.arms {
+                collect_assignments(&a.body, true, names);
             }
         }
         Expr::ForLoop(f) => block(&f.body, names),
@@ -692,6 +882,7 @@ pub(super) fn expr_jumps(e: &Expr, found: &mut (bool, bool)) {
             found.0 |= b;
             found.1 |= c;
         }
+        Expr::Match(m) => m.arms.iter().for_each(|a| expr_jumps(&a.body, found)),
         Expr::Paren(p) => expr_jumps(&p.expr, found),
         _ => {}
     }
@@ -713,6 +904,7 @@ pub(super) fn expr_contains_return(e: &Expr) -> bool {
                     .is_some_and(|(_, e)| expr_contains_return(e))
         }
         Expr::Block(b) => in_block(&b.block),
+        Expr::Match(m) => m.arms.iter().any(|a| expr_contains_return(&a.body)),
         Expr::ForLoop(f) => in_block(&f.body),
         Expr::While(w) => in_block(&w.body),
         Expr::Loop(l) => in_block(&l.body),
@@ -725,7 +917,7 @@ pub(super) fn expr_contains_return(e: &Expr) -> bool {
 /// without returns in the tail is the function's value).
 pub(super) fn is_control_flow(e: &Expr) -> bool {
     match e {
-        Expr::If(_) => expr_contains_return(e),
+        Expr::If(_) | Expr::Match(_) => expr_contains_return(e),
         other => matches!(
             other,
             Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) | Expr::Return(_)
@@ -758,6 +950,10 @@ pub(super) struct Iteration {
     pub(super) enumerate: bool,
     /// `.rev()`: from the last index down.
     pub(super) reversed: bool,
+    /// `skip` / `take` / `step_by`: the range no longer starts at the array's first element.
+    pub(super) narrowed: bool,
+    /// `step_by(k)`: the loop counts `j` over `start..end` and the index is `base + j * k`.
+    pub(super) stride: Option<(Operand, Operand)>,
 }
 
 impl Iteration {
@@ -772,6 +968,76 @@ impl Iteration {
             body,
             span,
         }
+    }
+}
+
+/// `for pat in ITER.filter(|q| keep) { body }` as `for pat in ITER { if { let q = pat; keep }
+/// { body } }`: the predicate is passive code on the element. `None` for other loops, and
+/// for patterns that are not names or tuples of names.
+pub(super) fn filtered_loop(f: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
+    let Expr::MethodCall(m) = strip_parens(&f.expr) else {
+        return None;
+    };
+    if m.method != "filter" || m.args.len() != 1 {
+        return None;
+    }
+    let Expr::Closure(c) = strip_parens(&m.args[0]) else {
+        return None;
+    };
+    if c.inputs.len() != 1 {
+        return None;
+    }
+    let mut f = f.clone();
+    let item: Pat = match strip_pat(&f.pat) {
+        Pat::Wild(_) => syn::parse_quote!(__autodiff_item),
+        other => other.clone(),
+    };
+    let value: Expr = match &item {
+        Pat::Ident(i) if i.subpat.is_none() => {
+            let name = &i.ident;
+            syn::parse_quote!(#name)
+        }
+        Pat::Tuple(t) => {
+            let names = t
+                .elems
+                .iter()
+                .map(|p| match strip_pat(p) {
+                    Pat::Ident(i) if i.subpat.is_none() => Some(i.ident.clone()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?;
+            syn::parse_quote!((#(#names),*))
+        }
+        _ => return None,
+    };
+    let q = strip_pat(&c.inputs[0]);
+    let keep = &c.body;
+    let body = &f.body;
+    f.pat = Box::new(item);
+    f.expr = m.receiver.clone();
+    f.body = syn::parse_quote!({ if { let #q = #value; #keep } #body });
+    Some(f)
+}
+
+/// `x[a..b]` on a name: the name and the range.
+fn sub_slice(e: &Expr) -> Option<(&Expr, &syn::ExprRange)> {
+    match strip_parens(e) {
+        Expr::Index(ix) if matches!(strip_parens(&ix.expr), Expr::Path(_)) => {
+            match strip_parens(&ix.index) {
+                Expr::Range(r) => Some((&ix.expr, r)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The pattern of a zip of `n` arrays: `(a, b)`, `((a, b), c)`, ..
+fn zip_pattern(p: &Pat, n: usize) -> bool {
+    match (strip_pat(p), n) {
+        (_, 1) => true,
+        (Pat::Tuple(t), n) if t.elems.len() == 2 => zip_pattern(&t.elems[0], n - 1),
+        _ => false,
     }
 }
 

@@ -48,7 +48,7 @@ impl Lower<'_> {
                 self.opaque(e, &what, false)
             }
             Expr::If(i) => self.if_expr(i),
-            Expr::Match(_) => self.opaque(e, "a `match` expression", false),
+            Expr::Match(m) => self.match_value(m),
                         Expr::Loop(l) if !jumps(&l.body.stmts).0 => {
                 self.plain_loop(l);
                 Operand::Lit(0.0)
@@ -151,6 +151,14 @@ impl Lower<'_> {
             }
         }
         if m.turbofish.is_none() {
+            // `x.clamp(lo, hi)` is `x.max(lo).min(hi)`: TensorFlow's clip_by_value gradient
+            // (1 to `x` inside `[lo, hi]`, ties included; the bound's where `x` is outside).
+            if name == "clamp" && m.args.len() == 2 {
+                let (receiver, lo, hi) = (&m.receiver, &m.args[0], &m.args[1]);
+                if let Ok(rewritten) = syn::parse2::<Expr>(quote!((#receiver).max(#lo).min(#hi))) {
+                    return self.expr(&rewritten);
+                }
+            }
             if let Some(op) = float_op(&name, m.args.len()) {
                 let mut args = vec![self.expr(&m.receiver)];
                 args.extend(m.args.iter().map(|a| self.expr(a)));
@@ -206,6 +214,16 @@ impl Lower<'_> {
                 return total;
             }
         }
+        if name == "collect" && m.args.is_empty() {
+            if let Some(array) = self.iterator_collect(e, m) {
+                return array;
+            }
+        }
+        if name == "unwrap" && m.args.is_empty() {
+            if let Some(extreme) = self.iterator_extreme(&m.receiver) {
+                return extreme;
+            }
+        }
         if name == "fold" && m.args.len() == 2 {
             if let Some(folded) = self.iterator_fold(m) {
                 return folded;
@@ -250,6 +268,18 @@ impl Lower<'_> {
             }
             other => (other, None),
         };
+        // `.filter(|v| keep)` before the `map`: a term only where `keep` holds.
+        let (source, filter) = match strip_parens(source) {
+            Expr::MethodCall(fm) if fm.method == "filter" && fm.args.len() == 1 => {
+                match strip_parens(&fm.args[0]) {
+                    Expr::Closure(c) if c.inputs.len() == 1 && !returns_early(&c.body) => {
+                        (&*fm.receiver, Some(c))
+                    }
+                    _ => return None,
+                }
+            }
+            other => (other, None),
+        };
         let iteration = self.iteration(source)?;
         // Without a `map`, the sum of the elements of one array.
         let element = match (closure, iteration.arrays.as_slice()) {
@@ -286,24 +316,216 @@ impl Lower<'_> {
         };
         Some(
             self.accumulate_over(iteration, start, span, |l, now, it, index| {
-                let term = match (closure, element) {
-                    (Some(c), _) => {
-                        l.bind_iteration(&c.inputs[0], it, index);
-                        l.expr(&c.body)
-                    }
-                    (None, Some(array)) => {
-                        let v = l.f.new_var("", span, Origin::Temp);
-                        l.f.body.push(Stmt::Let {
-                            dst: Some(v),
-                            rhs: Rhs::Index(array, vec![Operand::Var(index)]),
-                            span,
-                        });
-                        Operand::Var(v)
-                    }
-                    (None, None) => Operand::Lit(0.0),
+                let add = |l: &mut Self, now: Operand| {
+                    let term = match (closure, element) {
+                        (Some(c), _) => {
+                            l.bind_iteration(&c.inputs[0], it, index);
+                            l.expr(&c.body)
+                        }
+                        (None, Some(array)) => {
+                            let index = l.real_index(it, index, span);
+                            let v = l.f.new_var("", span, Origin::Temp);
+                            l.f.body.push(Stmt::Let {
+                                dst: Some(v),
+                                rhs: Rhs::Index(array, vec![Operand::Var(index)]),
+                                span,
+                            });
+                            Operand::Var(v)
+                        }
+                        (None, None) => Operand::Lit(0.0),
+                    };
+                    let op = if product { Op::Mul } else { Op::Add };
+                    Operand::Var(l.f.push_op(op, vec![now, term], span))
                 };
-                let op = if product { Op::Mul } else { Op::Add };
-                Operand::Var(l.f.push_op(op, vec![now, term], span))
+                let Some(keep) = filter else {
+                    return add(l, now);
+                };
+                l.bind_iteration(&keep.inputs[0], it, index);
+                let cond = l.expr(&keep.body);
+                let result = l.branch_result(span);
+                let then = l.nested_block(|l| {
+                    let next = add(l, now.clone());
+                    l.f.body.push(Stmt::Assign {
+                        dst: result,
+                        value: next,
+                        span,
+                    });
+                });
+                let otherwise = l.nested_block(|l| {
+                    l.f.body.push(Stmt::Assign {
+                        dst: result,
+                        value: now.clone(),
+                        span,
+                    });
+                });
+                l.f.body.push(Stmt::If {
+                    cond,
+                    then,
+                    otherwise,
+                    span,
+                });
+                l.read(result, span)
+            }),
+        )
+    }
+
+    /// `x.iter().map(|v| ..).collect::<Vec<_>>()` (or `.enumerate()` before the `map`): a
+    /// copy of `x` as a `Vec`, then a loop writing each element, `y[i] = ..`. Outside
+    /// branches and loops only (an array written there must be created before them).
+    fn iterator_collect(&mut self, e: &Expr, m: &syn::ExprMethodCall) -> Option<Operand> {
+        let Expr::MethodCall(map) = strip_parens(&m.receiver) else {
+            return None;
+        };
+        if map.method != "map" || map.args.len() != 1 {
+            return None;
+        }
+        let Expr::Closure(c) = strip_parens(&map.args[0]) else {
+            return None;
+        };
+        if c.inputs.len() != 1 || returns_early(&c.body) {
+            return None;
+        }
+        let iteration = self.iteration(&map.receiver)?;
+        let &[source] = iteration.arrays.as_slice() else {
+            return None;
+        };
+        if iteration.reversed || iteration.narrowed || self.f.vars[source].shape.len() != 1 {
+            return None;
+        }
+        if self.nested > 0 {
+            return Some(self.unsupported(e, "`collect` into an array inside a branch or loop is not supported; create the array before it (`let mut y = vec![0.0; n];`) and write its elements"));
+        }
+        let span = m.method.span();
+        let y = self.f.new_var("", span, Origin::Temp);
+        self.f.vars[y].shape = vec![Level::Dynamic];
+        self.f.vars[y].mutable = true;
+        self.f.body.push(Stmt::Let {
+            dst: Some(y),
+            rhs: Rhs::CopyArray(source),
+            span,
+        });
+        self.collected.insert(y);
+        let index = self.f.new_var("i", span, Origin::Temp);
+        let body = self.nested_block(|l| {
+            l.bind_iteration(&c.inputs[0], &iteration, index);
+            let value = l.expr(&c.body);
+            l.f.body.push(Stmt::Store {
+                array: y,
+                index: vec![Operand::Var(index)],
+                value,
+                accumulate: false,
+                span,
+            });
+        });
+        self.f.body.push(iteration.into_loop(index, body, span));
+        Some(Operand::Var(y))
+    }
+
+    /// `ITER.max_by(|a, b| a.partial_cmp(b).unwrap()).unwrap()` (or `min_by`, `total_cmp`,
+    /// `.copied()` / `.cloned()` around it) over one array: the loop
+    /// `acc = first; for v in rest { acc = acc.max(v); }`, whose derivative goes to the
+    /// first of equal extremes (`max`'s rule: the receiver on a tie). `None` otherwise.
+    fn iterator_extreme(&mut self, e: &Expr) -> Option<Operand> {
+        let m = match strip_parens(e) {
+            Expr::MethodCall(c)
+                if (c.method == "copied" || c.method == "cloned") && c.args.is_empty() =>
+            {
+                match strip_parens(&c.receiver) {
+                    Expr::MethodCall(m) => m,
+                    _ => return None,
+                }
+            }
+            Expr::MethodCall(m) => m,
+            _ => return None,
+        };
+        let name = m.method.to_string();
+        if (name != "max_by" && name != "min_by") || m.args.len() != 1 {
+            return None;
+        }
+        let Expr::Closure(c) = strip_parens(&m.args[0]) else {
+            return None;
+        };
+        let names: Vec<String> = c
+            .inputs
+            .iter()
+            .map(|p| match strip_pat(p) {
+                Pat::Ident(i) => Some(i.ident.to_string()),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        let [a, b] = names.as_slice() else {
+            return None;
+        };
+        let body: String = c
+            .body
+            .to_token_stream()
+            .to_string()
+            .chars()
+            .filter(|ch| !ch.is_whitespace() && *ch != '*' && *ch != '&')
+            .collect();
+        let order = |x: &str, y: &str| {
+            ["partial_cmp", "total_cmp"].iter().any(|cmp| {
+                let call = format!("{x}.{cmp}({y})");
+                body == call || body == format!("{call}.unwrap()")
+            })
+        };
+        let max = match (order(a, b), order(b, a), name.as_str()) {
+            (true, _, "max_by") | (_, true, "min_by") => true,
+            (true, _, _) | (_, true, _) => false,
+            _ => return None,
+        };
+        let mut iteration = self.iteration(&m.receiver)?;
+        let &[array] = iteration.arrays.as_slice() else {
+            return None;
+        };
+        if iteration.enumerate || iteration.inclusive || iteration.stride.is_some() {
+            return None;
+        }
+        let span = m.method.span();
+        let (start, end) = (iteration.start.clone(), iteration.end.clone());
+        let first = match iteration.reversed {
+            false => start.clone(),
+            true => self.passive_code(
+                &[&end],
+                |t| {
+                    let e = &t[0];
+                    quote!(#e - 1)
+                },
+                span,
+            ),
+        };
+        match iteration.reversed {
+            false => {
+                iteration.start = self.passive_code(
+                    &[&start],
+                    |t| {
+                        let s = &t[0];
+                        quote!(#s + 1)
+                    },
+                    span,
+                )
+            }
+            true => iteration.end = first.clone(),
+        }
+        let op = float_op(if max { "max" } else { "min" }, 1)?;
+        // The first element read into a value, then copied into the accumulator (as `fold`'s
+        // `init` is): the reverse sweep sends a location's final adjoint on through a copy.
+        let head = self.f.new_var("", span, Origin::Temp);
+        self.f.body.push(Stmt::Let {
+            dst: Some(head),
+            rhs: Rhs::Index(array, vec![first]),
+            span,
+        });
+        let start = Rhs::Op(Op::Id, vec![Operand::Var(head)]);
+        Some(
+            self.accumulate_over(iteration, start, span, |l, now, _, index| {
+                let v = l.f.new_var("", span, Origin::Temp);
+                l.f.body.push(Stmt::Let {
+                    dst: Some(v),
+                    rhs: Rhs::Index(array, vec![Operand::Var(index)]),
+                    span,
+                });
+                Operand::Var(l.f.push_op(op, vec![now, Operand::Var(v)], span))
             }),
         )
     }
@@ -385,6 +607,9 @@ impl Lower<'_> {
     }
 
     pub(super) fn call(&mut self, e: &Expr, c: &syn::ExprCall) -> Operand {
+        if let Some(name) = self.closure_called(&c.func) {
+            return self.inline(&name, c);
+        }
         let args: Vec<&Expr> = c.args.iter().collect();
         let what = match &*c.func {
             Expr::Path(p) => format!("the call of `{}`", path_name(&p.path)),
@@ -612,7 +837,36 @@ impl Lower<'_> {
                     .collect();
                 self.array_constant(e, shape)
             }
-            None => self.opaque(e, "the macro `vec!`", false),
+            None => {
+                // `vec![a, b]`: the array literal `[a, b]`, copied into a `Vec`.
+                let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+                let Ok(elems) = syn::parse::Parser::parse2(parser, m.mac.tokens.clone()) else {
+                    return self.opaque(e, "the macro `vec!`", false);
+                };
+                if elems.is_empty() {
+                    return self.opaque(e, "the macro `vec!`", false);
+                }
+                let literal = Expr::Array(syn::ExprArray {
+                    attrs: Vec::new(),
+                    bracket_token: Default::default(),
+                    elems,
+                });
+                let fixed = self.expr(&literal);
+                let Some(a) = fixed.var().filter(|&a| self.f.vars[a].is_array()) else {
+                    return fixed;
+                };
+                let span = e.span();
+                let v = self.f.new_var("", span, Origin::Temp);
+                let mut shape = self.f.vars[a].shape.clone();
+                shape[0] = Level::Dynamic;
+                self.f.vars[v].shape = shape;
+                self.f.body.push(Stmt::Let {
+                    dst: Some(v),
+                    rhs: Rhs::CopyArray(a),
+                    span,
+                });
+                Operand::Var(v)
+            }
         }
     }
 
@@ -647,7 +901,17 @@ impl Lower<'_> {
                         Some(TokenTree::Group(g)) => g.delimiter() == Delimiter::Parenthesis,
                         _ => false,
                     };
-                    match self.lookup(&ident.to_string()) {
+                    let name = ident.to_string();
+                    if !after_dot_or_path
+                        && self.lookup(&name).is_none()
+                        && self.closures.contains_key(&name)
+                    {
+                        self.cx.error_spanned_by(
+                            ident,
+                            format!("the closure `{name}` is inlined where it is called, so it can only be called by name here (`{name}(x)`); write the calls out, or the loop with `for`"),
+                        );
+                    }
+                    match self.lookup(&name) {
                         Some(v) if !after_dot_or_path && !before_path_or_call => {
                             reads.push(v);
                             out.push(TokenTree::Ident(placeholder(v, ident.span())));
@@ -655,10 +919,34 @@ impl Lower<'_> {
                         _ => out.push(tree.clone()),
                     }
                 }
+                // `*v` on an element: the element is a value here.
+                TokenTree::Punct(p) if p.as_char() == '*' && unary_at(&trees, i) => {
+                    let j = (i..trees.len())
+                        .find(|&j| !matches!(&trees[j], TokenTree::Punct(q) if q.as_char() == '*'))
+                        .unwrap_or(trees.len());
+                    let element = match trees.get(j) {
+                        Some(TokenTree::Ident(id)) => self
+                            .lookup(&id.to_string())
+                            .is_some_and(|v| self.elements.contains(&v)),
+                        _ => false,
+                    };
+                    if !element {
+                        out.push(tree.clone());
+                    }
+                }
                 other => out.push(other.clone()),
             }
         }
         out.into_iter().collect()
+    }
+}
+
+/// Whether the `*` at `i` is a dereference: nothing before it, or an operator.
+fn unary_at(trees: &[TokenTree], i: usize) -> bool {
+    match i.checked_sub(1).map(|j| &trees[j]) {
+        None => true,
+        Some(TokenTree::Punct(p)) => p.as_char() != '\'',
+        Some(_) => false,
     }
 }
 

@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 mod control;
 mod expr;
 mod in_place;
+mod matching;
 
 pub(crate) use expr::vec_repeat;
 
@@ -25,6 +26,7 @@ use control::*;
 // so the lowering code keeps calling them by their short names.
 pub use crate::ir::{placeholder, placeholder_var};
 pub use crate::types::{is_tensor_type, kind_of, shape_of, vec_element, Kind};
+pub(crate) use matching::MATCH_BINDING;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, FnArg, Pat, ReturnType, Type, UnOp};
 
@@ -104,6 +106,9 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         hoisted_arrays: HashSet::new(),
         hoist_limit: 0,
         call_results: HashSet::new(),
+        closures: HashMap::new(),
+        elements: HashSet::new(),
+        collected: HashSet::new(),
     };
     check_signature(cx, &item.sig);
     let generic = item.sig.generics.type_params().next().is_some();
@@ -203,6 +208,24 @@ struct Lower<'a> {
     hoist_limit: VarId,
     /// Values calls returned: one float each, unless the binding's type says an array.
     call_results: HashSet<VarId>,
+    /// Closures bound in the body (`let act = |z: f64| z.tanh() * w;`), inlined at each
+    /// call with the names their definition saw.
+    closures: HashMap<String, Closure>,
+    /// Elements bound by a loop or an iterator's closure (`for v in x.iter()`): references
+    /// in Rust, values here, so a `*v` kept as written loses its `*`.
+    elements: HashSet<VarId>,
+    /// Arrays made by `collect` and written element by element: locations whatever their
+    /// binding says.
+    collected: HashSet<VarId>,
+}
+
+#[derive(Clone)]
+struct Closure {
+    closure: syn::ExprClosure,
+    scopes: Vec<HashMap<String, VarId>>,
+    /// The closures its definition saw (not itself: a closure cannot call itself, and
+    /// `let act = |z| act(z) + 1.0;` calls the `act` before it).
+    closures: HashMap<String, Closure>,
 }
 
 #[derive(Clone)]
@@ -509,6 +532,9 @@ impl Lower<'_> {
 
     fn local(&mut self, local: &syn::Local) {
         let Some(init) = &local.init else {
+            if self.deferred(&local.pat, None) {
+                return;
+            }
             self.cx.error_spanned_by(
                 local,
                 "give the binding its value where it is declared: `let x = ..;`",
@@ -525,8 +551,40 @@ impl Lower<'_> {
         self.bind_pattern(&local.pat, &init.expr, None);
     }
 
+    /// `let x0: f64;` assigned later (`if .. { x0 = .. } else { x0 = .. }`): a location
+    /// with no value yet; rustc checks it is assigned before it is read.
+    fn deferred(&mut self, pat: &Pat, ty: Option<&Type>) -> bool {
+        match pat {
+            Pat::Type(pt) => self.deferred(&pt.pat, Some(&pt.ty)),
+            Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
+                let span = pi.ident.span();
+                let v = self.f.new_var(pi.ident.to_string(), span, Origin::Local);
+                let info = &mut self.f.vars[v];
+                info.mutable = true;
+                info.ty = ty.map(ToTokens::to_token_stream);
+                if let Some(ty) = ty {
+                    info.shape = shape_of(ty);
+                    info.tensor = is_tensor_type(ty);
+                }
+                self.f.body.push(Stmt::Let {
+                    dst: Some(v),
+                    rhs: Rhs::Uninit,
+                    span,
+                });
+                self.bind(&pi.ident, v);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// `let pat = expr;`: names, `_`, type annotations and tuples of these.
     fn bind_pattern(&mut self, pat: &Pat, expr: &Expr, ty: Option<&Type>) {
+        if let (Pat::Ident(pi), Expr::Closure(c)) = (pat, strip_parens(expr)) {
+            if pi.subpat.is_none() && pi.by_ref.is_none() {
+                return self.define_closure(&pi.ident, c);
+            }
+        }
         match pat {
             Pat::Type(pt) => self.bind_pattern(&pt.pat, expr, Some(&pt.ty)),
             Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
@@ -554,8 +612,10 @@ impl Lower<'_> {
                         self.bind_value(p, v, t);
                     }
                 }
+                Expr::If(_) | Expr::Match(_) => self.bind_branch_tuple(pt, expr, ty),
                 _ => self.bind_call_outputs(pt, expr, ty),
             },
+            Pat::Slice(ps) => self.bind_elements(ps, expr),
             other => self.cx.error_spanned_by(
                 other,
                 "this pattern is not supported in #[differentiate] functions; bind plain names or tuples of names",
@@ -563,9 +623,90 @@ impl Lower<'_> {
         }
     }
 
+    /// `let [a, b] = s;`: each name is bound to one element of the array (`s[0]`, `s[1]`).
+    fn bind_elements(&mut self, ps: &syn::PatSlice, expr: &Expr) {
+        if let Some(rest) = ps.elems.iter().find(|p| matches!(p, Pat::Rest(_))) {
+            self.cx.error_spanned_by(
+                rest,
+                "`..` in an array pattern is not supported in #[differentiate] functions; name every element (`let [a, b, _] = s;`), or read them as `s[i]`",
+            );
+            return;
+        }
+        if let Expr::Array(a) = strip_parens(expr) {
+            if a.elems.len() == ps.elems.len() {
+                let values: Vec<Operand> = a.elems.iter().map(|e| self.expr(e)).collect();
+                for (p, v) in ps.elems.iter().zip(values) {
+                    self.bind_value(p, v, None);
+                }
+                return;
+            }
+        }
+        let value = self.expr(expr);
+        let Some(array) = value.var().filter(|&v| self.f.vars[v].shape.len() == 1) else {
+            self.cx.error_spanned_by(
+                expr,
+                "an array pattern destructures an array: a local or parameter of type `[T; N]`, an array literal, or a call's result bound with its type (`let s: [f64; 2] = f(..);`), of floats",
+            );
+            return;
+        };
+        for (k, p) in ps.elems.iter().enumerate() {
+            let v = self.f.new_var("", p.span(), Origin::Temp);
+            self.f.body.push(Stmt::Let {
+                dst: Some(v),
+                rhs: Rhs::Index(array, vec![int_const(k)]),
+                span: p.span(),
+            });
+            self.bind_value(p, Operand::Var(v), None);
+        }
+    }
+
+    /// `let (a, b) = if c { (x, y) } else { (y, x) };` (or a `match`): one location per
+    /// name, declared first and assigned at the end of each branch, as deferred
+    /// initialisation (`let t0; if c { t0 = x; .. }`) is.
+    fn bind_branch_tuple(&mut self, pt: &syn::PatTuple, expr: &Expr, ty: Option<&Type>) {
+        let n = pt.elems.len();
+        let base = self.f.vars.len();
+        let names: Vec<Ident> = (0..n)
+            .map(|k| Ident::new(&format!("__tuple{base}_{k}"), pt.span()))
+            .collect();
+        let Some(rewritten) = tuple_tails(expr, &names) else {
+            self.cx.error_spanned_by(
+                expr,
+                format!("to destructure this value, end each of its branches in a tuple of {n} values written in place, `(a, b)`"),
+            );
+            return;
+        };
+        let tys: Vec<Option<&Type>> = match ty {
+            Some(Type::Tuple(tt)) if tt.elems.len() == n => tt.elems.iter().map(Some).collect(),
+            _ => vec![None; n],
+        };
+        for (name, t) in names.iter().zip(&tys) {
+            let pat: Pat = syn::parse_quote!(#name);
+            self.deferred(&pat, *t);
+        }
+        self.expr_stmt(&rewritten);
+        for ((p, name), t) in pt.elems.iter().zip(&names).zip(tys) {
+            let var = self.lookup(&name.to_string()).expect("just declared");
+            let value = self.read(var, p.span());
+            self.bind_value(p, value, t);
+        }
+    }
+
     /// `let (a, b) = f(x);`: each name is bound to one output of the call (`Rhs::Output`).
     fn bind_call_outputs(&mut self, pt: &syn::PatTuple, expr: &Expr, ty: Option<&Type>) {
         let is_call = matches!(strip_parens(expr), Expr::Call(_) | Expr::MethodCall(_));
+        // `let (s, c) = x.sin_cos();`: `x.sin()` and `x.cos()`.
+        if let Expr::MethodCall(m) = strip_parens(expr) {
+            if m.method == "sin_cos" && m.args.is_empty() && pt.elems.len() == 2 {
+                let x = self.expr(&m.receiver);
+                let span = m.method.span();
+                let sin = self.f.push_op(Op::Unary(Unary::Sin), vec![x.clone()], span);
+                let cos = self.f.push_op(Op::Unary(Unary::Cos), vec![x], span);
+                self.bind_value(&pt.elems[0], Operand::Var(sin), None);
+                self.bind_value(&pt.elems[1], Operand::Var(cos), None);
+                return;
+            }
+        }
         let call = is_call.then(|| self.expr(expr)).and_then(|value| {
             value.var().filter(|&c| {
                 matches!(
@@ -650,6 +791,7 @@ impl Lower<'_> {
         let location = mutable && self.locations.contains(&ident.to_string());
         // A fresh temporary just computed takes the name; a location must be a new variable,
         // unless it is an array just created (it is written in place either way).
+        let value_var = value.var();
         let renamable = match (&value, self.f.body.last()) {
             (Operand::Var(v), Some(last)) => {
                 last.dst() == Some(*v)
@@ -679,11 +821,14 @@ impl Lower<'_> {
                 v
             }
         };
+        if value_var.is_some_and(|v| self.elements.contains(&v)) {
+            self.elements.insert(var);
+        }
         let info = &mut self.f.vars[var];
         info.name = ident.to_string();
         info.span = ident.span();
         info.origin = Origin::Local;
-        info.mutable = location;
+        info.mutable = location || self.collected.contains(&var);
         info.ty = ty.as_ref().map(ToTokens::to_token_stream);
         if let Some(ty) = &ty {
             if info.shape.is_empty() {
@@ -736,6 +881,7 @@ impl Lower<'_> {
                 self.effect(m.to_token_stream(), what);
             }
             Expr::If(i) => self.if_stmt(i),
+            Expr::Match(m) => self.match_expr(m, None),
             Expr::ForLoop(f) => self.for_loop(f),
             Expr::While(w) => self.while_loop(w),
             Expr::Loop(l) => self.plain_loop(l),
@@ -783,6 +929,16 @@ impl Lower<'_> {
             }
             None => rhs,
         };
+        // `s = step(s, h);` with `s` an array: the call returns an array of its shape.
+        if let Some(v) = value.var() {
+            let is_call = matches!(
+                self.f.body.last(),
+                Some(Stmt::Let { dst: Some(d), rhs: Rhs::Call(_), .. }) if *d == v
+            );
+            if is_call && self.f.vars[old].is_array() && !self.f.vars[v].is_array() {
+                self.f.vars[v].shape = self.f.vars[old].shape.clone();
+            }
+        }
         if self.f.vars[old].mutable {
             self.f.body.push(Stmt::Assign {
                 dst: old,
@@ -988,6 +1144,59 @@ fn compound_op(op: &BinOp) -> Option<Op> {
         BinOp::SubAssign(_) => Some(Op::Sub),
         BinOp::MulAssign(_) => Some(Op::Mul),
         BinOp::DivAssign(_) => Some(Op::Div),
+        _ => None,
+    }
+}
+
+/// A branching value whose every branch ends in a tuple, with each tuple replaced by the
+/// assignment of its elements to `names`: a statement.
+fn tuple_tails(e: &Expr, names: &[Ident]) -> Option<Expr> {
+    let block = |b: &syn::Block| -> Option<syn::Block> {
+        let mut b = b.clone();
+        match b.stmts.pop() {
+            Some(syn::Stmt::Expr(tail, None)) => {
+                match strip_parens(&tail) {
+                    Expr::Tuple(t) if t.elems.len() == names.len() => {
+                        for (name, e) in names.iter().zip(&t.elems) {
+                            b.stmts.push(syn::parse_quote!(#name = #e;));
+                        }
+                    }
+                    _ => {
+                        let tail = tuple_tails(&tail, names)?;
+                        b.stmts.push(syn::Stmt::Expr(tail, None));
+                    }
+                }
+                Some(b)
+            }
+            _ => None,
+        }
+    };
+    match e {
+        Expr::Paren(p) => tuple_tails(&p.expr, names),
+        Expr::Tuple(t) if t.elems.len() == names.len() => {
+            let elems = t.elems.iter();
+            Some(syn::parse_quote!({ #(#names = #elems;)* }))
+        }
+        Expr::Block(b) if b.label.is_none() => {
+            let mut b = b.clone();
+            b.block = block(&b.block)?;
+            Some(Expr::Block(b))
+        }
+        Expr::If(i) => {
+            let mut i = i.clone();
+            i.then_branch = block(&i.then_branch)?;
+            let (else_token, otherwise) = i.else_branch.take()?;
+            i.else_branch = Some((else_token, Box::new(tuple_tails(&otherwise, names)?)));
+            Some(Expr::If(i))
+        }
+        Expr::Match(m) => {
+            let mut m = m.clone();
+            for arm in &mut m.arms {
+                *arm.body = tuple_tails(&arm.body, names)?;
+                arm.comma.get_or_insert_with(Default::default);
+            }
+            Some(Expr::Match(m))
+        }
         _ => None,
     }
 }

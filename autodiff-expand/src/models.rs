@@ -1,0 +1,878 @@
+//! Structs as differentiable parameters (`wrt = self`, `wrt = m` with `m: &Model`): the
+//! macro does not see the struct's fields, but it sees which fields the body reads. Each
+//! differentiated field read (`self.w[i]`, `self.b`, `self.layer.w[j]`) becomes a parameter
+//! of a hidden function (`__self__w: &[F]`, `__self__b: F`), differentiated as usual, and the
+//! generated `f_grad`/`f_vjp`/`f_jvp` call it with the fields and write each field's gradient
+//! into a zero copy of the struct (`Params::zeros_like`): the gradient has the struct's own
+//! type, every float leaf holding its derivative. `f_jvp` takes a tangent of the struct's
+//! type and reads the same fields of it.
+//!
+//! A field's role comes from how the body uses it: indexed (`self.w[i]`), borrowed
+//! (`&self.w`) or iterated (`self.w.iter()`) is a float array; used as a range bound, an
+//! index, a length or cast with `as` is passive (sizes, flags); otherwise a float scalar.
+//! `stop = [self.n]` makes a field passive whatever its use.
+use crate::args::{self, Config, Unconnected};
+use crate::ctxt::Ctxt;
+use proc_macro2::{Delimiter, Group, Ident, Spacing, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::{FnArg, ItemFn, Pat, ReturnType, Type};
+
+/// One struct in `wrt`.
+struct StructParam {
+    /// `self` or the parameter's name.
+    base: Ident,
+    /// Position among the inputs.
+    index: usize,
+    /// The struct's type (`Self`, `Model<T>`), without `&`.
+    ty: TokenStream,
+    /// The parameter is a reference (`&self`, `m: &Model`).
+    by_ref: bool,
+    /// Differentiated fields, in order of first use.
+    fields: Vec<Field>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Role {
+    Array,
+    Scalar,
+    Passive,
+}
+
+struct Field {
+    /// `["w"]`, `["layer", "w"]`.
+    path: Vec<Ident>,
+    role: Role,
+    /// The hidden function's parameter for it: `__self__w`.
+    param: Ident,
+}
+
+/// Evidence of a field's type, one per read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Array,
+    Int,
+    Float,
+    Neutral,
+}
+
+/// Whether `wrt` names a struct (`self`, or a parameter of a struct type); `None`: the
+/// ordinary pipeline handles the function.
+pub fn applies(config: &Config, function: &ItemFn) -> bool {
+    let Some(wrt) = &config.wrt else {
+        return !config.stop_fields.is_empty();
+    };
+    if !wrt.fields.is_empty() || !config.stop_fields.is_empty() {
+        return true;
+    }
+    wrt.names
+        .iter()
+        .any(|name| name == "self" || struct_param(function, name).is_some())
+}
+
+/// The parameter named `name` if its type (by value or `&`) is a struct type.
+fn struct_param<'a>(function: &'a ItemFn, name: &Ident) -> Option<(usize, &'a Type)> {
+    function
+        .sig
+        .inputs
+        .iter()
+        .enumerate()
+        .find_map(|(i, arg)| match arg {
+            FnArg::Typed(pt) => match &*pt.pat {
+                Pat::Ident(pi) if pi.ident == *name && is_struct_type(function, &pt.ty) => {
+                    Some((i, &*pt.ty))
+                }
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        })
+}
+
+/// `Model`, `Model<T>`, `crate::Model`, `Self` (or `&` of them); not floats (`f64`, `T`),
+/// arrays, slices, `Vec`s or tensors.
+fn is_struct_type(function: &ItemFn, ty: &Type) -> bool {
+    let ty = match ty {
+        Type::Reference(r) => &*r.elem,
+        ty => ty,
+    };
+    let Type::Path(p) = ty else { return false };
+    if p.qself.is_some() {
+        return false;
+    }
+    let Some(last) = p.path.segments.last() else {
+        return false;
+    };
+    let name = last.ident.to_string();
+    if ["f32", "f64", "Vec", "Tensor", "Box", "Option", "Rc", "Arc"].contains(&name.as_str()) {
+        return false;
+    }
+    // Primitives (`i32`, `usize`, `bool`) are lowercase; the ordinary checks report them.
+    if name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return false;
+    }
+    if name == "Self" || p.path.segments.len() > 1 || !last.arguments.is_empty() {
+        return true;
+    }
+    let generic = function
+        .sig
+        .generics
+        .type_params()
+        .any(|t| t.ident == last.ident);
+    // `T`, `F`, `T1`: type parameters of an enclosing `impl`, floats by convention.
+    let short_upper = name.len() <= 2
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    !generic && !short_upper
+}
+
+/// Expands a function with a struct in `wrt`.
+pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
+    let cx = Ctxt::new();
+    let wrt = config.wrt.clone().unwrap_or(args::NameList {
+        names: Vec::new(),
+        fields: Vec::new(),
+        bare: false,
+    });
+    for path in &wrt.fields {
+        cx.error_spanned_by(
+            &path[1],
+            format!(
+                "`wrt` names a whole struct (`wrt = {}`), not one of its fields yet; list the field in `stop` to keep the others from it, or the struct to differentiate every field",
+                path[0]
+            ),
+        );
+    }
+    if config.unconnected == Unconnected::None {
+        cx.error_spanned_by(
+            &function.sig.ident,
+            "`unconnected = none` is not supported with a struct in `wrt`: the gradient is a struct, zero where nothing connects",
+        );
+    }
+    let float = match &function.sig.output {
+        ReturnType::Type(_, ty) if crate::types::is_scalar_path(ty) => ty.to_token_stream(),
+        ReturnType::Type(_, ty) => {
+            cx.error_spanned_by(
+                ty,
+                "a gradient with respect to a struct needs one float output (`-> f64`, `-> T`)",
+            );
+            quote!(f64)
+        }
+        ReturnType::Default => {
+            cx.error_spanned_by(
+                &function.sig,
+                "a gradient with respect to a struct needs one float output (`-> f64`, `-> T`)",
+            );
+            quote!(f64)
+        }
+    };
+    // The structs in `wrt`, and the other entries.
+    let mut structs: Vec<StructParam> = Vec::new();
+    for name in &wrt.names {
+        if name == "self" {
+            match function.sig.inputs.first() {
+                Some(FnArg::Receiver(r)) if r.mutability.is_none() || r.reference.is_none() => {
+                    structs.push(StructParam {
+                        base: name.clone(),
+                        index: 0,
+                        ty: quote!(Self),
+                        by_ref: r.reference.is_some(),
+                        fields: Vec::new(),
+                    })
+                }
+                Some(FnArg::Receiver(r)) => cx.error_spanned_by(
+                    r,
+                    "`wrt = self` differentiates `&self` or `self`; `&mut self` is not differentiated",
+                ),
+                _ => cx.error_spanned_by(
+                    name,
+                    "`wrt = self` needs a method (`fn f(&self, ..)`); this function has no `self`",
+                ),
+            }
+        } else if let Some((index, ty)) = struct_param(function, name) {
+            let (ty, by_ref) = match ty {
+                Type::Reference(r) if r.mutability.is_none() => (r.elem.to_token_stream(), true),
+                Type::Reference(r) => {
+                    cx.error_spanned_by(
+                        r,
+                        "a struct in `wrt` is taken by value or by `&`, not by `&mut`",
+                    );
+                    (r.elem.to_token_stream(), true)
+                }
+                ty => (ty.to_token_stream(), false),
+            };
+            structs.push(StructParam {
+                base: name.clone(),
+                index,
+                ty,
+                by_ref,
+                fields: Vec::new(),
+            });
+        }
+    }
+    // Fields named in `stop`.
+    let mut stopped: Vec<(String, Vec<String>)> = Vec::new();
+    for path in &config.stop_fields {
+        if !structs.iter().any(|s| s.base == path[0]) {
+            cx.error_spanned_by(
+                &path[0],
+                format!(
+                    "`stop` names a field of `{}`, which is not a struct in `wrt`",
+                    path[0]
+                ),
+            );
+        }
+        stopped.push((
+            path[0].to_string(),
+            path[1..].iter().map(ToString::to_string).collect(),
+        ));
+    }
+    let body = function.block.to_token_stream();
+    for s in &mut structs {
+        let mut uses: Vec<(Vec<Ident>, Use)> = Vec::new();
+        collect(&cx, body.clone(), &s.base, Delimiter::None, &mut uses);
+        let mut fields: Vec<Field> = Vec::new();
+        for (path, _) in &uses {
+            if fields.iter().any(|f| same_path(&f.path, path)) {
+                continue;
+            }
+            let evidence: Vec<Use> = uses
+                .iter()
+                .filter(|(p, _)| same_path(p, path))
+                .map(|(_, u)| *u)
+                .collect();
+            let names: Vec<String> = path.iter().map(ToString::to_string).collect();
+            let role = if stopped
+                .iter()
+                .any(|(b, p)| s.base == b.as_str() && *p == names)
+            {
+                Role::Passive
+            } else if evidence.contains(&Use::Array) {
+                Role::Array
+            } else if evidence.contains(&Use::Int) {
+                Role::Passive
+            } else if evidence.contains(&Use::Float) {
+                Role::Scalar
+            } else {
+                Role::Passive
+            };
+            let param = format_ident!(
+                "__{}__{}",
+                s.base.to_string(),
+                names.join("__"),
+                span = s.base.span()
+            );
+            fields.push(Field {
+                path: path.clone(),
+                role,
+                param,
+            });
+        }
+        s.fields = fields;
+    }
+    cx.check()?;
+    let cx = Ctxt::new();
+
+    // The hidden function: each struct becomes `__self: &Self` (passive reads) and one
+    // parameter per differentiated field.
+    let name = &function.sig.ident;
+    let inner_name = format_ident!("__{}__fields", name);
+    let mut inner_inputs: Vec<TokenStream> = Vec::new();
+    let mut plain_names: Vec<Ident> = Vec::new();
+    for (i, arg) in function.sig.inputs.iter().enumerate() {
+        if let Some(s) = structs.iter().find(|s| s.index == i) {
+            let passive = passive_ident(&s.base);
+            let ty = &s.ty;
+            inner_inputs.push(quote!(#passive: &#ty));
+            for f in differentiated(s) {
+                let p = &f.param;
+                inner_inputs.push(match f.role {
+                    Role::Array => quote!(#p: &[#float]),
+                    _ => quote!(#p: #float),
+                });
+            }
+            continue;
+        }
+        match arg {
+            FnArg::Receiver(r) => {
+                // `self` not in `wrt`: a passive `&Self`, read as it is.
+                cx.error_spanned_by(
+                    r,
+                    "with a struct in `wrt`, list `self` in `wrt` too (or make this a free function)",
+                );
+            }
+            FnArg::Typed(pt) => match &*pt.pat {
+                Pat::Ident(pi) => {
+                    let (ident, ty) = (&pi.ident, &pt.ty);
+                    plain_names.push(ident.clone());
+                    let m = pi.mutability;
+                    inner_inputs.push(quote!(#m #ident: #ty));
+                }
+                other => cx.error_spanned_by(
+                    other,
+                    "with a struct in `wrt`, every parameter is a name (`x: &[f64]`)",
+                ),
+            },
+        }
+    }
+    // The gradient of each entry of `wrt`, in order.
+    let mut inner_wrt: Vec<Ident> = Vec::new();
+    let mut grad_types: Vec<TokenStream> = Vec::new();
+    for entry in &wrt.names {
+        if let Some(s) = structs.iter().find(|s| s.base == *entry) {
+            inner_wrt.extend(differentiated(s).map(|f| f.param.clone()));
+            grad_types.push(s.ty.clone());
+        } else {
+            let ty = function.sig.inputs.iter().find_map(|arg| match arg {
+                FnArg::Typed(pt) => match &*pt.pat {
+                    Pat::Ident(pi) if pi.ident == *entry => Some(&*pt.ty),
+                    _ => None,
+                },
+                FnArg::Receiver(_) => None,
+            });
+            match ty.and_then(plain_grad_type) {
+                Some(g) => grad_types.push(g),
+                None => cx.error_spanned_by(
+                    entry,
+                    format!("next to a struct, `wrt` lists parameters of float, slice or `Vec` type; `{entry}` is not one"),
+                ),
+            }
+            inner_wrt.push(entry.clone());
+        }
+    }
+    cx.check()?;
+    let rewritten = rewrite(body, &structs);
+    let block: syn::Block = syn::parse2(rewritten)?;
+    let generics = &function.sig.generics;
+    let where_clause = &generics.where_clause;
+    let output = &function.sig.output;
+    let inner: ItemFn = syn::parse2(quote! {
+        #[doc(hidden)]
+        #[allow(non_snake_case, clippy::all)]
+        fn #inner_name #generics (#(#inner_inputs),*) #output #where_clause #block
+    })?;
+    let stop = &config.stop;
+    let receiver = matches!(function.sig.inputs.first(), Some(FnArg::Receiver(_)));
+    let associated = if receiver || config.associated {
+        quote!(, associated)
+    } else {
+        quote!()
+    };
+    let inner_attr =
+        quote!(wrt = [#(#inner_wrt),*], stop = [#(#stop),*], unconnected = zero #associated);
+    let inner_tokens = crate::expand_inner(inner_attr, &inner, true)?;
+
+    // The wrappers.
+    let call_path = |suffix: &str| {
+        let f = format_ident!("{}_{}", inner_name, suffix);
+        if receiver || config.associated {
+            quote!(Self::#f)
+        } else {
+            quote!(#f)
+        }
+    };
+    let mut args: Vec<TokenStream> = Vec::new();
+    let mut tangent_args: Vec<TokenStream> = Vec::new();
+    let mut tangent_inputs: Vec<TokenStream> = Vec::new();
+    let mut outer_inputs: Vec<TokenStream> = Vec::new();
+    for (i, arg) in function.sig.inputs.iter().enumerate() {
+        outer_inputs.push(match arg {
+            FnArg::Receiver(r) => {
+                let (amp, lt) = (&r.reference.as_ref().map(|_| quote!(&)), r.lifetime());
+                quote!(#amp #lt self)
+            }
+            FnArg::Typed(pt) => match &*pt.pat {
+                Pat::Ident(pi) => {
+                    let (ident, ty) = (&pi.ident, &pt.ty);
+                    quote!(#ident: #ty)
+                }
+                _ => unreachable_tokens(),
+            },
+        });
+        if let Some(s) = structs.iter().find(|s| s.index == i) {
+            let base = &s.base;
+            args.push(if s.by_ref {
+                quote!(#base)
+            } else {
+                quote!(&#base)
+            });
+            for f in differentiated(s) {
+                let path = &f.path;
+                args.push(match f.role {
+                    Role::Array => quote!(&#base #(.#path)*),
+                    _ => quote!(#base #(.#path)*),
+                });
+            }
+        } else if let FnArg::Typed(pt) = arg {
+            if let Pat::Ident(pi) = &*pt.pat {
+                let ident = &pi.ident;
+                args.push(quote!(#ident));
+            }
+        }
+    }
+    // Tangents, in the order of `wrt` (the hidden function's order).
+    for entry in &wrt.names {
+        let tangent = format_ident!("tangent_{}", entry.to_string());
+        if let Some(s) = structs.iter().find(|s| s.base == *entry) {
+            let ty = &s.ty;
+            tangent_inputs.push(quote!(#tangent: &#ty));
+            for f in differentiated(s) {
+                let path = &f.path;
+                tangent_args.push(match f.role {
+                    Role::Array => quote!(&#tangent #(.#path)*),
+                    _ => quote!(#tangent #(.#path)*),
+                });
+            }
+        } else if let Some(ty) = function.sig.inputs.iter().find_map(|arg| match arg {
+            FnArg::Typed(pt) => match &*pt.pat {
+                Pat::Ident(pi) if pi.ident == *entry => Some(&pt.ty),
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        }) {
+            tangent_inputs.push(quote!(#tangent: #ty));
+            tangent_args.push(quote!(#tangent));
+        }
+    }
+    // Pack the hidden function's gradients: one struct per struct entry.
+    let mut grads: Vec<Ident> = Vec::new();
+    let mut pack: Vec<TokenStream> = Vec::new();
+    let mut results: Vec<TokenStream> = Vec::new();
+    let mut next = 0usize;
+    let private = crate::emit::private();
+    for entry in &wrt.names {
+        if let Some(s) = structs.iter().find(|s| s.base == *entry) {
+            let base = &s.base;
+            let g = format_ident!("__grad_{}", base.to_string());
+            let span = base.span();
+            let source = if s.by_ref {
+                quote!(#base)
+            } else {
+                quote!(&#base)
+            };
+            pack.push(quote_spanned! {span=>
+                let mut #g = #private::struct_zeros::<#float, _>(#source);
+            });
+            for f in differentiated(s) {
+                let gi = format_ident!("__g{}", next);
+                next += 1;
+                grads.push(gi.clone());
+                let path = &f.path;
+                pack.push(match f.role {
+                    Role::Array => quote!(#private::set_leaf(&mut #g #(.#path)*, &#gi);),
+                    _ => quote!(#g #(.#path)* = #gi;),
+                });
+            }
+            results.push(quote!(#g));
+        } else {
+            let gi = format_ident!("__g{}", next);
+            next += 1;
+            grads.push(gi.clone());
+            results.push(quote!(#gi));
+        }
+    }
+    let grad_ty = if wrt.bare {
+        quote!(#(#grad_types)*)
+    } else {
+        quote!((#(#grad_types,)*))
+    };
+    let result = if wrt.bare {
+        quote!(#(#results)*)
+    } else {
+        quote!((#(#results,)*))
+    };
+    let vis = &function.vis;
+    let (grad_name, vjp_name, jvp_name) = (
+        format_ident!("{}_grad", name),
+        format_ident!("{}_vjp", name),
+        format_ident!("{}_jvp", name),
+    );
+    let (inner_grad, inner_vjp, inner_jvp) =
+        (call_path("grad"), call_path("vjp"), call_path("jvp"));
+    let wrt_doc = wrt
+        .names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let grad_doc = format!("Value and gradient of [`{name}`] with respect to {wrt_doc}; a struct's gradient is a struct of its type, each float leaf holding its derivative. Generated by `#[differentiate]`.");
+    let vjp_doc = format!("Value of [`{name}`] and its vector-Jacobian product with `seed`, with respect to {wrt_doc} (structs as in `{name}_grad`). Generated by `#[differentiate]`.");
+    let jvp_doc = format!("Value of [`{name}`] and its directional derivative along one tangent per `wrt` entry (a struct's tangent has its type). Generated by `#[differentiate]`.");
+    let params = &generics.params;
+    let generics_decl = if params.is_empty() {
+        quote!()
+    } else {
+        quote!(<#params>)
+    };
+    let turbofish = generic_args(generics);
+    // Each struct's gradient is a zero copy of it: its type must be `Params` (the bound
+    // sits on the wrappers, so that the user's function itself needs none).
+    let bounds: Vec<TokenStream> = structs
+        .iter()
+        .map(|s| {
+            let ty = &s.ty;
+            let span = s.base.span();
+            quote_spanned!(span=> #ty: #private::StructParams<#float>)
+        })
+        .collect();
+    let where_clause = match where_clause {
+        Some(w) => {
+            let preds = &w.predicates;
+            quote!(where #preds, #(#bounds),*)
+        }
+        None => quote!(where #(#bounds),*),
+    };
+    let item = function;
+    Ok(quote! {
+        #[allow(dead_code)]
+        #item
+        #inner_tokens
+        #[doc = #grad_doc]
+        #[allow(dead_code, clippy::all)]
+        #vis fn #grad_name #generics_decl (#(#outer_inputs),*) -> (#float, #grad_ty) #where_clause {
+            let (__value, (#(#grads,)*)) = #inner_grad #turbofish (#(#args),*);
+            #(#pack)*
+            (__value, #result)
+        }
+        #[doc = #vjp_doc]
+        #[allow(dead_code, clippy::all)]
+        #vis fn #vjp_name #generics_decl (#(#outer_inputs,)* seed: #float) -> (#float, #grad_ty) #where_clause {
+            let (__value, (#(#grads,)*)) = #inner_vjp #turbofish (#(#args,)* seed);
+            #(#pack)*
+            (__value, #result)
+        }
+        #[doc = #jvp_doc]
+        #[allow(dead_code, clippy::all)]
+        #vis fn #jvp_name #generics_decl (#(#outer_inputs,)* #(#tangent_inputs),*) -> (#float, #float) #where_clause {
+            #inner_jvp #turbofish (#(#args,)* #(#tangent_args),*)
+        }
+    })
+}
+
+/// A parameter that is not a name (already reported before the wrappers are written).
+fn unreachable_tokens() -> TokenStream {
+    quote!(_: ())
+}
+
+/// `::<T, U>` for the function's own type parameters (none: nothing).
+fn generic_args(generics: &syn::Generics) -> TokenStream {
+    let types: Vec<&Ident> = generics.type_params().map(|t| &t.ident).collect();
+    if types.is_empty() || generics.lifetimes().next().is_some() {
+        quote!()
+    } else {
+        quote!(::<#(#types),*>)
+    }
+}
+
+fn differentiated(s: &StructParam) -> impl Iterator<Item = &Field> {
+    s.fields.iter().filter(|f| f.role != Role::Passive)
+}
+
+fn passive_ident(base: &Ident) -> Ident {
+    format_ident!("__{}", base.to_string(), span = base.span())
+}
+
+/// The gradient type of a plain `wrt` entry next to a struct.
+fn plain_grad_type(ty: &Type) -> Option<TokenStream> {
+    if crate::types::is_scalar_path(ty) {
+        return Some(ty.to_token_stream());
+    }
+    let inner = match ty {
+        Type::Reference(r) => &*r.elem,
+        ty => ty,
+    };
+    match inner {
+        Type::Slice(s) if crate::types::is_scalar_path(&s.elem) => {
+            let e = &s.elem;
+            Some(quote!(::std::vec::Vec<#e>))
+        }
+        Type::Path(p) => {
+            let last = p.path.segments.last()?;
+            if last.ident != "Vec" {
+                return None;
+            }
+            let args = &last.arguments;
+            Some(quote!(::std::vec::Vec #args))
+        }
+        _ => None,
+    }
+}
+
+fn same_path(a: &[Ident], b: &[Ident]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+fn is_punct(t: Option<&TokenTree>, c: char) -> bool {
+    matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c)
+}
+
+fn is_ident(t: Option<&TokenTree>, name: &str) -> bool {
+    matches!(t, Some(TokenTree::Ident(i)) if i == name)
+}
+
+/// A read of `base` at `i`: the field path and the index after it; `None` if `base` is not
+/// read there (a field named like it, a path segment, a range `..`).
+fn occurrence(toks: &[TokenTree], i: usize, base: &Ident) -> Option<(Vec<Ident>, usize)> {
+    match &toks[i] {
+        TokenTree::Ident(id) if id == base => {}
+        _ => return None,
+    }
+    let range = i > 1
+        && matches!(toks.get(i - 2), Some(TokenTree::Punct(p)) if p.as_char() == '.' && p.spacing() == Spacing::Joint);
+    if i > 0 && ((is_punct(toks.get(i - 1), '.') && !range) || is_punct(toks.get(i - 1), ':')) {
+        return None;
+    }
+    let mut path = Vec::new();
+    let mut k = i + 1;
+    loop {
+        let dot = matches!(toks.get(k), Some(TokenTree::Punct(p)) if p.as_char() == '.' && p.spacing() == Spacing::Alone);
+        if !dot {
+            break;
+        }
+        let segment = match toks.get(k + 1) {
+            Some(TokenTree::Ident(id)) => id.clone(),
+            Some(TokenTree::Literal(l)) if l.to_string().chars().all(|c| c.is_ascii_digit()) => {
+                Ident::new(&format!("_{l}"), l.span())
+            }
+            _ => break,
+        };
+        // A method call (`.len()`, `.iter()`, `.exp()`, `::<..>`) ends the path.
+        let call = matches!(toks.get(k + 2), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
+            || is_punct(toks.get(k + 2), ':');
+        if call {
+            break;
+        }
+        if segment.to_string().starts_with('_')
+            && toks
+                .get(k + 1)
+                .is_some_and(|t| matches!(t, TokenTree::Literal(_)))
+        {
+            // Tuple fields: not supported (the field path is an identifier in the code
+            // written back).
+            return Some((Vec::new(), usize::MAX));
+        }
+        path.push(segment);
+        k += 2;
+    }
+    Some((path, k))
+}
+
+fn collect(
+    cx: &Ctxt,
+    tokens: TokenStream,
+    base: &Ident,
+    delim: Delimiter,
+    uses: &mut Vec<(Vec<Ident>, Use)>,
+) {
+    let toks: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut i = 0;
+    while i < toks.len() {
+        if let TokenTree::Group(g) = &toks[i] {
+            collect(cx, g.stream(), base, g.delimiter(), uses);
+            i += 1;
+            continue;
+        }
+        let Some((path, end)) = occurrence(&toks, i, base) else {
+            i += 1;
+            continue;
+        };
+        if end == usize::MAX {
+            cx.error_spanned_by(
+                &toks[i],
+                format!("tuple fields of `{base}` are not differentiated yet; name the field"),
+            );
+            return;
+        }
+        if path.is_empty() {
+            let what = if is_punct(toks.get(end), '.') {
+                format!("a method of `{base}` is called here; with `{base}` in `wrt` the body reads `{base}` through its fields (`{base}.w[i]`, `{base}.b`), not yet through its methods: write the method's body here, or call a differentiated function with the fields (`f(&{base}.w)`)")
+            } else {
+                format!("`{base}` is used whole here; with `{base}` in `wrt` the body reads it through its fields (`{base}.w[i]`, `{base}.b`), not yet whole (passed to a call, bound, returned)")
+            };
+            cx.error_spanned_by(&toks[i], what);
+            i = end;
+            continue;
+        }
+        let after = toks.get(end);
+        let indexed =
+            matches!(after, Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Bracket);
+        if let (true, true, Some(TokenTree::Ident(field))) =
+            (indexed, is_punct(toks.get(end + 1), '.'), toks.get(end + 2))
+        {
+            let call = matches!(toks.get(end + 3), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
+            if !call {
+                cx.error_spanned_by(
+                    field,
+                    format!("a field of an indexed element (`{base}.layers[l].w`) is not differentiated yet; read fields of `{base}` directly (`{base}.w[i]`, `{base}.layer.w[i]`)"),
+                );
+            }
+        }
+        let method = if is_punct(after, '.') {
+            match toks.get(end + 1) {
+                Some(TokenTree::Ident(m)) => Some(m.to_string()),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let borrowed = i > 0
+            && is_punct(toks.get(i - 1), '&')
+            && !(i > 1
+                && matches!(toks.get(i - 2), Some(TokenTree::Punct(p)) if p.as_char() == '&' && p.spacing() == Spacing::Joint));
+        let range_before =
+            i > 1 && is_punct(toks.get(i - 1), '.') && is_punct(toks.get(i - 2), '.');
+        let range_before_eq =
+            i > 2 && is_punct(toks.get(i - 1), '=') && is_punct(toks.get(i - 2), '.');
+        let range_after = is_punct(after, '.') && is_punct(toks.get(end + 1), '.');
+        let repeat_len = delim == Delimiter::Bracket && i > 0 && is_punct(toks.get(i - 1), ';');
+        let sole_index = delim == Delimiter::Bracket && i == 0 && end == toks.len();
+        let evidence = if indexed || borrowed || method.as_deref() == Some("iter") {
+            Use::Array
+        } else if range_before
+            || range_before_eq
+            || range_after
+            || is_ident(after, "as")
+            || repeat_len
+            || sole_index
+        {
+            Use::Int
+        } else if method.as_deref() == Some("len") {
+            Use::Neutral
+        } else {
+            Use::Float
+        };
+        uses.push((path, evidence));
+        i = end;
+    }
+}
+
+/// The body with each differentiated field path replaced by its parameter and every other
+/// read of a struct by its passive `&` (`__self`).
+fn rewrite(tokens: TokenStream, structs: &[StructParam]) -> TokenStream {
+    let toks: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out: Vec<TokenTree> = Vec::new();
+    let mut i = 0;
+    'outer: while i < toks.len() {
+        if let TokenTree::Group(g) = &toks[i] {
+            let mut ng = Group::new(g.delimiter(), rewrite(g.stream(), structs));
+            ng.set_span(g.span());
+            out.push(TokenTree::Group(ng));
+            i += 1;
+            continue;
+        }
+        for s in structs {
+            let Some((path, end)) = occurrence(&toks, i, &s.base) else {
+                continue;
+            };
+            let field = s.fields.iter().find(|f| same_path(&f.path, &path));
+            match field {
+                Some(f) if f.role != Role::Passive => {
+                    let borrowed = i > 0
+                        && is_punct(toks.get(i - 1), '&')
+                        && !(i > 1
+                            && matches!(toks.get(i - 2), Some(TokenTree::Punct(p)) if p.as_char() == '&' && p.spacing() == Spacing::Joint));
+                    if borrowed && f.role == Role::Array {
+                        out.pop();
+                    }
+                    let mut p = f.param.clone();
+                    p.set_span(toks[i].span());
+                    out.push(TokenTree::Ident(p));
+                    i = end;
+                }
+                _ => {
+                    out.push(TokenTree::Ident(passive_ident(&s.base)));
+                    i += 1;
+                }
+            }
+            continue 'outer;
+        }
+        out.push(toks[i].clone());
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The expansion's text (errors become `compile_error!`s in it).
+    fn expand(attr: &str, function: &str) -> String {
+        crate::differentiate(attr.parse().unwrap(), function.parse().unwrap()).to_string()
+    }
+
+    #[test]
+    fn mistakes_are_errors_at_their_span() {
+        let cases = [
+            (
+                "wrt = self",
+                "fn f(x: f64) -> f64 { x }",
+                "this function has no `self`",
+            ),
+            (
+                "wrt = self",
+                "fn f(&mut self) -> f64 { self.b }",
+                "`&mut self` is not differentiated",
+            ),
+            (
+                "wrt = self",
+                "fn f(&self) -> f64 { self.0 }",
+                "tuple fields",
+            ),
+            ("wrt = self", "fn f(&self) -> f64 { g(self) }", "used whole"),
+            (
+                "wrt = self",
+                "fn f(&self) -> f64 { self.g() }",
+                "a method of `self`",
+            ),
+            (
+                "wrt = [self.w]",
+                "fn f(&self) -> f64 { self.w[0] }",
+                "not one of its fields yet",
+            ),
+            (
+                "wrt = self, stop = [q.w]",
+                "fn f(&self) -> f64 { self.b }",
+                "not a struct in `wrt`",
+            ),
+            (
+                "wrt = self",
+                "fn f(&self) -> Vec<f64> { vec![self.b] }",
+                "one float output",
+            ),
+            (
+                "wrt = self, unconnected = none",
+                "fn f(&self) -> f64 { self.b }",
+                "`unconnected = none`",
+            ),
+            (
+                "wrt = m",
+                "fn f(m: &Mlp) -> f64 { m.layers[0].w[1] }",
+                "a field of an indexed element",
+            ),
+        ];
+        for (attr, function, message) in cases {
+            let out = expand(attr, function);
+            assert!(out.contains("compile_error"), "{attr} {function}: {out}");
+            assert!(out.contains(message), "{attr} {function}: {out}");
+        }
+    }
+
+    #[test]
+    fn field_roles_come_from_their_uses() {
+        let out = expand(
+            "wrt = self",
+            "fn f(&self, x: &[f64]) -> f64 { let mut s = self.b; for i in 0..self.n { s += self.w[i] * x[i] * (self.k as f64); } s + dot(&self.v, x) }",
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+        // Arrays and scalars become parameters of the hidden function; sizes stay passive.
+        for param in [
+            "__self__w : & [f64]",
+            "__self__v : & [f64]",
+            "__self__b : f64",
+            "__self . n",
+            "__self . k",
+        ] {
+            assert!(out.contains(param), "{param}: {out}");
+        }
+        assert!(!out.contains("__self__n"), "{out}");
+        assert!(!out.contains("__self__k"), "{out}");
+    }
+}
