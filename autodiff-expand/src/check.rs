@@ -1,147 +1,31 @@
-//! Cross-cutting checks (serde's `check.rs`): what `wrt` and `stop` name, and code without a
+//! Cross-cutting checks (serde's `check.rs`) once activity is known: code without a
 //! derivative applied to values that carry one. Each rule is one small function that says
-//! why it exists.
+//! why it exists. (What `wrt` and `stop` may name is checked where they are resolved, in
+//! `spec`.)
 use crate::activity::Activity;
-use crate::args::Config;
 use crate::ctxt::Ctxt;
 use crate::ir::{walk, Function, Rhs, Stmt, VarId};
-use crate::lower::{Kind, Lowered};
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::ToTokens;
-use syn::{ReturnType, Type};
-
-/// One entry of `wrt`, resolved.
-pub struct WrtEntry {
-    pub ident: Ident,
-    pub var: VarId,
-    /// The parameter's index, or `None` for a `let` binding.
-    pub param: Option<usize>,
-    /// The gradient's type.
-    pub grad_ty: TokenStream,
-    /// A scalar float (`f32`, `f64`, `T`): zeros and ones can be literals.
-    pub scalar: bool,
-}
-
-pub struct Spec {
-    pub wrt: Vec<WrtEntry>,
-    pub stop: Vec<VarId>,
-    /// `wrt = x`: the gradient is not a tuple.
-    pub bare: bool,
-}
-
-pub fn resolve(cx: &Ctxt, config: &Config, lowered: &Lowered, ret: &ReturnType) -> Spec {
-    let (names, bare) = match &config.wrt {
-        Some(list) => (list.names.clone(), list.bare),
-        None => (default_wrt(cx, lowered, ret), false),
-    };
-    let wrt = names
-        .iter()
-        .filter_map(|name| resolve_wrt(cx, lowered, name, ret))
-        .collect();
-    let stop = config
-        .stop
-        .iter()
-        .filter_map(|name| resolve_name(cx, lowered, name, "stop"))
-        .collect();
-    Spec { wrt, stop, bare }
-}
-
-/// Without `wrt`, every parameter of a float type, as TensorFlow's `xs` would list them.
-fn default_wrt(cx: &Ctxt, lowered: &Lowered, ret: &ReturnType) -> Vec<Ident> {
-    let names: Vec<Ident> = lowered
-        .params
-        .iter()
-        .filter(|p| p.kind == Kind::Float)
-        .map(|p| p.ident.clone())
-        .collect();
-    if names.is_empty() && !lowered.params.is_empty() {
-        cx.error_spanned_by(
-            ret,
-            "no parameter has a float type (f32, f64 or a generic `T`); name the parameters to differentiate with `wrt = [..]`",
-        );
-    }
-    names
-}
-
-/// `wrt` may name a parameter of a differentiable type, or an immutable top-level `let`
-/// (TensorFlow's `xs` may be any tensor of the graph).
-fn resolve_wrt(cx: &Ctxt, lowered: &Lowered, name: &Ident, ret: &ReturnType) -> Option<WrtEntry> {
-    if let Some((index, p)) = lowered
-        .params
-        .iter()
-        .enumerate()
-        .find(|(_, p)| p.ident == *name)
-    {
-        if p.kind == Kind::Passive {
-            cx.error_spanned_by(
-                name,
-                format!(
-                    "`{name}` has type `{}`, which has no gradient; remove it from `wrt`",
-                    p.ty.to_token_stream()
-                ),
-            );
-            return None;
-        }
-        return Some(WrtEntry {
-            ident: name.clone(),
-            var: p.var,
-            param: Some(index),
-            grad_ty: gradient_type(&p.ty),
-            scalar: p.kind == Kind::Float
-                && crate::lower::shape_of(&p.ty).is_empty()
-                && !crate::lower::is_tensor_type(&p.ty),
-        });
-    }
-    let var = resolve_name(cx, lowered, name, "wrt")?;
-    let top = lowered.top_lets.iter().rev().find(|t| t.ident == *name)?;
-    let grad_ty = match (&top.ty, ret) {
-        (Some(ty), _) => ty.to_token_stream(),
-        (None, ReturnType::Type(_, ty)) if is_scalar_path(ty) => ty.to_token_stream(),
-        _ => {
-            cx.error_spanned_by(
-                &top.ident,
-                format!("annotate the type of `{name}` (`let {name}: f64 = ..;`) so its gradient's type can be written"),
-            );
-            return None;
-        }
-    };
-    Some(WrtEntry {
-        ident: name.clone(),
-        var,
-        param: None,
-        scalar: top.ty.as_ref().is_none_or(is_scalar_path),
-        grad_ty,
-    })
-}
-
-/// A parameter, or a `let` at the top level of the body bound exactly once.
-fn resolve_name(cx: &Ctxt, lowered: &Lowered, name: &Ident, key: &str) -> Option<VarId> {
-    if let Some(p) = lowered.params.iter().find(|p| p.ident == *name) {
-        return Some(p.var);
-    }
-    match lowered.top_lets.iter().rev().find(|t| t.ident == *name) {
-        Some(t) if t.rebound => {
-            cx.error_spanned_by(
-                name,
-                format!("`{name}` is declared `mut`, reassigned or shadowed, so it names no single value; `{key}` can name a parameter or an immutable `let` at the top of the body"),
-            );
-            None
-        }
-        Some(t) => Some(t.var),
-        None => {
-            cx.error_spanned_by(
-                name,
-                format!("`{name}` is not a parameter or a `let` at the top level of the body; `{key}` names parameters and immutable top-level bindings"),
-            );
-            None
-        }
-    }
-}
+use syn::Type;
 
 /// Code without a derivative rule must not sit on a path from a `wrt` entry to an output:
 /// silently treating it as a constant would return a wrong gradient. Only the first such
 /// place on a path is reported; what it feeds is not a new mistake.
 pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
+    opaque_on_active_paths(f, act, &mut |err| cx.syn_error(err));
+}
+
+/// Whether `active_opaque` would report anything: the calling convention asks it once per
+/// parameter, without collecting errors the user never sees.
+pub fn reaches_opaque(f: &Function, act: &Activity) -> bool {
+    let mut found = false;
+    opaque_on_active_paths(f, act, &mut |_| found = true);
+    found
+}
+
+/// The walk behind [`active_opaque`] and [`reaches_opaque`]: `report` gets each mistake.
+fn opaque_on_active_paths(f: &Function, act: &Activity, report: &mut dyn FnMut(syn::Error)) {
     // Values computed from an already reported place.
     let mut tainted = vec![false; f.vars.len()];
     walk(&f.body, &mut |stmt| {
@@ -164,7 +48,7 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
                 .filter_map(|a| a.value.var())
                 .any(|a| act.varied[a] && !tainted[a]);
             if carries && act.is_active(*dst) {
-                check_call_has_derivative(cx, call);
+                check_call_has_derivative(call, report);
             }
             // The calling convention has no tangent type for nested arrays yet.
             let nested = call
@@ -173,7 +57,7 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
                 .filter_map(|a| a.value.var())
                 .find(|&a| f.vars[a].shape.len() > 1 && act.varied[a] && act.is_active(*dst));
             if let Some(a) = nested {
-                cx.error_at(
+                report(syn::Error::new(
                     *span,
                     format!(
                         "`{}` is a nested array, and a differentiated call takes arrays of floats \
@@ -181,41 +65,41 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
                          this part in the calling function",
                         f.vars[a].name
                     ),
-                );
+                ));
             }
         }
         let Rhs::Opaque(o) = rhs else { return };
         // A method that changes a differentiated array in place, kept as written: its result
         // is unused, but the array's later reads see the change, which has no derivative.
-        if o.what.ends_with(crate::lower::CHANGES_IN_PLACE) {
+        if o.what.ends_with(crate::ir::CHANGES_IN_PLACE) {
             if let Some(&a) = reads.iter().find(|&&r| act.is_active(r) && !tainted[r]) {
                 let name = &f.vars[a].name;
                 if o.what.contains("borrows with `&mut`") && !o.what.contains("mem::swap") {
                     // A call writing through `&mut`: the fix is in the callee's signature, not
                     // in how `name` is changed (the call may not change `name` at all).
-                    let call = o.what.trim_end_matches(crate::lower::CHANGES_IN_PLACE);
-                    cx.error_at(
+                    let call = o.what.trim_end_matches(crate::ir::CHANGES_IN_PLACE);
+                    report(syn::Error::new(
                         *span,
                         format!(
                             "{call}, has no derivative, and `{name}` is being differentiated: \
                              `&mut` output arguments are not supported yet; have the called \
                              function return the value instead (`let out: Vec<f64> = f(..);`)"
                         ),
-                    );
+                    ));
                     return;
                 }
                 let instead = match f.vars[a].is_array() {
                     true => format!("element assignments (`{name}[i] = ..;`) in a loop"),
                     false => format!("assignments (`{name} = ..;`)"),
                 };
-                cx.error_at(
+                report(syn::Error::new(
                     *span,
                     format!(
                         "{} has no derivative, and `{name}` is being differentiated; write the \
                          change as {instead}, or move it into a function with its own derivative",
                         o.what
                     ),
-                );
+                ));
             }
             return;
         }
@@ -225,101 +109,43 @@ pub fn active_opaque(cx: &Ctxt, f: &Function, act: &Activity) {
         let fresh = reads.iter().any(|&r| act.varied[r] && !tainted[r]);
         tainted[*dst] = true;
         if fresh && o.what == crate::lower::MATCH_BINDING {
-            cx.error_at(
+            report(syn::Error::new(
                 *span,
                 "this pattern binds part of a value that is being differentiated, and a pattern's \
                  bindings carry no derivative; match on a passive value (an integer, an enum, \
                  `x.partial_cmp(&y)`) and use the float by its own name in the arm",
-            );
-        } else if fresh && o.what == crate::lower::CALL_RESULT_INDEXED {
-            cx.error_at(
+            ));
+        } else if fresh && o.what == crate::ir::CALL_RESULT_INDEXED {
+            report(syn::Error::new(
                 *span,
                 "this indexes what a call returned, which the macro takes for one float; write the \
                  array's type where it is bound, `let y: Vec<f64> = f(..);` (or `[f64; N]`), so its \
-                 elements are differentiated",
-            );
+                 elements are differentiated"
+                    .to_string(),
+            ));
             // One binding is one mistake: its other indexings are not reported again.
             for r in reads {
                 tainted[r] = true;
             }
         } else if fresh {
-            report_opaque(cx, f, o, *span);
+            report_opaque(f, o, *span, report);
         }
     });
-}
-
-/// The gradient's type for a parameter's type: references dropped, slices become `Vec`s,
-/// fixed arrays stay fixed (`&[[f64; 3]]` -> `Vec<[f64; 3]>`).
-pub fn gradient_type(ty: &Type) -> TokenStream {
-    match strip_reference(ty) {
-        Type::Slice(s) => {
-            let e = gradient_type(&s.elem);
-            quote::quote!(::std::vec::Vec<#e>)
-        }
-        Type::Array(a) => {
-            let (e, len) = (gradient_type(&a.elem), &a.len);
-            quote::quote!([#e; #len])
-        }
-        Type::Path(p) if crate::lower::vec_element(p).is_some() => {
-            let e = gradient_type(crate::lower::vec_element(p).expect("checked"));
-            quote::quote!(::std::vec::Vec<#e>)
-        }
-        other => other.to_token_stream(),
-    }
-}
-
-fn strip_reference(ty: &Type) -> &Type {
-    match ty {
-        Type::Reference(r) => strip_reference(&r.elem),
-        Type::Paren(p) => strip_reference(&p.elem),
-        other => other,
-    }
-}
-
-/// `f64`, `f32`, `T`: a single-identifier path type.
-pub fn is_scalar_path(ty: &Type) -> bool {
-    matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some())
-}
-
-/// The `wrt` list of the calling convention: every parameter of a float type (scalar or
-/// array) whose derivative the function can compute (none of its paths goes through code
-/// without a derivative rule).
-pub fn convention(lowered: &Lowered, spec: &Spec) -> Spec {
-    let wrt = lowered
-        .params
-        .iter()
-        .enumerate()
-        // Nested arrays have no tangent type in the convention yet.
-        .filter(|(_, p)| p.kind == Kind::Float && crate::generate::tangent_kind(&p.ty).is_some())
-        .filter(|(_, p)| {
-            let act = crate::activity::analyze(&lowered.f, &[p.var], &spec.stop);
-            let cx = Ctxt::new();
-            active_opaque(&cx, &lowered.f, &act);
-            cx.check().is_ok()
-        })
-        .map(|(index, p)| WrtEntry {
-            ident: p.ident.clone(),
-            var: p.var,
-            param: Some(index),
-            grad_ty: gradient_type(&p.ty),
-            scalar: crate::lower::shape_of(&p.ty).is_empty(),
-        })
-        .collect();
-    Spec {
-        wrt,
-        stop: spec.stop.clone(),
-        bare: false,
-    }
 }
 
 /// The message for code without a derivative on a differentiated path. Where the culprit
 /// is a construct that is not supported yet (a sub-slice), the message names that
 /// construct and what to write instead: telling the user that `sum` has no derivative
 /// rule would blame code that works.
-fn report_opaque(cx: &Ctxt, f: &Function, o: &crate::ir::Opaque, span: proc_macro2::Span) {
+fn report_opaque(
+    f: &Function,
+    o: &crate::ir::Opaque,
+    span: Span,
+    report: &mut dyn FnMut(syn::Error),
+) {
     if let Some(sub_slice) = find_sub_slice(o.tokens.clone()) {
         let text = display(f, sub_slice.clone());
-        cx.error_spanned_by(
+        report(syn::Error::new_spanned(
             sub_slice,
             format!(
                 "the sub-slice `{text}` is not supported yet on a value that is being \
@@ -327,10 +153,10 @@ fn report_opaque(cx: &Ctxt, f: &Function, o: &crate::ir::Opaque, span: proc_macr
                  elements, `for i in a..b {{ .. x[i] .. }}` (the elements of `x` are \
                  differentiated)"
             ),
-        );
+        ));
         return;
     }
-    cx.error_at(
+    report(syn::Error::new(
         span,
         format!(
             "{} has no derivative rule, and it is applied to a value that is being differentiated; \
@@ -338,7 +164,7 @@ fn report_opaque(cx: &Ctxt, f: &Function, o: &crate::ir::Opaque, span: proc_macr
              gradient should flow through it, or move it into a function with its own derivative",
             o.what
         ),
-    );
+    ));
 }
 
 /// `x[a..b]`, `x[1..]`, `x[..]`: a name followed by brackets holding a range, anywhere in
@@ -377,7 +203,7 @@ fn display(f: &Function, tokens: TokenStream) -> String {
         tokens
             .into_iter()
             .map(|t| match t {
-                TokenTree::Ident(i) => match crate::lower::placeholder_var(&i) {
+                TokenTree::Ident(i) => match crate::ir::placeholder_var(&i) {
                     Some(v) if v < f.vars.len() => {
                         TokenTree::Ident(Ident::new(&f.vars[v].name, i.span()))
                     }
@@ -419,7 +245,7 @@ const NO_DERIVATIVE_CRATES: &[&str] = &[
 /// callees can never have one, and rustc's resolution error would advise annotating them,
 /// which cannot be done: generated derivatives (`f_grad`, `f_vjp`, `f_jvp`), and functions
 /// of math crates such as `libm`.
-fn check_call_has_derivative(cx: &Ctxt, call: &crate::ir::Call) {
+fn check_call_has_derivative(call: &crate::ir::Call, report: &mut dyn FnMut(syn::Error)) {
     let Ok(path) = syn::parse2::<syn::Path>(call.path.clone()) else {
         return;
     };
@@ -432,7 +258,7 @@ fn check_call_has_derivative(cx: &Ctxt, call: &crate::ir::Call) {
         .find(|s| name.ends_with(s) && name.len() > s.len())
     {
         let base = &name[..name.len() - suffix.len()];
-        cx.error_spanned_by(
+        report(syn::Error::new_spanned(
             &last.ident,
             format!(
                 "derivatives of generated derivatives (second order) are not supported yet: \
@@ -443,13 +269,13 @@ fn check_call_has_derivative(cx: &Ctxt, call: &crate::ir::Call) {
                  function of your own whose name ends in `{suffix}` is taken for a generated \
                  one: rename it)"
             ),
-        );
+        ));
         return;
     }
     let krate = first.ident.to_string();
     if path.segments.len() >= 2 && NO_DERIVATIVE_CRATES.contains(&krate.as_str()) {
         let written = display(&Function::default(), call.path.clone()).replace(" :: ", "::");
-        cx.error_spanned_by(
+        report(syn::Error::new_spanned(
             &path,
             format!(
                 "`{written}` has no derivative, and a function of another crate cannot be \
@@ -461,7 +287,7 @@ fn check_call_has_derivative(cx: &Ctxt, call: &crate::ir::Call) {
                  \n    fn {name}_reverse(x: f64, seed: f64) -> (f64, (f64,)) {{ ({name}(x), (seed * {name}_derivative(x),)) }}\
                  \n\nwhere `{name}_derivative(x)` computes the derivative of `{written}`"
             ),
-        );
+        ));
     }
 }
 
@@ -489,7 +315,7 @@ pub fn non_float_elements(cx: &Ctxt, function: &syn::ItemFn) {
         .inputs
         .iter()
         .filter_map(|input| match input {
-            syn::FnArg::Typed(pt) => match (&*pt.pat, element_type(&pt.ty)) {
+            syn::FnArg::Typed(pt) => match (&*pt.pat, crate::types::element_type(&pt.ty)) {
                 (syn::Pat::Ident(pi), Some(elem @ Type::Path(p))) => {
                     let name = p.path.get_ident()?.to_string();
                     let number = NUMBERS.contains(&name.as_str()) || type_params.contains(&name);
@@ -619,16 +445,6 @@ fn iterated_names(tokens: TokenStream) -> Vec<(Ident, bool)> {
         k += 1;
     }
     names
-}
-
-/// The element type of a slice, array or `Vec` type (through references).
-fn element_type(ty: &Type) -> Option<&Type> {
-    match strip_reference(ty) {
-        Type::Slice(s) => Some(&s.elem),
-        Type::Array(a) => Some(&a.elem),
-        Type::Path(p) => crate::lower::vec_element(p),
-        _ => None,
-    }
 }
 
 /// A sub-slice passed to a call (`g(&x[1..])`) is not supported yet: the call takes its

@@ -1,5 +1,7 @@
 //! Error collection (serde_derive's `Ctxt` pattern): every pass records `syn::Error`s here and
-//! keeps going, so the user sees every mistake at once, each at its own span.
+//! keeps going, so the user sees every mistake at once, each at its own span. Dropping a
+//! `Ctxt` whose errors nobody took with `check` panics in debug builds, so forgetting to
+//! report is a failing test rather than a silently accepted function.
 use std::cell::RefCell;
 use std::fmt::Display;
 
@@ -49,6 +51,16 @@ impl Ctxt {
                 }
                 Err(first)
             }
+        }
+    }
+}
+
+impl Drop for Ctxt {
+    fn drop(&mut self) {
+        // Not while unwinding: `differentiate` catches a pass's panic and reports it, and a
+        // second panic here would abort the compiler instead.
+        if cfg!(debug_assertions) && !std::thread::panicking() && self.errors.get_mut().is_some() {
+            panic!("a Ctxt was dropped without `check()`: its errors would be lost");
         }
     }
 }

@@ -9,10 +9,8 @@
 //!   as `f_jvp` would be with `wrt = F`;
 //! - `f_rev(params.., seed: R) -> (R, (gradients of F,))`: the value and the gradients, as
 //!   `f_vjp` would be with `wrt = [F]` (a tuple, a 1-tuple for one parameter).
-use crate::check::gradient_type;
 use crate::emit::private;
-use crate::generate::{tangent_kind, TangentKind};
-use crate::lower::{kind_of, Kind};
+use crate::types::{gradient_type, kind_of, tangent_kind, Kind, TangentKind};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::parse::Parser;

@@ -2,8 +2,8 @@
 //! with ones (`f_grad`) or with a seed parameter (`f_vjp`), and forward mode (`f_jvp`); each
 //! result is simplified before it is emitted.
 use crate::activity::Activity;
-use crate::check::Spec;
 use crate::ir::{Function, Opaque, Operand, Origin, Rhs, Stmt, VarId};
+use crate::spec::Spec;
 use crate::{forward, reverse, simplify};
 use proc_macro2::Span;
 
@@ -93,7 +93,7 @@ fn ones_like(f: &mut Function, act: &mut Activity, out: VarId) -> VarId {
     let ones = f.new_var("ones", span, Origin::Temp);
     f.vars[ones].tensor = true;
     let p = crate::emit::private();
-    let placeholder = crate::lower::placeholder(out, span);
+    let placeholder = crate::ir::placeholder(out, span);
     let tokens = match f.vars[out].reference {
         true => quote::quote!(#p::OneLike::one_like(#placeholder)),
         false => quote::quote!(#p::OneLike::one_like(&#placeholder)),

@@ -4,9 +4,10 @@
 //! the signatures the working expansion would have had, so that callers of the function,
 //! differentiated or not, add no follow-on errors: one mistake, one error.
 use crate::args::{self, Config};
-use crate::check::{self, Spec, WrtEntry};
 use crate::ctxt::Ctxt;
-use crate::lower::{self, Kind, Lowered};
+use crate::lower::{self, Lowered};
+use crate::spec::{self, Spec, WrtEntry};
+use crate::types::{gradient_type, is_scalar_path, shape_of, tangent_kind, Kind};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{ItemFn, ReturnType};
@@ -33,7 +34,7 @@ fn stand_ins(item: &ItemFn, attr: TokenStream) -> TokenStream {
     let cx = Ctxt::new();
     let config = args::parse(&cx, attr);
     let lowered = lower::function(&cx, item);
-    let resolved = check::resolve(&cx, &config, &lowered, &item.sig.output);
+    let resolved = spec::resolve(&cx, &config, &lowered, &item.sig.output);
     let _ = cx.check();
     let spec = keep_unresolved(&config, &lowered, resolved, &item.sig.output);
     let convention = convention(&lowered);
@@ -52,7 +53,7 @@ fn keep_unresolved(config: &Config, lowered: &Lowered, resolved: Spec, ret: &Ret
         return resolved;
     };
     let scalar_ret = match ret {
-        ReturnType::Type(_, ty) if check::is_scalar_path(ty) => Some(quote!(#ty)),
+        ReturnType::Type(_, ty) if is_scalar_path(ty) => Some(quote!(#ty)),
         _ => None,
     };
     let mut found = resolved.wrt.into_iter();
@@ -64,7 +65,7 @@ fn keep_unresolved(config: &Config, lowered: &Lowered, resolved: Spec, ret: &Ret
         }
         let param = lowered.params.iter().position(|p| p.ident == *name);
         let grad_ty = match param {
-            Some(i) => check::gradient_type(&lowered.params[i].ty),
+            Some(i) => gradient_type(&lowered.params[i].ty),
             None => match &scalar_ret {
                 Some(ty) => ty.clone(),
                 None => continue,
@@ -96,13 +97,13 @@ fn convention(lowered: &Lowered) -> Spec {
         .params
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.kind == Kind::Float && crate::generate::tangent_kind(&p.ty).is_some())
+        .filter(|(_, p)| p.kind == Kind::Float && tangent_kind(&p.ty).is_some())
         .map(|(index, p)| WrtEntry {
             ident: p.ident.clone(),
             var: p.var,
             param: Some(index),
-            grad_ty: check::gradient_type(&p.ty),
-            scalar: lower::shape_of(&p.ty).is_empty(),
+            grad_ty: gradient_type(&p.ty),
+            scalar: shape_of(&p.ty).is_empty(),
         })
         .collect();
     Spec {

@@ -2,11 +2,12 @@
 //! function as written, then `f_grad`, `f_vjp` and `f_jvp` with the same visibility,
 //! generics and where clause.
 use crate::args::{Config, Unconnected};
-use crate::check::{is_scalar_path, Spec};
 use crate::derive::Derived;
 use crate::emit::{private, tuple_or_single, Emitter};
 use crate::ir::Operand;
 use crate::lower::Lowered;
+use crate::spec::Spec;
+use crate::types::{is_scalar_path, tangent_kind, TangentKind};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::{FnArg, ItemFn, Pat, ReturnType, Type};
@@ -634,50 +635,6 @@ pub fn tangent_where_clause(generics: &syn::Generics, tangent_lifetime: bool) ->
         .is_some_and(|w| w.predicates.empty_or_trailing());
     let comma = existing.as_ref().filter(|_| !trailing).map(|_| quote!(,));
     quote!(where #(#types: 'autodiff_tangent,)* #existing #comma)
-}
-
-/// How a parameter's tangent is passed through the calling convention.
-pub enum TangentKind {
-    /// `f64`, `T`, `&f64`: the type itself.
-    Scalar(TokenStream),
-    /// `&[T]`, `&Vec<T>`: a slice of the element type.
-    Slice(TokenStream),
-    /// `[T; N]`, `&[T; N]`: an array of the element type and length.
-    Array(TokenStream, TokenStream),
-    /// `&Tensor<T>`, `Tensor<T>`: a tensor of the element type.
-    Tensor(TokenStream),
-}
-
-pub fn tangent_kind(ty: &Type) -> Option<TangentKind> {
-    let ty = match ty {
-        Type::Reference(r) => &*r.elem,
-        other => other,
-    };
-    match ty {
-        Type::Slice(s) if is_scalar_path(&s.elem) => {
-            Some(TangentKind::Slice(s.elem.to_token_stream()))
-        }
-        Type::Array(a) if is_scalar_path(&a.elem) => Some(TangentKind::Array(
-            a.elem.to_token_stream(),
-            a.len.to_token_stream(),
-        )),
-        Type::Path(p) if crate::lower::is_tensor_type(ty) => {
-            let last = p.path.segments.last()?;
-            match &last.arguments {
-                syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => {
-                    Some(TangentKind::Tensor(a.args.to_token_stream()))
-                }
-                _ => None,
-            }
-        }
-        Type::Path(p) => match crate::lower::vec_element(p) {
-            Some(elem) if is_scalar_path(elem) => Some(TangentKind::Slice(elem.to_token_stream())),
-            Some(_) => None,
-            None if is_scalar_path(ty) => Some(TangentKind::Scalar(ty.to_token_stream())),
-            None => None,
-        },
-        _ => None,
-    }
 }
 
 /// The stand-ins the fallback emits when the function cannot be differentiated: `f_grad`,

@@ -178,11 +178,7 @@ fn opaque(o: &crate::ir::Opaque, env: &[Value]) -> Result<Value, String> {
         let n: usize = n.trim().parse().map_err(|_| fail())?;
         return Ok(Value::Array(vec![0.0; n]));
     }
-    let var = |t: &str| {
-        t.trim()
-            .strip_prefix("__autodiff_var_")
-            .and_then(|v| v.parse::<usize>().ok())
-    };
+    let var = |t: &str| crate::ir::placeholder_var_named(t.trim());
     // A placeholder `__autodiff_var_N` or a constant `(4)`.
     let operand = |t: &str| -> Result<f64, String> {
         match var(t) {

@@ -2,27 +2,48 @@
 //! (`autodiff-macros`) is a one-line wrapper, and tests, the `generated` example and the
 //! compile-time benchmarks call [`differentiate`] on `proc_macro2` tokens directly.
 //!
-//! The pipeline, one module per pass, in the order data flows:
+//! The pipeline, one module per pass, in the order data flows (a pass never imports a later
+//! one):
 //!
 //! ```text
 //! args      attribute tokens -> Config (wrt, stop, unconnected)
 //! lower     syn::ItemFn -> IR (three-address statements); iterator sums and folds become
 //!           loops, arrays created in loops are created once before them; unsupported
 //!           syntax -> errors
-//! check     what wrt/stop name; code without a derivative on a differentiated path
+//! spec      wrt/stop resolved against the parameters and top-level lets (Spec, WrtEntry);
+//!           the calling convention's Spec
+//! check     code without a derivative on a differentiated path
 //! activity  varied / useful / active variables; connectivity of each wrt entry
 //! rules     THE table of derivative rules, read by forward and reverse
 //! forward   IR -> primal + tangent IR (f_jvp)
-//! reverse   IR -> primal sweep + adjoint sweep (f_grad, f_vjp); reverse/replay decides
-//!           where a loop iteration is run again instead of saving its values
+//! reverse   IR -> primal sweep + adjoint sweep (f_grad, f_vjp): mod.rs the driver,
+//!           adjoints (per statement), strategy (how a loop or branch is reversed),
+//!           saving (recompute, push/pop, step back), carries (register carries), replay
+//!           (a loop iteration run again instead of saving its values)
 //! simplify  common subexpressions, dead code, loop-invariant reads
-//! emit      IR -> tokens, hygienic names (derivative arrays through views of their
-//!           primal's length); signatures of the generated functions
+//! emit      IR -> tokens: mod.rs statements, names (hygienic), operations, views
+//!           (derivative arrays through views of their primal's length)
 //! ```
-//! `derive` runs forward/reverse/simplify for each generated function, `interp` evaluates
-//! IR (the oracle of the property tests), and `fallback` is what the user gets on error:
-//! their function unchanged, the errors, and stand-ins with the generated functions'
-//! signatures that keep callers from a cascade of follow-on errors.
+//! Below every pass: `ir` (with `ir::analysis`, the block analyses reverse and replay
+//! share, and the `__autodiff_var_N` placeholders), `types` (type classifiers), `ctxt`.
+//! `derive` runs forward/reverse/simplify for each generated function, `interp` (feature
+//! `interp`, on for this crate's tests only) evaluates IR (the oracle of the property tests),
+//! and `fallback` is what the user gets on error: their function unchanged, the errors, and
+//! stand-ins with the generated functions' signatures that keep callers from a cascade of
+//! follow-on errors.
+//!
+//! # Changing the structure without changing the output
+//!
+//! `examples/snapshot.rs` expands every annotated function of the workspace's `tests/`,
+//! `examples/` and `benches/src/` and writes the pretty-printed code, one file per source
+//! file. Take a snapshot before a refactor and diff it after; an empty diff means the
+//! generated code is unchanged (functions written inside `macro_rules!` are not seen):
+//!
+//! ```text
+//! cargo run -p autodiff-expand --example snapshot -- /tmp/before
+//! cargo run -p autodiff-expand --example snapshot -- /tmp/after
+//! diff -r /tmp/before /tmp/after
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod activity;
@@ -38,6 +59,7 @@ pub mod forward;
 pub mod generate;
 
 pub use custom::custom_derivative;
+#[cfg(feature = "interp")]
 pub mod interp;
 pub mod ir;
 pub mod lower;
@@ -45,6 +67,8 @@ pub mod models;
 pub mod reverse;
 pub mod rules;
 pub mod simplify;
+pub mod spec;
+pub mod types;
 
 use proc_macro2::TokenStream;
 
@@ -109,13 +133,13 @@ pub fn expand_inner(
         );
     }
     let mut lowered = lower::function(&cx, function);
-    let spec = check::resolve(&cx, &config, &lowered, &function.sig.output);
+    let spec = spec::resolve(&cx, &config, &lowered, &function.sig.output);
     check::non_float_elements(&cx, function);
     check::sub_slice_arguments(&cx, &lowered.f);
     if cx.has_errors() {
         return cx.check().map(|()| TokenStream::new());
     }
-    let wrt: Vec<ir::VarId> = spec.wrt.iter().map(|w| w.var).collect();
+    let wrt = spec.wrt_vars();
     // Common subexpressions of the primal, once `wrt` and `stop` are known: the values they
     // name are not merged with equal ones (`simplify::share_keeping`).
     let named: Vec<ir::VarId> = wrt.iter().chain(&spec.stop).copied().collect();
@@ -128,8 +152,11 @@ pub fn expand_inner(
     let jvp = derive::forward(&lowered.f, &act, &spec);
     // The calling convention: derivatives with respect to every float parameter this
     // function can differentiate, whatever its own `wrt` says.
-    let convention_spec = check::convention(&lowered, &spec);
-    let all: Vec<ir::VarId> = convention_spec.wrt.iter().map(|w| w.var).collect();
+    let convention_spec = spec::convention(&lowered, &spec, |var| {
+        let alone = activity::analyze(&lowered.f, &[var], &spec.stop);
+        !check::reaches_opaque(&lowered.f, &alone)
+    });
+    let all = convention_spec.wrt_vars();
     let convention_act = activity::analyze(&lowered.f, &all, &convention_spec.stop);
     let reverse = derive::reverse(
         &lowered.f,

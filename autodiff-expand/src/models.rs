@@ -149,7 +149,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
         );
     }
     let float = match &function.sig.output {
-        ReturnType::Type(_, ty) if crate::check::is_scalar_path(ty) => ty.to_token_stream(),
+        ReturnType::Type(_, ty) if crate::types::is_scalar_path(ty) => ty.to_token_stream(),
         ReturnType::Type(_, ty) => {
             cx.error_spanned_by(
                 ty,
@@ -573,7 +573,7 @@ fn passive_ident(base: &Ident) -> Ident {
 
 /// The gradient type of a plain `wrt` entry next to a struct.
 fn plain_grad_type(ty: &Type) -> Option<TokenStream> {
-    if crate::check::is_scalar_path(ty) {
+    if crate::types::is_scalar_path(ty) {
         return Some(ty.to_token_stream());
     }
     let inner = match ty {
@@ -581,7 +581,7 @@ fn plain_grad_type(ty: &Type) -> Option<TokenStream> {
         ty => ty,
     };
     match inner {
-        Type::Slice(s) if crate::check::is_scalar_path(&s.elem) => {
+        Type::Slice(s) if crate::types::is_scalar_path(&s.elem) => {
             let e = &s.elem;
             Some(quote!(::std::vec::Vec<#e>))
         }

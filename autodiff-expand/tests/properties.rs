@@ -3,10 +3,10 @@
 //! - the dot-product test `<J u, w> = <u, Jᵀ w>` (forward against reverse), with and
 //!   without random stops;
 //! - forward mode against central finite differences of the primal.
-use autodiff_expand::check::{Spec, WrtEntry};
 use autodiff_expand::derive::{self, Derived, Seed};
 use autodiff_expand::interp::Value;
 use autodiff_expand::ir::{Binary, Function, Op, Operand, Origin, Unary, VarId};
+use autodiff_expand::spec::{Spec, WrtEntry};
 use autodiff_expand::{activity, interp};
 use proc_macro2::{Ident, Span};
 use proptest::prelude::*;

@@ -66,10 +66,8 @@ const CHANGING: &[&str] = &[
     "borrow_mut",
 ];
 
-/// The end of `what` for code kept as written that changes what it reads in place (a
-/// method of the array, a call given `&mut x`); `check` reports it where what it changes
-/// carries a derivative, and the reverse pass counts it as a write of what it reads.
-pub(crate) const CHANGES_IN_PLACE: &str = " in place,";
+// The marker itself is IR vocabulary (`ir::CHANGES_IN_PLACE`): check and ir::analysis read it.
+pub(crate) use crate::ir::CHANGES_IN_PLACE;
 
 /// The receiver's name, where `e` (an expression statement) is a method call that changes
 /// it in place: the name is then a location (declared `let mut`, written element by element

@@ -19,26 +19,16 @@ mod matching;
 
 pub(crate) use expr::vec_repeat;
 
-/// What an `Opaque` indexing of a call's result is called: `check` then says to write the
-/// array's type (a call is taken to return one float unless its binding says otherwise).
-pub(crate) const CALL_RESULT_INDEXED: &str = "indexing a call's result";
+pub(crate) use crate::ir::CALL_RESULT_INDEXED;
 
 use control::*;
-pub(crate) use in_place::CHANGES_IN_PLACE;
+// The type classifiers and placeholders live below every pass (`types`, `ir`); re-exported
+// so the lowering code keeps calling them by their short names.
+pub use crate::ir::{placeholder, placeholder_var};
+pub use crate::types::{is_tensor_type, kind_of, shape_of, vec_element, Kind};
 pub(crate) use matching::MATCH_BINDING;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, FnArg, Pat, ReturnType, Type, UnOp};
-
-/// How a parameter's type takes part in differentiation, read off its syntax.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// `f32`, `f64`, a generic type parameter (assumed `Float`), or a reference to one.
-    Float,
-    /// Integers, `bool`, `char`: never differentiated.
-    Passive,
-    /// Anything else: differentiated only when named in `wrt`.
-    Other,
-}
 
 pub struct Param {
     pub ident: Ident,
@@ -188,79 +178,6 @@ fn check_signature(cx: &Ctxt, sig: &syn::Signature) {
             v,
             "#[differentiate] cannot differentiate a variadic function",
         );
-    }
-}
-
-/// The syntactic kind of a parameter type.
-pub fn kind_of(ty: &Type, type_params: &[String]) -> Kind {
-    match ty {
-        Type::Reference(r) => kind_of(&r.elem, type_params),
-        Type::Paren(p) => kind_of(&p.elem, type_params),
-        Type::Slice(s) => kind_of(&s.elem, type_params),
-        Type::Array(a) => kind_of(&a.elem, type_params),
-        Type::Path(p) if vec_element(p).is_some() => {
-            kind_of(vec_element(p).expect("checked"), type_params)
-        }
-        Type::Path(_) if is_tensor_type(ty) => Kind::Float,
-        Type::Path(p) if p.qself.is_none() => match p.path.get_ident().map(Ident::to_string) {
-            Some(name) if name == "f32" || name == "f64" || type_params.contains(&name) => {
-                Kind::Float
-            }
-            Some(name)
-                if [
-                    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
-                    "usize", "bool", "char",
-                ]
-                .contains(&name.as_str()) =>
-            {
-                Kind::Passive
-            }
-            _ => Kind::Other,
-        },
-        _ => Kind::Other,
-    }
-}
-
-/// The array levels of a type: `&[[f64; 3]]` is a dynamic array of fixed arrays.
-pub fn shape_of(ty: &Type) -> Vec<Level> {
-    match ty {
-        Type::Reference(r) => shape_of(&r.elem),
-        Type::Paren(p) => shape_of(&p.elem),
-        Type::Slice(s) => std::iter::once(Level::Dynamic)
-            .chain(shape_of(&s.elem))
-            .collect(),
-        Type::Array(a) => std::iter::once(Level::Fixed)
-            .chain(shape_of(&a.elem))
-            .collect(),
-        Type::Path(p) => match vec_element(p) {
-            Some(e) => std::iter::once(Level::Dynamic).chain(shape_of(e)).collect(),
-            None => Vec::new(),
-        },
-        _ => Vec::new(),
-    }
-}
-
-/// `Tensor<T>` (or `&Tensor<T>`, `autodiff::Tensor<f32>`).
-pub fn is_tensor_type(ty: &Type) -> bool {
-    match ty {
-        Type::Reference(r) => is_tensor_type(&r.elem),
-        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Tensor"),
-        _ => false,
-    }
-}
-
-/// `T` of `Vec<T>`.
-pub fn vec_element(p: &syn::TypePath) -> Option<&Type> {
-    let last = p.path.segments.last()?;
-    if p.qself.is_some() || last.ident != "Vec" {
-        return None;
-    }
-    match &last.arguments {
-        syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match &a.args[0] {
-            syn::GenericArgument::Type(t) => Some(t),
-            _ => None,
-        },
-        _ => None,
     }
 }
 
@@ -1219,20 +1136,6 @@ impl Lower<'_> {
             Operand::Lit(0.0)
         })
     }
-}
-
-/// The identifier opaque tokens carry for variable `v` until `emit` names it.
-pub fn placeholder(v: VarId, span: Span) -> Ident {
-    Ident::new(&format!("__autodiff_var_{v}"), span)
-}
-
-/// The variable a placeholder stands for.
-pub fn placeholder_var(ident: &Ident) -> Option<VarId> {
-    ident
-        .to_string()
-        .strip_prefix("__autodiff_var_")?
-        .parse()
-        .ok()
 }
 
 fn compound_op(op: &BinOp) -> Option<Op> {

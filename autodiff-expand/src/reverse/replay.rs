@@ -129,7 +129,7 @@ pub fn plan(
     if !has_loop || effects {
         return None;
     }
-    let written = crate::reverse::written_from(body);
+    let written = crate::ir::analysis::written_from(body);
     let mut coverage = Coverage {
         vars,
         defs,
@@ -151,7 +151,7 @@ pub fn plan(
         stale: coverage.stale,
         fused: false,
         rerun: true,
-        writes: crate::reverse::write_counts(body),
+        writes: crate::ir::analysis::write_counts(body),
         loops: body
             .iter()
             .map(|s| match s {
@@ -296,7 +296,7 @@ pub fn fusion(
         if let Stmt::Assign { dst, value, .. } = stmt {
             if *dst == sum {
                 let increment = value.var().and_then(|v| {
-                    crate::reverse::increment_of((defs, reads, increments), sum, v)
+                    crate::ir::analysis::increment_of((defs, reads, increments), sum, v)
                 })?;
                 snapshots.push(increment);
             }
@@ -340,7 +340,7 @@ fn fills_whole(vars: &[Var], defs: &HashMap<VarId, Rhs>, array: VarId, end: &Ope
         syn::Expr::Path(p) => p
             .path
             .get_ident()
-            .and_then(crate::lower::placeholder_var)
+            .and_then(crate::ir::placeholder_var)
             .is_some_and(|p| p == v),
         _ => false,
     };
@@ -349,7 +349,7 @@ fn fills_whole(vars: &[Var], defs: &HashMap<VarId, Rhs>, array: VarId, end: &Ope
     if let Some(syn::Expr::MethodCall(m)) = end.var().and_then(parsed) {
         let copied_from = |v: VarId| matches!(defs.get(&array), Some(Rhs::CopyArray(s)) if *s == v);
         let measured = match &*m.receiver {
-            syn::Expr::Path(p) => p.path.get_ident().and_then(crate::lower::placeholder_var),
+            syn::Expr::Path(p) => p.path.get_ident().and_then(crate::ir::placeholder_var),
             _ => None,
         };
         if m.method == "len"

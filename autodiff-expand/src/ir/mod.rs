@@ -5,7 +5,37 @@
 //! result) a fresh [`VarId`], so the reverse sweep can always name the primal value it needs.
 use proc_macro2::{Ident, Span, TokenStream};
 
+pub mod analysis;
+
 pub type VarId = usize;
+
+/// The end of `what` for code kept as written that changes what it reads in place (a
+/// method of the array, a call given `&mut x`); `check` reports it where what it changes
+/// carries a derivative, and the reverse pass counts it as a write of what it reads.
+pub const CHANGES_IN_PLACE: &str = " in place,";
+
+/// What an `Opaque` indexing of a call's result is called: `check` then says to write the
+/// array's type (a call is taken to return one float unless its binding says otherwise).
+pub const CALL_RESULT_INDEXED: &str = "indexing a call's result";
+
+/// The prefix of a placeholder: `__autodiff_var_N` stands for variable `N`.
+const PLACEHOLDER: &str = "__autodiff_var_";
+
+/// The identifier opaque tokens carry for variable `v` until `emit` names it (`lower`
+/// writes it, `emit` resolves it, the interpreter reads it).
+pub fn placeholder(v: VarId, span: Span) -> Ident {
+    Ident::new(&format!("{PLACEHOLDER}{v}"), span)
+}
+
+/// The variable a placeholder stands for.
+pub fn placeholder_var(ident: &Ident) -> Option<VarId> {
+    placeholder_var_named(&ident.to_string())
+}
+
+/// The variable a placeholder's text stands for (`"__autodiff_var_3"` -> 3).
+pub fn placeholder_var_named(name: &str) -> Option<VarId> {
+    name.strip_prefix(PLACEHOLDER)?.parse().ok()
+}
 
 /// Where a variable comes from; it decides how `emit` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,9 +113,7 @@ impl Operand {
     /// resolves to its name), a constant as written, a rule constant as a literal.
     pub fn tokens(&self, span: Span) -> TokenStream {
         match self {
-            Operand::Var(v) => {
-                quote::ToTokens::to_token_stream(&crate::lower::placeholder(*v, span))
-            }
+            Operand::Var(v) => quote::ToTokens::to_token_stream(&placeholder(*v, span)),
             Operand::Const { tokens, .. } => quote::quote!((#tokens)),
             Operand::Lit(c) => {
                 let lit = proc_macro2::Literal::f64_unsuffixed(*c);

@@ -1,0 +1,345 @@
+//! The last pass: IR -> Rust tokens. Variables get readable, unique names; every name the
+//! macro invents is hygienic (`Span::mixed_site()`), so it can never collide with a user's
+//! `grad`, `seed` or `v3`. Parameters keep the user's own identifiers.
+//!
+//! This file emits statements and right-hand sides; `names` chooses identifiers,
+//! `operations` writes each operation and operand, `views` picks the derivative arrays
+//! reached through slices of their witness's length.
+use crate::ir::placeholder_var;
+use crate::ir::{Cmp, Function, Level, Op, Operand, Origin, Rhs, Stmt, VarId};
+use proc_macro2::{Group, Ident, Literal, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, ToTokens};
+use std::collections::{HashMap, HashSet};
+use views::viewed;
+
+mod names;
+mod operations;
+mod views;
+
+/// Turns one derived function into statements.
+pub struct Emitter<'a> {
+    f: &'a Function,
+    names: Vec<Ident>,
+    /// The name was invented by the macro (`Span::mixed_site()`).
+    hygienic: Vec<bool>,
+    /// How many times each variable is read: a tensor temporary read once can be consumed,
+    /// so arithmetic on it reuses its buffer (adjoints accumulate in place).
+    uses: Vec<usize>,
+    /// Float types are concrete (`f32`/`f64`, no type parameters): rule constants can be
+    /// plain literals, which rustc types from the other operand.
+    concrete: bool,
+    /// Derivative arrays reached through a view (see [`viewed`]): the name of the `Vec` that
+    /// owns the elements, which the function returns; `names` holds the view.
+    owners: HashMap<VarId, Ident>,
+}
+
+/// The path through which generated code reaches the runtime.
+pub fn private() -> TokenStream {
+    quote!(::autodiff::__private)
+}
+
+impl<'a> Emitter<'a> {
+    /// An output of the generated function: like [`Emitter::operand`], but an array reached
+    /// through a view is returned as the `Vec` that owns it.
+    pub fn output(&self, o: &Operand, witness: Option<&Operand>) -> TokenStream {
+        match o.var().and_then(|v| self.owners.get(&v)) {
+            Some(owner) => owner.to_token_stream(),
+            None => self.operand(o, witness),
+        }
+    }
+
+    /// A zero shaped like variable `v` (an array of zeros for an array).
+    pub fn zero_of(&self, v: VarId) -> TokenStream {
+        self.rhs(&Rhs::Zero(Operand::Var(v)))
+    }
+
+    pub fn name(&self, v: VarId) -> &Ident {
+        &self.names[v]
+    }
+
+    pub fn body(&self) -> TokenStream {
+        self.block(&self.f.body)
+    }
+
+    fn block(&self, block: &[Stmt]) -> TokenStream {
+        block.iter().map(|s| self.stmt(s)).collect()
+    }
+
+    fn stmt(&self, stmt: &Stmt) -> TokenStream {
+        match stmt {
+            Stmt::Let { dst, rhs, .. } => {
+                let rhs_ir = rhs;
+                let rhs = self.rhs(rhs);
+                let Some(dst) = *dst else {
+                    return quote!(#rhs;);
+                };
+                let name = &self.names[dst];
+                let var = &self.f.vars[dst];
+                let mutability = var.mutable.then(|| quote!(mut));
+                let ty = match &var.ty {
+                    Some(ty) if var.origin == Origin::Local => quote!(: #ty),
+                    _ => TokenStream::new(),
+                };
+                if let (Some(owner), Rhs::Zero(witness)) = (self.owners.get(&dst), rhs_ir) {
+                    let witness = self.operand(witness, None);
+                    return quote! {
+                        let mut #owner = #rhs;
+                        let #name = &mut #owner[..#witness.len()];
+                    };
+                }
+                if rhs.is_empty() {
+                    quote!(let #mutability #name #ty;)
+                } else {
+                    quote!(let #mutability #name #ty = #rhs;)
+                }
+            }
+            // A rule constant written into a location or an element (`f_grad`'s seed 1 into
+            // an array's adjoint) takes the type of what it is written into.
+            Stmt::Assign { dst, value, .. } => {
+                let name = &self.names[*dst];
+                let value = self.operand(value, Some(&Operand::Var(*dst)));
+                quote!(#name = #value;)
+            }
+            Stmt::Store {
+                array,
+                index,
+                value,
+                accumulate,
+                ..
+            } => {
+                let place = self.place(*array, index);
+                let value = match value {
+                    Operand::Lit(c) if !self.concrete => {
+                        let (lit, p) = (self.constant(*c, None), private());
+                        quote!(#p::lit_like(&#place, #lit))
+                    }
+                    other => self.operand(other, None),
+                };
+                if *accumulate {
+                    quote!(#place = #place + #value;)
+                } else {
+                    quote!(#place = #value;)
+                }
+            }
+            Stmt::If {
+                cond,
+                then,
+                otherwise,
+                ..
+            } => {
+                let (cond, then) = (self.operand(cond, None), self.block(then));
+                if otherwise.is_empty() {
+                    quote!(if #cond { #then })
+                } else {
+                    let otherwise = self.block(otherwise);
+                    quote!(if #cond { #then } else { #otherwise })
+                }
+            }
+            Stmt::For {
+                index,
+                start,
+                end,
+                inclusive,
+                reversed,
+                body,
+                ..
+            } => {
+                let (i, start, end) = (
+                    &self.names[*index],
+                    self.operand(start, None),
+                    self.operand(end, None),
+                );
+                let range = if *inclusive {
+                    quote!(#start..=#end)
+                } else {
+                    quote!(#start..#end)
+                };
+                let range = if *reversed {
+                    quote!((#range).rev())
+                } else {
+                    range
+                };
+                let body = self.block(body);
+                quote!(for #i in #range { #body })
+            }
+            Stmt::While {
+                header, cond, body, ..
+            } => {
+                let (header, cond, body) = (
+                    self.block(header),
+                    self.operand(cond, None),
+                    self.block(body),
+                );
+                quote!(while { #header #cond } { #body })
+            }
+            Stmt::Push { stack, value, .. } => {
+                let stack = &self.names[*stack];
+                let value = match value
+                    .var()
+                    .filter(|&v| self.f.vars[v].tensor || self.f.vars[v].is_array())
+                {
+                    // A tensor or an array is used after it is saved: save a copy.
+                    Some(v) => {
+                        let name = &self.names[v];
+                        quote!(::core::clone::Clone::clone(&#name))
+                    }
+                    None => self.operand(value, None),
+                };
+                quote!(#stack.push(#value);)
+            }
+        }
+    }
+
+    /// `array[i][j]`
+    fn place(&self, array: VarId, index: &[Operand]) -> TokenStream {
+        let name = &self.names[array];
+        let index = index.iter().map(|i| self.operand(i, None));
+        quote!(#name #([#index])*)
+    }
+
+    fn rhs(&self, rhs: &Rhs) -> TokenStream {
+        let p = private();
+        match rhs {
+            Rhs::Op(op, args) => self.op(*op, args),
+            Rhs::Index(array, index) => self.place(*array, index),
+            Rhs::ArrayLit(elements) => {
+                let witness = elements.iter().find(|e| matches!(e, Operand::Var(_)));
+                let elements = elements.iter().map(|e| self.operand(e, witness));
+                quote!([#(#elements),*])
+            }
+            Rhs::Uninit => TokenStream::new(),
+            Rhs::Zero(Operand::Var(v)) if self.f.vars[*v].is_array() => {
+                let name = &self.names[*v];
+                zero_array(quote!(#name), &self.f.vars[*v].shape)
+            }
+            Rhs::Zero(Operand::Lit(_)) if !self.concrete => quote!(#p::zero()),
+            Rhs::Zero(Operand::Lit(_)) => self.constant(0.0, None),
+            Rhs::Zero(w) => {
+                let w = self.borrowed(w, None);
+                quote!(#p::ZeroLike::zero_like(#w))
+            }
+            // A slice (or a borrowed tangent) becomes a `Vec`; a fixed array stays one.
+            Rhs::CopyArray(v) => {
+                let name = &self.names[*v];
+                match self.f.vars[*v].shape.first() {
+                    Some(Level::Fixed) => quote!(#name.to_owned()),
+                    _ => quote!(#name.to_vec()),
+                }
+            }
+            Rhs::NewStack => quote!(::std::vec::Vec::new()),
+            Rhs::Pop(stack) => {
+                let stack = &self.names[*stack];
+                quote!(#stack.pop().expect("autodiff: every value the adjoint sweep pops was pushed by the primal sweep"))
+            }
+            Rhs::Opaque(o) => self.resolve_placeholders(o.tokens.clone()),
+            Rhs::Call(call) => {
+                let args = self.call_args(call);
+                match &call.method {
+                    Some((receiver, name)) => quote!(#receiver.#name(#(#args),*)),
+                    None => {
+                        let path = &call.path;
+                        quote!(#path(#(#args),*))
+                    }
+                }
+            }
+            Rhs::CallForward(call, tangents) => {
+                let f = call.convention("forward_derivative");
+                let args = self.call_args(call);
+                let tangents = call.args.iter().zip(tangents).map(|(arg, t)| match t {
+                    Some(t) => {
+                        // Slices and owned tensors are lent, not moved (the call may be in a loop).
+                        let dynamic = t.var().is_some_and(|v| {
+                            let var = &self.f.vars[v];
+                            var.shape.first() == Some(&Level::Dynamic)
+                                || (var.tensor && !var.reference)
+                        });
+                        let t = self.operand(t, None);
+                        if arg.by_ref {
+                            quote!(&#t)
+                        } else if dynamic {
+                            // A slice tangent is lent, not moved (the call may be in a loop).
+                            quote!(&*#t)
+                        } else {
+                            t
+                        }
+                    }
+                    None => quote!(#p::NoTangent),
+                });
+                quote!(#f(#(#args,)* #(#tangents),*))
+            }
+            Rhs::CallReverse(call, seed, result) => {
+                let f = call.convention("reverse_derivative");
+                let args = self.call_args(call);
+                let seed = self.operand(seed, Some(&Operand::Var(*result)));
+                quote!(#f(#(#args,)* #seed))
+            }
+            Rhs::Tuple(entries) => {
+                let entries = entries.iter().map(|e| match e {
+                    // Its float type comes from the callee's signature.
+                    Operand::Lit(c) if !self.concrete => {
+                        let lit = self.constant(*c, None);
+                        quote!(#p::lit(#lit))
+                    }
+                    e => self.operand(e, None),
+                });
+                quote!((#(#entries,)*))
+            }
+            Rhs::Output(v, k) => {
+                let (name, k) = (&self.names[*v], syn::Index::from(*k));
+                quote!((#name).#k)
+            }
+            Rhs::Field(v, path) => {
+                let mut tokens = self.names[*v].to_token_stream();
+                for &i in path {
+                    let i = syn::Index::from(i);
+                    tokens = quote!((#tokens).#i);
+                }
+                tokens
+            }
+            Rhs::AddInto(acc, g) => {
+                let (acc, g) = (&self.names[*acc], self.operand(g, None));
+                quote!(#p::add_into(&mut #acc[..], &#g[..]))
+            }
+        }
+    }
+
+    fn call_args(&self, call: &crate::ir::Call) -> Vec<TokenStream> {
+        call.args
+            .iter()
+            .map(|a| {
+                let v = self.operand(&a.value, None);
+                if a.by_ref {
+                    quote!(&#v)
+                } else {
+                    v
+                }
+            })
+            .collect()
+    }
+}
+
+/// An array of zeros shaped like the array `e` (a place or a reference to one): nested maps
+/// down to `ZeroLike` on each element, so any float type works, generic ones included.
+pub fn zero_array(e: TokenStream, shape: &[Level]) -> TokenStream {
+    let p = private();
+    let element = Ident::new("element", Span::mixed_site());
+    match shape.split_first() {
+        None => quote!(#p::ZeroLike::zero_like(#e)),
+        Some((Level::Fixed, rest)) => {
+            let inner = zero_array(quote!(&#element), rest);
+            quote!((#e).map(|#element| #inner))
+        }
+        Some((Level::Dynamic, rest)) => {
+            let inner = zero_array(quote!(#element), rest);
+            quote!((#e).iter().map(|#element| #inner).collect::<::std::vec::Vec<_>>())
+        }
+    }
+}
+
+/// `(a, b)` for several values, `a` for one.
+pub fn tuple_or_single(items: Vec<TokenStream>, force_tuple: bool) -> TokenStream {
+    if items.len() == 1 && !force_tuple {
+        return items.into_iter().next().expect("one item");
+    }
+    quote!((#(#items,)*))
+}
