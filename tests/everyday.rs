@@ -14,7 +14,7 @@ use autodiff::prelude::*;
 
 #[macro_use]
 mod dual;
-use dual::{assert_close, derivative, finite_difference, D};
+use dual::{assert_close, finite_difference, D};
 
 fn c<T: Float>(v: f64) -> T {
     T::from(v).unwrap()
