@@ -479,7 +479,6 @@ pub(super) fn elementwise_add(
 ) -> Stmt {
     let k = fresh(vars, "k", span, Origin::Temp);
     let len = fresh(vars, "len", span, Origin::Temp);
-    let placeholder = crate::ir::placeholder(to, span);
     let mut body = Vec::new();
     let value = match from {
         Operand::Var(from) if vars[from].is_array() => {
@@ -511,39 +510,7 @@ pub(super) fn elementwise_add(
         accumulate: true,
         span,
     });
-    Stmt::If {
-        cond: Operand::Const {
-            tokens: quote::quote!(true),
-            value: Some(1.0),
-        },
-        then: vec![
-            Stmt::Let {
-                dst: Some(len),
-                rhs: Rhs::Opaque(crate::ir::Opaque {
-                    tokens: quote::quote!(#placeholder.len()),
-                    reads: vec![to],
-                    passive_result: true,
-                    pure: true,
-                    what: "the length of an array".into(),
-                }),
-                span,
-            },
-            Stmt::For {
-                index: k,
-                start: Operand::Const {
-                    tokens: quote::quote!(0),
-                    value: Some(0.0),
-                },
-                end: Operand::Var(len),
-                inclusive: false,
-                reversed: false,
-                body,
-                span,
-            },
-        ],
-        otherwise: Vec::new(),
-        span,
-    }
+    over_indices(to, k, len, body, span)
 }
 
 /// `for k in 0..from.len() { to[k] += from[k]; from[k] = 0; }` (without `to`: the zeroing
@@ -558,7 +525,6 @@ pub(super) fn move_adjoint(
     let len = fresh(vars, "len", span, Origin::Temp);
     let element = fresh(vars, "element", span, Origin::Temp);
     let zero = fresh(vars, "zero", span, Origin::Temp);
-    let placeholder = crate::ir::placeholder(from, span);
     let at = || vec![Operand::Var(k)];
     let mut body = vec![Stmt::Let {
         dst: Some(element),
@@ -584,6 +550,25 @@ pub(super) fn move_adjoint(
         accumulate: false,
         span,
     });
+    over_indices(from, k, len, body, span)
+}
+
+/// Arithmetic with a tensor operand, where operands may have different shapes.
+pub(super) fn broadcasts(vars: &[Var], op: Op, args: &[Operand]) -> bool {
+    matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div)
+        && args.iter().any(|a| a.var().is_some_and(|v| vars[v].tensor))
+}
+
+/// Transcendental functions: saved rather than recomputed in reversed loops.
+pub(super) fn expensive(u: Unary) -> bool {
+    !matches!(u, Unary::Sqrt | Unary::Abs | Unary::Signum | Unary::Recip)
+}
+
+/// `{ let len = array.len(); for k in 0..len { body } }`: a loop over an array's indices, in
+/// a block of its own (`if true`) so `len` and `k` stay local. `elementwise_add` and
+/// `move_adjoint` build their loops with it.
+fn over_indices(array: VarId, k: VarId, len: VarId, body: Vec<Stmt>, span: Span) -> Stmt {
+    let placeholder = crate::ir::placeholder(array, span);
     Stmt::If {
         cond: Operand::Const {
             tokens: quote::quote!(true),
@@ -594,7 +579,7 @@ pub(super) fn move_adjoint(
                 dst: Some(len),
                 rhs: Rhs::Opaque(crate::ir::Opaque {
                     tokens: quote::quote!(#placeholder.len()),
-                    reads: vec![from],
+                    reads: vec![array],
                     passive_result: true,
                     pure: true,
                     what: "the length of an array".into(),
@@ -617,15 +602,4 @@ pub(super) fn move_adjoint(
         otherwise: Vec::new(),
         span,
     }
-}
-
-/// Arithmetic with a tensor operand, where operands may have different shapes.
-pub(super) fn broadcasts(vars: &[Var], op: Op, args: &[Operand]) -> bool {
-    matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div)
-        && args.iter().any(|a| a.var().is_some_and(|v| vars[v].tensor))
-}
-
-/// Transcendental functions: saved rather than recomputed in reversed loops.
-pub(super) fn expensive(u: Unary) -> bool {
-    !matches!(u, Unary::Sqrt | Unary::Abs | Unary::Signum | Unary::Recip)
 }
