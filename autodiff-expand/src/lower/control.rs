@@ -30,6 +30,7 @@ impl Lower<'_> {
             results: results.clone(),
             returned,
         });
+        self.body_level = true;
         self.stmts(&block.stmts);
         self.returns = None;
         results.into_iter().map(|r| self.read(r, span)).collect()
@@ -396,14 +397,9 @@ impl Lower<'_> {
             self.f.body.push(iteration.into_loop(index, body, span));
             return;
         }
-        if iteration.reversed {
-            self.cx.error_spanned_by(
-                &f.expr,
-                "a reversed loop with `break` is not supported; loop forward over the reversed index (`for k in 0..n { let i = n - 1 - k; .. }`)",
-            );
-            return;
-        }
-        // With `break`: a `while` over an index location, so the trip count is known.
+        // With `break`: a `while` over an index location, so the trip count is known. A
+        // reversed loop counts forward too and binds the mirrored index, `end - 1 - (k -
+        // start)` (`end - (k - start)` for `a..=b`), which never goes below `start`.
         let running = flags.running.expect("checked");
         let next = self.passive_location("index", iteration.start.clone(), span);
         let count = self.passive_location("count", int_const(0), span);
@@ -429,7 +425,25 @@ impl Lower<'_> {
             flags,
             &f.body.stmts,
             |l| {
-                let index = l.read(next, span).var().expect("a snapshot");
+                let mut index = l.read(next, span).var().expect("a snapshot");
+                if iteration.reversed {
+                    let k = Operand::Var(index);
+                    let inclusive = iteration.inclusive;
+                    index = l
+                        .passive_code(
+                            &[&iteration.start, &iteration.end, &k],
+                            |t| {
+                                let (start, end, k) = (&t[0], &t[1], &t[2]);
+                                match inclusive {
+                                    true => quote!(#end - (#k - #start)),
+                                    false => quote!(#end - 1 - (#k - #start)),
+                                }
+                            },
+                            span,
+                        )
+                        .var()
+                        .expect("a value");
+                }
                 l.bind_iteration(&f.pat, &iteration, index);
             },
             |l| {
