@@ -559,11 +559,6 @@ pub(super) fn broadcasts(vars: &[Var], op: Op, args: &[Operand]) -> bool {
         && args.iter().any(|a| a.var().is_some_and(|v| vars[v].tensor))
 }
 
-/// Transcendental functions: saved rather than recomputed in reversed loops.
-pub(super) fn expensive(u: Unary) -> bool {
-    !matches!(u, Unary::Sqrt | Unary::Abs | Unary::Signum | Unary::Recip)
-}
-
 /// `{ let len = array.len(); for k in 0..len { body } }`: a loop over an array's indices, in
 /// a block of its own (`if true`) so `len` and `k` stay local. `elementwise_add` and
 /// `move_adjoint` build their loops with it.

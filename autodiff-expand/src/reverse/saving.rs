@@ -174,9 +174,8 @@ impl Rev<'_> {
             Rhs::Op(Op::Id, args) if args[0].var().is_some_and(|v| self.vars[v].mutable) => {
                 args[0].var().is_some_and(unchanged)
             }
-            Rhs::Op(Op::Unary(u), _) => !expensive(*u),
-            Rhs::Op(Op::Binary(b), _) => !matches!(b, Binary::Powf | Binary::Log | Binary::Atan2),
-            Rhs::Op(..) => true,
+            // The registry's `cost` facet.
+            Rhs::Op(op, _) => op.row().cost == crate::ir::op::Cost::Recompute,
             // An array nothing writes from here on (a parameter, or one filled before the
             // loop) reads the same again.
             Rhs::Index(array, _) => unchanged(*array),
