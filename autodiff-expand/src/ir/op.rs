@@ -186,7 +186,7 @@ pub struct Partial {
 
 #[derive(Clone, Debug)]
 pub enum Coef {
-    /// No dependence (`signum`, the condition of a select, `stop_gradient`).
+    /// No dependence (the condition of a select, `stop_gradient`, a passive exponent).
     Zero,
     /// `g`
     One,
@@ -336,7 +336,9 @@ float_methods!(unary Unary {
     };
     Recip => recip, Recompute, [Positive], |b, _, y| neg(Coef::Mul(b.mul(y.clone(), y)));
     Abs => abs, Recompute, [Real], |b, x, _| p(Coef::Mul(b.op(Op::Sign, vec![x])));
-    Signum => signum, Recompute, [Real], |_, _, _| p(Coef::Zero);
+    // The partial 0 (g * 0), not no partial: x stays connected, as activity says and as
+    // TensorFlow's `sign` is (`unconnected = none` gives `Some(0)`).
+    Signum => signum, Recompute, [Real], |_, _, _| p(Coef::Mul(Operand::Lit(0.0)));
 });
 
 float_methods!(binary Binary {
