@@ -952,16 +952,16 @@ fn three_level_program(fill: &[Gen], body: &[Gen], shape: u8) -> Function {
 
 /// Whether the primal sweep snapshots an array (`push_slice`).
 fn snapshots(f: &Function) -> bool {
-    use autodiff_expand::ir::{walk, Rhs, Stmt};
+    use autodiff_expand::ir::{walk, Rhs, Runtime, Stmt};
     let mut found = false;
     walk(&f.body, &mut |s| {
-        if let Stmt::Let {
-            rhs: Rhs::Opaque(o),
-            ..
-        } = s
-        {
-            found |= o.tokens.to_string().contains("push_slice");
-        }
+        found |= matches!(
+            s,
+            Stmt::Let {
+                rhs: Rhs::Op(Op::Runtime(Runtime::PushSlice), _),
+                ..
+            }
+        );
     });
     found
 }

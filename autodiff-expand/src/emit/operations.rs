@@ -2,7 +2,7 @@
 //! tensor operations), operands and constants typed from a witness, and when a tensor
 //! temporary may be consumed.
 use super::*;
-use crate::ir::op::Form;
+use crate::ir::op::{Form, Pass};
 
 impl<'a> Emitter<'a> {
     /// The operation's tokens, as the registry's `form` facet says. A rule constant is typed
@@ -45,6 +45,18 @@ impl<'a> Emitter<'a> {
             }
             Form::Reduce | Form::TensorMethod(_) | Form::Rule(_) => {
                 self.runtime_op(form, args, witness)
+            }
+            Form::Call(r) => {
+                let path = r.path();
+                let all = args.iter().zip(r.passing()).map(|(x, pass)| {
+                    let x = self.operand(x, witness);
+                    match pass {
+                        Pass::Mut => quote!(&mut #x),
+                        Pass::Slice => quote!(&#x[..]),
+                        Pass::MutSlice => quote!(&mut #x[..]),
+                    }
+                });
+                quote!(#path(#(#all),*))
             }
         }
     }
@@ -143,7 +155,7 @@ impl<'a> Emitter<'a> {
             Form::Reduce | Form::TensorMethod(_) | Form::Rule(_) => {
                 self.runtime_op(form, args, witness)
             }
-            Form::Method(_) | Form::Select(_) | Form::Helper(_) => return None,
+            Form::Method(_) | Form::Select(_) | Form::Helper(_) | Form::Call(_) => return None,
         })
     }
 

@@ -44,6 +44,8 @@ pub(super) fn viewed(f: &Function) -> BTreeSet<VarId> {
                 *definitions.entry(*d).or_default() += 1;
             }
             let by_value: Vec<&Operand> = match rhs {
+                // The runtime's calls on arrays take a slice (`&mut adj_x[..]`).
+                Rhs::Op(Op::Runtime(_), _) => Vec::new(),
                 Rhs::Op(_, args) | Rhs::ArrayLit(args) => args.iter().collect(),
                 Rhs::Call(c) => c.args.iter().map(|a| &a.value).collect(),
                 Rhs::CallForward(c, tangents) => c

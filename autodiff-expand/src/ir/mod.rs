@@ -8,7 +8,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 pub mod analysis;
 pub mod op;
 
-pub use op::{Binary, Cmp, Op, RuleFn, TensorOp, Unary};
+pub use op::{Binary, Cmp, Op, RuleFn, Runtime, TensorOp, Unary};
 
 pub type VarId = usize;
 
@@ -413,6 +413,17 @@ impl Stmt {
             Stmt::For { start, end, .. } => {
                 [start, end].into_iter().filter_map(Operand::var).collect()
             }
+        }
+    }
+
+    /// The arrays and stacks a runtime call (`push_slice`, `pop_into`) changes in place.
+    pub fn runtime_writes(&self) -> Vec<VarId> {
+        match self {
+            Stmt::Let {
+                rhs: Rhs::Op(Op::Runtime(r), args),
+                ..
+            } => r.writes().iter().filter_map(|&k| args[k].var()).collect(),
+            _ => Vec::new(),
         }
     }
 

@@ -16,8 +16,9 @@
 //! methods: a row is the variant, the method, which is also its evaluation and its emission,
 //! the cost, the fuzz draws and the partial rule), `tensor_methods!` and `tensor_rules!` (the
 //! tensor methods and the runtime helpers of their derivatives, named by their Rust path
-//! under `::autodiff::__private::tensor_rules`, never by a string), and the core ops
-//! (arithmetic, `powi`, `mul_add`, select, the derivative-only helpers) in [`Op::row`].
+//! under `::autodiff::__private::tensor_rules`, never by a string), `runtime_calls!` (the
+//! helpers the reverse sweep calls on arrays and value stacks, by path too), and the core
+//! ops (arithmetic, `powi`, `mul_add`, select, the derivative-only helpers) in [`Op::row`].
 //! CONTRIBUTING.md says how to add a float method: one row here and one line in
 //! `tests/rule_table.rs`.
 //!
@@ -73,6 +74,9 @@ pub enum Op {
     Rule(RuleFn),
     /// `reduce_to(&operand, g)`: a cotangent summed back to the operand's shape.
     ReduceTo,
+    /// A runtime helper the reverse sweep calls on arrays and value stacks (`push_slice`,
+    /// `pop_into`, `zero_element`), for its effect or for a zero of an element type.
+    Runtime(Runtime),
 }
 
 /// One op's facets (see the module's table).
@@ -174,6 +178,55 @@ pub enum Form {
     Rule(RuleFn),
     /// `reduce_to(&x, &g)` (`reduce_owned(&x, g)` where `g` is read only here).
     Reduce,
+    /// `path(&mut stack, &array[..])`: a runtime call, each operand passed as it says.
+    Call(Runtime),
+}
+
+/// How a runtime call takes an operand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// `&mut x`
+    Mut,
+    /// `&x[..]`
+    Slice,
+    /// `&mut x[..]`
+    MutSlice,
+}
+
+/// The runtime helpers the reverse sweep calls on arrays and stacks: `Variant =>
+/// path(how each operand is passed), [the operands it changes];`, `path` under
+/// `::autodiff::__private`.
+macro_rules! runtime_calls {
+    ($($variant:ident => $path:ident($($pass:ident),*), [$($written:literal),*];)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Runtime { $($variant,)* }
+        impl Runtime {
+            pub const ALL: &'static [Runtime] = &[$(Runtime::$variant,)*];
+            /// The helper's path in generated code.
+            pub fn path(self) -> TokenStream {
+                match self { $(Runtime::$variant => quote!(::autodiff::__private::$path),)* }
+            }
+            pub fn name(self) -> &'static str {
+                match self { $(Runtime::$variant => stringify!($path),)* }
+            }
+            pub fn passing(self) -> &'static [Pass] {
+                match self { $(Runtime::$variant => &[$(Pass::$pass),*],)* }
+            }
+            /// The operands the call changes in place.
+            pub fn writes(self) -> &'static [usize] {
+                match self { $(Runtime::$variant => &[$($written),*],)* }
+            }
+        }
+    };
+}
+
+runtime_calls! {
+    // An array's contents pushed onto a value stack, whole (saved at the end of an iteration).
+    PushSlice => push_slice(Mut, Slice), [0];
+    // The last array pushed, popped back into the array.
+    PopInto => pop_into(Mut, MutSlice), [0, 1];
+    // The zero of an array's element type (the macro does not know the type).
+    ZeroElement => zero_element(Slice), [];
 }
 
 /// How the result depends on one operand: the derivative `g'` of a cotangent or tangent `g`
@@ -673,6 +726,7 @@ impl Op {
         all.extend(Binary::ALL.iter().map(|&b| Op::Binary(b)));
         all.extend(TensorOp::ALL.iter().map(|&t| Op::Tensor(t)));
         all.extend(RuleFn::ALL.iter().map(|&r| Op::Rule(r)));
+        all.extend(Runtime::ALL.iter().map(|&r| Op::Runtime(r)));
         all
     }
 
@@ -855,6 +909,13 @@ impl Op {
                 shape: t.shape(),
                 fuzz: &[],
                 ..ARITHMETIC
+            },
+            // Run by the interpreter as statements (they change arrays and stacks).
+            Op::Runtime(r) => Row {
+                name: r.name(),
+                form: Form::Call(r),
+                shape: Shape::Scalar,
+                ..DERIVATIVE_ONLY
             },
             Op::Rule(r) => Row {
                 name: r.name(),
