@@ -82,7 +82,7 @@ fn key(op: Op, args: &[Operand]) -> String {
             Operand::Const { tokens, .. } => format!("c{tokens}"),
         })
         .collect();
-    if matches!(op, Op::Add | Op::Mul) {
+    if op.row().commutes {
         parts.sort();
     }
     format!("{op:?}|{}", parts.join("|"))

@@ -10,6 +10,7 @@
 //! | `flow`     | `activity`                  | whether a derivative flows from operands to y    |
 //! | `form`     | `emit::operations`          | how generated code writes it                     |
 //! | `shape`    | `ir::tensor_result`         | whether the result is a tensor                   |
+//! | `commutes` | `simplify`                  | `a op b = b op a`, for common subexpressions     |
 //! | `fuzz`     | `tests/properties.rs`       | the operands the property tests draw for it      |
 //!
 //! The rows are written in three tables: [`float_methods!`] (the unary and binary float
@@ -95,6 +96,9 @@ pub struct Row {
     pub flow: Flow,
     pub form: Form,
     pub shape: Shape,
+    /// `op(a, b) = op(b, a)` exactly (in IEEE arithmetic too): common subexpressions match
+    /// either order.
+    pub commutes: bool,
     /// One draw per operand for the property tests, empty where they do not run the op
     /// (tensors, and the derivative-only ops, whose derivative is not taken).
     pub fuzz: &'static [Draw],
@@ -707,6 +711,7 @@ const ARITHMETIC: Row = Row {
     flow: Flow::Through,
     form: Form::Copy,
     shape: Shape::Broadcast,
+    commutes: false,
     fuzz: &[Draw::Real, Draw::Real],
 };
 
@@ -765,6 +770,7 @@ impl Op {
                 partials: |_, _, _, _| vec![p(One), p(One)],
                 eval: Some(|_, a| a[0] + a[1]),
                 form: infix!(+, add),
+                commutes: true,
                 ..ARITHMETIC
             },
             Op::Sub => Row {
@@ -779,6 +785,7 @@ impl Op {
                 partials: |_, _, x, _| vec![p(Mul(x[1].clone())), p(Mul(x[0].clone()))],
                 eval: Some(|_, a| a[0] * a[1]),
                 form: infix!(*, mul),
+                commutes: true,
                 ..ARITHMETIC
             },
             Op::Div => Row {
