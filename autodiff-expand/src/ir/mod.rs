@@ -3,6 +3,9 @@
 //!
 //! Variables are single-assignment: lowering gives every `let` (and every intermediate
 //! result) a fresh [`VarId`], so the reverse sweep can always name the primal value it needs.
+//!
+//! What each operation is (its partials, evaluation, cost, flow, emission) is its row in the
+//! op registry, [`op`]; `analysis` holds the block analyses reverse and replay share.
 use proc_macro2::{Ident, Span, TokenStream};
 
 pub mod analysis;

@@ -13,7 +13,7 @@
 //! | `commutes` | `simplify`                  | `a op b = b op a`, for common subexpressions     |
 //! | `fuzz`     | `tests/properties.rs`       | the operands the property tests draw for it      |
 //!
-//! The rows are written in three tables: [`float_methods!`] (the unary and binary float
+//! The rows are written in table macros: `float_methods!` (the unary and binary float
 //! methods: a row is the variant, the method, which is also its evaluation and its emission,
 //! the cost, the fuzz draws and the partial rule), `tensor_methods!` and `tensor_rules!` (the
 //! tensor methods and the runtime helpers of their derivatives, named by their Rust path
@@ -22,6 +22,13 @@
 //! ops (arithmetic, `powi`, `mul_add`, select, the derivative-only helpers) in [`Op::row`].
 //! CONTRIBUTING.md says how to add a float method: one row here and one line in
 //! `tests/rule_table.rs`.
+//!
+//! Outside the registry, on purpose: the algebraic identities the builder folds
+//! (`ir::fold`: `g * 1`, `x + 0`), how a partial becomes IR (`rules::apply`), the adjoint and
+//! tangent of the statements that are not ops (array reads and stores, locations, calls), and
+//! the broadcasting of a tangent of `a ± b` (`forward`). Lowering maps `powi` and `mul_add`
+//! to their ops by name, and writes the zero and one of an element type (`zero_element`,
+//! `one_element`, which start a sum or product over an array) as code kept as written.
 //!
 //! # Composing rules (second order)
 //!
