@@ -13,15 +13,15 @@
 //! | `commutes` | `simplify`                  | `a op b = b op a`, for common subexpressions     |
 //! | `fuzz`     | `tests/properties.rs`       | the operands the property tests draw for it      |
 //!
-//! The rows are written in table macros: `float_methods!` (the unary and binary float
-//! methods: a row is the variant, the method, which is also its evaluation and its emission,
-//! the cost, the fuzz draws and the partial rule), `tensor_methods!` and `tensor_rules!` (the
-//! tensor methods and the runtime helpers of their derivatives, named by their Rust path
-//! under `::autodiff::__private::tensor_rules`, never by a string), `runtime_calls!` (the
-//! helpers the reverse sweep calls on arrays and value stacks, by path too), and the core
-//! ops (arithmetic, `powi`, `mul_add`, select, the derivative-only helpers) in [`Op::row`].
-//! CONTRIBUTING.md says how to add a float method: one row here and one line in
-//! `tests/rule_table.rs`.
+//! The rows are written in table macros: `float_methods!` in `op/float.rs` (the unary and
+//! binary float methods: a row is the variant, the method, which is also its evaluation and
+//! its emission, the cost, the fuzz draws and the partial rule); `tensor_methods!` and
+//! `tensor_rules!` in `op/tensor.rs` (the tensor methods and the runtime helpers of their
+//! derivatives, named by their Rust path under `::autodiff::__private::tensor_rules`, never
+//! by a string); `runtime_calls!` here (the helpers the reverse sweep calls on arrays and
+//! value stacks, by path too); and the core ops (arithmetic, `powi`, `mul_add`, select, the
+//! derivative-only helpers) in [`Op::row`]. CONTRIBUTING.md says how to add a float method:
+//! one row in `op/float.rs` and one line in `tests/rule_table.rs`.
 //!
 //! Outside the registry, on purpose: the algebraic identities the builder folds
 //! (`ir::fold`: `g * 1`, `x + 0`), how a partial becomes IR (`rules::apply`), the adjoint and
@@ -47,6 +47,12 @@
 use super::{Builder, Operand};
 use proc_macro2::TokenStream;
 use quote::quote;
+
+mod float;
+mod tensor;
+
+pub use float::{Binary, Unary};
+pub use tensor::{RuleFn, TensorOp};
 
 /// The differentiable operations. Each has one row in this registry ([`Op::row`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -290,184 +296,6 @@ fn one() -> Operand {
     Operand::Lit(1.0)
 }
 
-const LN_2: f64 = std::f64::consts::LN_2;
-const LN_10: f64 = std::f64::consts::LN_10;
-
-/// The float methods: `Name { Variant => method, cost, [draws], rule; .. }`. The method is
-/// also the op's evaluation (`x.method()` on `f64`) and its emission (`x.method()`); the rule
-/// is `|b, x, y| partial` for a unary method and `|b, x, z, y| [partial of x, partial of z]`
-/// for a binary one (`y` is the result). Generates the enum with `ALL`, `method`,
-/// `from_method`, `eval`, `cost`, `fuzz` and `partials`.
-macro_rules! float_methods {
-    (unary $name:ident { $($variant:ident => $method:ident, $cost:ident, [$($draw:ident),*], $rule:expr;)* }) => {
-        float_methods!(@common $name { $($variant => $method, $cost, [$($draw),*];)* });
-        impl $name {
-            pub fn eval(self, x: f64) -> f64 {
-                match self { $($name::$variant => x.$method(),)* }
-            }
-            pub fn partial(self, b: &mut Builder, x: Operand, y: Operand) -> Partial {
-                match self {
-                    $($name::$variant => {
-                        let rule: fn(&mut Builder, Operand, Operand) -> Partial = $rule;
-                        rule(b, x, y)
-                    })*
-                }
-            }
-        }
-    };
-    (binary $name:ident { $($variant:ident => $method:ident, $cost:ident, [$($draw:ident),*], $rule:expr;)* }) => {
-        float_methods!(@common $name { $($variant => $method, $cost, [$($draw),*];)* });
-        impl $name {
-            pub fn eval(self, x: f64, z: f64) -> f64 {
-                match self { $($name::$variant => x.$method(z),)* }
-            }
-            pub fn partials(self, b: &mut Builder, x: Operand, z: Operand, y: Operand) -> [Partial; 2] {
-                match self {
-                    $($name::$variant => {
-                        let rule: fn(&mut Builder, Operand, Operand, Operand) -> [Partial; 2] = $rule;
-                        rule(b, x, z, y)
-                    })*
-                }
-            }
-        }
-    };
-    (@common $name:ident { $($variant:ident => $method:ident, $cost:ident, [$($draw:ident),*];)* }) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant,)* }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
-            /// The float method's name, as written in Rust.
-            pub fn method(self) -> &'static str {
-                match self { $($name::$variant => stringify!($method),)* }
-            }
-            pub fn from_method(name: &str) -> Option<Self> {
-                match name { $(stringify!($method) => Some($name::$variant),)* _ => None }
-            }
-            pub fn cost(self) -> Cost {
-                match self { $($name::$variant => Cost::$cost,)* }
-            }
-            pub fn fuzz(self) -> &'static [Draw] {
-                match self { $($name::$variant => &[$(Draw::$draw),*],)* }
-            }
-        }
-    };
-}
-
-float_methods!(unary Unary {
-    Sin => sin, Save, [Real], |b, x, _| p(Coef::Mul(b.unary(Unary::Cos, x)));
-    Cos => cos, Save, [Real], |b, x, _| neg(Coef::Mul(b.unary(Unary::Sin, x)));
-    Tan => tan, Save, [Bounded], |b, _, y| {
-        let yy = b.mul(y.clone(), y);
-        p(Coef::Mul(b.add(one(), yy)))
-    };
-    Asin => asin, Save, [Unit], |b, x, _| p(Coef::Div(sqrt_one_minus_square(b, x)));
-    Acos => acos, Save, [Unit], |b, x, _| neg(Coef::Div(sqrt_one_minus_square(b, x)));
-    Atan => atan, Save, [Real], |b, x, _| {
-        let xx = b.mul(x.clone(), x);
-        p(Coef::Div(b.add(one(), xx)))
-    };
-    Sinh => sinh, Save, [Bounded], |b, x, _| p(Coef::Mul(b.unary(Unary::Cosh, x)));
-    Cosh => cosh, Save, [Bounded], |b, x, _| p(Coef::Mul(b.unary(Unary::Sinh, x)));
-    Tanh => tanh, Save, [Real], |b, _, y| {
-        let yy = b.mul(y.clone(), y);
-        p(Coef::Mul(b.sub(one(), yy)))
-    };
-    Asinh => asinh, Save, [Real], |b, x, _| {
-        let xx = b.mul(x.clone(), x);
-        let d = b.add(xx, one());
-        p(Coef::Div(b.unary(Unary::Sqrt, d)))
-    };
-    Acosh => acosh, Save, [AboveOne], |b, x, _| {
-        let xx = b.mul(x.clone(), x);
-        let d = b.sub(xx, one());
-        p(Coef::Div(b.unary(Unary::Sqrt, d)))
-    };
-    Atanh => atanh, Save, [Unit], |b, x, _| {
-        let xx = b.mul(x.clone(), x);
-        p(Coef::Div(b.sub(one(), xx)))
-    };
-    Exp => exp, Save, [Bounded], |_, _, y| p(Coef::Mul(y));
-    Exp2 => exp2, Save, [Bounded], |b, _, y| p(Coef::Mul(b.mul(y, Operand::Lit(LN_2))));
-    ExpM1 => exp_m1, Save, [Bounded], |b, _, y| p(Coef::Mul(b.add(y, one())));
-    Ln => ln, Save, [Positive], |_, x, _| p(Coef::Div(x));
-    Ln1p => ln_1p, Save, [Positive], |b, x, _| p(Coef::Div(b.add(x, one())));
-    Log2 => log2, Save, [Positive], |b, x, _| p(Coef::Div(b.mul(x, Operand::Lit(LN_2))));
-    Log10 => log10, Save, [Positive], |b, x, _| p(Coef::Div(b.mul(x, Operand::Lit(LN_10))));
-    Sqrt => sqrt, Recompute, [Positive], |b, _, y| p(Coef::Div(b.add(y.clone(), y)));
-    Cbrt => cbrt, Save, [Positive], |b, _, y| {
-        let yy = b.mul(y.clone(), y);
-        p(Coef::Div(b.mul(yy, Operand::Lit(3.0))))
-    };
-    Recip => recip, Recompute, [Positive], |b, _, y| neg(Coef::Mul(b.mul(y.clone(), y)));
-    Abs => abs, Recompute, [Real], |b, x, _| p(Coef::Mul(b.op(Op::Sign, vec![x])));
-    // The partial 0 (g * 0), not no partial: x stays connected, as activity says and as
-    // TensorFlow's `sign` is (`unconnected = none` gives `Some(0)`).
-    Signum => signum, Recompute, [Real], |_, _, _| p(Coef::Mul(Operand::Lit(0.0)));
-});
-
-float_methods!(binary Binary {
-    // y = x.atan2(z) = atan(x / z): dx = z / r, dz = -x / r with r = x² + z².
-    Atan2 => atan2, Save, [Real, Positive], |b, x, z, _| {
-        let xx = b.mul(x.clone(), x.clone());
-        let zz = b.mul(z.clone(), z.clone());
-        let r = b.add(xx, zz);
-        [p(Coef::Mul(b.div(z, r.clone()))), neg(Coef::Mul(b.div(x, r)))]
-    };
-    Powf => powf, Save, [Positive, Bounded], powf_partials;
-    // y = ln x / ln z: dx = 1 / (x ln z), dz = -y / (z ln z)
-    Log => log, Save, [Positive, AboveOne], |b, x, z, y| {
-        let ln_z = b.unary(Unary::Ln, z.clone());
-        let dx = b.mul(x, ln_z.clone());
-        let z_ln_z = b.mul(z, ln_z);
-        [p(Coef::Div(dx)), neg(Coef::Mul(b.div(y, z_ln_z)))]
-    };
-    Hypot => hypot, Recompute, [Positive, Real], |b, x, z, y| {
-        [p(Coef::Mul(b.div(x, y.clone()))), p(Coef::Mul(b.div(z, y)))]
-    };
-    Max => max, Recompute, [Real, Real], |_, x, z, _| gates(Cmp::Ge, x, z);
-    Min => min, Recompute, [Real, Real], |_, x, z, _| gates(Cmp::Le, x, z);
-});
-
-/// `sqrt(1 - x²)`, the divisor of `asin`'s and `acos`'s partials.
-fn sqrt_one_minus_square(b: &mut Builder, x: Operand) -> Operand {
-    let xx = b.mul(x.clone(), x);
-    let d = b.sub(one(), xx);
-    b.unary(Unary::Sqrt, d)
-}
-
-/// The partials of `max`/`min`: the operand the comparison picks gets the gradient (the
-/// receiver on ties).
-fn gates(cmp: Cmp, x: Operand, z: Operand) -> [Partial; 2] {
-    [
-        p(Coef::Gate(cmp, x.clone(), z.clone(), true)),
-        p(Coef::Gate(cmp, x, z, false)),
-    ]
-}
-
-/// `y = x.powf(z)`. dx = z x^(z-1), which is 0 · inf = NaN at x = 0 where z = 0 (x⁰ = 1 has
-/// the derivative 0): a literal 0 has the partial 0, and an exponent not known as a constant
-/// takes x^(z-1) as x⁰ = 1 where z = 0 (`if z * z > 0 { z - 1 } else { 0 }` on the scalar
-/// exponent, so a NaN exponent still gives NaN). dz = y ln x (0 where x ≤ 0).
-fn powf_partials(b: &mut Builder, x: Operand, z: Operand, y: Operand) -> [Partial; 2] {
-    let dx = match z.constant() {
-        // The partial 0 (g * 0), not no partial: x stays connected, as activity says (as
-        // powi(0)).
-        Some(0.0) => p(Coef::Mul(Operand::Lit(0.0))),
-        known => {
-            let mut e = b.sub(z.clone(), Operand::Lit(1.0));
-            if known.is_none() {
-                let zz = b.mul(z.clone(), z.clone());
-                let zero = Operand::Lit(0.0);
-                e = b.op(Op::Select(Cmp::Gt), vec![zz, zero.clone(), e, zero]);
-            }
-            let pow = b.op(Op::Binary(Binary::Powf), vec![x.clone(), e]);
-            p(Coef::Mul(b.mul(z, pow)))
-        }
-    };
-    let ln = b.op(Op::LnOrZero, vec![x]);
-    [dx, p(Coef::Mul(b.mul(y, ln)))]
-}
-
 /// `y = x.powi(n)`: d(x^n)/dx = n x^(n-1); the exponent is passive, an integer: a literal or
 /// constant as written, or a value computed at run time (`k as i32`, a parameter). x^0: the
 /// partial is 0 (not 0 * inf at x = 0), and x stays connected.
@@ -537,149 +365,6 @@ impl Cmp {
             Cmp::Gt => quote!(>),
         }
     }
-}
-
-/// The runtime helpers of tensor derivatives: `Variant => path, result;` where `path` is the
-/// helper's name under `::autodiff::__private::tensor_rules` (emitted as that path) and
-/// `result` says whether it returns a `Tensor` or a `Scalar`.
-macro_rules! tensor_rules {
-    ($($variant:ident => $path:ident, $result:ident;)*) => {
-        /// A derivative helper of `autodiff_core::tensor::rules`.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum RuleFn { $($variant,)* }
-        impl RuleFn {
-            pub const ALL: &'static [RuleFn] = &[$(RuleFn::$variant,)*];
-            /// The helper's path in generated code.
-            pub fn path(self) -> TokenStream {
-                match self {
-                    $(RuleFn::$variant => quote!(::autodiff::__private::tensor_rules::$path),)*
-                }
-            }
-            pub fn name(self) -> &'static str {
-                match self { $(RuleFn::$variant => stringify!($path),)* }
-            }
-            /// Whether it returns a tensor.
-            pub fn tensor(self) -> bool {
-                match self { $(RuleFn::$variant => Shape::$result == Shape::Tensor,)* }
-            }
-        }
-    };
-}
-
-tensor_rules! {
-    MatmulLhsVjp => matmul_lhs_vjp, Tensor;
-    MatmulLhsJvp => matmul_lhs_jvp, Tensor;
-    MatmulRhsVjp => matmul_rhs_vjp, Tensor;
-    MatmulRhsJvp => matmul_rhs_jvp, Tensor;
-    TransposeRule => transpose_rule, Tensor;
-    SumVjp => sum_vjp, Tensor;
-    SumJvp => sum_jvp, Scalar;
-    MeanVjp => mean_vjp, Tensor;
-    MeanJvp => mean_jvp, Scalar;
-    SumAxisRuleVjp => sum_axis_rule_vjp, Tensor;
-    SumAxisRuleJvp => sum_axis_rule_jvp, Tensor;
-    MeanAxisRuleVjp => mean_axis_rule_vjp, Tensor;
-    MeanAxisRuleJvp => mean_axis_rule_jvp, Tensor;
-    MaxAxisRuleVjp => max_axis_rule_vjp, Tensor;
-    MaxAxisRuleJvp => max_axis_rule_jvp, Tensor;
-    LogsumexpAxisRuleVjp => logsumexp_axis_rule_vjp, Tensor;
-    LogsumexpAxisRuleJvp => logsumexp_axis_rule_jvp, Tensor;
-    SoftmaxRule => softmax_rule, Tensor;
-    LogSoftmaxRuleVjp => log_softmax_rule_vjp, Tensor;
-    LogSoftmaxRuleJvp => log_softmax_rule_jvp, Tensor;
-    ReluRule => relu_rule, Tensor;
-    SigmoidRule => sigmoid_rule, Tensor;
-    SquareRule => square_rule, Tensor;
-    BroadcastTangent => broadcast_tangent, Tensor;
-}
-
-/// A tensor rule's partial: `reverse` in the adjoint sweep, `forward` in the tangent sweep
-/// (the same helper where the Jacobian is symmetric), called with `args` and the cotangent
-/// or tangent.
-fn rule(reverse: RuleFn, forward: RuleFn, args: Vec<Operand>) -> Partial {
-    p(Coef::Call {
-        reverse,
-        forward,
-        args,
-    })
-}
-
-/// The tensor methods: `Variant => method(arguments), result, |x, y| partials;` (the
-/// arguments besides the receiver; `x` the operands, `y` the result). A passive axis gets
-/// the partial zero.
-macro_rules! tensor_methods {
-    ($($variant:ident => $method:ident($args:literal), $result:ident, $rule:expr;)*) => {
-        /// Tensor methods the macro differentiates; operands are the receiver, then the
-        /// argument (the other matrix, or a passive axis).
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum TensorOp { $($variant,)* }
-        impl TensorOp {
-            pub const ALL: &'static [TensorOp] = &[$(TensorOp::$variant,)*];
-            /// The method's name and its number of arguments besides the receiver.
-            pub fn from_method(name: &str, args: usize) -> Option<TensorOp> {
-                match (name, args) {
-                    $((stringify!($method), $args) => Some(TensorOp::$variant),)*
-                    _ => None,
-                }
-            }
-            pub fn method(self) -> &'static str {
-                match self { $(TensorOp::$variant => stringify!($method),)* }
-            }
-            pub fn shape(self) -> Shape {
-                match self { $(TensorOp::$variant => Shape::$result,)* }
-            }
-            /// The result is a scalar (a full reduction).
-            pub fn scalar_result(self) -> bool {
-                self.shape() == Shape::Scalar
-            }
-            pub fn partials(self, x: &[Operand], y: Operand) -> Vec<Partial> {
-                use RuleFn::*;
-                match self {
-                    $(TensorOp::$variant => {
-                        let rule: fn(&[Operand], Operand) -> Vec<Partial> = $rule;
-                        rule(x, y)
-                    })*
-                }
-            }
-        }
-    };
-}
-
-tensor_methods! {
-    Matmul => matmul(1), Tensor, |x, _| vec![
-        rule(MatmulLhsVjp, MatmulLhsJvp, vec![x[0].clone(), x[1].clone()]),
-        rule(MatmulRhsVjp, MatmulRhsJvp, vec![x[0].clone(), x[1].clone()]),
-    ];
-    Transpose => transpose(0), Tensor, |_, _| vec![rule(TransposeRule, TransposeRule, vec![])];
-    Sum => sum(0), Scalar, |x, _| vec![rule(SumVjp, SumJvp, vec![x[0].clone()])];
-    Mean => mean(0), Scalar, |x, _| vec![rule(MeanVjp, MeanJvp, vec![x[0].clone()])];
-    SumAxis => sum_axis(1), Tensor, |x, _| vec![
-        rule(SumAxisRuleVjp, SumAxisRuleJvp, vec![x[0].clone(), x[1].clone()]),
-        p(Coef::Zero),
-    ];
-    MeanAxis => mean_axis(1), Tensor, |x, _| vec![
-        rule(MeanAxisRuleVjp, MeanAxisRuleJvp, vec![x[0].clone(), x[1].clone()]),
-        p(Coef::Zero),
-    ];
-    MaxAxis => max_axis(1), Tensor, |x, _| vec![
-        rule(MaxAxisRuleVjp, MaxAxisRuleJvp, vec![x[0].clone(), x[1].clone()]),
-        p(Coef::Zero),
-    ];
-    LogsumexpAxis => logsumexp_axis(1), Tensor, |x, y| vec![
-        rule(LogsumexpAxisRuleVjp, LogsumexpAxisRuleJvp, vec![x[0].clone(), y, x[1].clone()]),
-        p(Coef::Zero),
-    ];
-    Softmax => softmax(1), Tensor, |x, y| vec![
-        rule(SoftmaxRule, SoftmaxRule, vec![x[0].clone(), y, x[1].clone()]),
-        p(Coef::Zero),
-    ];
-    LogSoftmax => log_softmax(1), Tensor, |x, y| vec![
-        rule(LogSoftmaxRuleVjp, LogSoftmaxRuleJvp, vec![x[0].clone(), y, x[1].clone()]),
-        p(Coef::Zero),
-    ];
-    Relu => relu(0), Tensor, |x, y| vec![rule(ReluRule, ReluRule, vec![x[0].clone(), y])];
-    Sigmoid => sigmoid(0), Tensor, |x, y| vec![rule(SigmoidRule, SigmoidRule, vec![x[0].clone(), y])];
-    Square => square(0), Tensor, |x, y| vec![rule(SquareRule, SquareRule, vec![x[0].clone(), y])];
 }
 
 /// The ops without a payload, in the order of [`Op`].
