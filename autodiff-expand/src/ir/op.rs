@@ -38,12 +38,15 @@
 //! for a tensor rule). So the tangent and adjoint code that forward and reverse write is a
 //! `Function` of registry ops like any other, and a second derivative is forward (or reverse)
 //! run over it: a rule is differentiated through the rows of the ops it is made of, and no rule
-//! needs a second-order version of its own. What that needs beyond this registry: the
-//! derivative-only ops (`Sign`, `LnOrZero`, `CastLike`, `ReduceTo`, tensor `Rule`s) have
-//! [`Flow::Cut`] and zero partials today, because derivative code is not differentiated
-//! again. Giving each a row with real partials (`LnOrZero`: `1/x` where `x > 0`; `CastLike`
-//! and `Sign`: zero, but `Flow::Through`; a tensor rule, which is linear in its cotangent:
-//! the rule of its transpose) and `Flow::Through` is the whole change to this file.
+//! needs a second-order version of its own. What that still needs in this file: the
+//! derivative-only ops have [`Flow::Cut`] and zero partials, because derivative code is not
+//! differentiated again today. For `Sign` and `CastLike` that is already their derivative
+//! (zero almost everywhere; a constant). `LnOrZero` needs its partial `1/x` where `x > 0`,
+//! and `ReduceTo` and each tensor `Rule`, which are linear in their cotangent, need the rule
+//! of their transpose (`reduce_to`'s is a broadcast, `matmul_lhs_vjp`'s a `matmul`), each
+//! with [`Flow::Through`]; forward and reverse then apply them as any other row. Beyond this
+//! file, differentiating a reverse sweep needs tangents of the statements that are not ops
+//! (values pushed on and popped off stacks, `add_into`), which `forward` does not write yet.
 use super::{Builder, Operand};
 use proc_macro2::TokenStream;
 use quote::quote;
