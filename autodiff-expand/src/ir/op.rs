@@ -685,6 +685,38 @@ mod tests {
         assert_eq!(TensorOp::from_method("sum_axis", 0), None);
     }
 
+    /// Every runtime path the registry emits names a function that `autodiff-core` defines
+    /// (`__private` and the tensor rules it re-exports as `__private::tensor_rules`).
+    #[test]
+    fn every_runtime_path_is_a_function_of_autodiff_core() {
+        let core = concat!(env!("CARGO_MANIFEST_DIR"), "/../autodiff-core/src/");
+        let source: String = ["__private.rs", "tensor/rules.rs"]
+            .iter()
+            .map(|f| std::fs::read_to_string(format!("{core}{f}")).expect("autodiff-core's source"))
+            .collect();
+        let mut paths: Vec<TokenStream> = Vec::new();
+        paths.extend(RuleFn::ALL.iter().map(|r| r.path()));
+        paths.extend(Runtime::ALL.iter().map(|r| r.path()));
+        for op in Op::all() {
+            match op.row().form {
+                Form::Prefix { helper, .. } | Form::Infix { helper, .. } => paths.push(helper()),
+                Form::Helper(path) => paths.push(path()),
+                _ => {}
+            }
+        }
+        assert!(paths.len() > RuleFn::ALL.len() + Runtime::ALL.len());
+        for path in paths {
+            let text = path.to_string();
+            assert!(text.starts_with(":: autodiff :: __private ::"), "{text}");
+            let name = text.rsplit(":: ").next().unwrap().trim();
+            assert!(
+                source.contains(&format!("pub fn {name}<"))
+                    || source.contains(&format!("pub fn {name}(")),
+                "{text} is not a function of autodiff-core"
+            );
+        }
+    }
+
     #[test]
     fn tensor_rules_are_paths_of_the_runtime() {
         let path = RuleFn::MatmulLhsVjp.path().to_string();
