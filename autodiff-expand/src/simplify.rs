@@ -92,7 +92,7 @@ fn key(op: Op, args: &[Operand]) -> String {
             Operand::Const { tokens, .. } => format!("c{tokens}"),
         })
         .collect();
-    if matches!(op, Op::Add | Op::Mul) {
+    if op.row().commutes {
         parts.sort();
     }
     format!("{op:?}|{}", parts.join("|"))
@@ -124,6 +124,7 @@ fn hoist_snapshots(vars: &[Var], block: Vec<Stmt>) -> Vec<Stmt> {
                         written.extend(o.reads.iter().copied());
                     }
                 }
+                written.extend(s.runtime_writes());
             });
             let (hoisted, kept): (Vec<Stmt>, Vec<Stmt>) =
                 std::mem::take(body).into_iter().partition(|s| match s {
@@ -177,6 +178,7 @@ fn hoist_reads(vars: &mut Vec<Var>, block: Vec<Stmt>) -> Vec<Stmt> {
         let mut changing: HashSet<VarId> = HashSet::from([*index]);
         walk(body, &mut |s| {
             changing.extend(s.dst());
+            written.extend(s.runtime_writes());
             match s {
                 Stmt::Assign { dst, .. } => {
                     changing.insert(*dst);
@@ -314,21 +316,22 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         if propagate_constants(vars, &mut stmt, scope) {
             continue;
         }
-        // Code run for its effect may change what it reads (`c.swap(0, 1)`), and
-        // `add_into(&mut acc[..], g)` (a call's array gradient) changes its accumulator: an
-        // element stored into `acc` before it is not what a read after it gets.
-        let changed: &[VarId] = match &stmt {
+        // Code run for its effect may change what it reads (`c.swap(0, 1)`),
+        // `add_into(&mut acc[..], g)` (a call's array gradient) changes its accumulator, and
+        // `pop_into` the array it restores: an element stored into `acc` before it is not
+        // what a read after it gets.
+        let changed: Vec<VarId> = match &stmt {
             Stmt::Let {
                 rhs: Rhs::Opaque(o),
                 ..
-            } if !o.pure => &o.reads,
+            } if !o.pure => o.reads.clone(),
             Stmt::Let {
                 rhs: Rhs::AddInto(acc, _),
                 ..
-            } => std::slice::from_ref(acc),
-            _ => &[],
+            } => vec![*acc],
+            _ => stmt.runtime_writes(),
         };
-        for v in changed {
+        for v in &changed {
             let (snapshot, stored) = (snapshot_key(*v), stored_prefix(*v));
             scope
                 .seen
