@@ -147,31 +147,41 @@ pub fn expand_inner(
     let act = activity::analyze(&lowered.f, &wrt, &spec.stop);
     check::active_opaque(&cx, &lowered.f, &act);
     cx.check()?;
-    let grad = derive::reverse(&lowered.f, &act, &spec, derive::Seed::Ones);
-    let vjp = derive::reverse(&lowered.f, &act, &spec, derive::Seed::Given);
-    let jvp = derive::forward(&lowered.f, &act, &spec);
     // The calling convention: derivatives with respect to every float parameter this
     // function can differentiate, whatever its own `wrt` says.
     let convention_spec = spec::convention(&lowered, &spec, |var| {
         let alone = activity::analyze(&lowered.f, &[var], &spec.stop);
         !check::reaches_opaque(&lowered.f, &alone)
     });
-    let all = convention_spec.wrt_vars();
-    let convention_act = activity::analyze(&lowered.f, &all, &convention_spec.stop);
-    let reverse = derive::reverse(
-        &lowered.f,
-        &convention_act,
-        &convention_spec,
-        derive::Seed::Given,
-    );
-    let forward = derive::forward(&lowered.f, &convention_act, &convention_spec);
+    // Which functions hold a body and which call another: only bodies are derived.
+    let plan = generate::plan(function, &config, &lowered, &spec, &convention_spec);
+    let (reverse, forward) = match config.no_convention {
+        true => (None, None),
+        false => {
+            let all = convention_spec.wrt_vars();
+            let act = activity::analyze(&lowered.f, &all, &convention_spec.stop);
+            let reverse = derive::reverse(&lowered.f, &act, &convention_spec, derive::Seed::Given);
+            let forward = derive::forward(&lowered.f, &act, &convention_spec);
+            (Some(reverse), Some(forward))
+        }
+    };
+    let grad =
+        (!plan.grad_calls).then(|| derive::reverse(&lowered.f, &act, &spec, derive::Seed::Ones));
+    let vjp = (!plan.through_convention)
+        .then(|| derive::reverse(&lowered.f, &act, &spec, derive::Seed::Given));
+    let jvp = (!plan.through_convention).then(|| derive::forward(&lowered.f, &act, &spec));
+    let bodies = generate::Bodies {
+        grad: grad.as_ref(),
+        vjp: vjp.as_ref(),
+        jvp: jvp.as_ref(),
+    };
     let convention = generate::Convention {
         spec: &convention_spec,
-        reverse: &reverse,
-        forward: &forward,
+        reverse: reverse.as_ref(),
+        forward: forward.as_ref(),
     };
     Ok(generate::functions(
-        function, &config, &lowered, &spec, &grad, &vjp, &jvp, convention,
+        function, &config, &lowered, &spec, bodies, convention, plan,
     ))
 }
 

@@ -11,13 +11,16 @@ fn generated(attr: &str, item: &str) -> String {
     out
 }
 
-/// The body of the generated `_grad` function.
+/// The body of the reverse derivative: `_grad` seeds the calling convention's
+/// `reverse_derivative` (or `_vjp`) with ones, and that function holds the body.
 fn grad(out: &str, name: &str) -> String {
     let start = out
-        .find(&format!("fn {name}_grad"))
-        .expect("a _grad function");
+        .find("fn reverse_derivative")
+        .or_else(|| out.find(&format!("fn {name}_vjp")))
+        .expect("a reverse derivative");
     let end = out[start..]
-        .find(&format!("fn {name}_vjp"))
+        .find("fn forward_derivative")
+        .or_else(|| out[start..].find(&format!("fn {name}_jvp")))
         .map_or(out.len(), |e| start + e);
     out[start..end].to_string()
 }

@@ -1,0 +1,284 @@
+//! One body where two generated functions compute the same thing. rustc type-checks and
+//! compiles every generated body in each user's crate, so a repeated body is paid for twice;
+//! a call of the other function costs nothing at run time because the function that holds
+//! the body is `#[inline]`: inlined into its caller, a constant seed folds away.
+//!
+//! - `f_grad` is `f_vjp` (or the convention's `reverse_derivative`) seeded with ones, when
+//!   every output is a scalar float: the seed is a literal `1.0`, which inlining folds
+//!   (`x * 1.0` is `x` exactly), so the code is that of a body seeded with ones.
+//! - `f_vjp` and `f_jvp` call `reverse_derivative` and `forward_derivative` when those
+//!   differentiate with respect to the same variables (`wrt` names exactly the parameters
+//!   the convention differentiates): the same derivative, returned in another order, with
+//!   `NoTangent` for the parameters without one.
+//!
+//! Otherwise each function keeps a body of its own (a `wrt` entry that is a `let`, a subset
+//! of the float parameters, tensor or array outputs).
+use super::*;
+use crate::spec::WrtEntry;
+use syn::GenericParam;
+
+/// Which generated functions call another instead of holding a body.
+#[derive(Clone, Copy, Default)]
+pub struct Plan {
+    /// `f_grad` calls the reverse body (`f_vjp`'s, or `reverse_derivative` when
+    /// `through_convention`) with a seed of ones.
+    pub grad_calls: bool,
+    /// `f_vjp` calls `reverse_derivative` and `f_jvp` calls `forward_derivative`, which hold
+    /// the bodies.
+    pub through_convention: bool,
+}
+
+/// Decides the [`Plan`] before anything is derived, so the derivatives of functions that
+/// only call another are never computed.
+pub fn plan(
+    item: &ItemFn,
+    config: &Config,
+    lowered: &Lowered,
+    spec: &Spec,
+    convention: &Spec,
+) -> Plan {
+    let (mut own, mut all) = (spec.wrt_vars(), convention.wrt_vars());
+    own.sort_unstable();
+    all.sort_unstable();
+    Plan {
+        grad_calls: seeded_by_a_literal(item, lowered),
+        through_convention: !config.no_convention
+            && spec.wrt.iter().all(|w| w.param.is_some())
+            && own == all,
+    }
+}
+
+/// Every output is a scalar float whose `f_grad` seed is the constant one (not a tensor or
+/// an array of ones, not `one_like` of a call's result of a type the IR does not know).
+fn seeded_by_a_literal(item: &ItemFn, lowered: &Lowered) -> bool {
+    let ReturnType::Type(_, ret) = &item.sig.output else {
+        return false;
+    };
+    let types: Vec<&Type> = match (lowered.tuple_outputs, &**ret) {
+        (None, ty) => vec![ty],
+        (Some(n), Type::Tuple(t)) if t.elems.len() == n => t.elems.iter().collect(),
+        _ => return false,
+    };
+    let f = &lowered.f;
+    types.len() == f.outputs.len()
+        && types.iter().all(|ty| is_scalar_path(ty))
+        && f.outputs.iter().all(|o| match o.var() {
+            Some(v) => {
+                !f.vars[v].is_array() && !f.vars[v].tensor && !crate::derive::from_call(f, v)
+            }
+            None => true,
+        })
+}
+
+/// Per `wrt` entry, whether a path connects it to an output, from the derivative that holds
+/// the reverse body.
+pub(super) fn connected(spec: &Spec, bodies: &Bodies, convention: &Convention) -> Vec<bool> {
+    if let Some(d) = bodies.grad.or(bodies.vjp) {
+        return d.derivatives.iter().map(Option::is_some).collect();
+    }
+    let reverse = convention
+        .reverse
+        .expect("f_vjp calls reverse_derivative only when the convention is emitted");
+    spec.wrt
+        .iter()
+        .map(|w| {
+            let j = convention.spec.wrt.iter().position(|c| c.var == w.var);
+            j.is_some_and(|j| reverse.derivatives[j].is_some())
+        })
+        .collect()
+}
+
+impl Shared<'_> {
+    /// `f_grad` calling the reverse body with a seed of ones.
+    pub(super) fn grad_caller(&self) -> TokenStream {
+        let (ret, grad_ty) = (&self.ret, self.grad_ty());
+        let header = self.header(
+            &self.name("grad"),
+            self.grad_doc(),
+            &[],
+            quote!((#ret, #grad_ty)),
+            Role::Caller,
+        );
+        let one = match self.lowered.generic {
+            false => quote!(1.0),
+            true => {
+                let p = private();
+                quote!(#p::lit(1.0))
+            }
+        };
+        let outputs = self.lowered.tuple_outputs.unwrap_or(1);
+        let ones = tuple_or_single(vec![one; outputs], self.lowered.tuple_outputs.is_some());
+        let warnings = self.unconnected_warnings();
+        let call = self.reverse_call(ones);
+        quote! {
+            #header {
+                #warnings
+                #call
+            }
+        }
+    }
+
+    /// `f_vjp` calling `reverse_derivative`.
+    pub(super) fn vjp_caller(&self) -> TokenStream {
+        let seed = Ident::new("seed", Span::mixed_site());
+        let (ret, grad_ty) = (&self.ret, self.grad_ty());
+        let header = self.header(
+            &self.name("vjp"),
+            self.vjp_doc(),
+            &[quote!(#seed: #ret)],
+            quote!((#ret, #grad_ty)),
+            Role::Caller,
+        );
+        let call = self.reverse_call(seed.to_token_stream());
+        quote!(#header { #call })
+    }
+
+    /// `f_jvp` calling `forward_derivative`: its tangents where `wrt` has them, `NoTangent`
+    /// for the other parameters.
+    pub(super) fn jvp_caller(&self) -> TokenStream {
+        let p = private();
+        let tangent =
+            |w: &WrtEntry| format_ident!("tangent_{}", w.ident, span = Span::mixed_site());
+        let extra: Vec<TokenStream> = self
+            .spec
+            .wrt
+            .iter()
+            .filter(|w| w.param.is_some())
+            .zip(self.jvp_tangent_types())
+            .map(|(w, ty)| {
+                let t = tangent(w);
+                quote!(#t: #ty)
+            })
+            .collect();
+        let tangents = self.lowered.params.iter().enumerate().map(|(i, param)| {
+            let Some(w) = self.spec.wrt.iter().find(|w| w.param == Some(i)) else {
+                return quote!(#p::NoTangent);
+            };
+            let t = tangent(w);
+            // The convention takes what its callers have: a value of a scalar's type, a
+            // borrowed slice.
+            let reference = matches!(param.ty, Type::Reference(_));
+            match tangent_kind(&param.ty) {
+                Some(TangentKind::Scalar(_)) if reference => quote!(*#t),
+                Some(TangentKind::Slice(_)) if !reference => quote!(&#t),
+                _ => quote!(#t),
+            }
+        });
+        let ret = &self.ret;
+        let header = self.header(
+            &self.name("jvp"),
+            self.jvp_doc(),
+            &extra,
+            quote!((#ret, #ret)),
+            Role::Caller,
+        );
+        let f = self.convention_path("forward_derivative");
+        let (args, turbofish) = (self.arguments(), self.turbofish());
+        quote! {
+            #header {
+                #f #turbofish (#(#args,)* #(#tangents),*)
+            }
+        }
+    }
+
+    /// The reverse body called with `seed`: statements ending in `f_vjp`'s result.
+    fn reverse_call(&self, seed: TokenStream) -> TokenStream {
+        let (args, turbofish) = (self.arguments(), self.turbofish());
+        if !self.plan.through_convention {
+            let f = match self.siblings {
+                true => {
+                    let name = self.name("vjp");
+                    quote!(Self::#name)
+                }
+                false => self.name("vjp").to_token_stream(),
+            };
+            return quote!(#f #turbofish (#(#args,)* #seed));
+        }
+        let f = self.convention_path("reverse_derivative");
+        let call = quote!(#f #turbofish (#(#args,)* #seed));
+        let params = self.lowered.params.len();
+        // `reverse_derivative` returns one gradient per parameter, in order: `f_vjp`'s own
+        // result when `wrt` lists every parameter in order.
+        let in_order = self.config.unconnected == Unconnected::Zero
+            && !self.spec.bare
+            && self.spec.wrt.len() == params
+            && (self.spec.wrt.iter().enumerate()).all(|(k, w)| w.param == Some(k));
+        if in_order {
+            return call;
+        }
+        let value = Ident::new("value", Span::mixed_site());
+        let gradient = |i: usize| format_ident!("gradient_{}", i, span = Span::mixed_site());
+        let kept = |w: &WrtEntry, connected: bool| {
+            let zero = self.config.unconnected == Unconnected::Zero;
+            (zero || connected).then(|| w.param.expect("every wrt entry is a parameter"))
+        };
+        let wrt = || self.spec.wrt.iter().zip(self.connected.iter().copied());
+        let slots = (0..params).map(|i| match wrt().any(|(w, c)| kept(w, c) == Some(i)) {
+            true => gradient(i).to_token_stream(),
+            false => quote!(_),
+        });
+        let grads = wrt()
+            .map(
+                |(w, connected)| match (kept(w, connected), self.config.unconnected) {
+                    (Some(i), Unconnected::Zero) => gradient(i).to_token_stream(),
+                    (Some(i), Unconnected::None) => {
+                        let g = gradient(i);
+                        quote!(::core::option::Option::Some(#g))
+                    }
+                    (None, _) => quote!(::core::option::Option::None),
+                },
+            )
+            .collect();
+        let grads = tuple_or_single(grads, !self.spec.bare);
+        quote! {
+            let (#value, (#(#slots,)*)) = #call;
+            (#value, #grads)
+        }
+    }
+
+    /// What a caller passes on: its own parameters.
+    fn arguments(&self) -> Vec<TokenStream> {
+        self.item
+            .sig
+            .inputs
+            .iter()
+            .map(|arg| match arg {
+                FnArg::Receiver(_) => quote!(self),
+                // Lowering rejects parameters that are patterns.
+                FnArg::Typed(pt) => match &*pt.pat {
+                    Pat::Ident(pi) => pi.ident.to_token_stream(),
+                    other => other.to_token_stream(),
+                },
+            })
+            .collect()
+    }
+
+    /// `::<T, N>`: the function's type and const parameters, passed on explicitly (rustc
+    /// could not infer one that appears only in a bound).
+    fn turbofish(&self) -> TokenStream {
+        let args: Vec<&Ident> = (self.item.sig.generics.params.iter())
+            .filter_map(|p| match p {
+                GenericParam::Type(t) => Some(&t.ident),
+                GenericParam::Const(c) => Some(&c.ident),
+                GenericParam::Lifetime(_) => None,
+            })
+            .collect();
+        match args.is_empty() {
+            true => TokenStream::new(),
+            false => quote!(::<#(#args),*>),
+        }
+    }
+
+    /// `f::reverse_derivative` on the hidden type, `Self::f__reverse_derivative` beside a
+    /// method.
+    fn convention_path(&self, suffix: &str) -> TokenStream {
+        let name = self.convention_name(suffix);
+        match self.siblings {
+            true => quote!(Self::#name),
+            false => {
+                let f = &self.item.sig.ident;
+                quote!(#f::#name)
+            }
+        }
+    }
+}
