@@ -147,6 +147,16 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// Counts the reads of `outputs`, the derivatives the generated function returns after
+    /// the body (the values are counted by [`Emitter::new`]): a returned variable is never
+    /// written into another expression or consumed.
+    pub fn returning<'o>(mut self, outputs: impl IntoIterator<Item = &'o Operand>) -> Self {
+        for v in outputs.into_iter().filter_map(Operand::var) {
+            self.uses[v] = self.uses[v].saturating_add(1);
+        }
+        self
+    }
+
     /// A zero shaped like variable `v` (an array of zeros for an array).
     pub fn zero_of(&self, v: VarId) -> TokenStream {
         self.rhs(&Rhs::Zero(Operand::Var(v)))

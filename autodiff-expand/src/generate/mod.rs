@@ -240,7 +240,7 @@ impl Shared<'_> {
             .iter()
             .map(|p| p.ident.clone())
             .collect();
-        Emitter::new(&d.f, &idents, !self.lowered.generic)
+        Emitter::new(&d.f, &idents, !self.lowered.generic).returning(d.derivatives.iter().flatten())
     }
 
     /// Items declared in the body, and a use of the user's function: its derivatives count
