@@ -99,15 +99,7 @@ impl Shared<'_> {
             quote!((#ret, #grad_ty)),
             Role::Caller,
         );
-        let one = match self.lowered.generic {
-            false => quote!(1.0),
-            true => {
-                let p = private();
-                quote!(#p::lit(1.0))
-            }
-        };
-        let outputs = self.lowered.tuple_outputs.unwrap_or(1);
-        let ones = tuple_or_single(vec![one; outputs], self.lowered.tuple_outputs.is_some());
+        let ones = tuple_or_single(self.ones(), self.lowered.tuple_outputs.is_some());
         let warnings = self.unconnected_warnings();
         let call = self.reverse_call(ones);
         quote! {
@@ -116,6 +108,25 @@ impl Shared<'_> {
                 #call
             }
         }
+    }
+
+    /// A one of each output's type: a literal for `f32` and `f64`, converted for a type
+    /// parameter (of the function or of its `impl` block).
+    fn ones(&self) -> Vec<TokenStream> {
+        let p = private();
+        let types: Vec<&Type> = match &self.item.sig.output {
+            ReturnType::Type(_, ty) => match (self.lowered.tuple_outputs, &**ty) {
+                (Some(_), Type::Tuple(t)) => t.elems.iter().collect(),
+                (_, ty) => vec![ty],
+            },
+            ReturnType::Default => Vec::new(),
+        };
+        (types.into_iter())
+            .map(|ty| match ty {
+                Type::Path(t) if t.path.is_ident("f64") || t.path.is_ident("f32") => quote!(1.0),
+                _ => quote!(#p::lit(1.0)),
+            })
+            .collect()
     }
 
     /// `f_vjp` calling `reverse_derivative`.
