@@ -11,17 +11,16 @@ fn generated(attr: &str, item: &str) -> String {
     out
 }
 
-/// The body of the reverse derivative: `_grad` seeds the calling convention's
-/// `reverse_derivative` (or `_vjp`) with ones, and that function holds the body.
+/// The body of the reverse derivative: `_grad` seeds the hidden `reverse_body` (or
+/// `_vjp_body`) with ones, and that function holds the body.
 fn grad(out: &str, name: &str) -> String {
     let start = out
-        .find("fn reverse_derivative")
-        .or_else(|| out.find(&format!("fn {name}_vjp")))
+        .find("fn reverse_body")
+        .or_else(|| out.find(&format!("fn {name}__vjp_body")))
         .expect("a reverse derivative");
-    let end = out[start..]
-        .find("fn forward_derivative")
-        .or_else(|| out[start..].find(&format!("fn {name}_jvp")))
-        .map_or(out.len(), |e| start + e);
+    let end = out[start + 3..]
+        .find("fn ")
+        .map_or(out.len(), |e| start + 3 + e);
     out[start..end].to_string()
 }
 

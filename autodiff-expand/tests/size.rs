@@ -53,8 +53,9 @@ fn at_most_12_generated_tokens_per_input_token() {
     }
 }
 
-/// The calls that replace the repeated bodies: `f_grad` and `f_vjp` call the convention's
-/// `reverse_derivative`, `f_jvp` its `forward_derivative`, and each body is emitted once.
+/// The calls that replace the repeated bodies: `f_grad`, `f_vjp` and the convention's
+/// `reverse_derivative` call one hidden `reverse_body`, `f_jvp` and `forward_derivative` one
+/// `forward_body`, and each body is emitted once.
 #[test]
 fn one_reverse_body_and_one_forward_body() {
     let out =
@@ -89,17 +90,25 @@ fn one_reverse_body_and_one_forward_body() {
     };
     assert_eq!(
         body("chain_grad"),
-        "{ chain :: reverse_derivative (x , y , 1.0) }"
+        "{ chain :: reverse_body (x , y , 1.0) }"
     );
     assert_eq!(
         body("chain_vjp"),
-        "{ chain :: reverse_derivative (x , y , seed) }"
+        "{ chain :: reverse_body (x , y , seed) }"
     );
     assert_eq!(
         body("chain_jvp"),
-        "{ chain :: forward_derivative (x , y , tangent_x , tangent_y) }"
+        "{ chain :: forward_body (x , y , tangent_x , tangent_y) }"
     );
-    // Only the two convention functions compute `sin`'s derivative.
+    assert_eq!(
+        body("reverse_derivative"),
+        "{ chain :: reverse_body (x , y , seed) }"
+    );
+    assert_eq!(
+        body("forward_derivative"),
+        "{ chain :: forward_body (x , y , tangent_argument_0 , tangent_argument_1) }"
+    );
+    // Only the two bodies compute `sin`'s derivative.
     let with_cos = bodies.iter().filter(|(_, b)| b.contains("cos")).count();
     assert_eq!(with_cos, 2, "{bodies:#?}");
 }

@@ -12,8 +12,8 @@ fn generated(attr: &str, item: &str) -> String {
 }
 
 /// The body of the generated function `name`, up to the next generated function. `f_grad`,
-/// `f_vjp` and `f_jvp` call the calling convention's `reverse_derivative` and
-/// `forward_derivative` when those differentiate the same parameters; those hold the bodies.
+/// `f_vjp` and `f_jvp` call hidden `reverse_body` and `forward_body` functions when the
+/// calling convention differentiates the same parameters; those hold the bodies.
 fn body(out: &str, name: &str) -> String {
     let start = out.find(&format!("fn {name} <")).expect("the function");
     let end = out[start + 3..]
@@ -32,8 +32,8 @@ fn a_slice_adjoint_is_a_view_of_the_slice_length_and_its_owner_is_returned() {
             s
         }"#,
     );
-    assert!(body(&out, "sumsq_grad").contains("sumsq :: reverse_derivative"));
-    let g = body(&out, "reverse_derivative");
+    assert!(body(&out, "sumsq_grad").contains("sumsq :: reverse_body"));
+    let g = body(&out, "reverse_body");
     assert!(
         g.contains("let adj_x = & mut adj_x_owner [.. x . len ()] ;"),
         "a view of x's length\n{g}"
@@ -57,13 +57,13 @@ fn an_array_passed_whole_to_a_call_has_no_view() {
             dot(x, &w)
         }"#,
     );
-    let jvp = body(&out, "forward_derivative");
+    let jvp = body(&out, "forward_body");
     assert!(jvp.contains("derivative :: forward_derivative"), "{jvp}");
     assert!(
         !jvp.contains("_owner"),
         "no view of a tangent used whole\n{jvp}"
     );
     // The reverse sweep only adds the callee's gradient into `adj_w`: a view.
-    let grad = body(&out, "reverse_derivative");
+    let grad = body(&out, "reverse_body");
     assert!(grad.contains("adj_w_owner"), "{grad}");
 }

@@ -66,21 +66,32 @@ impl Shared<'_> {
             }
         }
         let name = self.convention_name("reverse_derivative");
-        let header = self.hidden_header(
-            &name,
-            &[quote!(#seed_name: #ret)],
-            quote!((#ret, (#(#tys,)*))),
-            false,
-            self.convention_role(),
-        );
+        let ret_ty = quote!((#ret, (#(#tys,)*)));
+        let seed = [quote!(#seed_name: #ret)];
         let (items, body, values) = (self.items(), e.body(), self.values(&e, d));
+        let body = quote! {{
+            #destructure
+            #items
+            #body
+            (#values, (#(#grads,)*))
+        }};
+        if !self.plan.through_convention {
+            let header = self.hidden_header(&name, &seed, ret_ty, false, Role::Own);
+            return quote!(#header #body);
+        }
+        // The body is shared with `f_grad` and `f_vjp`; callers of the convention call it
+        // through `reverse_derivative`, which is not inlined, as before.
+        let shared = self.convention_name("reverse_body");
+        let header = self.hidden_header(&shared, &seed, ret_ty.clone(), false, Role::Shared);
+        let seed = Ident::new("seed", Span::mixed_site());
+        let caller = self.hidden_header(&name, &[quote!(#seed: #ret)], ret_ty, false, Role::Caller);
+        let call = self.call(
+            self.convention_path("reverse_body"),
+            [seed.to_token_stream()],
+        );
         quote! {
-            #header {
-                #destructure
-                #items
-                #body
-                (#values, (#(#grads,)*))
-            }
+            #header #body
+            #caller { #call }
         }
     }
 
@@ -125,22 +136,31 @@ impl Shared<'_> {
         }
         let ret = &self.ret;
         let name = self.convention_name("forward_derivative");
-        let header = self.hidden_header(
-            &name,
-            &extra,
-            quote!((#ret, #ret)),
-            true,
-            self.convention_role(),
-        );
         let tangents = self.output_tangents(&e, d);
         let (items, body, values) = (self.items(), e.body(), self.values(&e, d));
+        let body = quote! {{
+            #(#bind)*
+            #items
+            #body
+            (#values, #tangents)
+        }};
+        if !self.plan.through_convention {
+            let header = self.hidden_header(&name, &extra, quote!((#ret, #ret)), true, Role::Own);
+            return quote!(#header #body);
+        }
+        // Shared with `f_jvp`; `forward_derivative` passes its tangents on.
+        let shared = self.convention_name("forward_body");
+        let header = self.hidden_header(&shared, &extra, quote!((#ret, #ret)), true, Role::Shared);
+        let caller = self.hidden_header(&name, &extra, quote!((#ret, #ret)), true, Role::Caller);
+        let tangents = (0..self.lowered.params.len())
+            .map(|i| format_ident!("tangent_argument_{}", i, span = Span::mixed_site()));
+        let call = self.call(
+            self.convention_path("forward_body"),
+            tangents.map(|t| t.to_token_stream()),
+        );
         quote! {
-            #header {
-                #(#bind)*
-                #items
-                #body
-                (#values, #tangents)
-            }
+            #header #body
+            #caller { #call }
         }
     }
 
@@ -207,14 +227,6 @@ impl Shared<'_> {
         }
     }
 
-    /// The convention's functions hold the shared bodies when `f_vjp` and `f_jvp` call them.
-    fn convention_role(&self) -> Role {
-        match self.plan.through_convention {
-            true => Role::Shared,
-            false => Role::Own,
-        }
-    }
-
     pub(super) fn hidden_header(
         &self,
         name: &Ident,
@@ -223,9 +235,11 @@ impl Shared<'_> {
         tangent_lifetime: bool,
         role: Role,
     ) -> TokenStream {
-        let vis = match self.siblings {
-            true => self.item.vis.to_token_stream(),
-            false => quote!(pub),
+        let vis = match (role, self.siblings) {
+            // A shared body is called only by its siblings.
+            (Role::Shared, _) => TokenStream::new(),
+            (_, true) => self.item.vis.to_token_stream(),
+            (_, false) => quote!(pub),
         };
         let attrs = self.attributes(role);
         let generics = &self.item.sig.generics;

@@ -57,8 +57,10 @@ pub struct Bodies<'a> {
 enum Role {
     /// A body of its own, called by no other generated function.
     Own,
-    /// The body other generated functions call: `#[inline]` (instead of the user's inline
-    /// attribute), so a caller that passes constants (`f_grad`'s seed of ones) folds them.
+    /// A hidden body the generated functions call: `#[inline(always)]` (instead of the user's
+    /// inline attribute), so each caller compiles to the code it had with a body of its own,
+    /// and a constant it passes (`f_grad`'s seed of ones) folds. Plain `#[inline]` is not
+    /// enough: LLVM keeps a body with a loop out of line (BENCHMARKS.md §5).
     Shared,
     /// A call of the shared body: only the lints a call can trip are allowed.
     Caller,
@@ -224,7 +226,7 @@ impl Shared<'_> {
             Role::Shared => {
                 let attrs = attrs.iter().filter(|a| !a.path().is_ident("inline"));
                 let allows = allows();
-                quote!(#(#attrs)* #allows #[inline])
+                quote!(#(#attrs)* #allows #[inline(always)])
             }
             Role::Caller => quote! {
                 #(#attrs)*
@@ -412,36 +414,45 @@ impl Shared<'_> {
         }
     }
 
-    /// `f_vjp` with a body of its own; `f_grad` calls it when [`Plan::grad_calls`] is set.
+    /// `f_vjp` with a body of its own. When `f_grad` calls it ([`Plan::grad_calls`]), the
+    /// body is a hidden sibling `f__vjp_body` that both call.
     fn vjp_fn(&self, d: &Derived) -> TokenStream {
         let e = self.emitter(d);
         let ret = &self.ret;
         let (destructure, seed_name) = seed_parameter(&e, d);
-        let role = match self.plan.grad_calls {
-            true => Role::Shared,
-            false => Role::Own,
-        };
         let grad_ty = self.grad_ty();
-        let header = self.header(
-            &self.name("vjp"),
-            self.vjp_doc(),
-            &[quote!(#seed_name: #ret)],
-            quote!((#ret, #grad_ty)),
-            role,
-        );
         let (items, body, values, grads) = (
             self.items(),
             e.body(),
             self.values(&e, d),
             self.grads(&e, d),
         );
+        let body = quote! {{
+            #destructure
+            #items
+            #body
+            (#values, #grads)
+        }};
+        let seed = [quote!(#seed_name: #ret)];
+        let ret_ty = quote!((#ret, #grad_ty));
+        if !self.plan.grad_calls {
+            let header = self.header(&self.name("vjp"), self.vjp_doc(), &seed, ret_ty, Role::Own);
+            return quote!(#header #body);
+        }
+        let shared = self.vjp_body_name();
+        let header = self.hidden_header(&shared, &seed, ret_ty.clone(), false, Role::Shared);
+        let seed = Ident::new("seed", Span::mixed_site());
+        let caller = self.header(
+            &self.name("vjp"),
+            self.vjp_doc(),
+            &[quote!(#seed: #ret)],
+            ret_ty,
+            Role::Caller,
+        );
+        let call = self.call(self.sibling_path(&shared), [seed.to_token_stream()]);
         quote! {
-            #header {
-                #destructure
-                #items
-                #body
-                (#values, #grads)
-            }
+            #header #body
+            #caller { #call }
         }
     }
 

@@ -183,33 +183,19 @@ impl Shared<'_> {
             quote!((#ret, #ret)),
             Role::Caller,
         );
-        let f = self.convention_path("forward_derivative");
-        let (args, turbofish) = (self.arguments(), self.turbofish());
-        quote! {
-            #header {
-                #f #turbofish (#(#args,)* #(#tangents),*)
-            }
-        }
+        let call = self.call(self.convention_path("forward_body"), tangents);
+        quote!(#header { #call })
     }
 
     /// The reverse body called with `seed`: statements ending in `f_vjp`'s result.
     fn reverse_call(&self, seed: TokenStream) -> TokenStream {
-        let (args, turbofish) = (self.arguments(), self.turbofish());
         if !self.plan.through_convention {
-            let f = match self.siblings {
-                true => {
-                    let name = self.name("vjp");
-                    quote!(Self::#name)
-                }
-                false => self.name("vjp").to_token_stream(),
-            };
-            return quote!(#f #turbofish (#(#args,)* #seed));
+            return self.call(self.sibling_path(&self.vjp_body_name()), [seed]);
         }
-        let f = self.convention_path("reverse_derivative");
-        let call = quote!(#f #turbofish (#(#args,)* #seed));
+        let call = self.call(self.convention_path("reverse_body"), [seed]);
         let params = self.lowered.params.len();
-        // `reverse_derivative` returns one gradient per parameter, in order: `f_vjp`'s own
-        // result when `wrt` lists every parameter in order.
+        // The convention returns one gradient per parameter, in order: `f_vjp`'s own result
+        // when `wrt` lists every parameter in order.
         let in_order = self.config.unconnected == Unconnected::Zero
             && !self.spec.bare
             && self.spec.wrt.len() == params
@@ -244,6 +230,31 @@ impl Shared<'_> {
         quote! {
             let (#value, (#(#slots,)*)) = #call;
             (#value, #grads)
+        }
+    }
+
+    /// `path::<T, N>(params.., extra..)`: a call that passes the caller's parameters on.
+    pub(super) fn call(
+        &self,
+        path: TokenStream,
+        extra: impl IntoIterator<Item = TokenStream>,
+    ) -> TokenStream {
+        let (args, turbofish) = (self.arguments(), self.turbofish());
+        let extra = extra.into_iter();
+        quote!(#path #turbofish (#(#args,)* #(#extra),*))
+    }
+
+    /// `f__vjp_body`: `f_vjp`'s body when `f_grad` calls it too.
+    pub(super) fn vjp_body_name(&self) -> Ident {
+        let f = &self.item.sig.ident;
+        format_ident!("{}__vjp_body", f, span = f.span())
+    }
+
+    /// `Self::name` beside a method, `name` beside a free function.
+    pub(super) fn sibling_path(&self, name: &Ident) -> TokenStream {
+        match self.siblings {
+            true => quote!(Self::#name),
+            false => name.to_token_stream(),
         }
     }
 
@@ -282,7 +293,7 @@ impl Shared<'_> {
 
     /// `f::reverse_derivative` on the hidden type, `Self::f__reverse_derivative` beside a
     /// method.
-    fn convention_path(&self, suffix: &str) -> TokenStream {
+    pub(super) fn convention_path(&self, suffix: &str) -> TokenStream {
         let name = self.convention_name(suffix);
         match self.siblings {
             true => quote!(Self::#name),
