@@ -21,12 +21,16 @@
 //!           saving (recompute, push/pop, step back), carries (register carries), replay
 //!           (a loop iteration run again instead of saving its values)
 //! simplify  common subexpressions, dead code, loop-invariant reads
-//! emit      IR -> tokens: mod.rs statements, names (hygienic), operations, views
-//!           (derivative arrays through views of their primal's length)
+//! emit      IR -> tokens: mod.rs statements (a scalar temporary read once written into
+//!           its reader), names (hygienic), operations, views (derivative arrays through
+//!           views of their primal's length)
+//! generate  the functions around the bodies: f_grad, f_vjp, f_jvp and the calling
+//!           convention; share.rs decides which call one hidden body (generate::plan runs
+//!           before anything is derived, so only bodies are)
 //! ```
 //! Below every pass: `ir` (with `ir::analysis`, the block analyses reverse and replay
 //! share, and the `__autodiff_var_N` placeholders), `types` (type classifiers), `ctxt`.
-//! `derive` runs forward/reverse/simplify for each generated function, `interp` (feature
+//! `derive` runs forward/reverse/simplify for each generated body, `interp` (feature
 //! `interp`, on for this crate's tests only) evaluates IR (the oracle of the property tests),
 //! and `fallback` is what the user gets on error: their function unchanged, the errors, and
 //! stand-ins with the generated functions' signatures that keep callers from a cascade of

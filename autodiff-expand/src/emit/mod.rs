@@ -2,9 +2,10 @@
 //! macro invents is hygienic (`Span::mixed_site()`), so it can never collide with a user's
 //! `grad`, `seed` or `v3`. Parameters keep the user's own identifiers.
 //!
-//! This file emits statements and right-hand sides; `names` chooses identifiers,
-//! `operations` writes each operation and operand, `views` picks the derivative arrays
-//! reached through slices of their witness's length.
+//! This file emits statements and right-hand sides (a scalar temporary read once goes into
+//! its reader's expression instead of a `let`: fewer tokens for rustc); `names` chooses
+//! identifiers, `operations` writes each operation and operand, `views` picks the derivative
+//! arrays reached through slices of their witness's length.
 use crate::ir::placeholder_var;
 use crate::ir::{Cmp, Function, Level, Op, Operand, Origin, Rhs, Stmt, VarId};
 use proc_macro2::{Group, Ident, Literal, Span, TokenStream, TokenTree};
