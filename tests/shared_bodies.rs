@@ -201,3 +201,34 @@ fn a_method_calls_its_sibling_body() {
     let (_, t) = s.energy_jvp(0.7, -1.4, 1.0, 0.0);
     assert_close("energy_jvp", t, g[0], 1e-12);
 }
+
+/// Parameters named like the callers' own bindings (`seed`, `value`, `gradient_0`,
+/// `tangent_seed`), every one in `wrt` in another order, so `f_vjp` binds `value` and
+/// `gradient_0` and `f_jvp` takes `tangent_seed`: the callers' names are hygienic, so
+/// nothing collides.
+#[differentiate(wrt = [value, seed, tangent_seed, gradient_0])]
+fn clashing(seed: f64, value: f64, gradient_0: f64, tangent_seed: f64) -> f64 {
+    (seed * value).sin() + gradient_0 * tangent_seed * value
+}
+
+#[test]
+fn parameters_named_like_the_callers_bindings() {
+    let at = [-0.4, 0.9, 0.2, 1.3]; // value, seed, tangent_seed, gradient_0
+    let f = |w: &[D]| (w[1] * w[0]).sin() + w[3] * w[2] * w[0];
+    let (value, g) = gradient(f, &at);
+    let (got, grads) = clashing_grad(at[1], at[0], at[3], at[2]);
+    assert_close("clashing_grad value", got, value, 1e-12);
+    let grads = [grads.0, grads.1, grads.2, grads.3];
+    for k in 0..4 {
+        assert_close("clashing_grad", grads[k], g[k], 1e-12);
+    }
+    let (_, vjp) = clashing_vjp(at[1], at[0], at[3], at[2], -0.5);
+    let vjp = [vjp.0, vjp.1, vjp.2, vjp.3];
+    for k in 0..4 {
+        assert_close("clashing_vjp", vjp[k], -0.5 * g[k], 1e-12);
+    }
+    let u = [1.0, 2.0, -0.7, 0.3];
+    let (_, t) = clashing_jvp(at[1], at[0], at[3], at[2], u[0], u[1], u[2], u[3]);
+    let want: f64 = (0..4).map(|k| u[k] * g[k]).sum();
+    assert_close("clashing_jvp", t, want, 1e-12);
+}

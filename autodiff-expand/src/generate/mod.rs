@@ -441,7 +441,7 @@ impl Shared<'_> {
         }
         let shared = self.vjp_body_name();
         let header = self.hidden_header(&shared, &seed, ret_ty.clone(), false, Role::Shared);
-        let seed = Ident::new("seed", Span::mixed_site());
+        let seed = self.fresh("seed", &mut Vec::new());
         let caller = self.header(
             &self.name("vjp"),
             self.vjp_doc(),

@@ -1,30 +1,36 @@
-//! One body where two generated functions compute the same thing. rustc type-checks and
-//! compiles every generated body in each user's crate, so a repeated body is paid for twice;
-//! a call of the other function costs nothing at run time because the function that holds
-//! the body is `#[inline]`: inlined into its caller, a constant seed folds away.
+//! One body where several generated functions compute the same thing. rustc type-checks
+//! and compiles every generated body in each user's crate, so a repeated body is paid for
+//! once per copy. The body goes into a hidden function marked `#[inline(always)]`, and the
+//! generated functions call it: each of them compiles to the code it had with a body of its
+//! own, and a constant it passes folds (`x * 1.0` is `x` exactly). Plain `#[inline]` is not
+//! enough (LLVM keeps a body with a loop out of line, BENCHMARKS.md §5), and marking the
+//! convention's `reverse_derivative` itself would inline it into every differentiated
+//! caller; it stays out of line and calls the body too.
 //!
-//! - `f_grad` is `f_vjp` (or the convention's `reverse_derivative`) seeded with ones, when
-//!   every output is a scalar float: the seed is a literal `1.0`, which inlining folds
-//!   (`x * 1.0` is `x` exactly), so the code is that of a body seeded with ones.
-//! - `f_vjp` and `f_jvp` call `reverse_derivative` and `forward_derivative` when those
-//!   differentiate with respect to the same variables (`wrt` names exactly the parameters
-//!   the convention differentiates): the same derivative, returned in another order, with
-//!   `NoTangent` for the parameters without one.
+//! - The reverse body: `reverse_body` beside the convention's functions when the convention
+//!   differentiates exactly the variables of `wrt` (`Plan::through_convention`; `f_vjp`
+//!   rearranges its per-parameter gradients into `wrt`'s order, `Option`s or a bare
+//!   gradient), else `f__vjp_body`, `f_vjp`'s own body, when `f_grad` calls it.
+//! - `f_grad` seeds the reverse body with ones when every output is a scalar float, whose
+//!   seed is the literal `1.0` (`Plan::grad_calls`).
+//! - The forward body: `forward_body`, called by `f_jvp` (with `NoTangent` for the
+//!   parameters outside `wrt`) and by `forward_derivative`, when `through_convention`.
 //!
-//! Otherwise each function keeps a body of its own (a `wrt` entry that is a `let`, a subset
-//! of the float parameters, tensor or array outputs).
+//! Otherwise a function keeps a body of its own: `f_grad` of a tensor or array output (its
+//! seed is not a literal), `f_vjp` and `f_jvp` when `wrt` names a `let` or only some of the
+//! float parameters (the convention would compute gradients nobody asked for).
 use super::*;
 use crate::spec::WrtEntry;
 use syn::GenericParam;
 
-/// Which generated functions call another instead of holding a body.
+/// Which generated functions call a shared body instead of holding one.
 #[derive(Clone, Copy, Default)]
 pub struct Plan {
-    /// `f_grad` calls the reverse body (`f_vjp`'s, or `reverse_derivative` when
+    /// `f_grad` calls the reverse body (`f__vjp_body`, or `reverse_body` when
     /// `through_convention`) with a seed of ones.
     pub grad_calls: bool,
-    /// `f_vjp` calls `reverse_derivative` and `f_jvp` calls `forward_derivative`, which hold
-    /// the bodies.
+    /// The convention's `reverse_body` and `forward_body` hold the bodies, which `f_vjp`,
+    /// `f_jvp`, `reverse_derivative` and `forward_derivative` call.
     pub through_convention: bool,
 }
 
@@ -78,7 +84,7 @@ pub(super) fn connected(spec: &Spec, bodies: &Bodies, convention: &Convention) -
     }
     let reverse = convention
         .reverse
-        .expect("f_vjp calls reverse_derivative only when the convention is emitted");
+        .expect("f_vjp calls the convention's reverse_body only when the convention is emitted");
     spec.wrt
         .iter()
         .map(|w| {
@@ -129,9 +135,9 @@ impl Shared<'_> {
             .collect()
     }
 
-    /// `f_vjp` calling `reverse_derivative`.
+    /// `f_vjp` calling the convention's `reverse_body`.
     pub(super) fn vjp_caller(&self) -> TokenStream {
-        let seed = Ident::new("seed", Span::mixed_site());
+        let seed = self.fresh("seed", &mut Vec::new());
         let (ret, grad_ty) = (&self.ret, self.grad_ty());
         let header = self.header(
             &self.name("vjp"),
@@ -144,22 +150,25 @@ impl Shared<'_> {
         quote!(#header { #call })
     }
 
-    /// `f_jvp` calling `forward_derivative`: its tangents where `wrt` has them, `NoTangent`
-    /// for the other parameters.
+    /// `f_jvp` calling the convention's `forward_body`: its tangents where `wrt` has them,
+    /// `NoTangent` for the other parameters.
     pub(super) fn jvp_caller(&self) -> TokenStream {
         let p = private();
-        let tangent =
-            |w: &WrtEntry| format_ident!("tangent_{}", w.ident, span = Span::mixed_site());
-        let extra: Vec<TokenStream> = self
-            .spec
-            .wrt
-            .iter()
-            .filter(|w| w.param.is_some())
-            .zip(self.jvp_tangent_types())
-            .map(|(w, ty)| {
-                let t = tangent(w);
-                quote!(#t: #ty)
+        let mut taken = Vec::new();
+        let names: Vec<(usize, Ident)> = (self.spec.wrt.iter())
+            .filter_map(|w| {
+                Some((
+                    w.param?,
+                    self.fresh(&format!("tangent_{}", w.ident), &mut taken),
+                ))
             })
+            .collect();
+        let tangent = |w: &WrtEntry| {
+            let found = names.iter().find(|(i, _)| w.param == Some(*i));
+            found.expect("a tangent per parameter in wrt").1.clone()
+        };
+        let extra: Vec<TokenStream> = (names.iter().zip(self.jvp_tangent_types()))
+            .map(|((_, t), ty)| quote!(#t: #ty))
             .collect();
         let tangents = self.lowered.params.iter().enumerate().map(|(i, param)| {
             let Some(w) = self.spec.wrt.iter().find(|w| w.param == Some(i)) else {
@@ -256,6 +265,23 @@ impl Shared<'_> {
             true => quote!(Self::#name),
             false => name.to_token_stream(),
         }
+    }
+
+    /// A hygienic name for a parameter a caller adds, `base` or `base_1`, `base_2`, .. where
+    /// the user has a parameter of that name (or `taken` has it), as the bodies' parameters
+    /// are named: the signature reads unambiguously in rustdoc.
+    pub(super) fn fresh(&self, base: &str, taken: &mut Vec<String>) -> Ident {
+        let params: Vec<String> = (self.lowered.params.iter())
+            .map(|p| p.ident.to_string())
+            .collect();
+        let mut name = base.to_string();
+        let mut n = 0;
+        while params.contains(&name) || taken.contains(&name) {
+            n += 1;
+            name = format!("{base}_{n}");
+        }
+        taken.push(name.clone());
+        Ident::new(&name, Span::mixed_site())
     }
 
     /// What a caller passes on: its own parameters.
