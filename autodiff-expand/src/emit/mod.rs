@@ -173,10 +173,10 @@ impl<'a> Emitter<'a> {
 
     /// A block's statements. A scalar temporary read once, by a later scalar operation of the
     /// same block, is written into that operation in parentheses instead of bound by a `let`
-    /// (`let v3 = (v1 * x) + y;`): the same operations in the same order, with fewer tokens
-    /// for rustc to compile. Only arithmetic on scalars is moved, and only past other
-    /// arithmetic on scalars (which writes nothing it reads); any other statement first
-    /// writes the waiting temporaries out. Each statement's tokens are walked once, when it
+    /// (`let v3 = (v1 * x) + y;`): the same operations on the same values (each evaluated
+    /// where it is read), with fewer tokens for rustc to compile. Only arithmetic on scalars
+    /// is moved, and only past other arithmetic on scalars (which has no effect and writes
+    /// nothing it reads); any other statement first writes the waiting temporaries out. Each statement's tokens are walked once, when it
     /// is emitted, so this is linear in the size of the body; nesting is capped at
     /// [`MAX_NESTING`] levels.
     fn block(&self, block: &[Stmt]) -> TokenStream {
