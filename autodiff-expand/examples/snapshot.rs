@@ -16,7 +16,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let out = std::env::args().nth(1).expect("usage: snapshot OUTDIR | --print FILE..");
+    let out = std::env::args()
+        .nth(1)
+        .expect("usage: snapshot OUTDIR | --print FILE..");
     if out == "--print" {
         // `snapshot --print FILE..`: the expansion of each file's functions, on stdout.
         for file in std::env::args().skip(2) {

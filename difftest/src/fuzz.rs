@@ -197,7 +197,10 @@ impl Runner {
             let first: Vec<&str> = errors.iter().take(8).copied().collect();
             return Batch::CompileError(first.join("\n"), bad);
         }
-        let bin = self.target.join("debug").join(format!("difftest-{}", self.name));
+        let bin = self
+            .target
+            .join("debug")
+            .join(format!("difftest-{}", self.name));
         let mut child = match Command::new(&bin)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())

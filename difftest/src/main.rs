@@ -43,7 +43,9 @@ fn main() {
         match cfg.switch(name) {
             Some(switch) => *switch = on != "false",
             None => {
-                eprintln!("--set: no generator switch `{name}` (see Config in difftest/src/gen.rs)");
+                eprintln!(
+                    "--set: no generator switch `{name}` (see Config in difftest/src/gen.rs)"
+                );
                 std::process::exit(2);
             }
         }
