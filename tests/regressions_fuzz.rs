@@ -259,3 +259,4 @@ fn an_array_output_with_early_returns() {
         }
     }
 }
+
