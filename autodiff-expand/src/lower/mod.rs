@@ -104,7 +104,7 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         returns: None,
         body_level: false,
         output_types: Vec::new(),
-        continuation: 0,
+        declared_mut: HashSet::new(),
         hoisted: Vec::new(),
         hoisted_arrays: HashSet::new(),
         hoist_limit: 0,
@@ -213,9 +213,8 @@ struct Lower<'a> {
     body_level: bool,
     /// The declared type of each output (of each element of a returned tuple).
     output_types: Vec<Type>,
-    /// Depth of the blocks that hold the rest of a body or iteration after a statement that
-    /// may jump (counted out of `nested`, which they do not add to).
-    continuation: usize,
+    /// The variables bound by a `let mut`.
+    declared_mut: HashSet<VarId>,
     /// Arrays created inside a branch or loop, and written there, whose creation moves
     /// before the enclosing top-level statement (see [`Lower::hoist_array`]).
     hoisted: Vec<Stmt>,
@@ -841,6 +840,9 @@ impl Lower<'_> {
         if value_var.is_some_and(|v| self.elements.contains(&v)) {
             self.elements.insert(var);
         }
+        if mutable {
+            self.declared_mut.insert(var);
+        }
         let info = &mut self.f.vars[var];
         info.name = ident.to_string();
         info.span = ident.span();
@@ -853,8 +855,7 @@ impl Lower<'_> {
             }
             info.tensor |= is_tensor_type(ty);
         }
-        let nested = self.nested + self.continuation;
-        if location && info.is_array() && nested > 0 && !self.hoisted_arrays.contains(&var) {
+        if location && info.is_array() && self.nested > 0 && !self.hoisted_arrays.contains(&var) {
             self.cx.error_spanned_by(
                 ident,
                 "an array written inside a loop or branch must be created outside it, unless it is `vec![value; n]` or `[value; n]` with `value` and `n` known before the loop, or a copy `x.to_vec()` of an array that exists before it; move the `let` before the loop",
@@ -965,7 +966,11 @@ impl Lower<'_> {
             });
             return;
         }
-        if self.nested > 0 {
+        // A `let mut` that no branch or loop assigns (`assigned_in_nested`) is assigned only
+        // at the top level as written, which is inside the block that runs when nothing
+        // returned (`if !returned { .. }`) after an early `return`: it may be bound again
+        // there, since the rest of the body is in that block.
+        if self.nested > 0 && !self.declared_mut.contains(&old) {
             self.cx.error_spanned_by(
                 left,
                 format!("declare `{ident}` with `let mut` to assign it inside a branch or loop"),
@@ -1088,17 +1093,9 @@ impl Lower<'_> {
                         },
                         span,
                     );
-                    // The rest is at the level of the statements before it, as written:
-                    // not a branch (names may be bound again there). Arrays created there
-                    // are still rejected (`continuation`): the adjoint sweep would need
-                    // their accumulators outside the block.
                     let then = l.nested_block(|l| {
                         l.body_level = body_level;
-                        l.nested -= 1;
-                        l.continuation += 1;
                         l.stmts(&stmts[k + 1..]);
-                        l.continuation -= 1;
-                        l.nested += 1;
                     });
                     l.f.body.push(Stmt::If {
                         cond,
