@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 /// The CI corpus: programs `0..CORPUS_PROGRAMS` of `--seed CORPUS_SEED --config ci`, less
 /// the ones `corpus_excluded.rs` lists; build.rs writes them into `tests/corpus_*.rs`.
 pub const CORPUS_SEED: u64 = 2026;
-pub const CORPUS_PROGRAMS: usize = 500;
+pub const CORPUS_PROGRAMS: usize = 1100;
 
 /// The length of every array and slice in a generated program (so every index in `0..LEN`
 /// is in bounds everywhere).

@@ -45,10 +45,16 @@ fn the_scope_check_rejects_an_undefined_name() {
 
 #[test]
 fn switches_leave_their_constructs_out() {
-    let cfg = Config::ci();
+    // The switches `Config::ci` turns off, and others turned off by name (`--set`).
+    let mut cfg = Config::ci();
+    for name in ["swap", "zip", "array_outputs", "powi_runtime_exponent"] {
+        *cfg.switch(name).expect("a switch") = false;
+    }
     for i in 0..300 {
         let p = gen::program(gen::program_seed(5, i), &cfg);
         let src = gen::print_functions(&p);
+        assert!(!src.contains(".copied().zip("), "{src}");
+        assert!(!src.contains("T: Float"), "{src}");
         assert!(!src.contains(".swap("), "{src}");
         assert!(!src.contains(".zip("), "{src}");
         assert!(!src.contains("-> [f64; 3]"), "{src}");
@@ -57,6 +63,7 @@ fn switches_leave_their_constructs_out() {
             "{src}"
         );
     }
+    assert!(cfg.switch("no_such_switch").is_none());
     let all = Config::all();
     let src: String = (0..300)
         .map(|i| gen::print_functions(&gen::program(gen::program_seed(5, i), &all)))
