@@ -54,6 +54,7 @@ fn opaque_on_active_paths(f: &Function, act: &Activity, report: &mut dyn FnMut(s
             let nested = call
                 .args
                 .iter()
+                .filter(|a| a.view.is_none())
                 .filter_map(|a| a.value.var())
                 .find(|&a| f.vars[a].shape.len() > 1 && act.varied[a] && act.is_active(*dst));
             if let Some(a) = nested {

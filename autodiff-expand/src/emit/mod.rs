@@ -254,7 +254,9 @@ impl<'a> Emitter<'a> {
                                 || (var.tensor && !var.reference)
                         });
                         let t = self.operand(t, None);
-                        if arg.by_ref {
+                        if let Some(view) = &arg.view {
+                            view.borrow(t, |o| self.operand(o, None))
+                        } else if arg.by_ref {
                             quote!(&#t)
                         } else if dynamic {
                             // A slice tangent is lent, not moved (the call may be in a loop).
@@ -308,7 +310,9 @@ impl<'a> Emitter<'a> {
             .iter()
             .map(|a| {
                 let v = self.operand(&a.value, None);
-                if a.by_ref {
+                if let Some(view) = &a.view {
+                    view.borrow(v, |o| self.operand(o, None))
+                } else if a.by_ref {
                     quote!(&#v)
                 } else {
                     v
