@@ -380,7 +380,7 @@ impl Lower<'_> {
         let Some(iteration) = self.iteration(&f.expr) else {
             self.cx.error_spanned_by(
                 &f.expr,
-                "loop over a range (`for i in 0..n`, `a..=b`) or over an array (`x.iter()`, `&x`, `.iter().enumerate()`, `.iter().zip(y.iter())`), narrowed with `.skip(k)`, `.take(k)`, `.step_by(k)` (after `enumerate` and `zip`), reversed with `.rev()`, and `.filter(|v| ..)` last; for `chunks` and `windows`, loop over the indices (`for i in 0..x.len() - 1 { .. x[i] .. x[i + 1] .. }`)",
+                "loop over a range (`for i in 0..n`, `a..=b`), an array or part of one (`x.iter()`, `&x`, `&x[a..b]`, `.iter().enumerate()`, `.iter().zip(y.iter())`, `x.windows(k)`, `x.chunks(k)`, `x.chunks_exact(k)`), narrowed with `.skip(k)`, `.take(k)`, `.step_by(k)` (after `enumerate` and `zip`), reversed with `.rev()`, and `.filter(|v| ..)` last; for other chains (`chain`, `enumerate` after `rev` or `skip`), loop over the indices (`for i in 0..x.len() { .. x[i] .. }`)",
             );
             return;
         };

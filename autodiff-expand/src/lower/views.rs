@@ -355,7 +355,7 @@ impl Lower<'_> {
         if levels != 1 {
             self.cx.error_spanned_by(
                 a,
-                "a part of an array passed to a differentiated call must be a slice of floats (a sub-slice `&x[a..b]` of a one-level array, or one row `&a[k]` of a nested one); pass the rows one by one, or the whole array",
+                "a part of an array passed to a differentiated call must be a slice of floats (a sub-slice `&x[a..b]` of a one-level array, or one row `&a[k]` of a nested one); pass the rows one by one (`f(&pos[k])`), or flatten the array into one slice of floats",
             );
         }
         Some(CallArg {
