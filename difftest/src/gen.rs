@@ -80,6 +80,11 @@ pub struct Config {
     pub immutable_array_in_loop: bool,
     /// Known wrong (issue 13, 9): `z.swap(i, j)` on a differentiated array.
     pub swap: bool,
+    /// `for w in a[lo..].windows(k)` (or `chunks`, `chunks_exact`, maybe `.rev()`): parts
+    /// of an array (issue 15).
+    pub parts: bool,
+    /// `for v in a.iter().copied().rev().step_by(k)` (issue 15).
+    pub rev_step_by: bool,
 }
 
 impl Config {
@@ -119,6 +124,8 @@ impl Config {
             stop_shared_subexpression: true,
             immutable_array_in_loop: true,
             swap: true,
+            parts: true,
+            rev_step_by: true,
         }
     }
 
@@ -427,6 +434,41 @@ pub enum ForHead {
         b: String,
         rev: bool,
     },
+    /// `for w in arr[lo..].KIND(k)` with `v` a value of the part `w`.
+    Parts {
+        v: String,
+        w: String,
+        arr: String,
+        kind: PartKind,
+        k: usize,
+        lo: usize,
+        rev: bool,
+    },
+    /// `for v in arr.iter().copied().rev().step_by(k)`: from the last element down (a
+    /// forward loop for the macro).
+    RevStepBy {
+        v: String,
+        arr: String,
+        k: usize,
+    },
+}
+
+/// Which parts a `ForHead::Parts` loop takes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PartKind {
+    Windows,
+    Chunks,
+    ChunksExact,
+}
+
+impl PartKind {
+    fn method(self) -> &'static str {
+        match self {
+            PartKind::Windows => "windows",
+            PartKind::Chunks => "chunks",
+            PartKind::ChunksExact => "chunks_exact",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -828,6 +870,7 @@ impl Gen<'_> {
                     ForHead::Range { .. } => Vec::new(),
                     ForHead::Iter { arr, .. } | ForHead::Enumerate { arr, .. } => vec![arr.clone()],
                     ForHead::Zip { a, b, .. } => vec![a.clone(), b.clone()],
+                    ForHead::Parts { arr, .. } | ForHead::RevStepBy { arr, .. } => vec![arr.clone()],
                 };
                 for a in &mut inner.arrays {
                     if iterated.contains(&a.name) {
@@ -845,12 +888,17 @@ impl Gen<'_> {
                         inner.scalars.push((u.clone(), false));
                         inner.scalars.push((v.clone(), false));
                     }
+                    ForHead::Parts { v, .. } | ForHead::RevStepBy { v, .. } => {
+                        inner.scalars.push((v.clone(), false))
+                    }
                 }
                 let reversed = match &head {
                     ForHead::Range { rev, .. }
                     | ForHead::Iter { rev, .. }
                     | ForHead::Enumerate { rev, .. }
-                    | ForHead::Zip { rev, .. } => *rev,
+                    | ForHead::Zip { rev, .. }
+                    | ForHead::Parts { rev, .. } => *rev,
+                    ForHead::RevStepBy { .. } => false,
                 };
                 inner.in_rev |= reversed;
                 let (mut body, _) = self.nested(&inner, small + 1, true);
@@ -1018,6 +1066,12 @@ impl Gen<'_> {
                 arr: self.r.pick(&arrs).clone(),
                 rev,
             },
+            4 if self.cfg.parts && self.r.chance(0.5) => self.parts_head(&arrs, rev),
+            4 if self.cfg.rev_step_by => ForHead::RevStepBy {
+                v: self.name("v"),
+                arr: self.r.pick(&arrs).clone(),
+                k: 1 + self.r.below(LEN),
+            },
             3 if self.cfg.zip => ForHead::Zip {
                 u: self.name(if self.cfg.copied_in_zip { "u" } else { "ru" }),
                 v: self.name(if self.cfg.copied_in_zip { "v" } else { "rv" }),
@@ -1029,6 +1083,21 @@ impl Gen<'_> {
                 i: self.name("i"),
                 rev,
             },
+        }
+    }
+
+    /// `for w in arr[lo..].windows(k)` (or `chunks`, `chunks_exact`).
+    fn parts_head(&mut self, arrs: &[String], rev: bool) -> ForHead {
+        let lo = self.r.below(LEN);
+        let kind = *self.r.pick(&[PartKind::Windows, PartKind::Chunks, PartKind::ChunksExact]);
+        ForHead::Parts {
+            v: self.name("v"),
+            w: self.name("w"),
+            arr: self.r.pick(arrs).clone(),
+            kind,
+            k: 1 + self.r.below(LEN - lo),
+            lo,
+            rev,
         }
     }
 
@@ -1713,6 +1782,14 @@ impl Printer<'_> {
                         "for ({u}, {v}) in {a}.iter().copied().zip({b}.iter().copied()){} {{",
                         r(rev)
                     ),
+                    ForHead::Parts { v, w, arr, kind, k, lo, rev } => format!(
+                        "for {w} in {arr}[{lo}..].{}({k}){} {{ let {v} = {w}[0] * {w}[{w}.len() - 1] + {w}[0];",
+                        kind.method(),
+                        r(rev)
+                    ),
+                    ForHead::RevStepBy { v, arr, k } => {
+                        format!("for {v} in {arr}.iter().copied().rev().step_by({k}) {{")
+                    }
                 };
                 self.line(d, &h);
                 self.block(d + 1, body);
@@ -2148,6 +2225,10 @@ fn ok_stmt(sc: &mut Scope, p: &Program, f: &Func, s: &Stmt, before: usize) -> bo
                     inner.scalars.push(u.clone());
                     inner.scalars.push(v.clone());
                     has_array(sc, a) && has_array(sc, b)
+                }
+                ForHead::Parts { v, arr, .. } | ForHead::RevStepBy { v, arr, .. } => {
+                    inner.scalars.push(v.clone());
+                    has_array(sc, arr)
                 }
             };
             ok && ok_block(&mut inner, p, f, body, before)
