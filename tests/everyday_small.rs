@@ -134,3 +134,22 @@ fn scalars_on_the_left_of_tensors() {
     }
     let _ = D::cst(0.0);
 }
+
+/// A `let mut` assigned after an early `return` (once "declare `s` with `let mut`").
+#[differentiate(wrt = x)]
+fn assigned_after_return<T: Float>(x: T, limit: f64) -> T {
+    let mut s = x * x;
+    if x > T::from(limit).unwrap() {
+        return s;
+    }
+    s = s + x.sin();
+    s = s * x;
+    s
+}
+
+#[test]
+fn an_assignment_after_an_early_return() {
+    for limit in [-5.0, 5.0] {
+        check!(assigned_after_return, assigned_after_return_grad, assigned_after_return_vjp, assigned_after_return_jvp, |x| (x, limit), at [0.4, -1.1]);
+    }
+}

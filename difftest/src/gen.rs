@@ -870,7 +870,9 @@ impl Gen<'_> {
                     ForHead::Range { .. } => Vec::new(),
                     ForHead::Iter { arr, .. } | ForHead::Enumerate { arr, .. } => vec![arr.clone()],
                     ForHead::Zip { a, b, .. } => vec![a.clone(), b.clone()],
-                    ForHead::Parts { arr, .. } | ForHead::RevStepBy { arr, .. } => vec![arr.clone()],
+                    ForHead::Parts { arr, .. } | ForHead::RevStepBy { arr, .. } => {
+                        vec![arr.clone()]
+                    }
                 };
                 for a in &mut inner.arrays {
                     if iterated.contains(&a.name) {
@@ -1089,7 +1091,9 @@ impl Gen<'_> {
     /// `for w in arr[lo..].windows(k)` (or `chunks`, `chunks_exact`).
     fn parts_head(&mut self, arrs: &[String], rev: bool) -> ForHead {
         let lo = self.r.below(LEN);
-        let kind = *self.r.pick(&[PartKind::Windows, PartKind::Chunks, PartKind::ChunksExact]);
+        let kind = *self
+            .r
+            .pick(&[PartKind::Windows, PartKind::Chunks, PartKind::ChunksExact]);
         ForHead::Parts {
             v: self.name("v"),
             w: self.name("w"),

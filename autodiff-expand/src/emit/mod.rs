@@ -232,6 +232,23 @@ impl<'a> Emitter<'a> {
                 quote!(#stack.pop().expect("autodiff: every value the adjoint sweep pops was pushed by the primal sweep"))
             }
             Rhs::Opaque(o) => self.resolve_placeholders(o.tokens.clone()),
+            Rhs::Call(call) if call.args.iter().any(|a| a.out) => {
+                // `f(.., &mut out)`: its value is `out` as the call leaves it, on a copy.
+                let out = Ident::new("__autodiff_out", Span::mixed_site());
+                let mut copy = TokenStream::new();
+                let args = call.args.iter().zip(self.call_args(call)).map(|(a, t)| {
+                    if a.out {
+                        let v = self.operand(&a.value, None);
+                        copy = quote!(let mut #out = ::core::clone::Clone::clone(&#v););
+                        quote!(&mut #out)
+                    } else {
+                        t
+                    }
+                });
+                let args: Vec<TokenStream> = args.collect();
+                let path = &call.path;
+                quote!({ #copy #path(#(#args),*); #out })
+            }
             Rhs::Call(call) => {
                 let args = self.call_args(call);
                 match &call.method {

@@ -351,6 +351,9 @@ pub struct CallArg {
     /// `&x[a..b]`, `&rows[k]`: the argument is part of the array `value` (its tangent is the
     /// same part of the tangent, its gradient lands in that part of the adjoint).
     pub view: Option<ArgView>,
+    /// Written `&mut x` (an output parameter): the call's value is `x`'s contents after it,
+    /// and derivatives take `x`'s contents before it (`&x` for an array, `x` for a float).
+    pub out: bool,
 }
 
 /// Part of an array passed to a call: the row at `index` (empty for the array itself), then

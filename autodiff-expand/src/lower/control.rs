@@ -855,10 +855,14 @@ impl Lower<'_> {
 /// The names assigned inside a branch or loop, and the arrays written by element anywhere.
 pub(super) fn assigned_in_nested(block: &syn::Block) -> HashSet<String> {
     let mut names = HashSet::new();
+    // After a statement that may return, the rest of the body runs in a branch (`if
+    // !returned { .. }`): what it assigns is assigned in a branch.
+    let mut after_return = false;
     for stmt in &block.stmts {
         if let Some(e) = stmt_expr(stmt) {
-            collect_assignments(e, false, &mut names);
+            collect_assignments(e, after_return, &mut names);
         }
+        after_return |= contains_return(stmt);
     }
     names
 }

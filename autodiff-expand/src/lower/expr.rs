@@ -634,6 +634,9 @@ impl Lower<'_> {
             Expr::Path(p) => format!("the call of `{}`", path_name(&p.path)),
             _ => "this call".to_string(),
         };
+        if let Some(done) = self.call_with_output(c) {
+            return done;
+        }
         if let Some(kept) = self.call_through_mut(e, &args, &what) {
             return kept;
         }
@@ -712,17 +715,20 @@ impl Lower<'_> {
                     value: self.expr(&r.expr),
                     by_ref: true,
                     view: None,
+                    out: false,
                 }
             }
             Expr::Reference(r) if r.mutability.is_none() => CallArg {
                 value: self.expr(&r.expr),
                 by_ref: true,
                 view: None,
+                out: false,
             },
             other => CallArg {
                 value: self.expr(other),
                 by_ref: false,
                 view: None,
+                out: false,
             },
         }
     }

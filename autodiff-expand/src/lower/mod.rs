@@ -16,7 +16,10 @@ mod control;
 mod expr;
 mod in_place;
 mod matching;
+mod outputs;
 mod views;
+
+pub use outputs::{keep_passive_output_calls, pure_form, restore};
 
 pub(crate) use expr::vec_repeat;
 
@@ -281,7 +284,7 @@ impl Lower<'_> {
                         if let Some(m) = &r.mutability {
                             self.cx.error_spanned_by(
                                 m,
-                                "`&mut` parameters (outputs written through a reference) are not supported; return the value instead",
+                                "a `&mut` output parameter is supported in a function that has no return value and no other `&mut` parameter (`fn forces(q: &[f64], f: &mut [f64])`), of a float or a one-level array of floats; return the value instead, or move the rest into another function",
                             );
                         }
                     }

@@ -365,6 +365,7 @@ impl Lower<'_> {
                 index: view.prefix,
                 range,
             }),
+            out: false,
         })
     }
 
