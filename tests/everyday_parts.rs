@@ -102,7 +102,8 @@ fn split<T: Float>(x: &[T], k: usize) -> T {
     for (p, q) in l.iter().zip(r.iter()) {
         s = s + *p * q.cos();
     }
-    s + l[l.len() - 1]
+    let (_, tail) = x.split_at(1);
+    s + l[l.len() - 1] * tail[0]
 }
 
 /// A sub-slice passed in a loop, its bounds from the loop index.

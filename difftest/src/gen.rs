@@ -434,14 +434,18 @@ pub enum ForHead {
         b: String,
         rev: bool,
     },
-    /// `for w in arr[lo..].KIND(k)` with `v` a value of the part `w`.
+    /// `for w in arr[lo..].KIND(k)` with `v` a value of the part `w`; the sub-slice bound
+    /// first to the name `t` (`let t = &arr[lo..];`, or `let (_, t) = arr.split_at(lo);`)
+    /// when `via` is 1 or 2.
     Parts {
         v: String,
         w: String,
+        t: String,
         arr: String,
         kind: PartKind,
         k: usize,
         lo: usize,
+        via: usize,
         rev: bool,
     },
     /// `for v in arr.iter().copied().rev().step_by(k)`: from the last element down (a
@@ -1097,10 +1101,12 @@ impl Gen<'_> {
         ForHead::Parts {
             v: self.name("v"),
             w: self.name("w"),
+            t: self.name("t"),
             arr: self.r.pick(arrs).clone(),
             kind,
             k: 1 + self.r.below(LEN - lo),
             lo,
+            via: self.r.below(3),
             rev,
         }
     }
@@ -1786,11 +1792,34 @@ impl Printer<'_> {
                         "for ({u}, {v}) in {a}.iter().copied().zip({b}.iter().copied()){} {{",
                         r(rev)
                     ),
-                    ForHead::Parts { v, w, arr, kind, k, lo, rev } => format!(
-                        "for {w} in {arr}[{lo}..].{}({k}){} {{ let {v} = {w}[0] * {w}[{w}.len() - 1] + {w}[0];",
-                        kind.method(),
-                        r(rev)
-                    ),
+                    ForHead::Parts {
+                        v,
+                        w,
+                        t,
+                        arr,
+                        kind,
+                        k,
+                        lo,
+                        via,
+                        rev,
+                    } => {
+                        let source = match via {
+                            0 => format!("{arr}[{lo}..]"),
+                            1 => {
+                                self.line(d, &format!("let {t} = &{arr}[{lo}..];"));
+                                t.clone()
+                            }
+                            _ => {
+                                self.line(d, &format!("let (_, {t}) = {arr}.split_at({lo});"));
+                                t.clone()
+                            }
+                        };
+                        format!(
+                            "for {w} in {source}.{}({k}){} {{ let {v} = {w}[0] * {w}[{w}.len() - 1] + {w}[0];",
+                            kind.method(),
+                            r(rev)
+                        )
+                    }
                     ForHead::RevStepBy { v, arr, k } => {
                         format!("for {v} in {arr}.iter().copied().rev().step_by({k}) {{")
                     }

@@ -262,11 +262,13 @@ impl Lower<'_> {
         if m.method != "split_at" || m.args.len() != 1 || pt.elems.len() != 2 {
             return false;
         }
-        let names: Option<Vec<&Ident>> = pt
+        // A name or `_` for each half.
+        let names: Option<Vec<Option<&Ident>>> = pt
             .elems
             .iter()
             .map(|p| match strip_pat(p) {
-                Pat::Ident(i) if i.subpat.is_none() => Some(&i.ident),
+                Pat::Ident(i) if i.subpat.is_none() => Some(Some(&i.ident)),
+                Pat::Wild(_) => Some(None),
                 _ => None,
             })
             .collect();
@@ -296,8 +298,11 @@ impl Lower<'_> {
             len: Some(right_len),
             ..source
         };
-        self.define_view(names[0], left);
-        self.define_view(names[1], right);
+        for (name, part) in names.into_iter().zip([left, right]) {
+            if let Some(name) = name {
+                self.define_view(name, part);
+            }
+        }
         true
     }
 
