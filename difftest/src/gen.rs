@@ -85,6 +85,8 @@ pub struct Config {
     pub parts: bool,
     /// `for v in a.iter().copied().rev().step_by(k)` (issue 15).
     pub rev_step_by: bool,
+    /// `g(&a[0..LEN])`: a sub-slice passed to a slice parameter (issue 15).
+    pub sub_slice_args: bool,
 }
 
 impl Config {
@@ -126,6 +128,7 @@ impl Config {
             swap: true,
             parts: true,
             rev_step_by: true,
+            sub_slice_args: true,
         }
     }
 
@@ -394,6 +397,8 @@ pub enum Arg {
     /// An array passed by value to a `[T; LEN]` parameter.
     ArrayValue(String),
     Int(IExpr),
+    /// An array passed to a slice parameter as the sub-slice `&a[0..LEN]` (issue 15).
+    SubSlice(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -1092,6 +1097,14 @@ impl Gen<'_> {
         }
     }
 
+    /// An array for a slice parameter: `&a`, or `&a[0..LEN]` with `sub_slice_args`.
+    fn slice_arg(&mut self, a: String) -> Arg {
+        match self.cfg.sub_slice_args && self.r.chance(0.4) {
+            true => Arg::SubSlice(a),
+            false => Arg::Slice(a),
+        }
+    }
+
     /// `for w in arr[lo..].windows(k)` (or `chunks`, `chunks_exact`).
     fn parts_head(&mut self, arrs: &[String], rev: bool) -> ForHead {
         let lo = self.r.below(LEN);
@@ -1178,7 +1191,7 @@ impl Gen<'_> {
                     }
                     let a = self.r.pick(&ok).name.clone();
                     if p.kind == ParamKind::Slice {
-                        Arg::Slice(a)
+                        self.slice_arg(a)
                     } else {
                         Arg::ArrayValue(a)
                     }
@@ -1454,7 +1467,7 @@ pub fn mentions_whole(e: &Expr, arr: &str) -> bool {
         }
         Expr::Call(_, args) => args.iter().any(|a| match a {
             Arg::Scalar(e) => r(e),
-            Arg::Slice(n) | Arg::ArrayValue(n) => n == arr,
+            Arg::Slice(n) | Arg::ArrayValue(n) | Arg::SubSlice(n) => n == arr,
             Arg::Int(_) => false,
         }),
         Expr::MapReduce { arr: a, .. } => a == arr,
@@ -1661,6 +1674,7 @@ fn print_args(args: &[Arg], oracle: Style) -> String {
             Arg::Slice(n) => format!("&{n}"),
             Arg::ArrayValue(n) => n.clone(),
             Arg::Int(i) => print_iexpr_exp(i),
+            Arg::SubSlice(n) => format!("&{n}[0..{LEN}]"),
         })
         .collect();
     v.join(", ")
@@ -2123,7 +2137,7 @@ fn ok_args(sc: &Scope, p: &Program, callee: &str, args: &[Arg], want: Ret, befor
         && f.params.len() == args.len()
         && f.params.iter().zip(args).all(|(q, a)| match (q.kind, a) {
             (ParamKind::Scalar, Arg::Scalar(e)) => ok_expr(sc, p, e, before),
-            (ParamKind::Slice, Arg::Slice(n)) => has_array(sc, n),
+            (ParamKind::Slice, Arg::Slice(n) | Arg::SubSlice(n)) => has_array(sc, n),
             (ParamKind::Array, Arg::ArrayValue(n)) => sc.arrays.iter().any(|a| &a.0 == n && a.2),
             (ParamKind::Int, Arg::Int(i)) => ok_iexpr(sc, i),
             _ => false,
