@@ -92,7 +92,11 @@ fn named_parts<T: Float>(x: &[T], a: usize, b: usize) -> T {
     let u = &t[1..];
     s = s + weighted(u) + u[0].exp();
     let head = t.iter().fold(T::zero(), |h, v| h + *v * *v);
-    s + head
+    // Copies of parts, read and written after.
+    let mut copy = t.to_vec();
+    let tail = x[1..].to_vec();
+    copy[0] = copy[0] * tail[tail.len() - 1];
+    s + head + weighted(&copy) * tail[0]
 }
 
 #[differentiate(wrt = x)]

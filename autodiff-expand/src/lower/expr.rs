@@ -172,6 +172,9 @@ impl Lower<'_> {
                 args.extend(m.args.iter().map(|a| self.expr(a)));
                 return Operand::Var(self.f.push_op(op, args, m.method.span()));
             }
+            if let Some(copy) = self.part_copy(e, m) {
+                return copy;
+            }
             if ["clone", "to_vec", "to_owned"].contains(&name.as_str()) && m.args.is_empty() {
                 let x = self.expr(&m.receiver);
                 let span = m.method.span();

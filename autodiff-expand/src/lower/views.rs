@@ -469,3 +469,60 @@ impl Lower<'_> {
         )
     }
 }
+
+impl Lower<'_> {
+    /// `t.to_vec()` (or `x[a..b].to_vec()`, `.to_owned()`) of a part of a one-level array:
+    /// a new `Vec` of the part's length, then a loop copying each element, so its adjoint
+    /// lands in the part. Outside branches and loops only (an array written there must be
+    /// created before them). `None` (nothing lowered) for other receivers.
+    pub(super) fn part_copy(&mut self, e: &Expr, m: &syn::ExprMethodCall) -> Option<Operand> {
+        if !["to_vec", "to_owned"].contains(&m.method.to_string().as_str()) || !m.args.is_empty() {
+            return None;
+        }
+        let receiver = strip_parens(&m.receiver);
+        let is_part = self.view_named(receiver).is_some()
+            || matches!(receiver, Expr::Index(ix) if matches!(strip_parens(&ix.index), Expr::Range(_)));
+        if !is_part {
+            return None;
+        }
+        let at = self.f.body.len();
+        let view = match self.part(receiver) {
+            Some(v) if !v.is_whole() && self.f.vars[v.base].shape.len() == v.prefix.len() + 1 => v,
+            _ => {
+                self.f.body.truncate(at);
+                return None;
+            }
+        };
+        if self.nested > 0 {
+            return Some(self.unsupported(e, "a copy of part of an array (`t.to_vec()`) inside a branch or loop is not supported; create the array before it (`let mut y = vec![0.0; n];`) and copy the elements, or read the part itself (`t[i]`)"));
+        }
+        let span = m.method.span();
+        let len = self.part_len(&view, span);
+        let (part, mut reads) = view.tokens(span);
+        reads.extend(len.var());
+        reads.sort_unstable();
+        reads.dedup();
+        let l = len.tokens(span);
+        let y = self.f.new_var("", span, Origin::Temp);
+        self.f.vars[y].shape = vec![Level::Dynamic];
+        self.f.vars[y].mutable = true;
+        self.f.body.push(Stmt::Let {
+            dst: Some(y),
+            rhs: Rhs::Opaque(Opaque {
+                tokens: quote!(::std::vec![::autodiff::__private::zero_element(#part); #l]),
+                reads,
+                passive_result: true,
+                pure: true,
+                what: "an array".into(),
+            }),
+            span,
+        });
+        self.collected.insert(y);
+        self.push_fill(y, len, span, |l, k| {
+            let mut element = None;
+            let read = l.nested_block(|l| element = l.part_element(&view, k, span).ok());
+            (read, Operand::Var(element.expect("a part of one level")))
+        });
+        Some(Operand::Var(y))
+    }
+}
