@@ -284,7 +284,7 @@ fn rows<T: Float>(pos: &[[T; 3]], k: T) -> T {
 
 #[test]
 fn rows_of_nested_slices() {
-    let pos = vec![[0.3, -0.8, 1.1], [0.5, -0.2, 0.9], [0.4, 0.7, -0.6]];
+    let pos = [[0.3, -0.8, 1.1], [0.5, -0.2, 0.9], [0.4, 0.7, -0.6]];
     let k = 0.7;
     let flat: Vec<f64> = pos.iter().flatten().copied().collect();
     let unflat = |x: &[f64]| -> Vec<[f64; 3]> { x.chunks(3).map(|r| [r[0], r[1], r[2]]).collect() };

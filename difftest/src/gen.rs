@@ -185,6 +185,13 @@ impl Config {
             immutable_array_in_loop: false,
             // issue 13 (9): compiles with no derivative and no error.
             swap: false,
+            // Issue 15's parts, `rev().step_by`, sub-slice arguments: pass (seeds 77, 78 of
+            // `--config ci` with them on: 500 functions agree, the failures are the known
+            // __autodiff_unbound and generator-borrow classes), but turning them on renumbers
+            // the corpus, whose exclusion list the lead regenerates.
+            parts: false,
+            rev_step_by: false,
+            sub_slice_args: false,
             ..Config::all()
         }
     }

@@ -761,12 +761,12 @@ impl Lower<'_> {
         };
         let element = |l: &mut Self, array: &View, pat: &Pat| {
             match l.part_element(array, index, pat.span()) {
-                Ok(v) => {
+                Element::Value(v) => {
                     l.elements.insert(v);
                     l.bind_loop_pattern(pat, Operand::Var(v));
                 }
                 // A row of a nested array.
-                Err(row) => bind_part(l, row, pat),
+                Element::Row(row) => bind_part(l, row, pat),
             }
         };
         if let Some((chunking, k, source)) = &it.chunks {

@@ -342,8 +342,8 @@ impl Lower<'_> {
                         (None, Some(array)) => {
                             let index = l.real_index(it, index, span);
                             match l.part_element(array, index, span) {
-                                Ok(v) => Operand::Var(v),
-                                Err(_) => l.unsupported(m, "this sums rows of a nested array; sum their elements (`.map(|row| row.iter().sum::<f64>())`)"),
+                                Element::Value(v) => Operand::Var(v),
+                                Element::Row(_) => l.unsupported(m, "this sums rows of a nested array; sum their elements (`.map(|row| row.iter().sum::<f64>())`)"),
                             }
                         }
                         (None, None) => Operand::Lit(0.0),

@@ -26,7 +26,7 @@ pub(crate) use expr::vec_repeat;
 pub(crate) use crate::ir::CALL_RESULT_INDEXED;
 
 use control::*;
-use views::{Chunking, View};
+use views::{Chunking, Element, View};
 // The type classifiers and placeholders live below every pass (`types`, `ir`); re-exported
 // so the lowering code keeps calling them by their short names.
 pub use crate::ir::{placeholder, placeholder_var};

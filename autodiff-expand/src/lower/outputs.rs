@@ -65,7 +65,7 @@ pub fn pure_form(item: &syn::ItemFn) -> Option<syn::ItemFn> {
     let scalar = shape_of(elem).is_empty();
     let mut pure = item.clone();
     if let Some(FnArg::Typed(p)) = pure.sig.inputs.iter_mut().nth(k) {
-        p.ty = Box::new(param);
+        *p.ty = param;
         if let Pat::Ident(pi) = &mut *p.pat {
             pi.mutability = None;
         }

@@ -56,6 +56,12 @@ impl View {
     }
 }
 
+/// An element of a part: a value, or (for a nested array) a row, itself a part.
+pub(super) enum Element {
+    Value(VarId),
+    Row(View),
+}
+
 /// What a chunked iteration yields: `windows(k)` (overlapping, step 1), `chunks(k)` (the
 /// last one shorter), `chunks_exact(k)` (the remainder left out).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -376,17 +382,12 @@ impl Lower<'_> {
 
     /// Element `index` of a part (the position in the iteration, from 0): the element
     /// itself, or, for a row of a nested array, the row as a part.
-    pub(super) fn part_element(
-        &mut self,
-        v: &View,
-        index: VarId,
-        span: Span,
-    ) -> Result<VarId, View> {
+    pub(super) fn part_element(&mut self, v: &View, index: VarId, span: Span) -> Element {
         let i = self.offset(&v.start, Operand::Var(index), span);
         let mut at = v.prefix.clone();
         at.push(i);
         if self.f.vars[v.base].shape.len() > at.len() {
-            return Err(View {
+            return Element::Row(View {
                 base: v.base,
                 prefix: at,
                 start: None,
@@ -399,7 +400,7 @@ impl Lower<'_> {
             rhs: Rhs::Index(v.base, at),
             span,
         });
-        Ok(e)
+        Element::Value(e)
     }
 
     /// The part a chunked iteration yields at position `j`: `k` elements from `j` (windows)
@@ -520,7 +521,11 @@ impl Lower<'_> {
         self.collected.insert(y);
         self.push_fill(y, len, span, |l, k| {
             let mut element = None;
-            let read = l.nested_block(|l| element = l.part_element(&view, k, span).ok());
+            let read = l.nested_block(|l| {
+                if let Element::Value(v) = l.part_element(&view, k, span) {
+                    element = Some(v);
+                }
+            });
             (read, Operand::Var(element.expect("a part of one level")))
         });
         Some(Operand::Var(y))
