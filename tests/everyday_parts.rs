@@ -279,7 +279,11 @@ fn rows<T: Float>(pos: &[[T; 3]], k: T) -> T {
         }
     }
     let p0 = pos[0];
-    e + p0[1] * k
+    // A fold over the rows, each folded over its elements.
+    let total = pos.iter().fold(T::zero(), |a, p| {
+        a + p.iter().fold(T::zero(), |b, v| b + *v * *v).sin()
+    });
+    e + p0[1] * k + total
 }
 
 #[test]

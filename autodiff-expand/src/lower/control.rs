@@ -559,8 +559,8 @@ impl Lower<'_> {
                         Some(it)
                     }
                     // `step_by(k)`: a count `j` in `0..(len + k - 1) / k`, the index
-                    // `start + j * k`. Not after `rev` (which would start from the end), nor
-                    // twice.
+                    // `start + j * k` (after `rev`, `end - 1 - j * k`: a forward loop from
+                    // the last index down). Not twice.
                     ("step_by", 1) => {
                         let mut it = self.iteration(&m.receiver)?;
                         if it.stride.is_some() {
