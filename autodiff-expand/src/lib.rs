@@ -14,7 +14,8 @@
 //!           the calling convention's Spec
 //! check     code without a derivative on a differentiated path
 //! activity  varied / useful / active variables; connectivity of each wrt entry
-//! rules     THE table of derivative rules, read by forward and reverse
+//! rules     how forward and reverse apply an op's partials (the rules are rows of `ir::op`,
+//!           the op registry: name, partials, evaluation, cost, flow, emission per op)
 //! forward   IR -> primal + tangent IR (f_jvp)
 //! reverse   IR -> primal sweep + adjoint sweep (f_grad, f_vjp): mod.rs the driver,
 //!           adjoints (per statement), strategy (how a loop or branch is reversed),
