@@ -1,7 +1,13 @@
 //! Findings of the differential tester (difftest/) after issue 13's nine classes were fixed,
 //! each at the source level against the same generic function run at dual numbers
 //! (`dual::D`) and central finite differences (`check!`: `_grad`, `_vjp` and `_jvp`).
-#![allow(clippy::assign_op_pattern, clippy::needless_range_loop)]
+#![allow(
+    clippy::assign_op_pattern,
+    clippy::needless_range_loop,
+    // The programs as the fuzzer found them.
+    clippy::needless_ifs,
+    clippy::useless_vec
+)]
 use autodiff::prelude::*;
 
 #[macro_use]

@@ -164,6 +164,9 @@ impl Config {
             "stop_shared_subexpression" => &mut self.stop_shared_subexpression,
             "immutable_array_in_loop" => &mut self.immutable_array_in_loop,
             "swap" => &mut self.swap,
+            "parts" => &mut self.parts,
+            "rev_step_by" => &mut self.rev_step_by,
+            "sub_slice_args" => &mut self.sub_slice_args,
             _ => return None,
         })
     }
