@@ -4,9 +4,9 @@
 #![allow(
     clippy::assign_op_pattern,
     clippy::needless_range_loop,
-    // The programs as the fuzzer found them.
-    clippy::needless_ifs,
-    clippy::useless_vec
+    // The forms under test, written as the differential tester wrote them.
+    clippy::useless_vec,
+    clippy::needless_ifs
 )]
 use autodiff::prelude::*;
 
@@ -225,5 +225,34 @@ fn a_location_declared_in_a_loop_is_read_there() {
             |x, s| nested_reductions_vjp(x, &xs, s),
             |x, t| nested_reductions_jvp(x, &xs, t),
         );
+    }
+}
+
+// Generic functions returning `[T; N]` with an early `return`: the output's location was a
+// scalar (`[T; 3]: Float` is not satisfied). It is an array of the declared type now.
+#[differentiate(wrt = x)]
+fn array_early_return<T: Float>(x: T) -> [T; 3] {
+    if x < T::zero() {
+        return [x, x * x, T::one()];
+    }
+    [x.sin(), x, x + x]
+}
+
+#[test]
+fn an_array_output_with_early_returns() {
+    for at in [2.0, -2.0, 0.3] {
+        let (value, g) = array_early_return_grad(at);
+        assert_eq!(value, array_early_return(at));
+        let exact = array_early_return(D::var(at, 1.0));
+        let sum: f64 = exact.iter().map(|d| d.eps()).sum();
+        dual::assert_close("array_early_return_grad", g, sum, 1e-12);
+        let seed = [0.5, -1.5, 2.0];
+        let (_, g) = array_early_return_vjp(at, seed);
+        let weighted: f64 = exact.iter().zip(seed).map(|(d, s)| d.eps() * s).sum();
+        dual::assert_close("array_early_return_vjp", g, weighted, 1e-12);
+        let (_, t) = array_early_return_jvp(at, -0.7);
+        for k in 0..3 {
+            dual::assert_close("array_early_return_jvp", t[k], -0.7 * exact[k].eps(), 1e-12);
+        }
     }
 }

@@ -17,10 +17,27 @@ impl Lower<'_> {
             .map(|k| {
                 let v = self.f.new_var(format!("result_{k}"), span, Origin::Temp);
                 self.f.vars[v].mutable = true;
-                // Initialised, because rustc cannot see that a flag guards every path.
+                // Initialised, because rustc cannot see that a flag guards every path; an
+                // array output (`-> [T; 3]`) with an array of its type.
+                let array = self.output_types.get(k).and_then(zero_array);
+                let rhs = match array {
+                    Some(tokens) => {
+                        let ty = &self.output_types[k];
+                        self.f.vars[v].shape = shape_of(ty);
+                        self.f.vars[v].ty = Some(ty.to_token_stream());
+                        Rhs::Opaque(Opaque {
+                            tokens,
+                            reads: Vec::new(),
+                            passive_result: true,
+                            pure: true,
+                            what: "an array".into(),
+                        })
+                    }
+                    None => Rhs::Zero(Operand::Lit(0.0)),
+                };
                 self.f.body.push(Stmt::Let {
                     dst: Some(v),
-                    rhs: Rhs::Zero(Operand::Lit(0.0)),
+                    rhs,
                     span,
                 });
                 v
@@ -1241,5 +1258,19 @@ pub(super) fn strip_pat(p: &Pat) -> &Pat {
         // A closure's `|v: &f64|`.
         Pat::Type(t) => strip_pat(&t.pat),
         other => other,
+    }
+}
+
+/// A zero array of type `ty` (`[[zero(); 3]; 2]`), or `None` for a scalar (or a `Vec`).
+fn zero_array(ty: &Type) -> Option<TokenStream> {
+    let p = crate::emit::private();
+    match ty {
+        Type::Paren(t) => zero_array(&t.elem),
+        Type::Array(a) => {
+            let inner = zero_array(&a.elem).unwrap_or_else(|| quote!(#p::zero()));
+            let len = &a.len;
+            Some(quote!([#inner; #len]))
+        }
+        _ => None,
     }
 }

@@ -108,6 +108,7 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         loops: Vec::new(),
         returns: None,
         body_level: false,
+        output_types: Vec::new(),
         hoisted: Vec::new(),
         hoisted_arrays: HashSet::new(),
         hoist_limit: 0,
@@ -147,6 +148,12 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
     };
     // Without a return type there is nothing to differentiate; the body is not checked, so
     // the one mistake is reported once.
+    if let ReturnType::Type(_, ty) = &item.sig.output {
+        lower.output_types = match &**ty {
+            Type::Tuple(t) if !t.elems.is_empty() => t.elems.iter().cloned().collect(),
+            other => vec![other.clone()],
+        };
+    }
     let outputs = match item.sig.output {
         ReturnType::Default => Vec::new(),
         ReturnType::Type(..) => lower.body(&item.block, tuple_outputs),
@@ -209,6 +216,8 @@ struct Lower<'a> {
     /// The statements being lowered are the function body's own (or the rest of it after an
     /// early `return`), whose tail is the function's value; not a branch's or loop's.
     body_level: bool,
+    /// The declared type of each output (of each element of a returned tuple).
+    output_types: Vec<Type>,
     /// Arrays created inside a branch or loop, and written there, whose creation moves
     /// before the enclosing top-level statement (see [`Lower::hoist_array`]).
     hoisted: Vec<Stmt>,
