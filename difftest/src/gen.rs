@@ -184,9 +184,9 @@ impl Config {
             // `f64` (the oracle's copy stays generic).
             generic: false,
             // Issue 15's parts, `rev().step_by`, sub-slice arguments: pass (seeds 77, 78 of
-            // `--config ci` with them on: 500 functions agree, the failures are the known
-            // __autodiff_unbound and generator-borrow classes), but turning them on renumbers
-            // the corpus, whose exclusion list the lead regenerates.
+            // `--config ci` with them on: 500 functions agree with dual numbers; the failures
+            // were the __autodiff_unbound class 8ddb3bc fixed and a generator borrow
+            // conflict), but turning them on renumbers the corpus and its exclusion list.
             parts: false,
             rev_step_by: false,
             sub_slice_args: false,
