@@ -893,26 +893,8 @@ pub(super) fn assigned_in_nested(block: &syn::Block) -> HashSet<String> {
         nested: false,
         names: HashSet::new(),
     };
-    // After a statement that may return, the rest of the body runs in a branch (`if
-    // !returned { .. }`): a name bound before it and assigned there is assigned in a branch
-    // (one bound there too may be bound again, as lowering does).
-    let mut before = HashSet::new();
-    let mut after_return = false;
     for stmt in &block.stmts {
         assignments.visit_stmt(stmt);
-        if after_return {
-            let mut later = Assignments {
-                nested: true,
-                names: HashSet::new(),
-            };
-            later.visit_stmt(stmt);
-            assignments
-                .names
-                .extend(later.names.into_iter().filter(|n| before.contains(n)));
-        } else if let syn::Stmt::Local(local) = stmt {
-            before.extend(matching::bound_names(&local.pat));
-        }
-        after_return |= contains_return(stmt);
     }
     assignments.names
 }

@@ -254,7 +254,7 @@ fn starts_upper(i: &Ident) -> bool {
     i.to_string().chars().next().is_some_and(char::is_uppercase)
 }
 
-pub(super) fn bound_names(p: &Pat) -> Vec<String> {
+fn bound_names(p: &Pat) -> Vec<String> {
     bound_idents(p).iter().map(ToString::to_string).collect()
 }
 
