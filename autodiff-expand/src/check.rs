@@ -54,6 +54,7 @@ fn opaque_on_active_paths(f: &Function, act: &Activity, report: &mut dyn FnMut(s
             let nested = call
                 .args
                 .iter()
+                .filter(|a| a.view.is_none())
                 .filter_map(|a| a.value.var())
                 .find(|&a| f.vars[a].shape.len() > 1 && act.varied[a] && act.is_active(*dst));
             if let Some(a) = nested {
@@ -82,8 +83,10 @@ fn opaque_on_active_paths(f: &Function, act: &Activity, report: &mut dyn FnMut(s
                         *span,
                         format!(
                             "{call}, has no derivative, and `{name}` is being differentiated: \
-                             `&mut` output arguments are not supported yet; have the called \
-                             function return the value instead (`let out: Vec<f64> = f(..);`)"
+                             a call is differentiated through one `&mut name` argument, of a \
+                             local array or float, to a function with `#[differentiate]`; \
+                             pass one such argument, or have the called function return the \
+                             value instead (`let out: Vec<f64> = f(..);`)"
                         ),
                     ));
                     return;

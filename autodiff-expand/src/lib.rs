@@ -98,7 +98,11 @@ pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
     }));
     match result {
         Ok(Ok(tokens)) => tokens,
-        Ok(Err(err)) => fallback::expand(&function, attr, err),
+        // The stand-ins of a function with a `&mut` output have its pure form's signatures.
+        Ok(Err(err)) => match lower::pure_form(&function) {
+            Some(pure) => lower::restore(fallback::expand(&pure, attr, err), &function),
+            None => fallback::expand(&function, attr, err),
+        },
         Err(_) => fallback::expand(
             &function,
             attr,
@@ -137,6 +141,10 @@ pub fn expand_inner(
             "`stop` names a field of a struct that is not in `wrt`",
         );
     }
+    // One `&mut` output parameter: differentiated as the function returning its contents.
+    let pure = lower::pure_form(function);
+    let original = function;
+    let function = pure.as_ref().unwrap_or(original);
     let mut lowered = lower::function(&cx, function);
     let spec = spec::resolve(&cx, &config, &lowered, &function.sig.output);
     check::non_float_elements(&cx, function);
@@ -149,7 +157,10 @@ pub fn expand_inner(
     // name are not merged with equal ones (`simplify::share_keeping`).
     let named: Vec<ir::VarId> = wrt.iter().chain(&spec.stop).copied().collect();
     simplify::share_keeping(&mut lowered.f, &named);
-    let act = activity::analyze(&lowered.f, &wrt, &spec.stop);
+    let mut act = activity::analyze(&lowered.f, &wrt, &spec.stop);
+    if lower::keep_passive_output_calls(&mut lowered.f, &|v| act.is_active(v)) {
+        act = activity::analyze(&lowered.f, &wrt, &spec.stop);
+    }
     check::active_opaque(&cx, &lowered.f, &act);
     cx.check()?;
     // The calling convention: derivatives with respect to every float parameter this
@@ -185,9 +196,12 @@ pub fn expand_inner(
         reverse: reverse.as_ref(),
         forward: forward.as_ref(),
     };
-    Ok(generate::functions(
-        function, &config, &lowered, &spec, bodies, convention, plan,
-    ))
+    let expansion =
+        generate::functions(function, &config, &lowered, &spec, bodies, convention, plan);
+    Ok(match pure {
+        Some(_) => lower::restore(expansion, original),
+        None => expansion,
+    })
 }
 
 fn first_token(tokens: &TokenStream) -> TokenStream {

@@ -477,6 +477,14 @@ fn share_key(vars: &[Var], stmt: &Stmt) -> Option<(VarId, String)> {
     Some((*dst, k))
 }
 
+/// A call argument's array and the bounds of the part of it passed (`&x[a..b]`).
+fn sub_arg(a: &mut crate::ir::CallArg, sub: &impl Fn(&mut Operand)) {
+    sub(&mut a.value);
+    for o in a.view.iter_mut().flat_map(|v| v.operands_mut()) {
+        sub(o);
+    }
+}
+
 fn substitute_operands(stmt: &mut Stmt, scope: &Scope) {
     let sub = |o: &mut Operand| scope.substitute(o);
     match stmt {
@@ -486,13 +494,13 @@ fn substitute_operands(stmt: &mut Stmt, scope: &Scope) {
             }
             Rhs::Index(_, index) => index.iter_mut().for_each(sub),
             Rhs::Zero(o) | Rhs::AddInto(_, o) => sub(o),
-            Rhs::Call(c) => c.args.iter_mut().for_each(|a| sub(&mut a.value)),
+            Rhs::Call(c) => c.args.iter_mut().for_each(|a| sub_arg(a, &sub)),
             Rhs::CallForward(c, tangents) => {
-                c.args.iter_mut().for_each(|a| sub(&mut a.value));
+                c.args.iter_mut().for_each(|a| sub_arg(a, &sub));
                 tangents.iter_mut().flatten().for_each(sub);
             }
             Rhs::CallReverse(c, seed, _) => {
-                c.args.iter_mut().for_each(|a| sub(&mut a.value));
+                c.args.iter_mut().for_each(|a| sub_arg(a, &sub));
                 sub(seed);
             }
             _ => {}

@@ -411,6 +411,23 @@ impl<'a> Emitter<'a> {
                 quote!(#stack.pop().expect("autodiff: every value the adjoint sweep pops was pushed by the primal sweep"))
             }
             Rhs::Opaque(o) => self.resolve_placeholders(o.tokens.clone()),
+            Rhs::Call(call) if call.args.iter().any(|a| a.out) => {
+                // `f(.., &mut out)`: its value is `out` as the call leaves it, on a copy.
+                let out = Ident::new("__autodiff_out", Span::mixed_site());
+                let mut copy = TokenStream::new();
+                let args = call.args.iter().zip(self.call_args(call)).map(|(a, t)| {
+                    if a.out {
+                        let v = self.operand(&a.value, None);
+                        copy = quote!(let mut #out = ::core::clone::Clone::clone(&#v););
+                        quote!(&mut #out)
+                    } else {
+                        t
+                    }
+                });
+                let args: Vec<TokenStream> = args.collect();
+                let path = &call.path;
+                quote!({ #copy #path(#(#args),*); #out })
+            }
             Rhs::Call(call) => {
                 let args = self.call_args(call);
                 match &call.method {
@@ -433,7 +450,9 @@ impl<'a> Emitter<'a> {
                                 || (var.tensor && !var.reference)
                         });
                         let t = self.operand(t, None);
-                        if arg.by_ref {
+                        if let Some(view) = &arg.view {
+                            view.borrow(t, |o| self.operand(o, None))
+                        } else if arg.by_ref {
                             quote!(&#t)
                         } else if dynamic {
                             // A slice tangent is lent, not moved (the call may be in a loop).
@@ -487,7 +506,9 @@ impl<'a> Emitter<'a> {
             .iter()
             .map(|a| {
                 let v = self.operand(&a.value, None);
-                if a.by_ref {
+                if let Some(view) = &a.view {
+                    view.borrow(v, |o| self.operand(o, None))
+                } else if a.by_ref {
                     quote!(&#v)
                 } else {
                     v

@@ -211,6 +211,60 @@ pub struct CallArg {
     pub value: Operand,
     /// Written `&x`: the argument is borrowed (and so is its tangent).
     pub by_ref: bool,
+    /// `&x[a..b]`, `&rows[k]`: the argument is part of the array `value` (its tangent is the
+    /// same part of the tangent, its gradient lands in that part of the adjoint).
+    pub view: Option<ArgView>,
+    /// Written `&mut x` (an output parameter): the call's value is `x`'s contents after it,
+    /// and derivatives take `x`'s contents before it (`&x` for an array, `x` for a float).
+    pub out: bool,
+}
+
+/// Part of an array passed to a call: the row at `index` (empty for the array itself), then
+/// the range `start..end` of it (the whole row when `None`); passive operands. The part is
+/// one level of floats.
+#[derive(Clone, Debug)]
+pub struct ArgView {
+    pub index: Vec<Operand>,
+    pub range: Option<(Operand, Operand)>,
+}
+
+impl ArgView {
+    pub fn operands(&self) -> impl Iterator<Item = &Operand> {
+        self.index
+            .iter()
+            .chain(self.range.iter().flat_map(|(s, e)| [s, e]))
+    }
+
+    pub fn operands_mut(&mut self) -> impl Iterator<Item = &mut Operand> {
+        self.index
+            .iter_mut()
+            .chain(self.range.iter_mut().flat_map(|(s, e)| [s, e]))
+    }
+
+    /// `&base[i][s..e]`, each operand emitted by `operand`.
+    pub fn borrow(
+        &self,
+        base: TokenStream,
+        operand: impl Fn(&Operand) -> TokenStream,
+    ) -> TokenStream {
+        let index = self.index.iter().map(&operand);
+        let range = self.range.as_ref().map(|(s, e)| {
+            let (s, e) = (operand(s), operand(e));
+            quote::quote!([#s..#e])
+        });
+        quote::quote!(&#base #([#index])* #range)
+    }
+}
+
+impl CallArg {
+    /// The variables the argument reads: the array, and the bounds of its part.
+    pub fn reads(&self) -> impl Iterator<Item = VarId> + '_ {
+        self.value.var().into_iter().chain(
+            self.view
+                .iter()
+                .flat_map(|v| v.operands().filter_map(Operand::var)),
+        )
+    }
 }
 
 impl Call {
@@ -368,21 +422,19 @@ impl Stmt {
                 Rhs::Uninit | Rhs::NewStack => Vec::new(),
                 Rhs::Zero(o) => o.var().into_iter().collect(),
                 Rhs::CopyArray(v) | Rhs::Pop(v) | Rhs::Field(v, _) | Rhs::Output(v, _) => vec![*v],
-                Rhs::Call(c) => c.args.iter().filter_map(|a| a.value.var()).collect(),
+                Rhs::Call(c) => c.args.iter().flat_map(CallArg::reads).collect(),
                 Rhs::CallForward(c, tangents) => c
                     .args
                     .iter()
-                    .map(|a| &a.value)
-                    .chain(tangents.iter().flatten())
-                    .filter_map(Operand::var)
+                    .flat_map(CallArg::reads)
+                    .chain(tangents.iter().flatten().filter_map(Operand::var))
                     .collect(),
                 Rhs::CallReverse(c, seed, result) => {
                     let mut r: Vec<VarId> = c
                         .args
                         .iter()
-                        .map(|a| &a.value)
-                        .chain([seed])
-                        .filter_map(Operand::var)
+                        .flat_map(CallArg::reads)
+                        .chain(seed.var())
                         .collect();
                     if seed.var().is_none() {
                         r.push(*result);

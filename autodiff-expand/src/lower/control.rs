@@ -402,7 +402,7 @@ impl Lower<'_> {
         let Some(iteration) = self.iteration(&f.expr) else {
             self.cx.error_spanned_by(
                 &f.expr,
-                "loop over a range (`for i in 0..n`, `a..=b`) or over an array (`x.iter()`, `&x`, `.iter().enumerate()`, `.iter().zip(y.iter())`), narrowed with `.skip(k)`, `.take(k)`, `.step_by(k)` (after `enumerate` and `zip`), reversed with `.rev()`, and `.filter(|v| ..)` last; for `chunks` and `windows`, loop over the indices (`for i in 0..x.len() - 1 { .. x[i] .. x[i + 1] .. }`)",
+                "loop over a range (`for i in 0..n`, `a..=b`), an array or part of one (`x.iter()`, `&x`, `&x[a..b]`, `.iter().enumerate()`, `.iter().zip(y.iter())`, `x.windows(k)`, `x.chunks(k)`, `x.chunks_exact(k)`), narrowed with `.skip(k)`, `.take(k)`, `.step_by(k)` (after `enumerate` and `zip`), reversed with `.rev()`, and `.filter(|v| ..)` last; for other chains (`chain`, `enumerate` after `rev` or `skip`), loop over the indices (`for i in 0..x.len() { .. x[i] .. }`)",
             );
             return;
         };
@@ -494,6 +494,7 @@ impl Lower<'_> {
                     end,
                     inclusive,
                     arrays: Vec::new(),
+                    chunks: None,
                     enumerate: false,
                     reversed: false,
                     narrowed: false,
@@ -593,11 +594,11 @@ impl Lower<'_> {
                         Some(it)
                     }
                     // `step_by(k)`: a count `j` in `0..(len + k - 1) / k`, the index
-                    // `start + j * k`. Not after `rev` (which would start from the end), nor
-                    // twice.
+                    // `start + j * k` (after `rev`, `end - 1 - j * k`: a forward loop from
+                    // the last index down). Not twice.
                     ("step_by", 1) => {
                         let mut it = self.iteration(&m.receiver)?;
-                        if it.reversed || it.stride.is_some() {
+                        if it.stride.is_some() {
                             return None;
                         }
                         let span = m.method.span();
@@ -607,7 +608,23 @@ impl Lower<'_> {
                             let (s, e, k) = (&t[0], &t[1], &t[2]);
                             quote!(if #e #plus > #s { (#e #plus - #s + #k - 1) / #k } else { 0 })
                         }, span);
-                        it.stride = Some((it.start.clone(), k));
+                        // After `rev`: from the last index down, `last - j * k`.
+                        let down = it.reversed;
+                        let base = match down {
+                            false => it.start.clone(),
+                            // One past the last index (nothing subtracted before the loop
+                            // knows it runs).
+                            true => self.passive_code(
+                                &[&it.end],
+                                |t| {
+                                    let e = &t[0];
+                                    quote!(#e #plus)
+                                },
+                                span,
+                            ),
+                        };
+                        it.reversed = false;
+                        it.stride = Some((base, k, down));
                         it.start = Operand::Const {
                             tokens: quote!(0),
                             value: Some(0.0),
@@ -616,6 +633,29 @@ impl Lower<'_> {
                         it.inclusive = false;
                         it.narrowed = true;
                         Some(it)
+                    }
+                    ("windows" | "chunks" | "chunks_exact", 1) => {
+                        let chunking = match name.as_str() {
+                            "windows" => Chunking::Windows,
+                            "chunks" => Chunking::Chunks,
+                            _ => Chunking::ChunksExact,
+                        };
+                        let source = self.part(&m.receiver)?;
+                        let span = m.method.span();
+                        let k = self.expr(&m.args[0]);
+                        let n = self.part_len(&source, span);
+                        let end = self.chunk_count(chunking, &n, &k, span);
+                        Some(Iteration {
+                            start: zero(),
+                            end,
+                            inclusive: false,
+                            arrays: Vec::new(),
+                            chunks: Some((chunking, k, source)),
+                            enumerate: false,
+                            reversed: false,
+                            narrowed: false,
+                            stride: None,
+                        })
                     }
                     ("zip", 1) => {
                         let receiver = self.iteration(&m.receiver)?;
@@ -632,7 +672,7 @@ impl Lower<'_> {
                             Expr::Reference(r) => &r.expr,
                             other => other,
                         };
-                        let second = self.array_var(other)?;
+                        let second = self.part(other)?;
                         // `a.iter().zip(b.iter()).zip(c.iter())`: every array so far, then `c`.
                         if receiver.enumerate {
                             return None;
@@ -678,38 +718,50 @@ impl Lower<'_> {
         match strip_parens(e) {
             Expr::Path(p) => self
                 .lookup(&p.path.get_ident()?.to_string())
-                .filter(|&v| self.f.vars[v].is_array()),
+                .filter(|&v| self.f.vars[v].is_array() && !self.views.contains_key(&v)),
             _ => None,
         }
     }
 
-    /// `0..len` over one array, or over the shortest of several (`zip`).
+    /// `0..len` over one array (or part of one), or over the shortest of several (`zip`).
     pub(super) fn array_iteration(
         &mut self,
         e: &Expr,
-        arrays: Vec<VarId>,
+        arrays: Vec<View>,
         enumerate: bool,
     ) -> Option<Iteration> {
         let arrays = if arrays.is_empty() {
-            vec![self.array_var(e)?]
+            vec![self.part(e)?]
         } else {
             arrays
         };
+        let mut reads = Vec::new();
         let lens: Vec<TokenStream> = arrays
             .iter()
-            .map(|&a| {
-                let p = placeholder(a, Span::call_site());
-                quote!(#p.len())
+            .map(|a| match &a.len {
+                Some(len) => {
+                    reads.extend(len.var());
+                    len.tokens(Span::call_site())
+                }
+                None => {
+                    let p = placeholder(a.base, Span::call_site());
+                    reads.push(a.base);
+                    reads.extend(a.prefix.iter().filter_map(Operand::var));
+                    let prefix = a.prefix.iter().map(|o| o.tokens(Span::call_site()));
+                    quote!(#p #([#prefix])*.len())
+                }
             })
             .collect();
         let (first, rest) = lens.split_first()?;
         let len = quote!(#first #(.min(#rest))*);
+        reads.sort_unstable();
+        reads.dedup();
         let end = self.f.new_var("len", e.span(), Origin::Temp);
         self.f.body.push(Stmt::Let {
             dst: Some(end),
             rhs: Rhs::Opaque(Opaque {
                 tokens: len,
-                reads: arrays.clone(),
+                reads,
                 passive_result: true,
                 pure: true,
                 what: "the length of an array".into(),
@@ -724,6 +776,7 @@ impl Lower<'_> {
             end: Operand::Var(end),
             inclusive: false,
             arrays,
+            chunks: None,
             enumerate,
             reversed: false,
             narrowed: false,
@@ -734,32 +787,57 @@ impl Lower<'_> {
     /// Binds the loop pattern at the top of the body: the index, or the elements.
     pub(super) fn bind_iteration(&mut self, pat: &Pat, it: &Iteration, index: VarId) {
         let index = self.real_index(it, index, pat.span());
-        let element = |l: &mut Self, array: VarId, pat: &Pat| {
-            let v = l.f.new_var("", pat.span(), Origin::Temp);
-            l.f.body.push(Stmt::Let {
-                dst: Some(v),
-                rhs: Rhs::Index(array, vec![Operand::Var(index)]),
-                span: pat.span(),
-            });
-            l.elements.insert(v);
-            l.bind_loop_pattern(pat, Operand::Var(v));
+        let bind_part = |l: &mut Self, view: View, pat: &Pat| match strip_pat(pat) {
+            Pat::Ident(pi) if pi.subpat.is_none() => l.define_view(&pi.ident, view),
+            Pat::Wild(_) => {}
+            other => {
+                l.cx.error_spanned_by(other, "bind the loop variable with a name or `_`")
+            }
         };
+        let element = |l: &mut Self, array: &View, pat: &Pat| {
+            match l.part_element(array, index, pat.span()) {
+                Element::Value(v) => {
+                    l.elements.insert(v);
+                    l.bind_loop_pattern(pat, Operand::Var(v));
+                }
+                // A row of a nested array.
+                Element::Row(row) => bind_part(l, row, pat),
+            }
+        };
+        if let Some((chunking, k, source)) = &it.chunks {
+            let part = |l: &mut Self, pat: &Pat| {
+                let view = l.chunk_at(source, *chunking, k, index, pat.span());
+                bind_part(l, view, pat);
+            };
+            match (it.enumerate, strip_pat(pat)) {
+                (false, p) => part(self, p),
+                (true, Pat::Tuple(t)) if t.elems.len() == 2 => {
+                    self.bind_loop_pattern(&t.elems[0], Operand::Var(index));
+                    part(self, &t.elems[1]);
+                }
+                (_, p) => self.cx.error_spanned_by(
+                    p,
+                    "bind the loop variable with a name, `_`, or a pair `(i, w)`",
+                ),
+            }
+            return;
+        }
         match (it.arrays.len(), it.enumerate, strip_pat(pat)) {
             (0, _, p) => self.bind_loop_pattern(p, Operand::Var(index)),
-            (1, false, p) => element(self, it.arrays[0], p),
+            (1, false, p) => element(self, &it.arrays[0], p),
             (1, true, Pat::Tuple(t)) if t.elems.len() == 2 => {
                 self.bind_loop_pattern(&t.elems[0], Operand::Var(index));
-                element(self, it.arrays[0], &t.elems[1]);
+                element(self, &it.arrays[0], &t.elems[1]);
             }
             (n, false, p) if n >= 2 && zip_pattern(p, n) => {
                 // `((a, b), c)` for a zip of a zip: the last array on the right of each pair.
                 let mut p = p;
                 for k in (1..n).rev() {
                     let Pat::Tuple(t) = strip_pat(p) else { break };
-                    element(self, it.arrays[k], &t.elems[1]);
+                    element(self, &it.arrays[k], &t.elems[1]);
                     p = &t.elems[0];
                     if k == 1 {
-                        element(self, it.arrays[0], p);
+                        element(self, &it.arrays[0], p);
                     }
                 }
             }
@@ -774,12 +852,15 @@ impl Lower<'_> {
     pub(super) fn real_index(&mut self, it: &Iteration, index: VarId, span: Span) -> VarId {
         match &it.stride {
             None => index,
-            Some((base, k)) => self
+            Some((base, k, down)) => self
                 .passive_code(
                     &[base, &Operand::Var(index), k],
                     |t| {
                         let (b, j, k) = (&t[0], &t[1], &t[2]);
-                        quote!(#b + #j * #k)
+                        match down {
+                            false => quote!(#b + #j * #k),
+                            true => quote!(#b - 1 - #j * #k),
+                        }
                     },
                     span,
                 )
@@ -1054,14 +1135,20 @@ pub(super) struct Iteration {
     pub(super) start: Operand,
     pub(super) end: Operand,
     pub(super) inclusive: bool,
-    pub(super) arrays: Vec<VarId>,
+    /// The arrays (or parts of arrays) whose elements the pattern binds, zipped.
+    pub(super) arrays: Vec<View>,
+    /// `x.windows(k)`, `x.chunks(k)`, `x.chunks_exact(k)`: the pattern binds the part at
+    /// each position (`arrays` is empty).
+    pub(super) chunks: Option<(Chunking, Operand, View)>,
     pub(super) enumerate: bool,
     /// `.rev()`: from the last index down.
     pub(super) reversed: bool,
     /// `skip` / `take` / `step_by`: the range no longer starts at the array's first element.
     pub(super) narrowed: bool,
-    /// `step_by(k)`: the loop counts `j` over `start..end` and the index is `base + j * k`.
-    pub(super) stride: Option<(Operand, Operand)>,
+    /// `step_by(k)`: the loop counts `j` over `start..end` and the index is `base + j * k`
+    /// (`base - 1 - j * k` after `rev`, when the third field is set: `base` is then one past
+    /// the last index).
+    pub(super) stride: Option<(Operand, Operand, bool)>,
 }
 
 impl Iteration {

@@ -11,6 +11,9 @@ impl Lower<'_> {
             Expr::Paren(p) => self.expr(&p.expr),
             Expr::Group(g) => self.expr(&g.expr),
             Expr::Path(p) if p.qself.is_none() => match p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
+                // A part of an array as a whole value: kept as written (`check` reports it
+                // where it carries a derivative).
+                Some(v) if self.views.contains_key(&v) => self.opaque(e, "a part of an array", false),
                 Some(v) => self.read(v, span),
                 None => self.opaque(e, "a path", true),
             },
@@ -142,6 +145,11 @@ impl Lower<'_> {
 
     pub(super) fn method_call(&mut self, e: &Expr, m: &syn::ExprMethodCall) -> Operand {
         let name = m.method.to_string();
+        if name == "len" && m.args.is_empty() {
+            if let Some(view) = self.view_named(&m.receiver) {
+                return self.part_len(&view, m.method.span());
+            }
+        }
         // Tensor methods: `x.matmul(w)`, `x.sum_axis(1)`, `x.relu()`, ..
         if let Some(op) = TensorOp::from_method(&name, m.args.len()) {
             if self.is_tensor_expr(&m.receiver) {
@@ -163,6 +171,9 @@ impl Lower<'_> {
                 let mut args = vec![self.expr(&m.receiver)];
                 args.extend(m.args.iter().map(|a| self.expr(a)));
                 return Operand::Var(self.f.push_op(op, args, m.method.span()));
+            }
+            if let Some(copy) = self.part_copy(e, m) {
+                return copy;
             }
             if ["clone", "to_vec", "to_owned"].contains(&name.as_str()) && m.args.is_empty() {
                 let x = self.expr(&m.receiver);
@@ -283,7 +294,7 @@ impl Lower<'_> {
         let iteration = self.iteration(source)?;
         // Without a `map`, the sum of the elements of one array.
         let element = match (closure, iteration.arrays.as_slice()) {
-            (None, &[array]) if !iteration.enumerate => Some(array),
+            (None, [array]) if !iteration.enumerate => Some(array.clone()),
             (None, _) => return None,
             _ => None,
         };
@@ -291,15 +302,21 @@ impl Lower<'_> {
         // Zero (one) in the arrays' element type: a generic `T` is inferred from it. Over a
         // range, a literal, which concrete floats allow.
         let start = match (iteration.arrays.first(), product) {
-            (Some(&array), _) => {
-                let a = placeholder(array, span);
+            (Some(array), _) => {
                 let constant = match product {
                     true => quote!(one_element),
                     false => quote!(zero_element),
                 };
+                let (part, reads) = match array.is_whole() {
+                    true => {
+                        let a = placeholder(array.base, span);
+                        (quote!(&#a[..]), vec![array.base])
+                    }
+                    false => array.tokens(span),
+                };
                 Rhs::Opaque(Opaque {
-                    tokens: quote!(::autodiff::__private::#constant(&#a[..])),
-                    reads: vec![array],
+                    tokens: quote!(::autodiff::__private::#constant(#part)),
+                    reads,
                     passive_result: true,
                     pure: true,
                     what: "a constant".into(),
@@ -317,20 +334,17 @@ impl Lower<'_> {
         Some(
             self.accumulate_over(iteration, start, span, |l, now, it, index| {
                 let add = |l: &mut Self, now: Operand| {
-                    let term = match (closure, element) {
+                    let term = match (closure, &element) {
                         (Some(c), _) => {
                             l.bind_iteration(&c.inputs[0], it, index);
                             l.expr(&c.body)
                         }
                         (None, Some(array)) => {
                             let index = l.real_index(it, index, span);
-                            let v = l.f.new_var("", span, Origin::Temp);
-                            l.f.body.push(Stmt::Let {
-                                dst: Some(v),
-                                rhs: Rhs::Index(array, vec![Operand::Var(index)]),
-                                span,
-                            });
-                            Operand::Var(v)
+                            match l.part_element(array, index, span) {
+                                Element::Value(v) => Operand::Var(v),
+                                Element::Row(_) => l.unsupported(m, "this sums rows of a nested array; sum their elements (`.map(|row| row.iter().sum::<f64>())`)"),
+                            }
                         }
                         (None, None) => Operand::Lit(0.0),
                     };
@@ -386,9 +400,13 @@ impl Lower<'_> {
             return None;
         }
         let iteration = self.iteration(&map.receiver)?;
-        let &[source] = iteration.arrays.as_slice() else {
+        let [source] = iteration.arrays.as_slice() else {
             return None;
         };
+        if !source.is_whole() {
+            return None;
+        }
+        let source = source.base;
         if iteration.reversed || iteration.narrowed || self.f.vars[source].shape.len() != 1 {
             return None;
         }
@@ -475,9 +493,13 @@ impl Lower<'_> {
             _ => return None,
         };
         let mut iteration = self.iteration(&m.receiver)?;
-        let &[array] = iteration.arrays.as_slice() else {
+        let [array] = iteration.arrays.as_slice() else {
             return None;
         };
+        if !array.is_whole() || self.f.vars[array.base].shape.len() != 1 {
+            return None;
+        }
+        let array = array.base;
         if iteration.enumerate || iteration.inclusive || iteration.stride.is_some() {
             return None;
         }
@@ -615,6 +637,9 @@ impl Lower<'_> {
             Expr::Path(p) => format!("the call of `{}`", path_name(&p.path)),
             _ => "this call".to_string(),
         };
+        if let Some(done) = self.call_with_output(c) {
+            return done;
+        }
         if let Some(kept) = self.call_through_mut(e, &args, &what) {
             return kept;
         }
@@ -678,6 +703,9 @@ impl Lower<'_> {
     }
 
     pub(super) fn call_arg(&mut self, a: &Expr) -> CallArg {
+        if let Some(part) = self.part_arg(a) {
+            return part;
+        }
         match strip_parens(a) {
             // Without this, the `&mut` was dropped and rustc reported a mismatched type, with
             // an invalid suggestion, at the array's declaration.
@@ -689,15 +717,21 @@ impl Lower<'_> {
                 CallArg {
                     value: self.expr(&r.expr),
                     by_ref: true,
+                    view: None,
+                    out: false,
                 }
             }
             Expr::Reference(r) if r.mutability.is_none() => CallArg {
                 value: self.expr(&r.expr),
                 by_ref: true,
+                view: None,
+                out: false,
             },
             other => CallArg {
                 value: self.expr(other),
                 by_ref: false,
+                view: None,
+                out: false,
             },
         }
     }
@@ -912,6 +946,15 @@ impl Lower<'_> {
                         );
                     }
                     match self.lookup(&name) {
+                        Some(v)
+                            if !after_dot_or_path
+                                && !before_path_or_call
+                                && self.views.contains_key(&v) =>
+                        {
+                            let (tokens, read) = self.views[&v].tokens(ident.span());
+                            reads.extend(read);
+                            out.extend(tokens);
+                        }
                         Some(v) if !after_dot_or_path && !before_path_or_call => {
                             reads.push(v);
                             out.push(TokenTree::Ident(placeholder(v, ident.span())));

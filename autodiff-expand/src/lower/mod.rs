@@ -5,8 +5,8 @@
 //! at its span, with a sentence saying what to write instead.
 use crate::ctxt::Ctxt;
 use crate::ir::{
-    Binary, Call, CallArg, Function, Level, Op, Opaque, Operand, Origin, Rhs, Stmt, TensorOp,
-    Unary, VarId,
+    ArgView, Binary, Call, CallArg, Function, Level, Op, Opaque, Operand, Origin, Rhs, Stmt,
+    TensorOp, Unary, VarId,
 };
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
@@ -16,12 +16,17 @@ mod control;
 mod expr;
 mod in_place;
 mod matching;
+mod outputs;
+mod views;
+
+pub use outputs::{keep_passive_output_calls, pure_form, restore};
 
 pub(crate) use expr::vec_repeat;
 
 pub(crate) use crate::ir::CALL_RESULT_INDEXED;
 
 use control::*;
+use views::{Chunking, Element, View};
 // The type classifiers and placeholders live below every pass (`types`, `ir`); re-exported
 // so the lowering code keeps calling them by their short names.
 pub use crate::ir::{placeholder, placeholder_var};
@@ -112,6 +117,7 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         closures: HashMap::new(),
         elements: HashSet::new(),
         collected: HashSet::new(),
+        views: HashMap::new(),
     };
     check_signature(cx, &item.sig);
     let generic = item.sig.generics.type_params().next().is_some();
@@ -233,6 +239,9 @@ struct Lower<'a> {
     /// Arrays made by `collect` and written element by element: locations whatever their
     /// binding says.
     collected: HashSet<VarId>,
+    /// Names bound to part of an array (`let t = &x[a..b];`, a row, a window): each read
+    /// is an element of the array.
+    views: HashMap<VarId, View>,
 }
 
 #[derive(Clone)]
@@ -291,7 +300,7 @@ impl Lower<'_> {
                         if let Some(m) = &r.mutability {
                             self.cx.error_spanned_by(
                                 m,
-                                "`&mut` parameters (outputs written through a reference) are not supported; return the value instead",
+                                "a `&mut` output parameter is supported in a function that has no return value and no other `&mut` parameter (`fn forces(q: &[f64], f: &mut [f64])`), of a float or a one-level array of floats; return the value instead, or move the rest into another function",
                             );
                         }
                     }
@@ -610,6 +619,9 @@ impl Lower<'_> {
                 if written_here && self.hoist_array(&pi.ident, expr, ty) {
                     return;
                 }
+                if pi.mutability.is_none() && self.bind_part(&pi.ident, expr) {
+                    return;
+                }
                 let value = self.expr(expr);
                 self.define(&pi.ident, value, ty.cloned(), pi.mutability.is_some(), true);
             }
@@ -629,6 +641,7 @@ impl Lower<'_> {
                     }
                 }
                 Expr::If(_) | Expr::Match(_) => self.bind_branch_tuple(pt, expr, ty),
+                _ if self.bind_split(pt, expr) => {}
                 _ => self.bind_call_outputs(pt, expr, ty),
             },
             Pat::Slice(ps) => self.bind_elements(ps, expr),
@@ -1021,6 +1034,15 @@ impl Lower<'_> {
     /// `a[i][j]` on an array variable: the array and the lowered indices.
     fn place(&mut self, e: &Expr) -> Option<(VarId, Vec<Operand>)> {
         match strip_parens(e) {
+            // An element of a part: of the array it is part of.
+            Expr::Index(i) if self.view_named(&i.expr).is_some() => {
+                let view = self.view_named(&i.expr).expect("checked");
+                let at = self.expr(&i.index);
+                let at = self.offset(&view.start, at, e.span());
+                let mut index = view.prefix;
+                index.push(at);
+                Some((view.base, index))
+            }
             Expr::Index(i) => {
                 let (array, mut index) = self.place(&i.expr)?;
                 index.push(self.expr(&i.index));

@@ -324,6 +324,14 @@ impl Rev<'_> {
                         b.vars[g].tensor = b.vars[a].tensor;
                     }
                     match self.acc[a].filter(|_| self.vars[a].is_array()) {
+                        // Part of the array (`&x[a..b]`, `&rows[k]`): into that part.
+                        Some(acc) if arg.view.is_some() => {
+                            let view = arg.view.as_ref().expect("checked");
+                            if let Some(g) = grad.var() {
+                                self.vars[g].shape = vec![crate::ir::Level::Dynamic];
+                                out.push(add_into_part(&mut self.vars, acc, view, g, span));
+                            }
+                        }
                         Some(acc) => out.push(Stmt::Let {
                             dst: None,
                             rhs: Rhs::AddInto(acc, grad),
@@ -551,6 +559,53 @@ pub(super) fn move_adjoint(
         span,
     });
     over_indices(from, k, len, body, span)
+}
+
+/// `acc[i][s + k] += g[k]` for every `k` of `g`: a call's gradient of part of an array
+/// (`&x[s..e]`, the row `&x[i]`) added into that part of the array's adjoint.
+fn add_into_part(
+    vars: &mut Vec<Var>,
+    acc: VarId,
+    view: &crate::ir::ArgView,
+    g: VarId,
+    span: Span,
+) -> Stmt {
+    let k = fresh(vars, "k", span, Origin::Temp);
+    let len = fresh(vars, "len", span, Origin::Temp);
+    let element = fresh(vars, "element", span, Origin::Temp);
+    let mut body = vec![Stmt::Let {
+        dst: Some(element),
+        rhs: Rhs::Index(g, vec![Operand::Var(k)]),
+        span,
+    }];
+    let mut index = view.index.clone();
+    index.push(match &view.range {
+        None => Operand::Var(k),
+        Some((start, _)) => {
+            let at = fresh(vars, "at", span, Origin::Temp);
+            let (s, kk) = (start.tokens(span), crate::ir::placeholder(k, span));
+            body.push(Stmt::Let {
+                dst: Some(at),
+                rhs: Rhs::Opaque(crate::ir::Opaque {
+                    tokens: quote::quote!(#s + #kk),
+                    reads: start.var().into_iter().chain([k]).collect(),
+                    passive_result: true,
+                    pure: true,
+                    what: "an index".into(),
+                }),
+                span,
+            });
+            Operand::Var(at)
+        }
+    });
+    body.push(Stmt::Store {
+        array: acc,
+        index,
+        value: Operand::Var(element),
+        accumulate: true,
+        span,
+    });
+    over_indices(g, k, len, body, span)
 }
 
 /// Arithmetic with a tensor operand, where operands may have different shapes (the ops the
