@@ -62,6 +62,9 @@ impl Lower<'_> {
             Expr::Index(ix) => match self.place(e) {
                 Some((array, index)) => {
                     let v = self.f.new_var("", span, Origin::Temp);
+                    let element = crate::ir::tensor_element(&self.f.vars, array, index.len());
+                    self.f.vars[v].tensor = element;
+                    self.f.vars[v].reference = element;
                     self.f.body.push(Stmt::Let {
                         dst: Some(v),
                         rhs: Rhs::Index(array, index),

@@ -25,7 +25,7 @@ use control::*;
 // The type classifiers and placeholders live below every pass (`types`, `ir`); re-exported
 // so the lowering code keeps calling them by their short names.
 pub use crate::ir::{placeholder, placeholder_var};
-pub use crate::types::{is_tensor_type, kind_of, shape_of, vec_element, Kind};
+pub use crate::types::{holds_tensors, is_tensor_type, kind_of, shape_of, vec_element, Kind};
 pub(crate) use matching::MATCH_BINDING;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, FnArg, Pat, ReturnType, Type, UnOp};
@@ -283,7 +283,7 @@ impl Lower<'_> {
                         .f
                         .new_var(ident.to_string(), ident.span(), Origin::Param(index));
                     self.f.vars[var].shape = shape_of(&pt.ty);
-                    self.f.vars[var].tensor = is_tensor_type(&pt.ty);
+                    self.f.vars[var].tensor = holds_tensors(&pt.ty);
                     self.f.vars[var].reference = matches!(&*pt.ty, Type::Reference(_));
                     self.f.params.push(var);
                     self.bind(&ident, var);
@@ -564,7 +564,7 @@ impl Lower<'_> {
                 info.ty = ty.map(ToTokens::to_token_stream);
                 if let Some(ty) = ty {
                     info.shape = shape_of(ty);
-                    info.tensor = is_tensor_type(ty);
+                    info.tensor = holds_tensors(ty);
                 }
                 self.f.body.push(Stmt::Let {
                     dst: Some(v),
@@ -834,7 +834,7 @@ impl Lower<'_> {
             if info.shape.is_empty() {
                 info.shape = shape_of(ty);
             }
-            info.tensor |= is_tensor_type(ty);
+            info.tensor |= holds_tensors(ty);
         }
         if location && info.is_array() && self.nested > 0 && !self.hoisted_arrays.contains(&var) {
             self.cx.error_spanned_by(
