@@ -111,7 +111,12 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         collected: HashSet::new(),
     };
     check_signature(cx, &item.sig);
-    let generic = item.sig.generics.type_params().next().is_some();
+    // A method of `impl<T: Float> Model<T>` is generic in a type parameter the function does
+    // not declare: its float output names it (`-> T`), so rule constants take its type.
+    let impl_generic = matches!(&item.sig.output, ReturnType::Type(_, ty)
+        if matches!(&**ty, Type::Path(p) if p.qself.is_none()
+            && p.path.get_ident().is_some_and(|i| i != "f32" && i != "f64" && i.to_string().starts_with(|c: char| c.is_ascii_uppercase()) && i != "Self")));
+    let generic = item.sig.generics.type_params().next().is_some() || impl_generic;
     let type_params: Vec<String> = item
         .sig
         .generics

@@ -13,7 +13,10 @@
 //! `stop = [self.n]` makes a field passive whatever its use.
 use crate::args::{self, Config, Unconnected};
 use crate::ctxt::Ctxt;
-use proc_macro2::{Delimiter, Group, Ident, Spacing, TokenStream, TokenTree};
+mod scan;
+
+use proc_macro2::{Delimiter, Ident, TokenStream};
+use scan::{depth, is_prefix, same_path, Base, Read, Replacement, Seg, Use};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::{FnArg, ItemFn, Pat, ReturnType, Type};
 
@@ -33,26 +36,22 @@ struct StructParam {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Role {
-    Array,
+    /// A float: the hidden parameter is `F` (`&[F]` for the fields of elements).
     Scalar,
+    /// A float array (`Vec<F>`, `[F; N]`): `&[F]`.
+    Array,
+    /// A tensor: `&Tensor<F>`.
+    Tensor,
+    /// Read as written, without a derivative: sizes, flags, names, stopped fields.
     Passive,
 }
 
 struct Field {
-    /// `["w"]`, `["layer", "w"]`.
-    path: Vec<Ident>,
+    /// `w`; `layer`, `w`; `layers`, element, `w`.
+    path: Vec<Seg>,
     role: Role,
-    /// The hidden function's parameter for it: `__self__w`.
+    /// The hidden function's parameter for it: `__self__w`, `__self__layers__at__w`.
     param: Ident,
-}
-
-/// Evidence of a field's type, one per read.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Use {
-    Array,
-    Int,
-    Float,
-    Neutral,
 }
 
 /// Whether `wrt` names a struct (`self`, or a parameter of a struct type); `None`: the
@@ -227,47 +226,21 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
         ));
     }
     let body = function.block.to_token_stream();
-    for s in &mut structs {
-        let mut uses: Vec<(Vec<Ident>, Use)> = Vec::new();
-        collect(&cx, body.clone(), &s.base, Delimiter::None, &mut uses);
-        let mut fields: Vec<Field> = Vec::new();
-        for (path, _) in &uses {
-            if fields.iter().any(|f| same_path(&f.path, path)) {
-                continue;
-            }
-            let evidence: Vec<Use> = uses
-                .iter()
-                .filter(|(p, _)| same_path(p, path))
-                .map(|(_, u)| *u)
-                .collect();
-            let names: Vec<String> = path.iter().map(ToString::to_string).collect();
-            let role = if stopped
-                .iter()
-                .any(|(b, p)| s.base == b.as_str() && *p == names)
-            {
-                Role::Passive
-            } else if evidence.contains(&Use::Array) {
-                Role::Array
-            } else if evidence.contains(&Use::Int) {
-                Role::Passive
-            } else if evidence.contains(&Use::Float) {
-                Role::Scalar
-            } else {
-                Role::Passive
-            };
-            let param = format_ident!(
-                "__{}__{}",
-                s.base.to_string(),
-                names.join("__"),
-                span = s.base.span()
-            );
-            fields.push(Field {
-                path: path.clone(),
-                role,
-                param,
-            });
-        }
-        s.fields = fields;
+    let bases: Vec<Base> = structs
+        .iter()
+        .enumerate()
+        .map(|(k, s)| Base {
+            ident: s.base.clone(),
+            owner: k,
+            prefix: Vec::new(),
+            prefix_index: Vec::new(),
+            passive: passive_ident(&s.base).to_token_stream(),
+        })
+        .collect();
+    let mut reads: Vec<Read> = Vec::new();
+    scan::collect(&cx, body.clone(), &bases, Delimiter::None, None, &mut reads);
+    for (k, s) in structs.iter_mut().enumerate() {
+        s.fields = fields_of(&cx, s, k, &reads, &stopped);
     }
     cx.check()?;
     let cx = Ctxt::new();
@@ -284,11 +257,8 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
             let ty = &s.ty;
             inner_inputs.push(quote!(#passive: &#ty));
             for f in differentiated(s) {
-                let p = &f.param;
-                inner_inputs.push(match f.role {
-                    Role::Array => quote!(#p: &[#float]),
-                    _ => quote!(#p: #float),
-                });
+                let (p, ty) = (&f.param, param_type(f, &float));
+                inner_inputs.push(quote!(#p: #ty));
             }
             continue;
         }
@@ -340,7 +310,14 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
         }
     }
     cx.check()?;
-    let rewritten = rewrite(body, &structs);
+    let replace = |owner: usize, path: &[Seg]| {
+        let f = differentiated(&structs[owner]).find(|f| same_path(&f.path, path))?;
+        Some(Replacement {
+            param: f.param.clone(),
+            drop_borrow: depth(&f.path) == 0 && f.role != Role::Scalar,
+        })
+    };
+    let rewritten = scan::rewrite(body, &bases, &replace);
     let block: syn::Block = syn::parse2(rewritten)?;
     let generics = &function.sig.generics;
     let where_clause = &generics.where_clause;
@@ -396,11 +373,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
                 quote!(&#base)
             });
             for f in differentiated(s) {
-                let path = &f.path;
-                args.push(match f.role {
-                    Role::Array => quote!(&#base #(.#path)*),
-                    _ => quote!(#base #(.#path)*),
-                });
+                args.push(gather(quote!(#base), f));
             }
         } else if let FnArg::Typed(pt) = arg {
             if let Pat::Ident(pi) = &*pt.pat {
@@ -416,11 +389,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
             let ty = &s.ty;
             tangent_inputs.push(quote!(#tangent: &#ty));
             for f in differentiated(s) {
-                let path = &f.path;
-                tangent_args.push(match f.role {
-                    Role::Array => quote!(&#tangent #(.#path)*),
-                    _ => quote!(#tangent #(.#path)*),
-                });
+                tangent_args.push(gather(quote!(#tangent), f));
             }
         } else if let Some(ty) = function.sig.inputs.iter().find_map(|arg| match arg {
             FnArg::Typed(pt) => match &*pt.pat {
@@ -456,11 +425,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
                 let gi = format_ident!("__g{}", next);
                 next += 1;
                 grads.push(gi.clone());
-                let path = &f.path;
-                pack.push(match f.role {
-                    Role::Array => quote!(#private::set_leaf(&mut #g #(.#path)*, &#gi);),
-                    _ => quote!(#g #(.#path)* = #gi;),
-                });
+                pack.push(scatter(quote!(#g), &f.path, quote!(#gi), f.role));
             }
             results.push(quote!(#g));
         } else {
@@ -597,200 +562,185 @@ fn plain_grad_type(ty: &Type) -> Option<TokenStream> {
     }
 }
 
-fn same_path(a: &[Ident], b: &[Ident]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
-}
-
-fn is_punct(t: Option<&TokenTree>, c: char) -> bool {
-    matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c)
-}
-
-fn is_ident(t: Option<&TokenTree>, name: &str) -> bool {
-    matches!(t, Some(TokenTree::Ident(i)) if i == name)
-}
-
-/// A read of `base` at `i`: the field path and the index after it; `None` if `base` is not
-/// read there (a field named like it, a path segment, a range `..`).
-fn occurrence(toks: &[TokenTree], i: usize, base: &Ident) -> Option<(Vec<Ident>, usize)> {
-    match &toks[i] {
-        TokenTree::Ident(id) if id == base => {}
-        _ => return None,
-    }
-    let range = i > 1
-        && matches!(toks.get(i - 2), Some(TokenTree::Punct(p)) if p.as_char() == '.' && p.spacing() == Spacing::Joint);
-    if i > 0 && ((is_punct(toks.get(i - 1), '.') && !range) || is_punct(toks.get(i - 1), ':')) {
-        return None;
-    }
-    let mut path = Vec::new();
-    let mut k = i + 1;
-    loop {
-        let dot = matches!(toks.get(k), Some(TokenTree::Punct(p)) if p.as_char() == '.' && p.spacing() == Spacing::Alone);
-        if !dot {
-            break;
-        }
-        let segment = match toks.get(k + 1) {
-            Some(TokenTree::Ident(id)) => id.clone(),
-            Some(TokenTree::Literal(l)) if l.to_string().chars().all(|c| c.is_ascii_digit()) => {
-                Ident::new(&format!("_{l}"), l.span())
-            }
-            _ => break,
-        };
-        // A method call (`.len()`, `.iter()`, `.exp()`, `::<..>`) ends the path.
-        let call = matches!(toks.get(k + 2), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
-            || is_punct(toks.get(k + 2), ':');
-        if call {
-            break;
-        }
-        if segment.to_string().starts_with('_')
-            && toks
-                .get(k + 1)
-                .is_some_and(|t| matches!(t, TokenTree::Literal(_)))
-        {
-            // Tuple fields: not supported (the field path is an identifier in the code
-            // written back).
-            return Some((Vec::new(), usize::MAX));
-        }
-        path.push(segment);
-        k += 2;
-    }
-    Some((path, k))
-}
-
-fn collect(
+/// The fields of struct `k` the body reads, each with its role (from the evidence of all
+/// its reads, and `stop`).
+fn fields_of(
     cx: &Ctxt,
-    tokens: TokenStream,
-    base: &Ident,
-    delim: Delimiter,
-    uses: &mut Vec<(Vec<Ident>, Use)>,
-) {
-    let toks: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut i = 0;
-    while i < toks.len() {
-        if let TokenTree::Group(g) = &toks[i] {
-            collect(cx, g.stream(), base, g.delimiter(), uses);
-            i += 1;
-            continue;
-        }
-        let Some((path, end)) = occurrence(&toks, i, base) else {
-            i += 1;
-            continue;
-        };
-        if end == usize::MAX {
-            cx.error_spanned_by(
-                &toks[i],
-                format!("tuple fields of `{base}` are not differentiated yet; name the field"),
-            );
-            return;
-        }
-        if path.is_empty() {
-            let what = if is_punct(toks.get(end), '.') {
-                format!("a method of `{base}` is called here; with `{base}` in `wrt` the body reads `{base}` through its fields (`{base}.w[i]`, `{base}.b`), not yet through its methods: write the method's body here, or call a differentiated function with the fields (`f(&{base}.w)`)")
-            } else {
-                format!("`{base}` is used whole here; with `{base}` in `wrt` the body reads it through its fields (`{base}.w[i]`, `{base}.b`), not yet whole (passed to a call, bound, returned)")
-            };
-            cx.error_spanned_by(&toks[i], what);
-            i = end;
-            continue;
-        }
-        let after = toks.get(end);
-        let indexed =
-            matches!(after, Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Bracket);
-        if let (true, true, Some(TokenTree::Ident(field))) =
-            (indexed, is_punct(toks.get(end + 1), '.'), toks.get(end + 2))
-        {
-            let call = matches!(toks.get(end + 3), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
-            if !call {
-                cx.error_spanned_by(
-                    field,
-                    format!("a field of an indexed element (`{base}.layers[l].w`) is not differentiated yet; read fields of `{base}` directly (`{base}.w[i]`, `{base}.layer.w[i]`)"),
-                );
+    s: &StructParam,
+    k: usize,
+    reads: &[Read],
+    stopped: &[(String, Vec<String>)],
+) -> Vec<Field> {
+    let mine: Vec<&Read> = reads.iter().filter(|r| r.owner == k).collect();
+    let mut fields: Vec<Field> = Vec::new();
+    let mut reported: Vec<usize> = Vec::new();
+    for (n, r) in mine.iter().enumerate() {
+        // A path that leads on to fields is a struct (or a collection of them): read whole
+        // as a value, it has no parameter to become.
+        let valued = !matches!(r.evidence, Use::Neutral | Use::Int);
+        if valued && mine.iter().any(|o| is_prefix(&r.path, &o.path)) {
+            if !reported.contains(&n) {
+                reported.push(n);
+                let shown = show(&s.base, &r.path);
+                let what = if r.indexed {
+                    format!("an element of `{shown}` is used whole here; with `{}` in `wrt` the body reads the fields of its elements (`{shown}[i].w`), not yet the elements whole (passed to a call, bound)", s.base)
+                } else {
+                    format!("`{shown}` is a struct used whole here; with `{}` in `wrt` the body reads its fields (`{shown}.w`), not yet the struct whole (passed to a call, bound)", s.base)
+                };
+                cx.error_spanned_by(&r.at, what);
             }
+            continue;
         }
-        let method = if is_punct(after, '.') {
-            match toks.get(end + 1) {
-                Some(TokenTree::Ident(m)) => Some(m.to_string()),
-                _ => None,
-            }
-        } else {
-            None
-        };
-        let borrowed = i > 0
-            && is_punct(toks.get(i - 1), '&')
-            && !(i > 1
-                && matches!(toks.get(i - 2), Some(TokenTree::Punct(p)) if p.as_char() == '&' && p.spacing() == Spacing::Joint));
-        let range_before =
-            i > 1 && is_punct(toks.get(i - 1), '.') && is_punct(toks.get(i - 2), '.');
-        let range_before_eq =
-            i > 2 && is_punct(toks.get(i - 1), '=') && is_punct(toks.get(i - 2), '.');
-        let range_after = is_punct(after, '.') && is_punct(toks.get(end + 1), '.');
-        let repeat_len = delim == Delimiter::Bracket && i > 0 && is_punct(toks.get(i - 1), ';');
-        let sole_index = delim == Delimiter::Bracket && i == 0 && end == toks.len();
-        let evidence = if indexed || borrowed || method.as_deref() == Some("iter") {
-            Use::Array
-        } else if range_before
-            || range_before_eq
-            || range_after
-            || is_ident(after, "as")
-            || repeat_len
-            || sole_index
+        if fields.iter().any(|f| same_path(&f.path, &r.path)) {
+            continue;
+        }
+        let evidence: Vec<Use> = mine
+            .iter()
+            .filter(|o| same_path(&o.path, &r.path))
+            .map(|o| o.evidence)
+            .collect();
+        let names = scan::names(&r.path);
+        let role = if stopped
+            .iter()
+            .any(|(b, p)| s.base == b.as_str() && names.starts_with(p))
         {
-            Use::Int
-        } else if method.as_deref() == Some("len") {
-            Use::Neutral
+            Role::Passive
+        } else if evidence.contains(&Use::Tensor) {
+            Role::Tensor
+        } else if evidence.contains(&Use::Array) {
+            Role::Array
+        } else if evidence.contains(&Use::Int) {
+            Role::Passive
+        } else if evidence.contains(&Use::Float) {
+            Role::Scalar
         } else {
-            Use::Float
+            Role::Passive
         };
-        uses.push((path, evidence));
-        i = end;
+        let segments: Vec<String> = r
+            .path
+            .iter()
+            .map(|seg| match seg {
+                Seg::Field(m) => m.name.clone(),
+                Seg::Elem => "at".to_string(),
+            })
+            .collect();
+        let param = format_ident!(
+            "__{}__{}",
+            s.base.to_string(),
+            segments.join("__"),
+            span = s.base.span()
+        );
+        fields.push(Field {
+            path: r.path.clone(),
+            role,
+            param,
+        });
+    }
+    fields
+}
+
+/// `self.layers[..].w`, for messages.
+fn show(base: &Ident, path: &[Seg]) -> String {
+    let mut out = base.to_string();
+    for seg in path {
+        match seg {
+            Seg::Field(m) => {
+                out.push('.');
+                out.push_str(&m.name);
+            }
+            Seg::Elem => out.push_str("[l]"),
+        }
+    }
+    out
+}
+
+/// The hidden function's parameter type for a field: `F`, `&[F]`, `&Tensor<F>` for a field
+/// of the struct itself; one slice level (then `Vec`s) per element position on its path,
+/// `&[Tensor<F>]` for `self.layers[l].w`.
+fn param_type(f: &Field, float: &TokenStream) -> TokenStream {
+    let private = crate::emit::private();
+    let levels = depth(&f.path);
+    let leaf = match f.role {
+        Role::Array => quote!(::std::vec::Vec<#float>),
+        Role::Tensor => quote!(#private::Tensor<#float>),
+        _ => quote!(#float),
+    };
+    if levels == 0 {
+        return match f.role {
+            Role::Array => quote!(&[#float]),
+            Role::Tensor => quote!(&#private::Tensor<#float>),
+            _ => quote!(#float),
+        };
+    }
+    let mut ty = leaf;
+    for _ in 1..levels {
+        ty = quote!(::std::vec::Vec<#ty>);
+    }
+    quote!(&[#ty])
+}
+
+/// `root.a.b` for the fields of a path up to its first element position, and the rest.
+fn place(root: TokenStream, path: &[Seg]) -> (TokenStream, Option<&[Seg]>) {
+    let mut out = root;
+    for (n, seg) in path.iter().enumerate() {
+        match seg {
+            Seg::Field(m) => {
+                let m = m.tokens();
+                out = quote!(#out.#m);
+            }
+            Seg::Elem => return (out, Some(&path[n + 1..])),
+        }
+    }
+    (out, None)
+}
+
+/// The argument the wrappers pass for a field of `root` (the struct, or its tangent): a
+/// borrow of the field itself, or, through element positions, the fields of every element
+/// gathered into `Vec`s (copies: the hidden function takes arrays of floats and tensors).
+fn gather(root: TokenStream, f: &Field) -> TokenStream {
+    if depth(&f.path) == 0 {
+        let (place, _) = place(root, &f.path);
+        return match f.role {
+            Role::Scalar => place,
+            _ => quote!(&#place),
+        };
+    }
+    let inner = gathered(root, &f.path, f.role);
+    quote!(&#inner)
+}
+
+fn gathered(root: TokenStream, path: &[Seg], role: Role) -> TokenStream {
+    let (place, rest) = place(root, path);
+    match rest {
+        Some(rest) => {
+            let e = format_ident!("__ad_e");
+            let inner = gathered(quote!(#e), rest, role);
+            quote!((#place).iter().map(|#e| #inner).collect::<::std::vec::Vec<_>>())
+        }
+        None => match role {
+            Role::Array => quote!((#place).to_vec()),
+            Role::Tensor => quote!(::core::clone::Clone::clone(&#place)),
+            _ => place,
+        },
     }
 }
 
-/// The body with each differentiated field path replaced by its parameter and every other
-/// read of a struct by its passive `&` (`__self`).
-fn rewrite(tokens: TokenStream, structs: &[StructParam]) -> TokenStream {
-    let toks: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut out: Vec<TokenTree> = Vec::new();
-    let mut i = 0;
-    'outer: while i < toks.len() {
-        if let TokenTree::Group(g) = &toks[i] {
-            let mut ng = Group::new(g.delimiter(), rewrite(g.stream(), structs));
-            ng.set_span(g.span());
-            out.push(TokenTree::Group(ng));
-            i += 1;
-            continue;
+/// Writes the hidden function's gradient `grad` of a field into the struct gradient `root`.
+fn scatter(root: TokenStream, path: &[Seg], grad: TokenStream, role: Role) -> TokenStream {
+    let private = crate::emit::private();
+    let (place, rest) = place(root, path);
+    match rest {
+        Some(rest) => {
+            let (e, g) = (format_ident!("__ad_e"), format_ident!("__ad_g"));
+            let inner = scatter(quote!((*#e)), rest, quote!(#g), role);
+            quote!(for (#e, #g) in (#place).iter_mut().zip(#grad) { #inner })
         }
-        for s in structs {
-            let Some((path, end)) = occurrence(&toks, i, &s.base) else {
-                continue;
-            };
-            let field = s.fields.iter().find(|f| same_path(&f.path, &path));
-            match field {
-                Some(f) if f.role != Role::Passive => {
-                    let borrowed = i > 0
-                        && is_punct(toks.get(i - 1), '&')
-                        && !(i > 1
-                            && matches!(toks.get(i - 2), Some(TokenTree::Punct(p)) if p.as_char() == '&' && p.spacing() == Spacing::Joint));
-                    if borrowed && f.role == Role::Array {
-                        out.pop();
-                    }
-                    let mut p = f.param.clone();
-                    p.set_span(toks[i].span());
-                    out.push(TokenTree::Ident(p));
-                    i = end;
-                }
-                _ => {
-                    out.push(TokenTree::Ident(passive_ident(&s.base)));
-                    i += 1;
-                }
-            }
-            continue 'outer;
-        }
-        out.push(toks[i].clone());
-        i += 1;
+        None => match role {
+            Role::Array => quote!(#private::set_leaf(&mut #place, &#grad);),
+            _ => quote!(#place = #grad;),
+        },
     }
-    out.into_iter().collect()
 }
-
 #[cfg(test)]
 mod tests {
     /// The expansion's text (errors become `compile_error!`s in it).
@@ -810,11 +760,6 @@ mod tests {
                 "wrt = self",
                 "fn f(&mut self) -> f64 { self.b }",
                 "`&mut self` is not differentiated",
-            ),
-            (
-                "wrt = self",
-                "fn f(&self) -> f64 { self.0 }",
-                "tuple fields",
             ),
             ("wrt = self", "fn f(&self) -> f64 { g(self) }", "used whole"),
             (
@@ -844,8 +789,8 @@ mod tests {
             ),
             (
                 "wrt = m",
-                "fn f(m: &Mlp) -> f64 { m.layers[0].w[1] }",
-                "a field of an indexed element",
+                "fn f(m: &Mlp) -> f64 { g(&m.layers[0]) + m.layers[0].w[1] }",
+                "an element of `m.layers` is used whole",
             ),
         ];
         for (attr, function, message) in cases {

@@ -1,0 +1,286 @@
+//! Structs in `wrt` holding collections of structs and tensors: `self.layers[l].w[i]`,
+//! `for layer in self.layers.iter()` (and `&self.layers`, `.iter().enumerate()`),
+//! `self.layers.len()`, tuple fields, tensor fields (`self.w.matmul(..)`, `&self.b` in tensor
+//! arithmetic), `Vec`s of tensors (`m.layers[l].w`). Each against central finite differences
+//! of the original function and, for the generic model, dual numbers (num-dual, sharing no
+//! code with the macro).
+#![allow(clippy::needless_range_loop)]
+use autodiff::prelude::*;
+
+mod dual;
+use dual::D;
+
+mod models_support;
+use models_support::{check, close, finite_differences, flat};
+
+// ---- a generic model: a Vec of structs, a tuple field, loops over the layers ----
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Unit<T> {
+    w: Vec<T>,
+    b: T,
+}
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Stack<T> {
+    layers: Vec<Unit<T>>,
+    /// A tuple field: (scale, shift).
+    affine: (T, T),
+}
+
+impl<T: Float> Stack<T> {
+    #[differentiate(wrt = self)]
+    fn eval(&self, x: &[T]) -> T {
+        let mut acc = self.affine.1;
+        for layer in self.layers.iter() {
+            let mut s = layer.b;
+            for i in 0..x.len() {
+                s = s + layer.w[i] * x[i];
+            }
+            acc = acc * s.tanh() + layer.b * layer.w[0];
+        }
+        for l in 0..self.layers.len() {
+            acc = acc + self.layers[l].w[1] * self.layers[l].b * x[l];
+        }
+        for (l, layer) in self.layers.iter().enumerate() {
+            acc = acc + layer.w[l] * self.affine.0;
+        }
+        for layer in &self.layers {
+            acc = acc * (T::one() + layer.b * layer.b).ln();
+        }
+        (acc * self.affine.0).sin()
+    }
+}
+
+fn stack() -> Stack<f64> {
+    Stack {
+        layers: vec![
+            Unit {
+                w: vec![0.3, -0.7, 1.1],
+                b: 0.2,
+            },
+            Unit {
+                w: vec![-0.4, 0.5, 0.8],
+                b: -0.6,
+            },
+            Unit {
+                w: vec![0.9, 0.1, -0.3],
+                b: 0.45,
+            },
+        ],
+        affine: (1.3, -0.25),
+    }
+}
+
+/// `m` at dual numbers with leaf `k` (in visit order) seeded.
+fn seeded(m: &Stack<f64>, k: usize) -> Stack<D> {
+    let mut n = 0;
+    let mut next = |v: f64| {
+        let d = D::var(v, if n == k { 1.0 } else { 0.0 });
+        n += 1;
+        d
+    };
+    let layers = m
+        .layers
+        .iter()
+        .map(|u| {
+            let w = u.w.iter().map(|&v| next(v)).collect();
+            Unit { w, b: next(u.b) }
+        })
+        .collect();
+    let affine = (next(m.affine.0), next(m.affine.1));
+    Stack { layers, affine }
+}
+
+#[test]
+fn vec_of_structs_against_dual_numbers_and_finite_differences() {
+    let m = stack();
+    let x = [0.5, 1.5, -0.4];
+    let xd: Vec<D> = x.iter().map(|&v| D::cst(v)).collect();
+    let dual_grad: Vec<f64> = (0..m.num_scalars())
+        .map(|k| seeded(&m, k).eval(&xd).eps())
+        .collect();
+    assert!(dual_grad.iter().all(|g| g.abs() > 1e-6), "{dual_grad:?}");
+    let (value, g): (f64, Stack<f64>) = m.eval_grad(&x);
+    assert_eq!(value, m.eval(&x));
+    close(&flat(&g), &dual_grad, 1e-12);
+    check(
+        &m,
+        |m| m.eval(&x),
+        |m| m.eval_grad(&x),
+        |m, s| m.eval_vjp(&x, s),
+        |m, t| m.eval_jvp(&x, t),
+    );
+}
+
+// ---- a free function over `&Net` reading elements through an index ----
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Cell {
+    w: [f64; 2],
+    gain: f64,
+}
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Net {
+    cells: Vec<Cell>,
+    bias: Vec<f64>,
+}
+
+#[differentiate(wrt = [m, x])]
+fn net(m: &Net, x: f64) -> f64 {
+    let mut h = x;
+    let mut l = m.cells.len();
+    while l > 0 {
+        l -= 1;
+        let c = m.cells[l].w[0] * h + m.cells[l].w[1] * h * h;
+        h = (c * m.cells[l].gain).tanh() + m.bias[l];
+    }
+    h * h
+}
+
+#[test]
+fn elements_read_through_an_index_in_a_while_loop() {
+    let m = Net {
+        cells: vec![
+            Cell {
+                w: [0.4, -0.3],
+                gain: 1.2,
+            },
+            Cell {
+                w: [0.8, 0.2],
+                gain: -0.7,
+            },
+        ],
+        bias: vec![0.1, -0.2],
+    };
+    let x = 0.9;
+    let fd = finite_differences(&m, |m| net(m, x));
+    let fd_x = dual::finite_difference(|x| net(&m, x), x);
+    let (value, (g, gx)) = net_grad(&m, x);
+    assert_eq!(value, net(&m, x));
+    close(&flat(&g), &fd, 1e-6);
+    close(&[gx], &[fd_x], 1e-6);
+    let (_, (g, gx)) = net_vjp(&m, x, -1.5);
+    close(&flat(&g), &fd.iter().map(|v| -1.5 * v).collect::<Vec<_>>(), 1e-6);
+    close(&[gx], &[-1.5 * fd_x], 1e-6);
+    let mut t = m.zeros_like();
+    t.cells[1].w = [1.0, -2.0];
+    t.bias[0] = 0.5;
+    let (_, d) = net_jvp(&m, x, &t, 0.25);
+    let expected = fd[3] - 2.0 * fd[4] + 0.5 * fd[6] + 0.25 * fd_x;
+    close(&[d], &[expected], 1e-6);
+}
+
+// ---- tensor fields, and a Vec of layers holding tensors ----
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Dense {
+    w: Tensor<f64>,
+    b: Tensor<f64>,
+}
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Mlp {
+    layers: Vec<Dense>,
+}
+
+impl Mlp {
+    /// Mean squared error of a tanh network (the last layer linear).
+    #[differentiate(wrt = self)]
+    fn loss(&self, x: &Tensor<f64>, y: &Tensor<f64>) -> f64 {
+        let mut h = x.clone();
+        let last = self.layers.len() - 1;
+        for l in 0..last {
+            h = (h.matmul(&self.layers[l].w) + &self.layers[l].b).tanh();
+        }
+        let out = h.matmul(&self.layers[last].w) + &self.layers[last].b;
+        let err = out - y;
+        (&err * &err).mean()
+    }
+
+    /// The same network, written as a loop over the layers.
+    #[differentiate(wrt = self)]
+    fn loss_iter(&self, x: &Tensor<f64>, y: &Tensor<f64>) -> f64 {
+        let mut h = x.clone();
+        for layer in self.layers.iter() {
+            h = (h.matmul(&layer.w) + &layer.b).tanh();
+        }
+        let err = h - y;
+        (&err * &err).sum()
+    }
+}
+
+fn mlp() -> Mlp {
+    let t = |v: Vec<f64>, s: &[usize]| Tensor::from_vec(v, s);
+    Mlp {
+        layers: vec![
+            Dense {
+                w: t(vec![0.3, -0.5, 0.8, 0.1, -0.2, 0.7], &[2, 3]),
+                b: t(vec![0.05, -0.1, 0.2], &[1, 3]),
+            },
+            Dense {
+                w: t(vec![0.6, -0.4, 0.25, 0.9, -0.3, 0.15], &[3, 2]),
+                b: t(vec![-0.2, 0.3], &[1, 2]),
+            },
+        ],
+    }
+}
+
+#[test]
+fn vec_of_tensor_layers() {
+    let m = mlp();
+    let x = Tensor::from([[1.0, 0.5], [-0.5, 2.0], [0.3, -1.0], [0.0, 0.7]]);
+    let y = Tensor::from([[0.5, -0.5], [1.0, 0.0], [0.2, 0.1], [-0.3, 0.4]]);
+    check(
+        &m,
+        |m| m.loss(&x, &y),
+        |m| m.loss_grad(&x, &y),
+        |m, s| m.loss_vjp(&x, &y, s),
+        |m, t| m.loss_jvp(&x, &y, t),
+    );
+    check(
+        &m,
+        |m| m.loss_iter(&x, &y),
+        |m| m.loss_iter_grad(&x, &y),
+        |m, s| m.loss_iter_vjp(&x, &y, s),
+        |m, t| m.loss_iter_jvp(&x, &y, t),
+    );
+    // The gradient is an `Mlp` of the same shapes.
+    let (_, g) = m.loss_grad(&x, &y);
+    assert_eq!(g.layers[1].w.shape(), &[3, 2]);
+}
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Head {
+    w: Tensor<f64>,
+    b: Tensor<f64>,
+    temperature: f64,
+}
+
+impl Head {
+    /// Softmax cross-entropy with tensor fields at the top level and a scalar field.
+    #[differentiate(wrt = self)]
+    fn xent(&self, x: &Tensor<f64>, labels: &Tensor<f64>) -> f64 {
+        let logits = (x.matmul(&self.w) + &self.b) * self.temperature;
+        -(labels * logits.log_softmax(1)).sum_axis(1).mean() + self.temperature * self.w.square().sum()
+    }
+}
+
+#[test]
+fn tensor_fields_of_the_struct_itself() {
+    let m = Head {
+        w: Tensor::from([[0.2, -0.4, 0.6], [0.9, 0.1, -0.3]]),
+        b: Tensor::from([[0.1, 0.0, -0.1]]),
+        temperature: 1.4,
+    };
+    let x = Tensor::from([[1.0, 0.5], [-0.5, 2.0], [0.3, -1.0]]);
+    let labels = Tensor::from([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]);
+    check(
+        &m,
+        |m| m.xent(&x, &labels),
+        |m| m.xent_grad(&x, &labels),
+        |m, s| m.xent_vjp(&x, &labels, s),
+        |m, t| m.xent_jvp(&x, &labels, t),
+    );
+}
