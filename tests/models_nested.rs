@@ -284,3 +284,76 @@ fn tensor_fields_of_the_struct_itself() {
         |m, t| m.xent_jvp(&x, &labels, t),
     );
 }
+
+// ---- the training loop as written: `opt.minimize(&mut model, |m| m.loss_grad(&batch))` ----
+
+/// A batch in a struct that is not differentiated: its tensors are borrowed (`&batch.y`)
+/// or copied (`batch.x.clone()`) as written.
+struct Batch {
+    x: Tensor<f64>,
+    y: Tensor<f64>,
+}
+
+impl Mlp {
+    #[differentiate(wrt = self)]
+    fn batch_loss(&self, batch: &Batch) -> f64 {
+        let mut h: Tensor<f64> = batch.x.clone();
+        for (l, layer) in self.layers.iter().enumerate() {
+            let z = h.matmul(&layer.w) + &layer.b;
+            h = z.tanh() * (l as f64 + 1.0);
+        }
+        let err = h - &batch.y;
+        (&err * &err).mean()
+    }
+}
+
+fn batch() -> Batch {
+    Batch {
+        x: Tensor::from([[1.0, 0.5], [-0.5, 2.0], [0.3, -1.0], [0.0, 0.7]]),
+        y: Tensor::from([[0.5, -0.5], [1.0, 0.0], [0.2, 0.1], [-0.3, 0.4]]),
+    }
+}
+
+#[test]
+fn a_batch_struct_beside_the_model() {
+    let (m, b) = (mlp(), batch());
+    check(
+        &m,
+        |m| m.batch_loss(&b),
+        |m| m.batch_loss_grad(&b),
+        |m, s| m.batch_loss_vjp(&b, s),
+        |m, t| m.batch_loss_jvp(&b, t),
+    );
+}
+
+fn minimized(opt: &mut impl Optimizer<f64>, steps: usize) -> (f64, f64) {
+    let batch = batch();
+    let mut model = mlp();
+    let first = model.batch_loss(&batch);
+    for _ in 0..steps {
+        opt.minimize(&mut model, |m| m.batch_loss_grad(&batch));
+    }
+    (first, model.batch_loss(&batch))
+}
+
+#[test]
+fn every_optimizer_minimizes_a_struct_model() {
+    let runs = [
+        ("GradientDescent", minimized(&mut GradientDescent::new(0.1), 300)),
+        ("Momentum", minimized(&mut Momentum::new(0.05, 0.9), 300)),
+        (
+            "Momentum (Nesterov)",
+            minimized(&mut Momentum::new(0.05, 0.9).nesterov(true), 300),
+        ),
+        ("Adam", minimized(&mut Adam::new(0.02), 300)),
+        ("Adagrad", minimized(&mut Adagrad::new(0.1), 300)),
+        ("RmsProp", minimized(&mut RmsProp::new(0.01), 300)),
+        (
+            "RmsProp (centered)",
+            minimized(&mut RmsProp::new(0.01).centered(true), 300),
+        ),
+    ];
+    for (name, (first, last)) in runs {
+        assert!(last < 0.5 * first, "{name}: {first} -> {last}");
+    }
+}

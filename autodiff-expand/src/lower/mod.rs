@@ -829,6 +829,13 @@ impl Lower<'_> {
         if value_var.is_some_and(|v| self.elements.contains(&v)) {
             self.elements.insert(var);
         }
+        // `let h: Tensor<f64> = batch.x.clone();`: the value kept as written is the tensor
+        // the type says (so it is cloned, not moved, where it is read again).
+        if let (Some(ty), Some(x)) = (&ty, value_var) {
+            if holds_tensors(ty) && self.f.vars[x].origin == Origin::Temp && !self.f.vars[x].is_array() {
+                self.f.vars[x].tensor = true;
+            }
+        }
         let info = &mut self.f.vars[var];
         info.name = ident.to_string();
         info.span = ident.span();
