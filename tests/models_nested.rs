@@ -357,3 +357,75 @@ fn every_optimizer_minimizes_a_struct_model() {
         assert!(last < 0.5 * first, "{name}: {first} -> {last}");
     }
 }
+
+// ---- fields that hold no parameters: sizes, flags, names, enums ----
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Activation {
+    Tanh,
+    Sin,
+}
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Configured {
+    w: Vec<f64>,
+    /// Skipped by type: an integer, a flag, a name, a list of sizes.
+    n: usize,
+    residual: bool,
+    name: String,
+    sizes: Vec<usize>,
+    /// Skipped by attribute.
+    #[params(skip)]
+    activation: Activation,
+    b: f64,
+}
+
+impl Configured {
+    #[differentiate(wrt = self)]
+    fn eval(&self, x: &[f64]) -> f64 {
+        let m: usize = self.sizes[0];
+        let mut s = self.b * (self.name.len() as f64);
+        for i in 0..self.n {
+            let z = self.w[i] * x[i];
+            let a = match self.activation {
+                Activation::Tanh => z.tanh(),
+                Activation::Sin => z.sin(),
+            };
+            s += a * (m as f64);
+        }
+        if self.residual {
+            s += self.w[0];
+        }
+        s * s
+    }
+}
+
+#[test]
+fn sizes_flags_names_and_enums_are_passive() {
+    let mut m = Configured {
+        w: vec![0.3, -0.7, 1.1],
+        n: 2,
+        residual: true,
+        name: "abc".to_string(),
+        sizes: vec![2, 5],
+        activation: Activation::Tanh,
+        b: 0.2,
+    };
+    // Only w and b are leaves.
+    assert_eq!(m.leaf_lengths(), vec![3, 1]);
+    let x = [0.5, 1.5, -0.4];
+    for activation in [Activation::Tanh, Activation::Sin] {
+        m.activation = activation;
+        check(
+            &m,
+            |m| m.eval(&x),
+            |m| m.eval_grad(&x),
+            |m, s| m.eval_vjp(&x, s),
+            |m, t| m.eval_jvp(&x, t),
+        );
+    }
+    // The gradient keeps the model's sizes, flags and names (cloned).
+    let (_, g) = m.eval_grad(&x);
+    assert_eq!((g.n, g.residual, g.name.as_str()), (2, true, "abc"));
+    assert_eq!(g.w[2], 0.0, "w[2] is beyond n: never read");
+}

@@ -583,9 +583,9 @@ fn fields_of(
                 reported.push(n);
                 let shown = show(&s.base, &r.path);
                 let what = if r.indexed {
-                    format!("an element of `{shown}` is used whole here; with `{}` in `wrt` the body reads the fields of its elements (`{shown}[i].w`), not yet the elements whole (passed to a call, bound)", s.base)
+                    format!("an element of `{shown}` is used whole here, which is not differentiated yet (with `{}` in `wrt` the body reads the fields of its elements); read or pass its fields instead (`{shown}[i].w`, `f(&{shown}[i].w)`)", s.base)
                 } else {
-                    format!("`{shown}` is a struct used whole here; with `{}` in `wrt` the body reads its fields (`{shown}.w`), not yet the struct whole (passed to a call, bound)", s.base)
+                    format!("`{shown}` is a struct used whole here, which is not differentiated yet (with `{}` in `wrt` the body reads its fields); read or pass its fields instead (`{shown}.w`, `f(&{shown}.w)`)", s.base)
                 };
                 cx.error_spanned_by(&r.at, what);
             }

@@ -108,8 +108,8 @@ pub(super) struct Read {
     pub owner: usize,
     pub path: Vec<Seg>,
     pub evidence: Use,
-    /// Where it is, for errors.
-    pub at: TokenTree,
+    /// Where it is (the path, with the index after it), for errors.
+    pub at: TokenStream,
     /// The path is followed by `[..]` (an element of it is read).
     pub indexed: bool,
 }
@@ -462,7 +462,10 @@ pub(super) fn collect(
             owner: base.owner,
             path: full,
             evidence,
-            at: toks[i].clone(),
+            at: toks[i..(end + usize::from(is_group(toks.get(end), Delimiter::Bracket))).min(toks.len())]
+                .iter()
+                .cloned()
+                .collect(),
             indexed: is_group(toks.get(end), Delimiter::Bracket),
         });
         i = end;
@@ -512,20 +515,64 @@ fn evidence(toks: &[TokenTree], i: usize, end: usize, delim: Delimiter, call: Op
     if borrowed && (arithmetic(before) || arithmetic(after)) {
         return Use::Tensor;
     }
+    // `self.sizes[0] as f64`, `let m: usize = self.sizes[k];`, `0..self.sizes[l]`: an
+    // integer array.
+    let integer_element = indexed && {
+        let next = toks.get(end + 1);
+        is_ident(next, "as")
+            || (is_punct(next, '.') && is_punct(toks.get(end + 2), '.'))
+            || typed_integer(toks, first_index(borrowed, i))
+            || range_before
+            || range_before_eq
+            || sole_index
+    };
+    if integer_element {
+        return Use::Int;
+    }
     if indexed || borrowed {
         return Use::Array;
     }
-    if range_before || range_before_eq || range_after || is_ident(after, "as") || repeat_len || sole_index {
+    let typed_integer = typed_integer(toks, first_index(borrowed, i));
+    if range_before
+        || range_before_eq
+        || range_after
+        || is_ident(after, "as")
+        || repeat_len
+        || sole_index
+        || typed_integer
+    {
         return Use::Int;
     }
     let condition = is_ident(before, "if") || is_ident(before, "while") || is_ident(before, "match")
         || is_punct(before, '!')
         || is_group(after, Delimiter::Brace);
-    let first = if borrowed { i - 1 } else { i };
+    let first = first_index(borrowed, i);
     if condition || comparison_before(toks, first) || comparison_at(toks, end) {
         return Use::Neutral;
     }
     Use::Float
+}
+
+const INTEGERS: &[&str] = &[
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+    "bool", "char",
+];
+
+/// `let k: usize = ` ends just before `first`.
+fn typed_integer(toks: &[TokenTree], first: usize) -> bool {
+    first > 2
+        && is_punct(toks.get(first - 1), '=')
+        && matches!(toks.get(first - 2), Some(TokenTree::Ident(t)) if INTEGERS.contains(&t.to_string().as_str()))
+        && is_punct(toks.get(first - 3), ':')
+}
+
+/// Where a read starts: at its borrow, if it has one.
+fn first_index(borrowed: bool, i: usize) -> usize {
+    if borrowed {
+        i - 1
+    } else {
+        i
+    }
 }
 
 /// How the rewritten body reads a differentiated field: its parameter, and whether a
