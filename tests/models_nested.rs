@@ -429,3 +429,101 @@ fn sizes_flags_names_and_enums_are_passive() {
     assert_eq!((g.n, g.residual, g.name.as_str()), (2, true, "abc"));
     assert_eq!(g.w[2], 0.0, "w[2] is beyond n: never read");
 }
+
+// ---- a tensor output: `f_vjp` takes a tensor seed ----
+
+impl Dense {
+    #[differentiate(wrt = self)]
+    fn forward(&self, x: &Tensor<f64>) -> Tensor<f64> {
+        (x.matmul(&self.w) + &self.b).tanh()
+    }
+}
+
+#[test]
+fn tensor_output_of_a_struct_method() {
+    let d = mlp().layers[0].clone();
+    let x = Tensor::from([[1.0, 0.5], [-0.5, 2.0]]);
+    let seed = Tensor::from([[1.0, -2.0, 0.5], [0.25, 1.5, -1.0]]);
+    // <seed, forward(d)> is a scalar function of d: its gradient is the vjp with `seed`.
+    let weighted = |d: &Dense| (&seed * d.forward(&x)).sum();
+    let fd = finite_differences(&d, weighted);
+    let (value, g) = d.forward_vjp(&x, seed.clone());
+    assert_eq!(value, d.forward(&x));
+    close(&flat(&g), &fd, 1e-6);
+    // f_grad seeds ones.
+    let ones = finite_differences(&d, |d| d.forward(&x).sum());
+    let (_, g) = d.forward_grad(&x);
+    close(&flat(&g), &ones, 1e-6);
+    // f_jvp: the tangent output, against the directional finite difference of each entry.
+    let mut t = d.zeros_like();
+    t.w = Tensor::from([[0.5, -1.0, 0.25], [1.0, 0.0, -0.5]]);
+    t.b = Tensor::from([0.1, 0.2, -0.3]);
+    let (_, dy) = d.forward_jvp(&x, &t);
+    let h = 1e-6;
+    let moved = |s: f64| {
+        let mut e = d.clone();
+        for (a, b) in e.w.as_mut_slice().iter_mut().zip(t.w.as_slice()) {
+            *a += s * b;
+        }
+        for (a, b) in e.b.as_mut_slice().iter_mut().zip(t.b.as_slice()) {
+            *a += s * b;
+        }
+        e.forward(&x)
+    };
+    let (up, down) = (moved(h), moved(-h));
+    let directional: Vec<f64> = up
+        .as_slice()
+        .iter()
+        .zip(down.as_slice())
+        .map(|(u, d)| (u - d) / (2.0 * h))
+        .collect();
+    close(dy.as_slice(), &directional, 1e-6);
+}
+
+// ---- `stop` of a nested struct and of a field of elements ----
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Coupled {
+    encoder: Unit<f64>,
+    layers: Vec<Unit<f64>>,
+    scale: f64,
+}
+
+impl Coupled {
+    #[differentiate(wrt = self, stop = [self.encoder, self.layers.b])]
+    fn eval(&self, x: f64) -> f64 {
+        let mut h = (self.encoder.w[0] * x + self.encoder.b).sin();
+        for layer in self.layers.iter() {
+            h = (layer.w[0] * h + layer.b).tanh() * self.scale;
+        }
+        h * h
+    }
+}
+
+#[test]
+fn stop_names_a_nested_struct_and_a_field_of_elements() {
+    let m = Coupled {
+        encoder: Unit {
+            w: vec![0.7],
+            b: 0.1,
+        },
+        layers: vec![
+            Unit {
+                w: vec![0.9],
+                b: -0.2,
+            },
+            Unit {
+                w: vec![-1.1],
+                b: 0.3,
+            },
+        ],
+        scale: 1.2,
+    };
+    let x = 0.4;
+    let fd = finite_differences(&m, |m| m.eval(x));
+    let (_, g) = m.eval_grad(x);
+    // Leaves: encoder.w, encoder.b, layers[0].w, .b, layers[1].w, .b, scale.
+    assert!(fd[0].abs() > 1e-3 && fd[3].abs() > 1e-3, "{fd:?}");
+    let expected = [0.0, 0.0, fd[2], 0.0, fd[4], 0.0, fd[6]];
+    close(&flat(&g), &expected, 1e-6);
+}

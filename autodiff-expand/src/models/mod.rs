@@ -147,21 +147,28 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
             "`unconnected = none` is not supported with a struct in `wrt`: the gradient is a struct, zero where nothing connects",
         );
     }
-    let float = match &function.sig.output {
-        ReturnType::Type(_, ty) if crate::types::is_scalar_path(ty) => ty.to_token_stream(),
+    // The output: a float, or a tensor (whose `f_grad` seeds ones, and whose `f_vjp` takes a
+    // tensor seed); `float` is the float type either way.
+    let (float, out) = match &function.sig.output {
+        ReturnType::Type(_, ty) if crate::types::is_scalar_path(ty) => {
+            (ty.to_token_stream(), ty.to_token_stream())
+        }
+        ReturnType::Type(_, ty) if crate::types::is_tensor_type(ty) && tensor_element(ty).is_some() => {
+            (tensor_element(ty).expect("checked"), ty.to_token_stream())
+        }
         ReturnType::Type(_, ty) => {
             cx.error_spanned_by(
                 ty,
-                "a gradient with respect to a struct needs one float output (`-> f64`, `-> T`)",
+                "a gradient with respect to a struct needs one float or tensor output (`-> f64`, `-> T`, `-> Tensor<f64>`)",
             );
-            quote!(f64)
+            (quote!(f64), quote!(f64))
         }
         ReturnType::Default => {
             cx.error_spanned_by(
                 &function.sig,
-                "a gradient with respect to a struct needs one float output (`-> f64`, `-> T`)",
+                "a gradient with respect to a struct needs one float or tensor output (`-> f64`, `-> T`, `-> Tensor<f64>`)",
             );
-            quote!(f64)
+            (quote!(f64), quote!(f64))
         }
     };
     // The structs in `wrt`, and the other entries.
@@ -493,21 +500,21 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
         #inner_tokens
         #[doc = #grad_doc]
         #[allow(dead_code, clippy::all)]
-        #vis fn #grad_name #generics_decl (#(#outer_inputs),*) -> (#float, #grad_ty) #where_clause {
+        #vis fn #grad_name #generics_decl (#(#outer_inputs),*) -> (#out, #grad_ty) #where_clause {
             let (__value, (#(#grads,)*)) = #inner_grad #turbofish (#(#args),*);
             #(#pack)*
             (__value, #result)
         }
         #[doc = #vjp_doc]
         #[allow(dead_code, clippy::all)]
-        #vis fn #vjp_name #generics_decl (#(#outer_inputs,)* seed: #float) -> (#float, #grad_ty) #where_clause {
+        #vis fn #vjp_name #generics_decl (#(#outer_inputs,)* seed: #out) -> (#out, #grad_ty) #where_clause {
             let (__value, (#(#grads,)*)) = #inner_vjp #turbofish (#(#args,)* seed);
             #(#pack)*
             (__value, #result)
         }
         #[doc = #jvp_doc]
         #[allow(dead_code, clippy::all)]
-        #vis fn #jvp_name #generics_decl (#(#outer_inputs,)* #(#tangent_inputs),*) -> (#float, #float) #where_clause {
+        #vis fn #jvp_name #generics_decl (#(#outer_inputs,)* #(#tangent_inputs),*) -> (#out, #out) #where_clause {
             #inner_jvp #turbofish (#(#args,)* #(#tangent_args),*)
         }
     })
@@ -516,6 +523,17 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
 /// A parameter that is not a name (already reported before the wrappers are written).
 fn unreachable_tokens() -> TokenStream {
     quote!(_: ())
+}
+
+/// `T` of `Tensor<T>`.
+fn tensor_element(ty: &Type) -> Option<TokenStream> {
+    let Type::Path(p) = ty else { return None };
+    match &p.path.segments.last()?.arguments {
+        syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => {
+            Some(a.args.to_token_stream())
+        }
+        _ => None,
+    }
 }
 
 /// `::<T, U>` for the function's own type parameters (none: nothing).
@@ -780,7 +798,7 @@ mod tests {
             (
                 "wrt = self",
                 "fn f(&self) -> Vec<f64> { vec![self.b] }",
-                "one float output",
+                "one float or tensor output",
             ),
             (
                 "wrt = self, unconnected = none",
