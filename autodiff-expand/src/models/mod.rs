@@ -32,6 +32,10 @@ struct StructParam {
     by_ref: bool,
     /// Differentiated fields, in order of first use.
     fields: Vec<Field>,
+    /// The body calls methods of it (`self.forward(x)`): the hidden function then takes
+    /// `__ad_unit` (a zero in `wrt`, which makes each such call a differentiated one), the
+    /// sink its callees add their gradients of `self` to, and the tangent of `self`.
+    calls: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -183,6 +187,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
                         ty: quote!(Self),
                         by_ref: r.reference.is_some(),
                         fields: Vec::new(),
+        calls: false,
                     })
                 }
                 Some(FnArg::Receiver(r)) => cx.error_spanned_by(
@@ -212,6 +217,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
                 ty,
                 by_ref,
                 fields: Vec::new(),
+        calls: false,
             });
         }
     }
@@ -248,6 +254,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
     scan::collect(&cx, body.clone(), &bases, Delimiter::None, None, &mut reads);
     for (k, s) in structs.iter_mut().enumerate() {
         s.fields = fields_of(&cx, s, k, &reads, &stopped);
+        s.calls = reads.iter().any(|r| r.owner == k && r.method.is_some());
     }
     cx.check()?;
     let cx = Ctxt::new();
@@ -266,6 +273,12 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
             for f in differentiated(s) {
                 let (p, ty) = (&f.param, param_type(f, &float));
                 inner_inputs.push(quote!(#p: #ty));
+            }
+            if s.calls {
+                let (unit, sink, tangent) = call_idents();
+                inner_inputs.push(quote!(#unit: #float));
+                inner_inputs.push(quote!(#sink: &::core::cell::RefCell<#ty>));
+                inner_inputs.push(quote!(#tangent: &#ty));
             }
             continue;
         }
@@ -297,6 +310,9 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
     for entry in &wrt.names {
         if let Some(s) = structs.iter().find(|s| s.base == *entry) {
             inner_wrt.extend(differentiated(s).map(|f| f.param.clone()));
+            if s.calls {
+                inner_wrt.push(call_idents().0);
+            }
             grad_types.push(s.ty.clone());
         } else {
             let ty = function.sig.inputs.iter().find_map(|arg| match arg {
@@ -324,15 +340,39 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
             drop_borrow: depth(&f.path) == 0 && f.role != Role::Scalar,
         })
     };
-    let rewritten = scan::rewrite(body, &bases, &replace);
+    let calls = |owner: usize, _method: &Ident| {
+        let (unit, sink, tangent) = call_idents();
+        let passive = passive_ident(&structs[owner].base);
+        quote!(#unit, #sink, #tangent, #passive,)
+    };
+    let rewritten = scan::rewrite(body, &bases, &replace, &calls);
     let block: syn::Block = syn::parse2(rewritten)?;
     let generics = &function.sig.generics;
     let where_clause = &generics.where_clause;
     let output = &function.sig.output;
+    // A hidden function that calls methods of a struct passes it to their `__through`
+    // functions, which need its `Params` bound.
+    let call_bounds: Vec<TokenStream> = structs
+        .iter()
+        .filter(|s| s.calls)
+        .map(|s| {
+            let ty = &s.ty;
+            let private = crate::emit::private();
+            quote!(#ty: #private::StructParams<#float>)
+        })
+        .collect();
+    let inner_where = match (where_clause, call_bounds.is_empty()) {
+        (w, true) => quote!(#w),
+        (Some(w), false) => {
+            let preds = &w.predicates;
+            quote!(where #preds, #(#call_bounds),*)
+        }
+        (None, false) => quote!(where #(#call_bounds),*),
+    };
     let inner: ItemFn = syn::parse2(quote! {
         #[doc(hidden)]
         #[allow(non_snake_case, clippy::all)]
-        fn #inner_name #generics (#(#inner_inputs),*) #output #where_clause #block
+        fn #inner_name #generics (#(#inner_inputs),*) #output #inner_where #block
     })?;
     let stop = &config.stop;
     let receiver = matches!(function.sig.inputs.first(), Some(FnArg::Receiver(_)));
@@ -354,7 +394,9 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
             quote!(#f)
         }
     };
+    let private = crate::emit::private();
     let mut args: Vec<TokenStream> = Vec::new();
+    let mut forward_args: Vec<TokenStream> = Vec::new();
     let mut tangent_args: Vec<TokenStream> = Vec::new();
     let mut tangent_inputs: Vec<TokenStream> = Vec::new();
     let mut outer_inputs: Vec<TokenStream> = Vec::new();
@@ -374,18 +416,31 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
         });
         if let Some(s) = structs.iter().find(|s| s.index == i) {
             let base = &s.base;
-            args.push(if s.by_ref {
+            let source = if s.by_ref {
                 quote!(#base)
             } else {
                 quote!(&#base)
-            });
+            };
+            args.push(source.clone());
+            forward_args.push(source.clone());
             for f in differentiated(s) {
                 args.push(gather(quote!(#base), f));
+                forward_args.push(gather(quote!(#base), f));
+            }
+            if s.calls {
+                // The unit (zero), the sink, and the tangent of the struct: the struct
+                // itself in reverse mode, where it is not read.
+                let sink = call_idents().1;
+                let zero = quote!(#private::zero::<#float>());
+                let tangent = format_ident!("tangent_{}", base.to_string());
+                args.extend([zero.clone(), quote!(&#sink), source]);
+                forward_args.extend([zero, quote!(&#sink), quote!(#tangent)]);
             }
         } else if let FnArg::Typed(pt) = arg {
             if let Pat::Ident(pi) = &*pt.pat {
                 let ident = &pi.ident;
                 args.push(quote!(#ident));
+                forward_args.push(quote!(#ident));
             }
         }
     }
@@ -397,6 +452,9 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
             tangent_inputs.push(quote!(#tangent: &#ty));
             for f in differentiated(s) {
                 tangent_args.push(gather(quote!(#tangent), f));
+            }
+            if s.calls {
+                tangent_args.push(quote!(#private::zero::<#float>()));
             }
         } else if let Some(ty) = function.sig.inputs.iter().find_map(|arg| match arg {
             FnArg::Typed(pt) => match &*pt.pat {
@@ -414,7 +472,6 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
     let mut pack: Vec<TokenStream> = Vec::new();
     let mut results: Vec<TokenStream> = Vec::new();
     let mut next = 0usize;
-    let private = crate::emit::private();
     for entry in &wrt.names {
         if let Some(s) = structs.iter().find(|s| s.base == *entry) {
             let base = &s.base;
@@ -433,6 +490,13 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
                 next += 1;
                 grads.push(gi.clone());
                 pack.push(scatter(quote!(#g), &f.path, quote!(#gi), f.role));
+            }
+            if s.calls {
+                // The unit's gradient is dropped; the callees' gradients of `self` are in
+                // the sink.
+                grads.push(format_ident!("_"));
+                let sink = call_idents().1;
+                pack.push(quote!(#private::add_struct::<#float, _>(&mut #g, &#sink.into_inner());));
             }
             results.push(quote!(#g));
         } else {
@@ -493,14 +557,40 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
         }
         None => quote!(where #(#bounds),*),
     };
+    let sinks: Vec<TokenStream> = structs
+        .iter()
+        .filter(|s| s.calls)
+        .map(|s| {
+            let (base, sink) = (&s.base, call_idents().1);
+            let source = if s.by_ref {
+                quote!(#base)
+            } else {
+                quote!(&#base)
+            };
+            quote!(let #sink = ::core::cell::RefCell::new(#private::struct_zeros::<#float, _>(#source));)
+        })
+        .collect();
+    let through = match structs.as_slice() {
+        [s] if receiver && s.base == "self" && s.by_ref => through_functions(
+            function,
+            config,
+            s,
+            (&inner, &inner_wrt),
+            (&float, &out),
+            (&generics_decl, &turbofish, &where_clause),
+        )?,
+        _ => TokenStream::new(),
+    };
     let item = function;
     Ok(quote! {
         #[allow(dead_code)]
         #item
         #inner_tokens
+        #through
         #[doc = #grad_doc]
         #[allow(dead_code, clippy::all)]
         #vis fn #grad_name #generics_decl (#(#outer_inputs),*) -> (#out, #grad_ty) #where_clause {
+            #(#sinks)*
             let (__value, (#(#grads,)*)) = #inner_grad #turbofish (#(#args),*);
             #(#pack)*
             (__value, #result)
@@ -508,6 +598,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
         #[doc = #vjp_doc]
         #[allow(dead_code, clippy::all)]
         #vis fn #vjp_name #generics_decl (#(#outer_inputs,)* seed: #out) -> (#out, #grad_ty) #where_clause {
+            #(#sinks)*
             let (__value, (#(#grads,)*)) = #inner_vjp #turbofish (#(#args,)* seed);
             #(#pack)*
             (__value, #result)
@@ -515,7 +606,239 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
         #[doc = #jvp_doc]
         #[allow(dead_code, clippy::all)]
         #vis fn #jvp_name #generics_decl (#(#outer_inputs,)* #(#tangent_inputs),*) -> (#out, #out) #where_clause {
-            #inner_jvp #turbofish (#(#args,)* #(#tangent_args),*)
+            #(#sinks)*
+            #inner_jvp #turbofish (#(#forward_args,)* #(#tangent_args),*)
+        }
+    })
+}
+
+/// The hidden function's parameters for calls of the struct's methods: the unit (a zero
+/// in `wrt`), the sink of the callees' gradients, the struct's tangent.
+fn call_idents() -> (Ident, Ident, Ident) {
+    (
+        format_ident!("__ad_unit"),
+        format_ident!("__ad_sink"),
+        format_ident!("__ad_tangent_self"),
+    )
+}
+
+/// For a method with `wrt = self`, what lets other differentiated methods of the type call
+/// it (`self.forward(x)` in their bodies): `forward__needs_differentiate_wrt_self` with its
+/// calling convention (see `autodiff-macros`), whose parameters are the unit, the sink, the
+/// tangent of `self`, `self`, then the method's own. Its reverse derivative adds the
+/// gradient of `self` to the sink and returns those of the arguments; its forward
+/// derivative reads the tangent of `self`. Both run a second hidden function, `__f__all`,
+/// differentiated with respect to the fields and every float parameter (the caller's
+/// arguments may carry derivatives that the method's own `wrt` leaves out).
+fn through_functions(
+    function: &ItemFn,
+    config: &Config,
+    s: &StructParam,
+    (inner, inner_wrt): (&ItemFn, &[Ident]),
+    (float, out): (&TokenStream, &TokenStream),
+    (generics_decl, turbofish, where_clause): (&TokenStream, &TokenStream, &TokenStream),
+) -> syn::Result<TokenStream> {
+    use crate::types::{gradient_type, kind_of, tangent_kind, Kind, TangentKind};
+    let private = crate::emit::private();
+    let name = &function.sig.ident;
+    let mut type_params: Vec<String> = function
+        .sig
+        .generics
+        .type_params()
+        .map(|t| t.ident.to_string())
+        .collect();
+    type_params.push(float.to_string());
+    // The method's own parameters, and which of them are differentiated.
+    let mut plain: Vec<(Ident, Type, Option<TangentKind>)> = Vec::new();
+    for arg in function.sig.inputs.iter().skip(1) {
+        if let FnArg::Typed(pt) = arg {
+            if let Pat::Ident(pi) = &*pt.pat {
+                let ty = (*pt.ty).clone();
+                let kind = (kind_of(&ty, &type_params) == Kind::Float)
+                    .then(|| tangent_kind(&ty))
+                    .flatten();
+                plain.push((pi.ident.clone(), ty, kind));
+            }
+        }
+    }
+    let (unit, sink, _) = call_idents();
+    let mut fields_wrt: Vec<Ident> = differentiated(s).map(|f| f.param.clone()).collect();
+    if s.calls {
+        fields_wrt.push(unit.clone());
+    }
+    let mut all = inner.clone();
+    all.sig.ident = format_ident!("__{}__all", name);
+    let stop = &config.stop;
+    let all_wrt = |plain: &[(Ident, Type, Option<TangentKind>)]| {
+        let mut all_wrt = fields_wrt.clone();
+        all_wrt.extend(plain.iter().filter(|p| p.2.is_some()).map(|p| p.0.clone()));
+        all_wrt
+    };
+    let expand = |plain: &[(Ident, Type, Option<TangentKind>)]| {
+        let all_wrt = all_wrt(plain);
+        // Differentiated with respect to what the method's own hidden function is (no
+        // float arguments besides `self`, or only those of its `wrt`, in their order):
+        // that function serves, and nothing is expanded twice.
+        if same_names(&all_wrt, inner_wrt) {
+            return Ok(None);
+        }
+        let attr =
+            quote!(wrt = [#(#all_wrt),*], stop = [#(#stop),*], unconnected = zero, associated);
+        crate::expand_inner(attr, &all, true).map(Some)
+    };
+    // The method's body may differentiate with respect to its fields but not its arguments
+    // (`ys.len() as f64` with `ys` differentiated is an error): then its arguments take no
+    // derivative through the call, and a caller that passes one a differentiated value gets
+    // a type error at the call (a gradient `()`, a tangent `NoTangent`), never a silent zero.
+    let all_tokens = match expand(&plain) {
+        Ok(tokens) => tokens,
+        Err(_) => {
+            for p in plain.iter_mut() {
+                p.2 = None;
+            }
+            expand(&plain)?
+        }
+    };
+    let hidden = match &all_tokens {
+        Some(_) => format!("__{}__all", name),
+        None => format!("__{}__fields", name),
+    };
+    let all_tokens = all_tokens.unwrap_or_default();
+    let (all_vjp, all_jvp) = (
+        format_ident!("{}_vjp", hidden),
+        format_ident!("{}_jvp", hidden),
+    );
+    let (ad_self, ad_tangent) = (format_ident!("__ad_self"), format_ident!("__ad_tangent"));
+    let zero = quote!(#private::zero::<#float>());
+    // The hidden function's arguments: `self`, its fields, the unit, sink and tangent of
+    // `self` if it calls methods in turn, the method's own.
+    let mut args: Vec<TokenStream> = vec![quote!(#ad_self)];
+    args.extend(differentiated(s).map(|f| gather(quote!(#ad_self), f)));
+    if s.calls {
+        args.extend([zero.clone(), quote!(#sink), quote!(#ad_tangent)]);
+    }
+    let names: Vec<&Ident> = plain.iter().map(|p| &p.0).collect();
+    args.extend(names.iter().map(|n| quote!(#n)));
+    let params: Vec<TokenStream> = plain
+        .iter()
+        .map(|(n, ty, _)| quote!(#n: #ty))
+        .collect();
+    let through = scan::through_name(name);
+    let header = quote! {
+        #[doc(hidden)]
+        #[allow(dead_code, non_snake_case, unused_variables, clippy::all)]
+    };
+    let leading = quote!(#unit: #float, #sink: &::core::cell::RefCell<Self>, #ad_tangent: &Self, #ad_self: &Self);
+    // Reverse: the gradients of the fields go to the sink, those of the arguments back.
+    let mut gs: Vec<Ident> = Vec::new();
+    let mut scatter_fields: Vec<TokenStream> = Vec::new();
+    let g = format_ident!("__ad_grad");
+    for (k, f) in differentiated(s).enumerate() {
+        let gi = format_ident!("__ad_g{}", k);
+        scatter_fields.push(scatter(quote!(#g), &f.path, quote!(#gi), f.role));
+        gs.push(gi);
+    }
+    if s.calls {
+        gs.push(format_ident!("_"));
+    }
+    let mut returned: Vec<TokenStream> = vec![zero.clone(), quote!(()), quote!(()), quote!(())];
+    let mut returned_types: Vec<TokenStream> =
+        vec![quote!(#float), quote!(()), quote!(()), quote!(())];
+    for (k, (_, ty, kind)) in plain.iter().enumerate() {
+        if kind.is_some() {
+            let pi = format_ident!("__ad_p{}", k);
+            gs.push(pi.clone());
+            returned.push(quote!(#pi));
+            returned_types.push(gradient_type(ty));
+        } else {
+            returned.push(quote!(()));
+            returned_types.push(quote!(()));
+        }
+    }
+    // Forward: the tangents of the arguments, in the forms the calling convention takes.
+    let mut tangent_params: Vec<TokenStream> = (0..4_usize)
+        .map(|k| {
+            let t = format_ident!("__ad_t{}", k);
+            quote!(#t: impl ::core::marker::Sized)
+        })
+        .collect();
+    let mut bind: Vec<TokenStream> = Vec::new();
+    let mut tangents: Vec<TokenStream> = differentiated(s)
+        .map(|f| gather(quote!(#ad_tangent), f))
+        .collect();
+    if s.calls {
+        tangents.push(zero.clone());
+    }
+    for (k, (x, ty, kind)) in plain.iter().enumerate() {
+        let arg = format_ident!("__ad_d{}", k);
+        let t = format_ident!("__ad_dt{}", k);
+        let by_ref = matches!(ty, Type::Reference(_));
+        let owned = |t: &Ident| if by_ref { quote!(&*#t) } else { quote!(#t.into_owned()) };
+        match kind {
+            None => tangent_params.push(quote!(#arg: #private::NoTangent)),
+            Some(TangentKind::Scalar(sty)) => {
+                tangent_params.push(quote!(#arg: impl #private::ScalarTangent<#sty>));
+                bind.push(quote!(let #t = #private::ScalarTangent::into_tangent(#arg);));
+                tangents.push(quote!(#t));
+            }
+            Some(TangentKind::Slice(elem)) => {
+                tangent_params.push(quote!(#arg: impl #private::SliceTangent<'autodiff_tangent, #elem>));
+                bind.push(quote!(let #t = #private::SliceTangent::into_tangent(#arg, #x.len());));
+                tangents.push(owned(&t));
+            }
+            Some(TangentKind::Array(elem, len)) => {
+                tangent_params.push(quote!(#arg: impl #private::ArrayTangent<#elem, { #len }>));
+                bind.push(quote!(let #t = #private::ArrayTangent::into_tangent(#arg);));
+                tangents.push(if by_ref { quote!(&#t) } else { quote!(#t) });
+            }
+            Some(TangentKind::Tensor(elem)) => {
+                tangent_params.push(quote!(#arg: impl #private::TensorTangent<'autodiff_tangent, #elem>));
+                bind.push(quote!(let #t = #private::TensorTangent::into_tangent(#arg, &#x);));
+                tangents.push(owned(&t));
+            }
+        }
+    }
+    let (reverse, forward) = (
+        format_ident!("{}__reverse_derivative", through),
+        format_ident!("{}__forward_derivative", through),
+    );
+    let lifetime_decl = if generics_decl.is_empty() {
+        quote!(<'autodiff_tangent>)
+    } else {
+        let inner: TokenStream = generics_decl
+            .clone()
+            .into_iter()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .split_last()
+            .map(|(_, rest)| rest.iter().cloned().collect())
+            .unwrap_or_default();
+        quote!(<'autodiff_tangent, #inner>)
+    };
+    // A float type parameter of the `impl` outlives the tangents' borrows.
+    let outlives = if ["f32", "f64"].contains(&float.to_string().as_str()) {
+        quote!()
+    } else {
+        quote!(, #float: 'autodiff_tangent)
+    };
+    Ok(quote! {
+        #all_tokens
+        #header
+        fn #through #generics_decl (#leading, #(#params),*) -> #out #where_clause {
+            #ad_self.#name(#(#names),*)
+        }
+        #header
+        fn #reverse #generics_decl (#leading, #(#params,)* seed: #out) -> (#out, (#(#returned_types,)*)) #where_clause {
+            let (__ad_value, (#(#gs,)*)) = Self::#all_vjp #turbofish (#(#args,)* seed);
+            let mut #g = #private::struct_zeros::<#float, _>(#ad_self);
+            #(#scatter_fields)*
+            #private::add_struct::<#float, _>(&mut *#sink.borrow_mut(), &#g);
+            (__ad_value, (#(#returned,)*))
+        }
+        #header
+        fn #forward #lifetime_decl (#leading, #(#params,)* #(#tangent_params),*) -> (#out, #out) #where_clause #outlives {
+            #(#bind)*
+            Self::#all_jvp #turbofish (#(#args,)* #(#tangents),*)
         }
     })
 }
@@ -523,6 +846,10 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
 /// A parameter that is not a name (already reported before the wrappers are written).
 fn unreachable_tokens() -> TokenStream {
     quote!(_: ())
+}
+
+fn same_names(a: &[Ident], b: &[Ident]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// `T` of `Tensor<T>`.
@@ -589,7 +916,10 @@ fn fields_of(
     reads: &[Read],
     stopped: &[(String, Vec<String>)],
 ) -> Vec<Field> {
-    let mine: Vec<&Read> = reads.iter().filter(|r| r.owner == k).collect();
+    let mine: Vec<&Read> = reads
+        .iter()
+        .filter(|r| r.owner == k && r.method.is_none())
+        .collect();
     let mut fields: Vec<Field> = Vec::new();
     let mut reported: Vec<usize> = Vec::new();
     for (n, r) in mine.iter().enumerate() {
@@ -782,8 +1112,8 @@ mod tests {
             ("wrt = self", "fn f(&self) -> f64 { g(self) }", "used whole"),
             (
                 "wrt = self",
-                "fn f(&self) -> f64 { self.g() }",
-                "a method of `self`",
+                "fn f(&self) -> f64 { let mut s = 0.0; for layer in self.layers.iter() { s += layer.w[0] * layer.g(); } s }",
+                "a method of `layer` is called here",
             ),
             (
                 "wrt = [self.w]",

@@ -112,6 +112,42 @@ pub(super) struct Read {
     pub at: TokenStream,
     /// The path is followed by `[..]` (an element of it is read).
     pub indexed: bool,
+    /// `self.forward(..)`: a method of the struct called for its value (the path is empty).
+    pub method: Option<Ident>,
+}
+
+/// `self.forward(x)` at `i` (`end` after `self`): a method of the struct itself whose value
+/// is a float or a tensor, with its name, its arguments and the position after the call. A
+/// call whose value is an integer or a condition (`0..self.count()`, `if self.ready()`) is
+/// kept as written, on the passive reference.
+pub(super) fn self_call(
+    toks: &[TokenTree],
+    i: usize,
+    end: usize,
+    base: &Base,
+    delim: Delimiter,
+    call: Option<&str>,
+) -> Option<(Ident, Group, usize)> {
+    if !base.prefix.is_empty() || base.ident != "self" || !is_punct(toks.get(end), '.') {
+        return None;
+    }
+    let (Some(TokenTree::Ident(m)), Some(TokenTree::Group(g))) = (toks.get(end + 1), toks.get(end + 2)) else {
+        return None;
+    };
+    if g.delimiter() != Delimiter::Parenthesis {
+        return None;
+    }
+    match evidence(toks, i, end + 3, delim, call) {
+        Use::Int | Use::Neutral => None,
+        _ => Some((m.clone(), g.clone(), end + 3)),
+    }
+}
+
+/// The name of the function through which a method `m` of a struct in `wrt` is called from
+/// another: `m__needs_differentiate_wrt_self`, so that rustc's error where `m` has no
+/// `#[differentiate(wrt = self)]` names the fix.
+pub(super) fn through_name(m: &Ident) -> Ident {
+    format_ident!("{}__needs_differentiate_wrt_self", m.to_string(), span = m.span())
 }
 
 fn is_punct(t: Option<&TokenTree>, c: char) -> bool {
@@ -446,8 +482,27 @@ pub(super) fn collect(
             collect(cx, g.clone(), bases, Delimiter::Bracket, None, reads);
         }
         if path.is_empty() {
+            if let Some((method, _, _)) = self_call(&toks, i, end, base, delim, call) {
+                reads.push(Read {
+                    owner: base.owner,
+                    path: Vec::new(),
+                    evidence: Use::Neutral,
+                    at: toks[i].to_token_stream(),
+                    indexed: false,
+                    method: Some(method),
+                });
+                i = end;
+                continue;
+            }
+            let method_call = is_punct(toks.get(end), '.')
+                && is_group(toks.get(end + 2), Delimiter::Parenthesis);
+            if method_call && base.prefix.is_empty() && base.ident == "self" {
+                // Called for an integer or a condition: read as written.
+                i = end;
+                continue;
+            }
             let what = if is_punct(toks.get(end), '.') {
-                format!("a method of `{0}` is called here; with `{0}` in `wrt` the body reads `{0}` through its fields (`{0}.w[i]`, `{0}.b`), not yet through its methods: write the method's body here, or call a differentiated function with the fields (`f(&{0}.w)`)", base.ident)
+                format!("a method of `{0}` is called here, which is not differentiated yet (with `{0}` in `wrt` the body reads `{0}` through its fields, and calls methods of `self` only); write the method's body here, or call a differentiated function with the fields (`f(&{0}.w)`)", base.ident)
             } else {
                 format!("`{0}` is used whole here; with `{0}` in `wrt` the body reads it through its fields (`{0}.w[i]`, `{0}.b`), not yet whole (passed to a call, bound, returned)", base.ident)
             };
@@ -467,6 +522,7 @@ pub(super) fn collect(
                 .cloned()
                 .collect(),
             indexed: is_group(toks.get(end), Delimiter::Bracket),
+            method: None,
         });
         i = end;
     }
@@ -589,7 +645,22 @@ pub(super) fn rewrite(
     tokens: TokenStream,
     bases: &[Base],
     replace: &dyn Fn(usize, &[Seg]) -> Option<Replacement>,
+    calls: &dyn Fn(usize, &Ident) -> TokenStream,
 ) -> TokenStream {
+    rewrite_in(tokens, bases, replace, calls, Delimiter::None, None)
+}
+
+fn rewrite_in(
+    tokens: TokenStream,
+    bases: &[Base],
+    replace: &dyn Fn(usize, &[Seg]) -> Option<Replacement>,
+    calls: &dyn Fn(usize, &Ident) -> TokenStream,
+    delim: Delimiter,
+    call: Option<&str>,
+) -> TokenStream {
+    let rewrite = |t: TokenStream, b: &[Base], d: Delimiter, c: Option<&str>| {
+        rewrite_in(t, b, replace, calls, d, c)
+    };
     let toks: Vec<TokenTree> = tokens.into_iter().collect();
     let mut out: Vec<TokenTree> = Vec::new();
     let mut i = 0;
@@ -597,11 +668,11 @@ pub(super) fn rewrite(
         if let Some(l) = struct_loop(&toks, i, bases) {
             let index = loop_index(&l);
             let rewritten: Vec<TokenStream> =
-                l.index.iter().map(|g| rewrite(g.clone(), bases, replace)).collect();
+                l.index.iter().map(|g| rewrite(g.clone(), bases, Delimiter::Bracket, None)).collect();
             let collection = collection_tokens(&bases[l.base], &l.path, &rewritten);
             let mut inner = bases.to_vec();
             inner.push(loop_base(&l, bases, &index, rewritten));
-            let body = rewrite(l.body.stream(), &inner, replace);
+            let body = rewrite(l.body.stream(), &inner, Delimiter::Brace, None);
             let mut body = Group::new(Delimiter::Brace, body);
             body.set_span(l.body.span());
             let for_token = &toks[i];
@@ -610,7 +681,12 @@ pub(super) fn rewrite(
             continue;
         }
         if let TokenTree::Group(g) = &toks[i] {
-            let mut ng = Group::new(g.delimiter(), rewrite(g.stream(), bases, replace));
+            let name = if g.delimiter() == Delimiter::Parenthesis {
+                call_name(&toks, i)
+            } else {
+                None
+            };
+            let mut ng = Group::new(g.delimiter(), rewrite(g.stream(), bases, g.delimiter(), name.as_deref()));
             ng.set_span(g.span());
             out.push(TokenTree::Group(ng));
             i += 1;
@@ -627,6 +703,19 @@ pub(super) fn rewrite(
             continue;
         };
         let base = &bases[b];
+        if path.is_empty() {
+            if let Some((method, args, after)) = self_call(&toks, i, end, base, delim, call) {
+                let mut leading = calls(base.owner, &method);
+                leading.extend(rewrite(args.stream(), bases, Delimiter::Parenthesis, None));
+                let through = through_name(&method);
+                let mut group = Group::new(Delimiter::Parenthesis, leading);
+                group.set_span(args.span());
+                out.extend(quote!(Self::#through));
+                out.push(TokenTree::Group(group));
+                i = after;
+                continue;
+            }
+        }
         let mut full = base.prefix.clone();
         full.extend(path.iter().cloned());
         match replace(base.owner, &full) {
@@ -645,7 +734,7 @@ pub(super) fn rewrite(
                     .prefix_index
                     .iter()
                     .cloned()
-                    .chain(index.iter().map(|g| rewrite(g.clone(), bases, replace)));
+                    .chain(index.iter().map(|g| rewrite(g.clone(), bases, Delimiter::Bracket, None)));
                 for g in groups {
                     out.push(TokenTree::Group(Group::new(Delimiter::Bracket, g)));
                 }
