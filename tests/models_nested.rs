@@ -527,3 +527,97 @@ fn stop_names_a_nested_struct_and_a_field_of_elements() {
     let expected = [0.0, 0.0, fd[2], 0.0, fd[4], 0.0, fd[6]];
     close(&flat(&g), &expected, 1e-6);
 }
+
+// ---- `wrt` naming fields: TensorFlow's `var_list`, each gradient of its field's type ----
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Tower {
+    base: Unit<f64>,
+    head: [f64; 2],
+    layers: Vec<Unit<f64>>,
+    scale: f64,
+}
+
+impl Tower {
+    #[differentiate(wrt = self)]
+    fn eval(&self, x: f64) -> f64 {
+        let mut h = (self.base.w[0] * x + self.base.b).tanh();
+        for layer in self.layers.iter() {
+            h = (layer.w[0] * h + layer.b).sin();
+        }
+        (self.head[0] * h + self.head[1] * h * h) * self.scale
+    }
+
+    #[differentiate(wrt = [self.head, self.base.b, self.layers])]
+    fn eval_some(&self, x: f64) -> f64 {
+        let mut h = (self.base.w[0] * x + self.base.b).tanh();
+        for layer in self.layers.iter() {
+            h = (layer.w[0] * h + layer.b).sin();
+        }
+        (self.head[0] * h + self.head[1] * h * h) * self.scale
+    }
+
+    #[differentiate(wrt = self.scale)]
+    fn eval_scale(&self, x: f64) -> f64 {
+        self.eval(x) * self.scale
+    }
+}
+
+#[test]
+fn wrt_names_fields_and_each_gradient_has_the_fields_type() {
+    let m = Tower {
+        base: Unit {
+            w: vec![0.8],
+            b: -0.1,
+        },
+        head: [0.6, -0.3],
+        layers: vec![
+            Unit {
+                w: vec![1.1],
+                b: 0.2,
+            },
+            Unit {
+                w: vec![-0.7],
+                b: 0.4,
+            },
+        ],
+        scale: 1.5,
+    };
+    let x = 0.9;
+    let (_, full) = m.eval_grad(x);
+    let fd = finite_differences(&m, |m| m.eval(x));
+    close(&flat(&full), &fd, 1e-6);
+    // The listed fields' gradients are those of the whole struct.
+    let (value, (head, b, layers)): (f64, ([f64; 2], f64, Vec<Unit<f64>>)) = m.eval_some_grad(x);
+    assert_eq!(value, m.eval_some(x));
+    close(&head, &full.head, 1e-12);
+    close(&[b], &[full.base.b], 1e-12);
+    close(&flat(&layers), &flat(&full.layers), 1e-12);
+    let (_, (head, _, _)) = m.eval_some_vjp(x, 2.0);
+    close(&head, &[2.0 * full.head[0], 2.0 * full.head[1]], 1e-12);
+    // The jvp takes one tangent per listed field, of its type.
+    let t_layers = vec![
+        Unit {
+            w: vec![1.0],
+            b: 0.0,
+        },
+        Unit {
+            w: vec![0.0],
+            b: -1.0,
+        },
+    ];
+    let (_, d) = m.eval_some_jvp(x, &[1.0, 0.5], &2.0, &t_layers);
+    let expected = full.head[0] + 0.5 * full.head[1] + 2.0 * full.base.b + full.layers[0].w[0]
+        - full.layers[1].b;
+    close(&[d], &[expected], 1e-12);
+    // A single field, and through a call of a method of `self`.
+    let (_, g): (f64, f64) = m.eval_scale_grad(x);
+    let fd = (m.eval_scale(x)
+        - Tower {
+            scale: m.scale - 1e-6,
+            ..m.clone()
+        }
+        .eval_scale(x))
+        / 1e-6;
+    close(&[g], &[fd], 1e-5);
+}

@@ -650,6 +650,14 @@ pub fn add_struct<T: Float, P: StructParams<T>>(acc: &mut P, g: &P) {
     acc.struct_add(g);
 }
 
+/// The type of a struct's field, keyed by a hash of its name: `#[derive(Params)]` writes one
+/// impl per field, and `#[differentiate(wrt = [self.w])]` names the gradient's type through
+/// it (`<Model as FieldType<ID>>::Type`), since an attribute cannot see the declaration.
+pub trait FieldType<const ID: u64> {
+    /// The field's type.
+    type Type;
+}
+
 /// Writes a float array field's gradient (`Vec`, array) from the hidden function's `Vec`.
 #[inline]
 pub fn set_leaf<T: Copy, D: AsMut<[T]> + ?Sized>(dst: &mut D, src: &[T]) {

@@ -115,7 +115,31 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
     });
 
+    // `<Model as FieldType<ID>>::Type`: each field's type, for `wrt = [self.w]` (whose
+    // gradient has the field's type, which the attribute cannot see).
+    let (field_impl_generics, _, field_where) = input.generics.split_for_impl();
+    // Not for a private field of a public struct: its type may be private, which an
+    // associated type of a public impl cannot name (E0446).
+    let private_struct = matches!(input.vis, syn::Visibility::Inherited);
+    let named = all
+        .iter()
+        .map(|f| private_struct || !matches!(f.vis, syn::Visibility::Inherited));
+    let field_types = every.iter().zip(&all).zip(named).filter(|(_, n)| *n).map(|((m, field), _)| {
+        let segment = match m {
+            Member::Named(ident) => ident.unraw().to_string(),
+            Member::Unnamed(index) => index.index.to_string(),
+        };
+        let (id, ty) = (field_id(&segment), &field.ty);
+        quote! {
+            #[automatically_derived]
+            impl #field_impl_generics ::autodiff::__private::FieldType<#id> for #name #ty_generics #field_where {
+                type Type = #ty;
+            }
+        }
+    });
+
     Ok(quote! {
+        #(#field_types)*
         #[automatically_derived]
         impl #impl_generics ::autodiff::Params<#float> for #name #ty_generics #where_clause {
             fn visit<#lifetime>(
@@ -145,6 +169,17 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     })
+}
+
+/// The key of a field's `FieldType` impl: the 64-bit FNV-1a hash of its name, as a
+/// `u64` literal (`#[derive(Params)]` and `#[differentiate(wrt = [self.w])]` agree on it).
+pub fn field_id(name: &str) -> proc_macro2::Literal {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    proc_macro2::Literal::u64_suffixed(h)
 }
 
 /// `#[params(skip)]` on a field; another `#[params(..)]` key is an error at it.
@@ -305,6 +340,19 @@ mod tests {
         assert!(!out.contains("Kind : :: autodiff :: Params"), "{out}");
         let out = expand_str("struct M { #[params(skp)] kind: Kind }");
         assert!(out.contains("unknown `params` option"), "{out}");
+    }
+
+    #[test]
+    fn each_field_type_is_named_by_a_hash_of_its_name() {
+        let out = expand_str("struct M { w: Vec<f64>, b: f64 }");
+        let w = format!("FieldType < {} > for M", field_id("w"));
+        assert!(out.contains(&w), "{out}");
+        assert!(out.contains("type Type = Vec < f64 >"), "{out}");
+        assert_ne!(field_id("w").to_string(), field_id("b").to_string());
+        // A private field of a public struct: its type may be private (E0446).
+        let out = expand_str("pub struct M { w: Vec<f64>, pub b: f64 }");
+        assert!(!out.contains(&w), "{out}");
+        assert!(out.contains(&format!("FieldType < {} >", field_id("b"))), "{out}");
     }
 
     #[test]

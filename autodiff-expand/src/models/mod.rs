@@ -131,19 +131,42 @@ fn is_struct_type(function: &ItemFn, ty: &Type) -> bool {
 /// Expands a function with a struct in `wrt`.
 pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
     let cx = Ctxt::new();
-    let wrt = config.wrt.clone().unwrap_or(args::NameList {
+    let mut wrt = config.wrt.clone().unwrap_or(args::NameList {
         names: Vec::new(),
         fields: Vec::new(),
         bare: false,
     });
-    for path in &wrt.fields {
-        cx.error_spanned_by(
-            &path[1],
-            format!(
-                "`wrt` names a whole struct (`wrt = {}`), not one of its fields yet; list the field in `stop` to keep the others from it, or the struct to differentiate every field",
-                path[0]
-            ),
+    // `wrt = [self.w, self.layer.b]`: TensorFlow's `var_list`, a subset of the struct's
+    // variables; the struct is differentiated with respect to those fields only, and the
+    // gradient is one value of each field's type.
+    let mut subset: Option<Vec<Vec<String>>> = None;
+    if !wrt.fields.is_empty() {
+        let base = wrt.fields[0][0].clone();
+        if let Some(name) = wrt.names.first() {
+            cx.error_spanned_by(
+                name,
+                format!("`wrt` lists fields of `{base}`; list only fields (`wrt = [{base}.w, {base}.b]`) or only whole parameters (`wrt = [{base}, {name}]`)"),
+            );
+        }
+        for path in &wrt.fields {
+            if path[0] != base {
+                cx.error_spanned_by(
+                    &path[0],
+                    format!("`wrt` lists fields of `{base}` and of `{}`; list fields of one struct, or the structs whole", path[0]),
+                );
+            }
+        }
+        subset = Some(
+            wrt.fields
+                .iter()
+                .map(|p| p[1..].iter().map(ToString::to_string).collect())
+                .collect(),
         );
+        wrt = args::NameList {
+            names: vec![base],
+            fields: Vec::new(),
+            bare: wrt.bare,
+        };
     }
     if config.unconnected == Unconnected::None {
         cx.error_spanned_by(
@@ -253,7 +276,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
     let mut reads: Vec<Read> = Vec::new();
     scan::collect(&cx, body.clone(), &bases, Delimiter::None, None, &mut reads);
     for (k, s) in structs.iter_mut().enumerate() {
-        s.fields = fields_of(&cx, s, k, &reads, &stopped);
+        s.fields = fields_of(&cx, s, k, &reads, &stopped, subset.as_deref());
         s.calls = reads.iter().any(|r| r.owner == k && r.method.is_some());
     }
     cx.check()?;
@@ -313,7 +336,10 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
             if s.calls {
                 inner_wrt.push(call_idents().0);
             }
-            grad_types.push(s.ty.clone());
+            match &subset {
+                Some(paths) => grad_types.extend(paths.iter().map(|p| field_type(&s.ty, p))),
+                None => grad_types.push(s.ty.clone()),
+            }
         } else {
             let ty = function.sig.inputs.iter().find_map(|arg| match arg {
                 FnArg::Typed(pt) => match &*pt.pat {
@@ -399,6 +425,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
     let mut forward_args: Vec<TokenStream> = Vec::new();
     let mut tangent_args: Vec<TokenStream> = Vec::new();
     let mut tangent_inputs: Vec<TokenStream> = Vec::new();
+    let mut tangent_setup: Vec<TokenStream> = Vec::new();
     let mut outer_inputs: Vec<TokenStream> = Vec::new();
     for (i, arg) in function.sig.inputs.iter().enumerate() {
         outer_inputs.push(match arg {
@@ -449,7 +476,31 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
         let tangent = format_ident!("tangent_{}", entry.to_string());
         if let Some(s) = structs.iter().find(|s| s.base == *entry) {
             let ty = &s.ty;
-            tangent_inputs.push(quote!(#tangent: &#ty));
+            match &subset {
+                // One tangent per field; the struct's tangent is put together from them.
+                Some(paths) => {
+                    let base = &s.base;
+                    let source = if s.by_ref {
+                        quote!(#base)
+                    } else {
+                        quote!(&#base)
+                    };
+                    let mut sets = Vec::new();
+                    for p in paths {
+                        let t = format_ident!("tangent_{}", p.join("_"));
+                        let fty = field_type(ty, p);
+                        tangent_inputs.push(quote!(#t: &#fty));
+                        let members = p.iter().map(|m| member(m));
+                        sets.push(quote!(#tangent #(.#members)* = ::core::clone::Clone::clone(#t);));
+                    }
+                    tangent_setup.push(quote! {
+                        let mut #tangent = #private::struct_zeros::<#float, _>(#source);
+                        #(#sets)*
+                        let #tangent = &#tangent;
+                    });
+                }
+                None => tangent_inputs.push(quote!(#tangent: &#ty)),
+            }
             for f in differentiated(s) {
                 tangent_args.push(gather(quote!(#tangent), f));
             }
@@ -498,7 +549,13 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
                 let sink = call_idents().1;
                 pack.push(quote!(#private::add_struct::<#float, _>(&mut #g, &#sink.into_inner());));
             }
-            results.push(quote!(#g));
+            match &subset {
+                Some(paths) => results.extend(paths.iter().map(|p| {
+                    let members = p.iter().map(|m| member(m));
+                    quote!(#g #(.#members)*)
+                })),
+                None => results.push(quote!(#g)),
+            }
         } else {
             let gi = format_ident!("__g{}", next);
             next += 1;
@@ -606,6 +663,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
         #[doc = #jvp_doc]
         #[allow(dead_code, clippy::all)]
         #vis fn #jvp_name #generics_decl (#(#outer_inputs,)* #(#tangent_inputs),*) -> (#out, #out) #where_clause {
+            #(#tangent_setup)*
             #(#sinks)*
             #inner_jvp #turbofish (#(#forward_args,)* #(#tangent_args),*)
         }
@@ -848,6 +906,27 @@ fn unreachable_tokens() -> TokenStream {
     quote!(_: ())
 }
 
+/// The type of the field at `path` of `ty`: `<Model as FieldType<H(w)>>::Type`, through
+/// the `FieldType` impls `#[derive(Params)]` writes (one per field, keyed by a hash of its
+/// name; a macro cannot see the struct's declaration).
+fn field_type(ty: &TokenStream, path: &[String]) -> TokenStream {
+    let private = crate::emit::private();
+    let mut out = ty.clone();
+    for name in path {
+        let id = crate::derive_params::field_id(name);
+        out = quote!(<#out as #private::FieldType<#id>>::Type);
+    }
+    out
+}
+
+/// A field name or a tuple index as a member token.
+fn member(name: &str) -> TokenStream {
+    match name.parse::<u32>() {
+        Ok(i) => syn::Index::from(i as usize).to_token_stream(),
+        Err(_) => format_ident!("{}", name).to_token_stream(),
+    }
+}
+
 fn same_names(a: &[Ident], b: &[Ident]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
@@ -915,6 +994,7 @@ fn fields_of(
     k: usize,
     reads: &[Read],
     stopped: &[(String, Vec<String>)],
+    subset: Option<&[Vec<String>]>,
 ) -> Vec<Field> {
     let mine: Vec<&Read> = reads
         .iter()
@@ -948,9 +1028,11 @@ fn fields_of(
             .map(|o| o.evidence)
             .collect();
         let names = scan::names(&r.path);
-        let role = if stopped
-            .iter()
-            .any(|(b, p)| s.base == b.as_str() && names.starts_with(p))
+        let outside = subset.is_some_and(|paths| !paths.iter().any(|p| names.starts_with(p)));
+        let role = if outside
+            || stopped
+                .iter()
+                .any(|(b, p)| s.base == b.as_str() && names.starts_with(p))
         {
             Role::Passive
         } else if evidence.contains(&Use::Tensor) {
@@ -1116,9 +1198,9 @@ mod tests {
                 "a method of `layer` is called here",
             ),
             (
-                "wrt = [self.w]",
-                "fn f(&self) -> f64 { self.w[0] }",
-                "not one of its fields yet",
+                "wrt = [self.w, x]",
+                "fn f(&self, x: f64) -> f64 { self.w[0] * x }",
+                "list only fields",
             ),
             (
                 "wrt = self, stop = [q.w]",
