@@ -113,9 +113,8 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
     check_signature(cx, &item.sig);
     // A method of `impl<T: Float> Model<T>` is generic in a type parameter the function does
     // not declare: its float output names it (`-> T`), so rule constants take its type.
-    let impl_generic = matches!(&item.sig.output, ReturnType::Type(_, ty)
-        if matches!(&**ty, Type::Path(p) if p.qself.is_none()
-            && p.path.get_ident().is_some_and(|i| i != "f32" && i != "f64" && i.to_string().starts_with(|c: char| c.is_ascii_uppercase()) && i != "Self")));
+    let impl_generic =
+        matches!(&item.sig.output, ReturnType::Type(_, ty) if names_impl_float(ty));
     let generic = item.sig.generics.type_params().next().is_some() || impl_generic;
     let type_params: Vec<String> = item
         .sig
@@ -1227,4 +1226,21 @@ fn path_name(path: &syn::Path) -> String {
         .map(|s| s.ident.to_string())
         .collect::<Vec<_>>()
         .join("::")
+}
+
+/// `T`, `[T; 3]`, `(T, T)`: an output whose float type is a type parameter the function does
+/// not declare (one of an enclosing `impl<T: Float>`).
+fn names_impl_float(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.get_ident().is_some_and(|i| {
+            i != "f32"
+                && i != "f64"
+                && i != "Self"
+                && i.to_string().starts_with(|c: char| c.is_ascii_uppercase())
+        }),
+        Type::Array(a) => names_impl_float(&a.elem),
+        Type::Tuple(t) => t.elems.first().is_some_and(names_impl_float),
+        Type::Paren(p) => names_impl_float(&p.elem),
+        _ => false,
+    }
 }

@@ -180,20 +180,20 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
         ReturnType::Type(_, ty) if crate::types::is_scalar_path(ty) => {
             (ty.to_token_stream(), ty.to_token_stream())
         }
-        ReturnType::Type(_, ty) if crate::types::is_tensor_type(ty) && tensor_element(ty).is_some() => {
-            (tensor_element(ty).expect("checked"), ty.to_token_stream())
+        ReturnType::Type(_, ty) if output_float(ty).is_some() => {
+            (output_float(ty).expect("checked"), ty.to_token_stream())
         }
         ReturnType::Type(_, ty) => {
             cx.error_spanned_by(
                 ty,
-                "a gradient with respect to a struct needs one float or tensor output (`-> f64`, `-> T`, `-> Tensor<f64>`)",
+                "a gradient with respect to a struct needs a float output, or a tensor, an array or a tuple of floats (`-> f64`, `-> T`, `-> Tensor<f64>`, `-> [f64; 3]`, `-> (f64, f64)`)",
             );
             (quote!(f64), quote!(f64))
         }
         ReturnType::Default => {
             cx.error_spanned_by(
                 &function.sig,
-                "a gradient with respect to a struct needs one float or tensor output (`-> f64`, `-> T`, `-> Tensor<f64>`)",
+                "a gradient with respect to a struct needs a float output, or a tensor, an array or a tuple of floats (`-> f64`, `-> T`, `-> Tensor<f64>`, `-> [f64; 3]`, `-> (f64, f64)`)",
             );
             (quote!(f64), quote!(f64))
         }
@@ -931,6 +931,24 @@ fn same_names(a: &[Ident], b: &[Ident]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
+/// The float type of an output: `T` of `Tensor<T>`, of `[T; N]`, of `(T, T)`.
+fn output_float(ty: &Type) -> Option<TokenStream> {
+    match ty {
+        _ if crate::types::is_scalar_path(ty) => Some(ty.to_token_stream()),
+        _ if crate::types::is_tensor_type(ty) => tensor_element(ty),
+        Type::Array(a) => output_float(&a.elem),
+        Type::Tuple(t) => {
+            let first = output_float(t.elems.first()?)?;
+            t.elems
+                .iter()
+                .all(|e| output_float(e).is_some_and(|f| f.to_string() == first.to_string()))
+                .then_some(first)
+        }
+        Type::Paren(p) => output_float(&p.elem),
+        _ => None,
+    }
+}
+
 /// `T` of `Tensor<T>`.
 fn tensor_element(ty: &Type) -> Option<TokenStream> {
     let Type::Path(p) = ty else { return None };
@@ -1210,7 +1228,7 @@ mod tests {
             (
                 "wrt = self",
                 "fn f(&self) -> Vec<f64> { vec![self.b] }",
-                "one float or tensor output",
+                "needs a float output",
             ),
             (
                 "wrt = self, unconnected = none",
