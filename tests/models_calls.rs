@@ -161,12 +161,11 @@ fn calls_in_a_loop_against_dual_numbers() {
     let (x0, n) = (0.3, 4);
     let dual_grad: Vec<f64> = (0..3)
         .map(|k| {
-            let c = m
-                .c
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| D::var(v, if i == k { 1.0 } else { 0.0 }))
-                .collect();
+            let c =
+                m.c.iter()
+                    .enumerate()
+                    .map(|(i, &v)| D::var(v, if i == k { 1.0 } else { 0.0 }))
+                    .collect();
             Poly { c }.orbit(D::cst(x0), n).eps()
         })
         .collect();

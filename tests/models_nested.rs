@@ -162,7 +162,11 @@ fn elements_read_through_an_index_in_a_while_loop() {
     close(&flat(&g), &fd, 1e-6);
     close(&[gx], &[fd_x], 1e-6);
     let (_, (g, gx)) = net_vjp(&m, x, -1.5);
-    close(&flat(&g), &fd.iter().map(|v| -1.5 * v).collect::<Vec<_>>(), 1e-6);
+    close(
+        &flat(&g),
+        &fd.iter().map(|v| -1.5 * v).collect::<Vec<_>>(),
+        1e-6,
+    );
     close(&[gx], &[-1.5 * fd_x], 1e-6);
     let mut t = m.zeros_like();
     t.cells[1].w = [1.0, -2.0];
@@ -263,7 +267,8 @@ impl Head {
     #[differentiate(wrt = self)]
     fn xent(&self, x: &Tensor<f64>, labels: &Tensor<f64>) -> f64 {
         let logits = (x.matmul(&self.w) + &self.b) * self.temperature;
-        -(labels * logits.log_softmax(1)).sum_axis(1).mean() + self.temperature * self.w.square().sum()
+        -(labels * logits.log_softmax(1)).sum_axis(1).mean()
+            + self.temperature * self.w.square().sum()
     }
 }
 
@@ -339,7 +344,10 @@ fn minimized(opt: &mut impl Optimizer<f64>, steps: usize) -> (f64, f64) {
 #[test]
 fn every_optimizer_minimizes_a_struct_model() {
     let runs = [
-        ("GradientDescent", minimized(&mut GradientDescent::new(0.1), 300)),
+        (
+            "GradientDescent",
+            minimized(&mut GradientDescent::new(0.1), 300),
+        ),
         ("Momentum", minimized(&mut Momentum::new(0.05, 0.9), 300)),
         (
             "Momentum (Nesterov)",
@@ -563,6 +571,9 @@ impl Tower {
     }
 }
 
+/// The gradient of `eval_some`: one value per field in `wrt`, of the field's type.
+type SomeFields = ([f64; 2], f64, Vec<Unit<f64>>);
+
 #[test]
 fn wrt_names_fields_and_each_gradient_has_the_fields_type() {
     let m = Tower {
@@ -588,7 +599,7 @@ fn wrt_names_fields_and_each_gradient_has_the_fields_type() {
     let fd = finite_differences(&m, |m| m.eval(x));
     close(&flat(&full), &fd, 1e-6);
     // The listed fields' gradients are those of the whole struct.
-    let (value, (head, b, layers)): (f64, ([f64; 2], f64, Vec<Unit<f64>>)) = m.eval_some_grad(x);
+    let (value, (head, b, layers)): (f64, SomeFields) = m.eval_some_grad(x);
     assert_eq!(value, m.eval_some(x));
     close(&head, &full.head, 1e-12);
     close(&[b], &[full.base.b], 1e-12);

@@ -67,7 +67,12 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         syn::parse_quote!(#float: ::autodiff::__private::Float),
     ));
     let where_clause = impl_generics.make_where_clause();
-    for field in all.iter().zip(&skipped).filter(|(_, &s)| !s).map(|(f, _)| f) {
+    for field in all
+        .iter()
+        .zip(&skipped)
+        .filter(|(_, &s)| !s)
+        .map(|(f, _)| f)
+    {
         let ty = &field.ty;
         where_clause
             .predicates
@@ -217,8 +222,23 @@ fn holds_no_parameters(ty: &syn::Type) -> bool {
             };
             let name = last.ident.to_string();
             let passive = [
-                "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
-                "usize", "bool", "char", "String", "str", "PhantomData",
+                "i8",
+                "i16",
+                "i32",
+                "i64",
+                "i128",
+                "isize",
+                "u8",
+                "u16",
+                "u32",
+                "u64",
+                "u128",
+                "usize",
+                "bool",
+                "char",
+                "String",
+                "str",
+                "PhantomData",
             ];
             if passive.contains(&name.as_str()) {
                 return true;
@@ -335,8 +355,14 @@ mod tests {
             assert!(!out.contains(&format!("visit ({skipped}")), "{out}");
             assert!(!out.contains(&format!("visit (& {skipped}")), "{out}");
         }
-        assert!(out.contains("n : :: core :: clone :: Clone :: clone (& self . n)"), "{out}");
-        assert!(out.contains("kind : :: core :: clone :: Clone :: clone (& self . kind)"), "{out}");
+        assert!(
+            out.contains("n : :: core :: clone :: Clone :: clone (& self . n)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("kind : :: core :: clone :: Clone :: clone (& self . kind)"),
+            "{out}"
+        );
         assert!(!out.contains("Kind : :: autodiff :: Params"), "{out}");
         let out = expand_str("struct M { #[params(skp)] kind: Kind }");
         assert!(out.contains("unknown `params` option"), "{out}");
@@ -352,7 +378,10 @@ mod tests {
         // A private field of a public struct: its type may be private (E0446).
         let out = expand_str("pub struct M { w: Vec<f64>, pub b: f64 }");
         assert!(!out.contains(&w), "{out}");
-        assert!(out.contains(&format!("FieldType < {} >", field_id("b"))), "{out}");
+        assert!(
+            out.contains(&format!("FieldType < {} >", field_id("b"))),
+            "{out}"
+        );
     }
 
     #[test]

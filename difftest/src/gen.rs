@@ -2573,8 +2573,11 @@ fn struct_variant_functions(p: &Program) -> Vec<&Func> {
         .filter(|f| {
             let mut body = String::new();
             print_function(&mut body, f, Style::F64);
-            let arrays: Vec<&Param> =
-                f.params.iter().filter(|q| q.kind == ParamKind::Array).collect();
+            let arrays: Vec<&Param> = f
+                .params
+                .iter()
+                .filter(|q| q.kind == ParamKind::Array)
+                .collect();
             !arrays.iter().any(|q| {
                 fields_of_params(&body, &[(q.name.as_str(), q.kind)])
                     .1
@@ -2592,7 +2595,13 @@ fn fields_of_params(text: &str, params: &[(&str, ParamKind)]) -> (String, Vec<St
     let mut out = String::new();
     let mut bare = Vec::new();
     let mut i = 0;
-    let prev_non_space = |k: usize| chars[..k].iter().rev().find(|c| !c.is_whitespace()).copied();
+    let prev_non_space = |k: usize| {
+        chars[..k]
+            .iter()
+            .rev()
+            .find(|c| !c.is_whitespace())
+            .copied()
+    };
     let next_non_space = |k: usize| chars[k..].iter().find(|c| !c.is_whitespace()).copied();
     while i < chars.len() {
         let c = chars[i];
@@ -2648,7 +2657,11 @@ fn struct_name(f: &Func) -> String {
 /// the same oracle (`f` at dual numbers) and finite differences, the struct's gradient
 /// flattened leaf by leaf (its leaves are the parameters in order).
 pub fn print_struct_variants(s: &mut String, p: &Program) {
-    let st = if p.generic { Style::Generic } else { Style::F64 };
+    let st = if p.generic {
+        Style::Generic
+    } else {
+        Style::F64
+    };
     let t = st.ty();
     for f in struct_variant_functions(p) {
         let name = struct_name(f);

@@ -78,4 +78,3 @@ pub fn check<P: Params<f64> + Clone + std::fmt::Debug>(
     assert!((value - f(p)).abs() < 1e-12);
     close(&[d], &[directional], 1e-6);
 }
-

@@ -702,7 +702,8 @@ impl Builder<'_> {
             _ => false,
         };
         // An element of an array of tensors is read by reference (`&ws[l]`).
-        self.vars[dst].reference = matches!(&rhs, Rhs::Index(a, index) if tensor_element(self.vars, *a, index.len()));
+        self.vars[dst].reference =
+            matches!(&rhs, Rhs::Index(a, index) if tensor_element(self.vars, *a, index.len()));
         self.out.push(Stmt::Let {
             dst: Some(dst),
             rhs,

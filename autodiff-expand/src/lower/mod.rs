@@ -113,8 +113,7 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
     check_signature(cx, &item.sig);
     // A method of `impl<T: Float> Model<T>` is generic in a type parameter the function does
     // not declare: its float output names it (`-> T`), so rule constants take its type.
-    let impl_generic =
-        matches!(&item.sig.output, ReturnType::Type(_, ty) if names_impl_float(ty));
+    let impl_generic = matches!(&item.sig.output, ReturnType::Type(_, ty) if names_impl_float(ty));
     let generic = item.sig.generics.type_params().next().is_some() || impl_generic;
     let type_params: Vec<String> = item
         .sig
@@ -831,7 +830,10 @@ impl Lower<'_> {
         // `let h: Tensor<f64> = batch.x.clone();`: the value kept as written is the tensor
         // the type says (so it is cloned, not moved, where it is read again).
         if let (Some(ty), Some(x)) = (&ty, value_var) {
-            if holds_tensors(ty) && self.f.vars[x].origin == Origin::Temp && !self.f.vars[x].is_array() {
+            if holds_tensors(ty)
+                && self.f.vars[x].origin == Origin::Temp
+                && !self.f.vars[x].is_array()
+            {
                 self.f.vars[x].tensor = true;
             }
         }

@@ -16,8 +16,8 @@ use crate::ctxt::Ctxt;
 mod scan;
 
 use proc_macro2::{Delimiter, Ident, TokenStream};
-use scan::{depth, is_prefix, same_path, Base, Read, Replacement, Seg, Use};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use scan::{depth, is_prefix, same_path, Base, Read, Replacement, Seg, Use};
 use syn::{FnArg, ItemFn, Pat, ReturnType, Type};
 
 /// One struct in `wrt`.
@@ -240,7 +240,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
                 ty,
                 by_ref,
                 fields: Vec::new(),
-        calls: false,
+                calls: false,
             });
         }
     }
@@ -491,7 +491,9 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
                         let fty = field_type(ty, p);
                         tangent_inputs.push(quote!(#t: &#fty));
                         let members = p.iter().map(|m| member(m));
-                        sets.push(quote!(#tangent #(.#members)* = ::core::clone::Clone::clone(#t);));
+                        sets.push(
+                            quote!(#tangent #(.#members)* = ::core::clone::Clone::clone(#t);),
+                        );
                     }
                     tangent_setup.push(quote! {
                         let mut #tangent = #private::struct_zeros::<#float, _>(#source);
@@ -777,10 +779,7 @@ fn through_functions(
     }
     let names: Vec<&Ident> = plain.iter().map(|p| &p.0).collect();
     args.extend(names.iter().map(|n| quote!(#n)));
-    let params: Vec<TokenStream> = plain
-        .iter()
-        .map(|(n, ty, _)| quote!(#n: #ty))
-        .collect();
+    let params: Vec<TokenStream> = plain.iter().map(|(n, ty, _)| quote!(#n: #ty)).collect();
     let through = scan::through_name(name);
     let header = quote! {
         #[doc(hidden)]
@@ -831,7 +830,13 @@ fn through_functions(
         let arg = format_ident!("__ad_d{}", k);
         let t = format_ident!("__ad_dt{}", k);
         let by_ref = matches!(ty, Type::Reference(_));
-        let owned = |t: &Ident| if by_ref { quote!(&*#t) } else { quote!(#t.into_owned()) };
+        let owned = |t: &Ident| {
+            if by_ref {
+                quote!(&*#t)
+            } else {
+                quote!(#t.into_owned())
+            }
+        };
         match kind {
             None => tangent_params.push(quote!(#arg: #private::NoTangent)),
             Some(TangentKind::Scalar(sty)) => {
@@ -840,7 +845,8 @@ fn through_functions(
                 tangents.push(quote!(#t));
             }
             Some(TangentKind::Slice(elem)) => {
-                tangent_params.push(quote!(#arg: impl #private::SliceTangent<'autodiff_tangent, #elem>));
+                tangent_params
+                    .push(quote!(#arg: impl #private::SliceTangent<'autodiff_tangent, #elem>));
                 bind.push(quote!(let #t = #private::SliceTangent::into_tangent(#arg, #x.len());));
                 tangents.push(owned(&t));
             }
@@ -850,7 +856,8 @@ fn through_functions(
                 tangents.push(if by_ref { quote!(&#t) } else { quote!(#t) });
             }
             Some(TangentKind::Tensor(elem)) => {
-                tangent_params.push(quote!(#arg: impl #private::TensorTangent<'autodiff_tangent, #elem>));
+                tangent_params
+                    .push(quote!(#arg: impl #private::TensorTangent<'autodiff_tangent, #elem>));
                 bind.push(quote!(let #t = #private::TensorTangent::into_tangent(#arg, &#x);));
                 tangents.push(owned(&t));
             }

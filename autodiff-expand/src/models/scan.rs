@@ -131,7 +131,9 @@ pub(super) fn self_call(
     if !base.prefix.is_empty() || base.ident != "self" || !is_punct(toks.get(end), '.') {
         return None;
     }
-    let (Some(TokenTree::Ident(m)), Some(TokenTree::Group(g))) = (toks.get(end + 1), toks.get(end + 2)) else {
+    let (Some(TokenTree::Ident(m)), Some(TokenTree::Group(g))) =
+        (toks.get(end + 1), toks.get(end + 2))
+    else {
         return None;
     };
     if g.delimiter() != Delimiter::Parenthesis {
@@ -147,7 +149,11 @@ pub(super) fn self_call(
 /// another: `m__needs_differentiate_wrt_self`, so that rustc's error where `m` has no
 /// `#[differentiate(wrt = self)]` names the fix.
 pub(super) fn through_name(m: &Ident) -> Ident {
-    format_ident!("{}__needs_differentiate_wrt_self", m.to_string(), span = m.span())
+    format_ident!(
+        "{}__needs_differentiate_wrt_self",
+        m.to_string(),
+        span = m.span()
+    )
 }
 
 fn is_punct(t: Option<&TokenTree>, c: char) -> bool {
@@ -222,7 +228,10 @@ pub(super) fn occurrence(
         }
         // `[l]` followed by a field: an element of a collection of structs.
         if let Some(TokenTree::Group(g)) = toks.get(k) {
-            if g.delimiter() == Delimiter::Bracket && !path.is_empty() && members_at(toks, k + 1).is_some() {
+            if g.delimiter() == Delimiter::Bracket
+                && !path.is_empty()
+                && members_at(toks, k + 1).is_some()
+            {
                 path.push(Seg::Elem);
                 index.push(g.stream());
                 k += 1;
@@ -283,7 +292,8 @@ fn comparison_before(toks: &[TokenTree], k: usize) -> bool {
     let prior = k.checked_sub(2).and_then(|j| punct(toks.get(j)));
     match (prior, last) {
         (Some((p, Spacing::Joint)), Some(('=', _))) => "=!<>".contains(p),
-        (Some(('&', Spacing::Joint)), Some(('&', _))) | (Some(('|', Spacing::Joint)), Some(('|', _))) => true,
+        (Some(('&', Spacing::Joint)), Some(('&', _)))
+        | (Some(('|', Spacing::Joint)), Some(('|', _))) => true,
         (_, Some(('<' | '>', Spacing::Alone))) => !matches!(prior, Some(('-', Spacing::Joint))),
         _ => false,
     }
@@ -293,7 +303,8 @@ fn comparison_before(toks: &[TokenTree], k: usize) -> bool {
 fn comparison_at(toks: &[TokenTree], k: usize) -> bool {
     match (punct(toks.get(k)), punct(toks.get(k + 1))) {
         (Some((c, Spacing::Joint)), Some(('=', _))) => "=!<>".contains(c),
-        (Some(('&', Spacing::Joint)), Some(('&', _))) | (Some(('|', Spacing::Joint)), Some(('|', _))) => true,
+        (Some(('&', Spacing::Joint)), Some(('&', _)))
+        | (Some(('|', Spacing::Joint)), Some(('|', _))) => true,
         (Some(('<' | '>', Spacing::Alone)), _) => true,
         _ => false,
     }
@@ -391,7 +402,12 @@ fn reads_fields(tokens: TokenStream, alias: &Ident) -> bool {
 }
 
 /// The base a struct loop's element name stands for.
-fn loop_base(l: &StructLoop, bases: &[Base], index: &Ident, rewritten_index: Vec<TokenStream>) -> Base {
+fn loop_base(
+    l: &StructLoop,
+    bases: &[Base],
+    index: &Ident,
+    rewritten_index: Vec<TokenStream>,
+) -> Base {
     let outer = &bases[l.base];
     let mut prefix = outer.prefix.clone();
     prefix.extend(l.path.iter().cloned());
@@ -494,8 +510,8 @@ pub(super) fn collect(
                 i = end;
                 continue;
             }
-            let method_call = is_punct(toks.get(end), '.')
-                && is_group(toks.get(end + 2), Delimiter::Parenthesis);
+            let method_call =
+                is_punct(toks.get(end), '.') && is_group(toks.get(end + 2), Delimiter::Parenthesis);
             if method_call && base.prefix.is_empty() && base.ident == "self" {
                 // Called for an integer or a condition: read as written.
                 i = end;
@@ -517,7 +533,8 @@ pub(super) fn collect(
             owner: base.owner,
             path: full,
             evidence,
-            at: toks[i..(end + usize::from(is_group(toks.get(end), Delimiter::Bracket))).min(toks.len())]
+            at: toks[i..(end + usize::from(is_group(toks.get(end), Delimiter::Bracket)))
+                .min(toks.len())]
                 .iter()
                 .cloned()
                 .collect(),
@@ -546,13 +563,19 @@ fn evidence(toks: &[TokenTree], i: usize, end: usize, delim: Delimiter, call: Op
         && is_punct(toks.get(i - 1), '&')
         && !(i > 1
             && matches!(toks.get(i - 2), Some(TokenTree::Punct(p)) if p.as_char() == '&' && p.spacing() == Spacing::Joint));
-    let before = if borrowed { i.checked_sub(2) } else { i.checked_sub(1) }.and_then(|k| toks.get(k));
+    let before = if borrowed {
+        i.checked_sub(2)
+    } else {
+        i.checked_sub(1)
+    }
+    .and_then(|k| toks.get(k));
     let range_before = i > 1 && is_punct(toks.get(i - 1), '.') && is_punct(toks.get(i - 2), '.');
     let range_before_eq = i > 2 && is_punct(toks.get(i - 1), '=') && is_punct(toks.get(i - 2), '.');
     let range_after = is_punct(after, '.') && is_punct(toks.get(end + 1), '.');
     let repeat_len = delim == Delimiter::Bracket && i > 0 && is_punct(toks.get(i - 1), ';');
     let sole_index = delim == Delimiter::Bracket && i == 0 && end == toks.len();
-    let sole_argument = delim == Delimiter::Parenthesis && (i == 0 || (borrowed && i == 1)) && end == toks.len();
+    let sole_argument =
+        delim == Delimiter::Parenthesis && (i == 0 || (borrowed && i == 1)) && end == toks.len();
     if let Some(m) = method.as_deref() {
         if TENSOR_METHODS.contains(&m) {
             return Use::Tensor;
@@ -599,7 +622,9 @@ fn evidence(toks: &[TokenTree], i: usize, end: usize, delim: Delimiter, call: Op
     {
         return Use::Int;
     }
-    let condition = is_ident(before, "if") || is_ident(before, "while") || is_ident(before, "match")
+    let condition = is_ident(before, "if")
+        || is_ident(before, "while")
+        || is_ident(before, "match")
         || is_punct(before, '!')
         || is_group(after, Delimiter::Brace);
     let first = first_index(borrowed, i);
@@ -610,8 +635,8 @@ fn evidence(toks: &[TokenTree], i: usize, end: usize, delim: Delimiter, call: Op
 }
 
 const INTEGERS: &[&str] = &[
-    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
-    "bool", "char",
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "bool",
+    "char",
 ];
 
 /// `let k: usize = ` ends just before `first`.
@@ -667,8 +692,11 @@ fn rewrite_in(
     while i < toks.len() {
         if let Some(l) = struct_loop(&toks, i, bases) {
             let index = loop_index(&l);
-            let rewritten: Vec<TokenStream> =
-                l.index.iter().map(|g| rewrite(g.clone(), bases, Delimiter::Bracket, None)).collect();
+            let rewritten: Vec<TokenStream> = l
+                .index
+                .iter()
+                .map(|g| rewrite(g.clone(), bases, Delimiter::Bracket, None))
+                .collect();
             let collection = collection_tokens(&bases[l.base], &l.path, &rewritten);
             let mut inner = bases.to_vec();
             inner.push(loop_base(&l, bases, &index, rewritten));
@@ -686,7 +714,10 @@ fn rewrite_in(
             } else {
                 None
             };
-            let mut ng = Group::new(g.delimiter(), rewrite(g.stream(), bases, g.delimiter(), name.as_deref()));
+            let mut ng = Group::new(
+                g.delimiter(),
+                rewrite(g.stream(), bases, g.delimiter(), name.as_deref()),
+            );
             ng.set_span(g.span());
             out.push(TokenTree::Group(ng));
             i += 1;
@@ -730,11 +761,11 @@ fn rewrite_in(
                 let mut p = r.param.clone();
                 p.set_span(toks[i].span());
                 out.push(TokenTree::Ident(p));
-                let groups = base
-                    .prefix_index
-                    .iter()
-                    .cloned()
-                    .chain(index.iter().map(|g| rewrite(g.clone(), bases, Delimiter::Bracket, None)));
+                let groups = base.prefix_index.iter().cloned().chain(
+                    index
+                        .iter()
+                        .map(|g| rewrite(g.clone(), bases, Delimiter::Bracket, None)),
+                );
                 for g in groups {
                     out.push(TokenTree::Group(Group::new(Delimiter::Bracket, g)));
                 }
@@ -751,4 +782,3 @@ fn rewrite_in(
     }
     out.into_iter().collect()
 }
-
