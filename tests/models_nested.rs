@@ -632,3 +632,37 @@ fn wrt_names_fields_and_each_gradient_has_the_fields_type() {
         / 1e-6;
     close(&[g], &[fd], 1e-5);
 }
+
+// ---- a copy of a field (found by difftest's struct variants: `to_vec` was taken for a
+// passive method, and the gradient of `xs` was a silent zero) ----
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Copied {
+    x0: f64,
+    xs: Vec<f64>,
+}
+
+impl Copied {
+    #[differentiate(wrt = self)]
+    fn eval(&self) -> f64 {
+        let mut z = self.xs.to_vec();
+        z[1] *= self.x0;
+        let a = self.x0;
+        (z[0].powi(2).powi(2) + 0.5).ln_1p() + z[1] * z[2] + a
+    }
+}
+
+#[test]
+fn a_copy_of_a_field_carries_its_gradient() {
+    let m = Copied {
+        x0: 0.7,
+        xs: vec![0.5, 0.2, 0.3],
+    };
+    check(
+        &m,
+        |m| m.eval(),
+        |m| m.eval_grad(),
+        |m, s| m.eval_vjp(s),
+        |m, t| m.eval_jvp(t),
+    );
+}

@@ -268,11 +268,27 @@ const TENSOR_METHODS: &[&str] = &[
     "shape",
 ];
 
-fn is_float_method(name: &str) -> bool {
-    crate::ir::Unary::from_method(name).is_some()
-        || crate::ir::Binary::from_method(name).is_some()
-        || ["powi", "mul_add", "sin_cos", "clamp"].contains(&name)
-}
+/// Methods that read no float of a field: `self.name.len()`, `self.kind.is_relu()`-style
+/// queries are not known, but these are (a field read only through them is passive).
+const PASSIVE_METHODS: &[&str] = &[
+    "len",
+    "is_empty",
+    "as_str",
+    "to_string",
+    "chars",
+    "bytes",
+    "eq",
+    "ne",
+    "cmp",
+    "partial_cmp",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "is_some",
+    "is_none",
+    "capacity",
+    "ndim",
+];
 
 fn arithmetic(t: Option<&TokenTree>) -> bool {
     matches!(t, Some(TokenTree::Punct(p)) if "+-*/".contains(p.as_char()) && p.spacing() == Spacing::Alone)
@@ -580,13 +596,17 @@ fn evidence(toks: &[TokenTree], i: usize, end: usize, delim: Delimiter, call: Op
         if TENSOR_METHODS.contains(&m) {
             return Use::Tensor;
         }
-        if m == "iter" {
+        if ["iter", "to_vec", "first", "last"].contains(&m) {
             return Use::Array;
         }
-        if is_float_method(m) {
-            return Use::Float;
+        // Methods that read no float: lengths, names, flags, comparisons.
+        if PASSIVE_METHODS.contains(&m) {
+            return Use::Neutral;
         }
-        return Use::Neutral;
+        // A float method, a copy (`.clone()`), or a method the macro does not know: the
+        // field carries a derivative, so an unknown method on it is the macro's error
+        // rather than a silent zero (a field that carries none goes in `stop`).
+        return Use::Float;
     }
     if call == Some("matmul") && sole_argument {
         return Use::Tensor;
