@@ -1065,3 +1065,23 @@ fn powi_zero_stays_connected() {
     assert_eq!(powi_zero_connected_grad(0.0).1, Some(0.0));
     assert_eq!(powi_zero_connected_grad(1.5).1, Some(0.0));
 }
+
+/// `x.signum()` is connected to `x` too (its derivative is 0, as TensorFlow's `sign`'s):
+/// `Some(0)`, not `None`. Found by the property tests once they drew every op of the
+/// registry (activity said connected, the reverse sweep never reached `x`).
+#[differentiate(wrt = x, unconnected = none)]
+fn signum_connected(x: f64) -> f64 {
+    x.signum() * 3.0
+}
+
+#[test]
+fn signum_stays_connected() {
+    for x in [0.5, -2.0, 0.0] {
+        let (want_value, want) = derivative(|x| x.signum() * D::cst(3.0), x, 1.0);
+        let (value, g) = signum_connected_grad(x);
+        assert_eq!(value, want_value);
+        assert_eq!(value, x.signum() * 3.0);
+        assert_eq!(g, Some(want));
+        assert_eq!(signum_connected_jvp(x, 0.7), (value, 0.7 * want));
+    }
+}

@@ -7,6 +7,7 @@
 //! # ... change the compiler's structure ...
 //! cargo run -p autodiff-expand --example snapshot -- /tmp/after
 //! diff -r /tmp/before /tmp/after      # empty: generated code unchanged
+//! cargo run -p autodiff-expand --example snapshot -- --print f.rs   # one file, on stdout
 //! ```
 //! A function is found wherever syntax puts it without macros: at the top level, in inline
 //! modules, in impl blocks and among the statements of function bodies (tests often nest
@@ -15,7 +16,20 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let out = std::env::args().nth(1).expect("usage: snapshot OUTDIR");
+    let out = std::env::args()
+        .nth(1)
+        .expect("usage: snapshot OUTDIR | --print FILE..");
+    if out == "--print" {
+        // `snapshot --print FILE..`: the expansion of each file's functions, on stdout.
+        for file in std::env::args().skip(2) {
+            let source = std::fs::read_to_string(&file).expect("readable source");
+            let parsed = syn::parse_file(&source).expect("a Rust file");
+            let (mut snapshot, mut count) = (String::new(), 0);
+            items(&parsed.items, &mut snapshot, &mut count);
+            print!("{snapshot}");
+        }
+        return;
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new();
     for dir in ["tests", "examples", "benches/src"] {

@@ -4,7 +4,8 @@
 //!
 //! It also decides TensorFlow's connectivity at compile time: a `wrt` entry is connected
 //! exactly when it is useful.
-use crate::ir::{walk, Function, Op, Rhs, Stmt, VarId};
+use crate::ir::op::Flow;
+use crate::ir::{walk, Function, Rhs, Stmt, VarId};
 
 #[derive(Clone, Debug)]
 pub struct Activity {
@@ -23,10 +24,8 @@ impl Activity {
 /// Whether a derivative flows from the operands of `rhs` to its result.
 fn flows(rhs: &Rhs) -> bool {
     match rhs {
-        Rhs::Op(op, _) => !matches!(
-            op,
-            Op::Stop | Op::Sign | Op::CastLike | Op::LnOrZero | Op::Rule(_) | Op::ReduceTo
-        ),
+        // The registry's `flow` facet.
+        Rhs::Op(op, _) => op.row().flow != Flow::Cut,
         Rhs::Opaque(o) => !o.passive_result,
         Rhs::Index(..) | Rhs::ArrayLit(_) | Rhs::CopyArray(_) | Rhs::Call(_) | Rhs::Output(..) => {
             true
@@ -53,6 +52,12 @@ fn edges(f: &Function) -> Vec<(VarId, Vec<VarId>)> {
             let from = match rhs {
                 // The indices are passive: only the array's elements carry derivatives.
                 Rhs::Index(array, _) => vec![*array],
+                Rhs::Op(op, args) => match op.row().flow {
+                    Flow::Only(operands) => {
+                        operands.iter().filter_map(|&k| args[k].var()).collect()
+                    }
+                    _ => stmt.reads(),
+                },
                 _ => stmt.reads(),
             };
             edges.push((*dst, from));
@@ -118,7 +123,7 @@ pub fn analyze(f: &Function, wrt: &[VarId], stop: &[VarId]) -> Activity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{Operand, Origin};
+    use crate::ir::{Op, Operand, Origin};
     use proc_macro2::Span;
 
     /// a; b = 2a; y = a + b: the stop_gradients example from TensorFlow's documentation.

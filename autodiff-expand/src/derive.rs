@@ -71,7 +71,7 @@ pub fn reverse(primal: &Function, act: &Activity, spec: &Spec, seed: Seed) -> De
 
 /// Whether `v` is the result of a call, whose type (a float or a tensor) the IR does not
 /// know unless the `let` is annotated: `one_like` gives the seed of either.
-fn from_call(f: &Function, v: VarId) -> bool {
+pub fn from_call(f: &Function, v: VarId) -> bool {
     let mut found = false;
     crate::ir::walk(&f.body, &mut |s| {
         if let Stmt::Let {

@@ -221,11 +221,8 @@ impl Fwd<'_> {
                 // result's. (Every term of `*` and `/` has a factor of the result's shape,
                 // and the sum of two terms has the broadcast shape already.)
                 if terms == 1 && matches!(op, Op::Add | Op::Sub) && b.vars[d].tensor {
-                    let rule = RuleFn {
-                        name: "broadcast_tangent",
-                        tensor: true,
-                    };
-                    sum = sum.map(|t| b.op(Op::Rule(rule), vec![Operand::Var(d), t]));
+                    let rule = Op::Rule(RuleFn::BroadcastTangent);
+                    sum = sum.map(|t| b.op(rule, vec![Operand::Var(d), t]));
                 }
                 sum
             }

@@ -1,6 +1,6 @@
 //! An interpreter for the IR over `f64`: the oracle of the property tests, which run the
 //! primal, forward and reverse IR of random programs without compiling any Rust.
-use crate::ir::{Binary, Cmp, Function, Op, Operand, Rhs, Stmt, Unary};
+use crate::ir::{Function, Op, Operand, Rhs, Runtime, Stmt};
 
 /// A value of the interpreter: a number (floats, integers and booleans alike), an array, or
 /// a value stack.
@@ -44,10 +44,10 @@ fn block(stmts: &[Stmt], env: &mut Vec<Value>) -> Result<(), String> {
     for stmt in stmts {
         match stmt {
             Stmt::Let {
-                dst: None,
-                rhs: Rhs::Opaque(o),
+                dst,
+                rhs: Rhs::Op(Op::Runtime(r), args),
                 ..
-            } if snapshot(o, env)? => {}
+            } => runtime(*r, args, *dst, env)?,
             Stmt::Let { dst, rhs, .. } => {
                 let v = match rhs {
                     Rhs::Op(op, args) => {
@@ -166,8 +166,9 @@ fn block(stmts: &[Stmt], env: &mut Vec<Value>) -> Result<(), String> {
     Ok(())
 }
 
-/// The opaque code the property tests and the reverse pass generate: `[0.0; n]`, the length
-/// of an array, a zero element, and a comparison of loop bounds.
+/// The opaque code the property tests and the passes generate: `[0.0; n]`, the length of an
+/// array and a comparison of loop bounds (code kept as written, not runtime calls: those are
+/// ops of the registry, `Op::Runtime`).
 fn opaque(o: &crate::ir::Opaque, env: &[Value]) -> Result<Value, String> {
     let text = o.tokens.to_string();
     let fail = || format!("cannot interpret `{text}`");
@@ -198,9 +199,6 @@ fn opaque(o: &crate::ir::Opaque, env: &[Value]) -> Result<Value, String> {
             _ => Err(fail()),
         };
     }
-    if text.starts_with(":: autodiff :: __private :: zero_element") {
-        return Ok(Value::Num(0.0));
-    }
     for (symbol, holds) in [
         ("<=", (|a, b| a <= b) as fn(f64, f64) -> bool),
         ("<", |a, b| a < b),
@@ -213,18 +211,23 @@ fn opaque(o: &crate::ir::Opaque, env: &[Value]) -> Result<Value, String> {
     Err(format!("cannot interpret {}", o.what))
 }
 
-/// The snapshots of arrays the reverse pass takes inside fused loops: `push_slice(&mut s,
-/// &a[..])` copies `a` onto the stack `s`, `pop_into(&mut s, &mut a[..])` copies it back.
-/// Whether `o` was one.
-fn snapshot(o: &crate::ir::Opaque, env: &mut [Value]) -> Result<bool, String> {
-    let text = o.tokens.to_string();
-    let push = text.starts_with(":: autodiff :: __private :: push_slice");
-    let pop = text.starts_with(":: autodiff :: __private :: pop_into");
-    if !push && !pop {
-        return Ok(false);
+/// A runtime call of the reverse sweep: `push_slice(&mut s, &a[..])` copies `a` onto the
+/// stack `s` (the snapshot of an array in a fused loop), `pop_into(&mut s, &mut a[..])` copies
+/// it back, `zero_element(&a[..])` is a zero.
+fn runtime(
+    r: Runtime,
+    args: &[Operand],
+    dst: Option<usize>,
+    env: &mut [Value],
+) -> Result<(), String> {
+    if r == Runtime::ZeroElement {
+        if let Some(d) = dst {
+            env[d] = Value::Num(0.0);
+        }
+        return Ok(());
     }
-    let [stack, array] = o.reads[..] else {
-        return Err(format!("cannot interpret `{text}`"));
+    let [Operand::Var(stack), Operand::Var(array)] = args[..] else {
+        return Err(format!("{} of {args:?}", r.name()));
     };
     let Value::Array(values) = env[array].clone() else {
         return Err(format!("a snapshot of {:?}", env[array]));
@@ -232,9 +235,9 @@ fn snapshot(o: &crate::ir::Opaque, env: &mut [Value]) -> Result<bool, String> {
     let Value::Stack(saved) = &mut env[stack] else {
         return Err(format!("a snapshot onto {:?}", env[stack]));
     };
-    if push {
+    if r == Runtime::PushSlice {
         saved.extend(values.into_iter().map(Value::Num));
-        return Ok(true);
+        return Ok(());
     }
     let start = saved
         .len()
@@ -246,7 +249,7 @@ fn snapshot(o: &crate::ir::Opaque, env: &mut [Value]) -> Result<bool, String> {
         .map(|v| v.num())
         .collect::<Result<Vec<f64>, String>>()?;
     env[array] = Value::Array(restored);
-    Ok(true)
+    Ok(())
 }
 
 /// The value of an operand.
@@ -260,89 +263,8 @@ pub fn value(env: &[Value], o: &Operand) -> Result<f64, String> {
     }
 }
 
-/// One operation on `f64`, with the semantics of Rust's float methods and our helpers.
+/// One operation on `f64`, with the semantics of Rust's float methods and our helpers: the
+/// `eval` facet of the op's row in the registry (NaN for tensor operations).
 pub fn eval(op: Op, a: &[f64]) -> f64 {
-    match op {
-        Op::Id | Op::Stop => a[0],
-        Op::Neg => -a[0],
-        Op::Add => a[0] + a[1],
-        Op::Sub => a[0] - a[1],
-        Op::Mul => a[0] * a[1],
-        Op::Div => a[0] / a[1],
-        Op::Unary(u) => unary(u, a[0]),
-        Op::Binary(b) => binary(b, a[0], a[1]),
-        Op::Powi => a[0].powi(a[1] as i32),
-        Op::MulAdd => a[0].mul_add(a[1], a[2]),
-        Op::Select(cmp) => {
-            let take = match cmp {
-                Cmp::Ge => a[0] >= a[1],
-                Cmp::Le => a[0] <= a[1],
-                Cmp::Gt => a[0] > a[1],
-            };
-            if take {
-                a[2]
-            } else {
-                a[3]
-            }
-        }
-        Op::LnOrZero => {
-            if a[0] > 0.0 {
-                a[0].ln()
-            } else {
-                0.0
-            }
-        }
-        Op::Sign => {
-            if a[0] > 0.0 {
-                1.0
-            } else if a[0] < 0.0 {
-                -1.0
-            } else {
-                0.0
-            }
-        }
-        Op::CastLike => a[1],
-        Op::ReduceTo => a[1],
-        Op::Tensor(_) | Op::Rule(_) => f64::NAN,
-    }
-}
-
-fn unary(u: Unary, x: f64) -> f64 {
-    match u {
-        Unary::Sin => x.sin(),
-        Unary::Cos => x.cos(),
-        Unary::Tan => x.tan(),
-        Unary::Asin => x.asin(),
-        Unary::Acos => x.acos(),
-        Unary::Atan => x.atan(),
-        Unary::Sinh => x.sinh(),
-        Unary::Cosh => x.cosh(),
-        Unary::Tanh => x.tanh(),
-        Unary::Asinh => x.asinh(),
-        Unary::Acosh => x.acosh(),
-        Unary::Atanh => x.atanh(),
-        Unary::Exp => x.exp(),
-        Unary::Exp2 => x.exp2(),
-        Unary::ExpM1 => x.exp_m1(),
-        Unary::Ln => x.ln(),
-        Unary::Ln1p => x.ln_1p(),
-        Unary::Log2 => x.log2(),
-        Unary::Log10 => x.log10(),
-        Unary::Sqrt => x.sqrt(),
-        Unary::Cbrt => x.cbrt(),
-        Unary::Recip => x.recip(),
-        Unary::Abs => x.abs(),
-        Unary::Signum => x.signum(),
-    }
-}
-
-fn binary(b: Binary, x: f64, y: f64) -> f64 {
-    match b {
-        Binary::Atan2 => x.atan2(y),
-        Binary::Powf => x.powf(y),
-        Binary::Log => x.log(y),
-        Binary::Hypot => x.hypot(y),
-        Binary::Max => x.max(y),
-        Binary::Min => x.min(y),
-    }
+    op.eval(a)
 }

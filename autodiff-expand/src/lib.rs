@@ -14,19 +14,24 @@
 //!           the calling convention's Spec
 //! check     code without a derivative on a differentiated path
 //! activity  varied / useful / active variables; connectivity of each wrt entry
-//! rules     THE table of derivative rules, read by forward and reverse
+//! rules     how forward and reverse apply an op's partials (the rules are rows of `ir::op`,
+//!           the op registry: name, partials, evaluation, cost, flow, emission per op)
 //! forward   IR -> primal + tangent IR (f_jvp)
 //! reverse   IR -> primal sweep + adjoint sweep (f_grad, f_vjp): mod.rs the driver,
 //!           adjoints (per statement), strategy (how a loop or branch is reversed),
 //!           saving (recompute, push/pop, step back), carries (register carries), replay
 //!           (a loop iteration run again instead of saving its values)
 //! simplify  common subexpressions, dead code, loop-invariant reads
-//! emit      IR -> tokens: mod.rs statements, names (hygienic), operations, views
-//!           (derivative arrays through views of their primal's length)
+//! emit      IR -> tokens: mod.rs statements (a scalar temporary read once written into
+//!           its reader), names (hygienic), operations, views (derivative arrays through
+//!           views of their primal's length)
+//! generate  the functions around the bodies: f_grad, f_vjp, f_jvp and the calling
+//!           convention; share.rs decides which call one hidden body (generate::plan runs
+//!           before anything is derived, so only bodies are)
 //! ```
 //! Below every pass: `ir` (with `ir::analysis`, the block analyses reverse and replay
 //! share, and the `__autodiff_var_N` placeholders), `types` (type classifiers), `ctxt`.
-//! `derive` runs forward/reverse/simplify for each generated function, `interp` (feature
+//! `derive` runs forward/reverse/simplify for each generated body, `interp` (feature
 //! `interp`, on for this crate's tests only) evaluates IR (the oracle of the property tests),
 //! and `fallback` is what the user gets on error: their function unchanged, the errors, and
 //! stand-ins with the generated functions' signatures that keep callers from a cascade of
@@ -147,31 +152,41 @@ pub fn expand_inner(
     let act = activity::analyze(&lowered.f, &wrt, &spec.stop);
     check::active_opaque(&cx, &lowered.f, &act);
     cx.check()?;
-    let grad = derive::reverse(&lowered.f, &act, &spec, derive::Seed::Ones);
-    let vjp = derive::reverse(&lowered.f, &act, &spec, derive::Seed::Given);
-    let jvp = derive::forward(&lowered.f, &act, &spec);
     // The calling convention: derivatives with respect to every float parameter this
     // function can differentiate, whatever its own `wrt` says.
     let convention_spec = spec::convention(&lowered, &spec, |var| {
         let alone = activity::analyze(&lowered.f, &[var], &spec.stop);
         !check::reaches_opaque(&lowered.f, &alone)
     });
-    let all = convention_spec.wrt_vars();
-    let convention_act = activity::analyze(&lowered.f, &all, &convention_spec.stop);
-    let reverse = derive::reverse(
-        &lowered.f,
-        &convention_act,
-        &convention_spec,
-        derive::Seed::Given,
-    );
-    let forward = derive::forward(&lowered.f, &convention_act, &convention_spec);
+    // Which functions hold a body and which call another: only bodies are derived.
+    let plan = generate::plan(function, &config, &lowered, &spec, &convention_spec);
+    let (reverse, forward) = match config.no_convention {
+        true => (None, None),
+        false => {
+            let all = convention_spec.wrt_vars();
+            let act = activity::analyze(&lowered.f, &all, &convention_spec.stop);
+            let reverse = derive::reverse(&lowered.f, &act, &convention_spec, derive::Seed::Given);
+            let forward = derive::forward(&lowered.f, &act, &convention_spec);
+            (Some(reverse), Some(forward))
+        }
+    };
+    let grad =
+        (!plan.grad_calls).then(|| derive::reverse(&lowered.f, &act, &spec, derive::Seed::Ones));
+    let vjp = (!plan.through_convention)
+        .then(|| derive::reverse(&lowered.f, &act, &spec, derive::Seed::Given));
+    let jvp = (!plan.through_convention).then(|| derive::forward(&lowered.f, &act, &spec));
+    let bodies = generate::Bodies {
+        grad: grad.as_ref(),
+        vjp: vjp.as_ref(),
+        jvp: jvp.as_ref(),
+    };
     let convention = generate::Convention {
         spec: &convention_spec,
-        reverse: &reverse,
-        forward: &forward,
+        reverse: reverse.as_ref(),
+        forward: forward.as_ref(),
     };
     Ok(generate::functions(
-        function, &config, &lowered, &spec, &grad, &vjp, &jvp, convention,
+        function, &config, &lowered, &spec, bodies, convention, plan,
     ))
 }
 

@@ -62,6 +62,16 @@ struct Scope {
 }
 
 impl Scope {
+    /// Records that `v` is `to`, or what `to` itself was replaced by: a value may be known
+    /// under two keys (a read of `c[1]` is both a forwarded element and an index
+    /// expression), and the later key may replace it after the first one recorded it.
+    fn replace(&mut self, v: VarId, mut to: VarId) {
+        while let Some(&next) = self.replaced.get(&to) {
+            to = next;
+        }
+        self.replaced.insert(v, to);
+    }
+
     fn substitute(&self, operand: &mut Operand) {
         if let Operand::Var(v) = operand {
             if let Some(&to) = self.replaced.get(v) {
@@ -82,7 +92,7 @@ fn key(op: Op, args: &[Operand]) -> String {
             Operand::Const { tokens, .. } => format!("c{tokens}"),
         })
         .collect();
-    if matches!(op, Op::Add | Op::Mul) {
+    if op.row().commutes {
         parts.sort();
     }
     format!("{op:?}|{}", parts.join("|"))
@@ -100,8 +110,11 @@ fn hoist_snapshots(vars: &[Var], block: Vec<Stmt>) -> Vec<Stmt> {
         if let Stmt::For { body, .. } | Stmt::While { body, .. } = &mut stmt {
             let mut written = written_in(body);
             // What code run for its effect reads, it may change (`std::mem::swap(&mut a,
-            // &mut b)`): a snapshot of it is not the same in every iteration.
+            // &mut b)`): a snapshot of it is not the same in every iteration. A location
+            // declared in the loop (an inner accumulator's adjoint, `let mut adj_acc = 0.0;`)
+            // does not exist before it.
             walk(body, &mut |s| {
+                written.extend(s.dst());
                 if let Stmt::Let {
                     rhs: Rhs::Opaque(o),
                     ..
@@ -111,6 +124,7 @@ fn hoist_snapshots(vars: &[Var], block: Vec<Stmt>) -> Vec<Stmt> {
                         written.extend(o.reads.iter().copied());
                     }
                 }
+                written.extend(s.runtime_writes());
             });
             let (hoisted, kept): (Vec<Stmt>, Vec<Stmt>) =
                 std::mem::take(body).into_iter().partition(|s| match s {
@@ -164,6 +178,7 @@ fn hoist_reads(vars: &mut Vec<Var>, block: Vec<Stmt>) -> Vec<Stmt> {
         let mut changing: HashSet<VarId> = HashSet::from([*index]);
         walk(body, &mut |s| {
             changing.extend(s.dst());
+            written.extend(s.runtime_writes());
             match s {
                 Stmt::Assign { dst, .. } => {
                     changing.insert(*dst);
@@ -301,21 +316,22 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         if propagate_constants(vars, &mut stmt, scope) {
             continue;
         }
-        // Code run for its effect may change what it reads (`c.swap(0, 1)`), and
-        // `add_into(&mut acc[..], g)` (a call's array gradient) changes its accumulator: an
-        // element stored into `acc` before it is not what a read after it gets.
-        let changed: &[VarId] = match &stmt {
+        // Code run for its effect may change what it reads (`c.swap(0, 1)`),
+        // `add_into(&mut acc[..], g)` (a call's array gradient) changes its accumulator, and
+        // `pop_into` the array it restores: an element stored into `acc` before it is not
+        // what a read after it gets.
+        let changed: Vec<VarId> = match &stmt {
             Stmt::Let {
                 rhs: Rhs::Opaque(o),
                 ..
-            } if !o.pure => &o.reads,
+            } if !o.pure => o.reads.clone(),
             Stmt::Let {
                 rhs: Rhs::AddInto(acc, _),
                 ..
-            } => std::slice::from_ref(acc),
-            _ => &[],
+            } => vec![*acc],
+            _ => stmt.runtime_writes(),
         };
-        for v in changed {
+        for v in &changed {
             let (snapshot, stored) = (snapshot_key(*v), stored_prefix(*v));
             scope
                 .seen
@@ -326,7 +342,7 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         if let Some((dst, k)) = forwarded_key(&stmt) {
             match scope.seen.get(&k) {
                 Some(&value) if replaceable(vars, dst) && !scope.kept.contains(&dst) => {
-                    scope.replaced.insert(dst, value);
+                    scope.replace(dst, value);
                     continue;
                 }
                 Some(_) => {}
@@ -339,7 +355,7 @@ fn cse_block(vars: &[Var], block: Vec<Stmt>, scope: &mut Scope) -> Vec<Stmt> {
         if let Some((dst, k)) = share_key(vars, &stmt) {
             match scope.seen.get(&k) {
                 Some(&earlier) if replaceable(vars, dst) && !scope.kept.contains(&dst) => {
-                    scope.replaced.insert(dst, earlier);
+                    scope.replace(dst, earlier);
                     continue;
                 }
                 Some(_) => {}
@@ -388,7 +404,7 @@ fn propagate_constants(vars: &[Var], stmt: &mut Stmt, scope: &mut Scope) -> bool
                 Some(Operand::Var(v))
                     if replaceable(vars, *d) && !vars[v].mutable && !scope.kept.contains(d) =>
                 {
-                    scope.replaced.insert(*d, v);
+                    scope.replace(*d, v);
                     return true;
                 }
                 Some(Operand::Lit(c)) => {

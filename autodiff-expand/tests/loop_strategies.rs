@@ -11,14 +11,16 @@ fn generated(attr: &str, item: &str) -> String {
     out
 }
 
-/// The body of the generated `_grad` function.
+/// The body of the reverse derivative: `_grad` seeds the hidden `reverse_body` (or
+/// `_vjp_body`) with ones, and that function holds the body.
 fn grad(out: &str, name: &str) -> String {
     let start = out
-        .find(&format!("fn {name}_grad"))
-        .expect("a _grad function");
-    let end = out[start..]
-        .find(&format!("fn {name}_vjp"))
-        .map_or(out.len(), |e| start + e);
+        .find("fn reverse_body")
+        .or_else(|| out.find(&format!("fn {name}__vjp_body")))
+        .expect("a reverse derivative");
+    let end = out[start + 3..]
+        .find("fn ")
+        .map_or(out.len(), |e| start + 3 + e);
     out[start..end].to_string()
 }
 

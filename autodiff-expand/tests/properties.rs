@@ -3,8 +3,13 @@
 //! - the dot-product test `<J u, w> = <u, Jᵀ w>` (forward against reverse), with and
 //!   without random stops;
 //! - forward mode against central finite differences of the primal.
+//!
+//! Each statement is an op of the registry (`autodiff_expand::ir::op`), every op that has
+//! `fuzz` draws (all but tensor operations and the ops of derivative code), with its operands
+//! drawn where the op is smooth: a new row is fuzzed without a change here.
 use autodiff_expand::derive::{self, Derived, Seed};
 use autodiff_expand::interp::Value;
+use autodiff_expand::ir::op::{Draw, Flow};
 use autodiff_expand::ir::{Binary, Function, Op, Operand, Origin, Unary, VarId};
 use autodiff_expand::spec::{Spec, WrtEntry};
 use autodiff_expand::{activity, interp};
@@ -13,41 +18,121 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use quote::quote;
 
-/// One random statement: an operation and the (relative) indices of its operands.
+/// One random statement: an operation of the registry and the (relative) indices of its
+/// operands.
 #[derive(Clone, Debug)]
 struct Gen {
-    op: u8,
+    op: Op,
     a: usize,
     b: usize,
     c: usize,
+    d: usize,
     constant: f64,
+    /// The operand (of an operation with two or more) that is a rule constant,
+    /// `Operand::Lit(constant)`, where it draws any real.
+    lit: Option<usize>,
 }
 
-fn gen() -> impl Strategy<Value = Gen> {
-    (
-        0u8..24,
-        any::<usize>(),
-        any::<usize>(),
-        any::<usize>(),
-        -2.0f64..2.0,
-    )
-        .prop_map(|(op, a, b, c, constant)| Gen {
+impl Gen {
+    /// A statement without a rule constant, for the fixed programs.
+    fn new(op: Op, a: usize, b: usize) -> Gen {
+        Gen {
             op,
             a,
             b,
+            c: 0,
+            d: 0,
+            constant: 0.5,
+            lit: None,
+        }
+    }
+}
+
+/// Every op of the registry that the property tests run: each that has `fuzz` draws. A new
+/// row with draws is fuzzed without a change here.
+fn fuzzed() -> Vec<Op> {
+    Op::all()
+        .into_iter()
+        .filter(|op| !op.row().fuzz.is_empty())
+        .collect()
+}
+
+fn gen() -> impl Strategy<Value = Gen> {
+    let ops = fuzzed();
+    (
+        0..ops.len(),
+        any::<[usize; 4]>(),
+        -2.0f64..2.0,
+        prop::option::of(0usize..4),
+    )
+        .prop_map(move |(op, [a, b, c, d], constant, lit)| Gen {
+            op: ops[op],
+            a,
+            b,
             c,
+            d,
             constant,
+            lit,
         })
 }
 
-/// `x * x + 1`: a positive value, for operations with a restricted domain.
-fn positive(f: &mut Function, x: Operand) -> Operand {
+/// The registry lists every op, and the property tests run every one whose derivative is
+/// taken: each float method, the arithmetic, `powi`, `mul_add`, the selects and
+/// `stop_gradient`. Only tensor operations (which the interpreter does not run) and the ops
+/// of derivative code (whose derivative is not taken) have no draws.
+#[test]
+fn every_op_with_a_derivative_is_fuzzed() {
+    let fuzzed = fuzzed();
+    for op in Op::all() {
+        let row = op.row();
+        let derivative_only = row.flow == Flow::Cut && op != Op::Stop;
+        let tensor = matches!(op, Op::Tensor(_));
+        assert_eq!(
+            fuzzed.contains(&op),
+            !derivative_only && !tensor,
+            "{} ({op:?})",
+            row.name
+        );
+    }
+    for u in Unary::ALL {
+        assert!(fuzzed.contains(&Op::Unary(*u)), "{}", u.method());
+    }
+    for b in Binary::ALL {
+        assert!(fuzzed.contains(&Op::Binary(*b)), "{}", b.method());
+    }
+}
+
+/// `x * x + c`: a value of at least `c`, for operations with a restricted domain.
+fn at_least(f: &mut Function, x: Operand, c: f64) -> Operand {
     let sq = f.push_op(Op::Mul, vec![x.clone(), x], Span::call_site());
     Operand::Var(f.push_op(
         Op::Add,
-        vec![Operand::Var(sq), Operand::Lit(1.0)],
+        vec![Operand::Var(sq), Operand::Lit(c)],
         Span::call_site(),
     ))
+}
+
+/// An operand drawn as the registry's `fuzz` facet says, from the value `x`.
+fn draw(f: &mut Function, how: Draw, x: Operand, g: &Gen) -> Operand {
+    let s = Span::call_site();
+    let tanh = |f: &mut Function, x| Operand::Var(f.push_op(Op::Unary(Unary::Tanh), vec![x], s));
+    match how {
+        Draw::Real => x,
+        Draw::Bounded => tanh(f, x),
+        Draw::Unit => {
+            let t = tanh(f, x);
+            Operand::Var(f.push_op(Op::Mul, vec![t, Operand::Lit(0.5)], s))
+        }
+        Draw::Positive => at_least(f, x, 1.0),
+        Draw::AboveOne => at_least(f, x, 1.5),
+        Draw::Exponent => {
+            let exponent = (g.constant * 10.0) as i32 % 4;
+            Operand::Const {
+                tokens: quote!(#exponent),
+                value: Some(exponent as f64),
+            }
+        }
+    }
 }
 
 /// Builds a program over `params` scalar inputs from the generated statements.
@@ -67,82 +152,32 @@ fn program(params: usize, stmts: &[Gen], outputs: &[usize]) -> Function {
     f
 }
 
-/// Appends the generated statements to `f.body`; every operation has a domain where it is
-/// smooth, guarded where needed. Each result is added to `values`.
+/// Appends the generated statements to `f.body`: each op's operands drawn where it is smooth
+/// (its `fuzz` draws). Each result is added to `values`.
 fn generate(f: &mut Function, values: &mut Vec<Operand>, stmts: &[Gen]) {
     for g in stmts {
-        let pick = |i: usize| values[i % values.len()].clone();
-        let (a, b, c) = (pick(g.a), pick(g.b), pick(g.c));
-        let s = Span::call_site();
-        let unary = |f: &mut Function, u: Unary, x: Operand| f.push_op(Op::Unary(u), vec![x], s);
-        let result = match g.op {
-            0 => f.push_op(Op::Add, vec![a, b], s),
-            1 => f.push_op(Op::Sub, vec![a, b], s),
-            2 => f.push_op(Op::Mul, vec![a, b], s),
-            3 => {
-                let d = positive(f, b);
-                f.push_op(Op::Div, vec![a, d], s)
-            }
-            4 => f.push_op(Op::Neg, vec![a], s),
-            5 => unary(f, Unary::Sin, a),
-            6 => unary(f, Unary::Cos, a),
-            7 => unary(f, Unary::Tanh, a),
-            8 => unary(f, Unary::Atan, a),
-            9 => {
-                let t = unary(f, Unary::Tanh, a);
-                unary(f, Unary::Exp, Operand::Var(t))
-            }
-            10 => {
-                let p = positive(f, a);
-                unary(f, Unary::Ln, p)
-            }
-            11 => {
-                let p = positive(f, a);
-                unary(f, Unary::Sqrt, p)
-            }
-            12 => {
-                let p = positive(f, a);
-                unary(f, Unary::Recip, p)
-            }
-            13 => {
-                let p = positive(f, b);
-                f.push_op(Op::Binary(Binary::Atan2), vec![a, p], s)
-            }
-            14 => {
-                let p = positive(f, a);
-                f.push_op(Op::Binary(Binary::Hypot), vec![p, b], s)
-            }
-            15 => f.push_op(Op::MulAdd, vec![a, b, c], s),
-            16 => {
-                let p = positive(f, a);
-                let e = f.push_op(Op::Unary(Unary::Tanh), vec![b], s);
-                f.push_op(Op::Binary(Binary::Powf), vec![p, Operand::Var(e)], s)
-            }
-            17 => {
-                let p = positive(f, a);
-                let exponent = (g.constant * 10.0) as i32 % 4;
-                let n = Operand::Const {
-                    tokens: quote!(#exponent),
-                    value: Some(exponent as f64),
-                };
-                f.push_op(Op::Powi, vec![p, n], s)
-            }
-            18 => f.push_op(Op::Stop, vec![a], s),
-            19 => f.push_op(Op::Mul, vec![a, Operand::Lit(g.constant)], s),
-            20 => f.push_op(Op::Add, vec![Operand::Lit(g.constant), a], s),
-            21 => unary(f, Unary::Asinh, a),
-            22 => {
-                let t = unary(f, Unary::Tanh, a);
-                let half = f.push_op(Op::Mul, vec![Operand::Var(t), Operand::Lit(0.5)], s);
-                unary(f, Unary::Asin, Operand::Var(half))
-            }
-            _ => {
-                let p = positive(f, a);
-                unary(f, Unary::Cbrt, p)
-            }
-        };
+        let draws = g.op.row().fuzz;
+        let picks = [g.a, g.b, g.c, g.d];
+        let mut args = Vec::with_capacity(draws.len());
+        for (k, &how) in draws.iter().enumerate() {
+            let x = values[picks[k] % values.len()].clone();
+            let arg = match g.lit {
+                Some(l) if l == k && draws.len() > 1 && how == Draw::Real => {
+                    Operand::Lit(g.constant)
+                }
+                _ => draw(f, how, x, g),
+            };
+            args.push(arg);
+        }
+        let result = f.push_op(g.op, args, Span::call_site());
         values.push(Operand::Var(result));
     }
+}
+
+/// Whether a derivative is cut somewhere (`stop_gradient`): finite differences of the
+/// primal are then not the derivative.
+fn stopped<'a>(stmts: impl IntoIterator<Item = &'a Gen>) -> bool {
+    stmts.into_iter().any(|g| g.op.row().flow == Flow::Cut)
 }
 
 fn spec(f: &Function, wrt: &[VarId], stop: Vec<VarId>) -> Spec {
@@ -248,7 +283,7 @@ proptest! {
         prop_assert!(close(lhs, rhs, 1e-9), "<Ju, w> = {} but <u, J^T w> = {}", lhs, rhs);
 
         // Stops change the derivative, so finite differences only apply without them.
-        if !stmts.iter().any(|g| g.op == 18) {
+        if !stopped(&stmts) {
             let h = 1e-6;
             let plus: Vec<f64> = x.iter().zip(&u).map(|(x, u)| x + h * u).collect();
             let minus: Vec<f64> = x.iter().zip(&u).map(|(x, u)| x - h * u).collect();
@@ -654,7 +689,7 @@ proptest! {
     ) {
         let f = loop_program(&pre, &body, &post, branch_at);
         let (fwd, rev) = derive_both(&f);
-        let stopped = pre.iter().chain(&body).chain(&post).any(|g| g.op == 18);
+        let stopped = stopped(pre.iter().chain(&body).chain(&post));
         check_loop_program(&f, &fwd, &rev, stopped, (&x, &a), &u, &w)?;
     }
 }
@@ -778,7 +813,7 @@ proptest! {
         // Fused exactly where the loop only adds into a running sum and would replay (it
         // would not if it saved nothing: `s` linear in `c`).
         prop_assert!(!fused || overwrite && !multiply && !store_out);
-        let stopped = fill.iter().chain(&body).any(|g| g.op == 18);
+        let stopped = stopped(fill.iter().chain(&body));
         check_loop_program(&f, &fwd, &rev, stopped, (&x, &a), &u, w)?;
     }
 }
@@ -813,15 +848,14 @@ fn assert_exact_at_a_fixed_point(fwd: &Derived, rev: &Derived) {
 /// dot-product test.
 #[test]
 fn a_running_sum_loop_is_fused_and_exact() {
-    let gen = |op, a, b| Gen {
-        op,
-        a,
-        b,
-        c: 0,
-        constant: 0.5,
-    };
     // fill: c[j] = sin(a[j]); use: s = s * c[k] (operands: x0, s, c[k], c[1]).
-    let f = nested_program(&[gen(5, 2, 0)], &[gen(2, 1, 2)], true, false, false);
+    let f = nested_program(
+        &[Gen::new(Op::Unary(Unary::Sin), 2, 0)],
+        &[Gen::new(Op::Mul, 1, 2)],
+        true,
+        false,
+        false,
+    );
     let (fwd, rev) = derive_both(&f);
     assert!(outer_loop(&rev.f).1, "the loop is fused");
     assert_exact_at_a_fixed_point(&fwd, &rev);
@@ -918,16 +952,16 @@ fn three_level_program(fill: &[Gen], body: &[Gen], shape: u8) -> Function {
 
 /// Whether the primal sweep snapshots an array (`push_slice`).
 fn snapshots(f: &Function) -> bool {
-    use autodiff_expand::ir::{walk, Rhs, Stmt};
+    use autodiff_expand::ir::{walk, Rhs, Runtime, Stmt};
     let mut found = false;
     walk(&f.body, &mut |s| {
-        if let Stmt::Let {
-            rhs: Rhs::Opaque(o),
-            ..
-        } = s
-        {
-            found |= o.tokens.to_string().contains("push_slice");
-        }
+        found |= matches!(
+            s,
+            Stmt::Let {
+                rhs: Rhs::Op(Op::Runtime(Runtime::PushSlice), _),
+                ..
+            }
+        );
     });
     found
 }
@@ -949,7 +983,7 @@ proptest! {
         let (fwd, rev) = derive_both(&f);
         // Snapshots are taken only inside a fused loop.
         prop_assert!(!snapshots(&rev.f) || outer_loop(&rev.f).1);
-        let stopped = fill.iter().chain(&body).any(|g| g.op == 18);
+        let stopped = stopped(fill.iter().chain(&body));
         check_loop_program(&f, &fwd, &rev, stopped, (&x, &a), &u, &w)?;
     }
 }
@@ -958,15 +992,15 @@ proptest! {
 /// snapshots, and exact by the dot-product test.
 #[test]
 fn a_three_level_nest_takes_snapshots_and_is_exact() {
-    let gen = |op, a, b| Gen {
-        op,
-        a,
-        b,
-        c: 0,
-        constant: 0.5,
-    };
     // fill: c[j] = a[j] + a[q] (operands x0, x1, a[q], a[j]); use: s = sin(s * c[k]).
-    let f = three_level_program(&[gen(0, 3, 2)], &[gen(2, 1, 2), gen(5, 3, 0)], 0);
+    let f = three_level_program(
+        &[Gen::new(Op::Add, 3, 2)],
+        &[
+            Gen::new(Op::Mul, 1, 2),
+            Gen::new(Op::Unary(Unary::Sin), 3, 0),
+        ],
+        0,
+    );
     let (fwd, rev) = derive_both(&f);
     assert!(outer_loop(&rev.f).1, "the loop over i is fused");
     assert!(snapshots(&rev.f), "the loop over q restores snapshots");
@@ -978,18 +1012,17 @@ fn a_three_level_nest_takes_snapshots_and_is_exact() {
 /// from `c`, which holds another run's values by then; exact by the dot-product test.
 #[test]
 fn a_fill_that_runs_twice_per_iteration_is_exact() {
-    let gen = |op, a, b| Gen {
-        op,
-        a,
-        b,
-        c: 0,
-        constant: 0.5,
-    };
     // fill: c[j] = exp(tanh(a[j] * a[r])) (operands x0, x1, a[q], a[r], a[j]);
     // use: s = sin(s * c[k]).
     let f = three_level_program(
-        &[gen(2, 4, 3), gen(9, 5, 0)],
-        &[gen(2, 1, 2), gen(5, 3, 0)],
+        &[
+            Gen::new(Op::Mul, 4, 3),
+            Gen::new(Op::Unary(Unary::Exp), 5, 0),
+        ],
+        &[
+            Gen::new(Op::Mul, 1, 2),
+            Gen::new(Op::Unary(Unary::Sin), 3, 0),
+        ],
         2,
     );
     let (fwd, rev) = derive_both(&f);
@@ -1037,7 +1070,7 @@ proptest! {
         reverse_loops(&mut f.body, mask, &mut 0);
         let w = &w[..f.outputs.len()];
         let (fwd, rev) = derive_both(&f);
-        let stopped = fill.iter().chain(&body).any(|g| g.op == 18);
+        let stopped = stopped(fill.iter().chain(&body));
         check_loop_program(&f, &fwd, &rev, stopped, (&x, &a), &u, w)?;
     }
 }

@@ -127,6 +127,42 @@ impl Config {
         }
     }
 
+    /// The switch named `name` (the field's name), for the fuzz command's `--set`.
+    pub fn switch(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "loops" => &mut self.loops,
+            "while_loops" => &mut self.while_loops,
+            "branches" => &mut self.branches,
+            "early_return" => &mut self.early_return,
+            "break_continue" => &mut self.break_continue,
+            "arrays" => &mut self.arrays,
+            "calls" => &mut self.calls,
+            "tuple_outputs" => &mut self.tuple_outputs,
+            "array_outputs" => &mut self.array_outputs,
+            "iterator_reductions" => &mut self.iterator_reductions,
+            "stop_gradient" => &mut self.stop_gradient,
+            "stop_locals" => &mut self.stop_locals,
+            "wrt_subsets" => &mut self.wrt_subsets,
+            "kinks" => &mut self.kinks,
+            "array_literal_in_loop" => &mut self.array_literal_in_loop,
+            "copied_in_zip" => &mut self.copied_in_zip,
+            "break_in_reversed_loop" => &mut self.break_in_reversed_loop,
+            "array_to_slice_param" => &mut self.array_to_slice_param,
+            "zip" => &mut self.zip,
+            "generic" => &mut self.generic,
+            "powi_runtime_exponent" => &mut self.powi_runtime_exponent,
+            "array_literal_in_branch" => &mut self.array_literal_in_branch,
+            "call_with_loop_written_array" => &mut self.call_with_loop_written_array,
+            "reassign_constant" => &mut self.reassign_constant,
+            "copies" => &mut self.copies,
+            "write_after_call" => &mut self.write_after_call,
+            "stop_shared_subexpression" => &mut self.stop_shared_subexpression,
+            "immutable_array_in_loop" => &mut self.immutable_array_in_loop,
+            "swap" => &mut self.swap,
+            _ => return None,
+        })
+    }
+
     /// The CI corpus: everything except the classes with a known wrong gradient that is
     /// being fixed in another branch. Turn a switch on when its fix is merged.
     pub fn ci() -> Config {
@@ -161,25 +197,6 @@ impl Config {
             // not a `T`: most generic programs do not compile. The corpus writes the
             // functions the macro sees at `f64` (the oracle's copy stays generic).
             generic: false,
-            // issue 13 (1): gradient n·xⁿ instead of n·xⁿ⁻¹; fix in progress.
-            powi_runtime_exponent: false,
-            // issue 13 (2): the literal's adjoint is lost (f_grad 0, f_jvp right).
-            array_literal_in_branch: false,
-            // issue 13 (3): the reversed iteration calls the callee's reverse with the array
-            // as the last iteration left it.
-            call_with_loop_written_array: false,
-            // issue 13 (4): the variable keeps the gradient it had before.
-            reassign_constant: false,
-            // issue 13 (5): `s = t + e` with `t` an old copy of `s` is taken as `s += e`.
-            copies: false,
-            // issue 13 (6): the gradient the call sent back to the array is lost.
-            write_after_call: false,
-            // issue 13 (7): CSE before wrt/stop resolution stops the other use too.
-            stop_shared_subexpression: false,
-            // issue 13 (8): drops the whole reversed loop (all-zero gradient).
-            immutable_array_in_loop: false,
-            // issue 13 (9): compiles with no derivative and no error.
-            swap: false,
             ..Config::all()
         }
     }
@@ -506,6 +523,9 @@ struct ArrVar {
     mutable: bool,
     /// `[T; LEN]` (passable by value) rather than a slice or Vec.
     fixed: bool,
+    /// Created outside every loop and branch (a parameter, or a top-level `let`): what a
+    /// copy written in a loop or branch may copy (README, "An array written inside a loop").
+    top: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -611,6 +631,7 @@ impl Gen<'_> {
                     name: p.name.clone(),
                     mutable: false,
                     fixed: p.kind == ParamKind::Array,
+                    top: true,
                 }),
                 ParamKind::Int => env.int_params.push(p.name.clone()),
             }
@@ -961,8 +982,14 @@ impl Gen<'_> {
         let in_loop = env.loop_depth > 0;
         let nested = in_loop || env.in_branch;
         let name = self.name("z");
-        let existing: Vec<String> = env.arrays.iter().map(|a| a.name.clone()).collect();
         let mutable = self.r.chance(0.6);
+        // An array written in a loop or branch is a copy of one that exists before them.
+        let existing: Vec<String> = env
+            .arrays
+            .iter()
+            .filter(|a| !(nested && mutable) || a.top)
+            .map(|a| a.name.clone())
+            .collect();
         let choice = self.r.below(5);
         let (init, fixed, mutable) = match choice {
             0 => (ArrInit::VecFill(self.r.value(0.0, 1.0)), false, true),
@@ -1007,6 +1034,7 @@ impl Gen<'_> {
             name,
             mutable,
             fixed,
+            top: !nested,
         });
     }
 
@@ -1220,12 +1248,20 @@ impl Gen<'_> {
                 self.m(m, e)
             }
             11 => {
+                // Both have no derivative at (0, 0), which generated values reach exactly
+                // (`0.0 * x`, an array of zeros): one operand, either one, is kept positive.
                 let m = *self.r.pick(&["atan2", "hypot"]);
+                let (mut a, mut b) = (self.expr(env, d), self.expr(env, d));
+                if self.r.chance(0.5) {
+                    a = self.positive(a, 0.3);
+                } else {
+                    b = self.positive(b, 0.3);
+                }
                 Expr::Method2 {
                     m,
                     path: self.r.chance(0.15),
-                    a: Box::new(self.expr(env, d)),
-                    b: Box::new(self.expr(env, d)),
+                    a: Box::new(a),
+                    b: Box::new(b),
                 }
             }
             12 if self.cfg.kinks => {
@@ -1386,9 +1422,12 @@ pub fn mentions_whole(e: &Expr, arr: &str) -> bool {
             Arg::Slice(n) | Arg::ArrayValue(n) => n == arr,
             Arg::Int(_) => false,
         }),
-        Expr::MapReduce { arr: a, .. } => a == arr,
-        Expr::ZipSum { a, b, .. } => a == arr || b == arr,
-        Expr::Fold { arr: a, init, .. } => a == arr || r(init),
+        // (a closure that names the whole array borrows it too)
+        Expr::MapReduce { arr: a, body, .. } => a == arr || r(body),
+        Expr::ZipSum { a, b, body, .. } => a == arr || b == arr || r(body),
+        Expr::Fold {
+            arr: a, init, body, ..
+        } => a == arr || r(init) || r(body),
     }
 }
 

@@ -1,9 +1,13 @@
 //! `cargo run -p difftest --release -- [--seed N] [--count N] [--batch N] [--config ci|all]
-//! [--shrink N]`: generates `count` programs from `seed` (random when not given), checks each
-//! in-process against the macro's compiler, compiles and runs them in batches in a temporary
-//! crate under `target/difftest/`, and shrinks up to `--shrink` failures (default 3) to
-//! reproducers written to `target/difftest/repro-SEED-INDEX.rs` and printed. `--print I`
-//! prints program `I` of the seed and exits; `--only I` runs (and shrinks) program `I` alone.
+//! [--set SWITCH[=false],..] [--shrink N] [--dir NAME]`: generates `count` programs from
+//! `seed` (random when not given), checks each in-process against the macro's compiler,
+//! compiles and runs them in batches in a temporary crate under `target/difftest/NAME`
+//! (default `run`; runs with different names may go at once), and shrinks up to `--shrink`
+//! failures (default 3) to reproducers written to `target/difftest/repro-SEED-INDEX.rs` and
+//! printed, and as many programs the macro rejects (one per message, shrunk in-process).
+//! `--print I` prints program `I` of the seed and exits; `--only I` runs (and shrinks)
+//! program `I` alone; `--set zip,generic=false` turns the generator's switches (the fields
+//! of `Config` in src/gen.rs) on or off on top of `--config`.
 
 use difftest::fuzz::{self, Runner, Verdict};
 use difftest::gen;
@@ -30,21 +34,36 @@ fn main() {
     let batch: usize = get("--batch").and_then(|s| s.parse().ok()).unwrap_or(150);
     let shrinks: usize = get("--shrink").and_then(|s| s.parse().ok()).unwrap_or(3);
     let cfg_name = get("--config").unwrap_or_else(|| "ci".into());
-    let Some(cfg) = fuzz::config(&cfg_name) else {
+    let Some(mut cfg) = fuzz::config(&cfg_name) else {
         eprintln!("--config is `ci` or `all`");
         std::process::exit(2);
     };
+    for set in get("--set").iter().flat_map(|s| s.split(',')) {
+        let (name, on) = set.split_once('=').unwrap_or((set, "true"));
+        match cfg.switch(name) {
+            Some(switch) => *switch = on != "false",
+            None => {
+                eprintln!(
+                    "--set: no generator switch `{name}` (see Config in difftest/src/gen.rs)"
+                );
+                std::process::exit(2);
+            }
+        }
+    }
     if let Some(i) = get("--print").and_then(|s| s.parse::<usize>().ok()) {
         let p = gen::program(fuzz::program_seed(seed, i), &cfg);
         println!("{}", gen::print_functions(&p));
         return;
     }
     println!("difftest: seed {seed}, {count} programs, config {cfg_name}");
-    let runner = Runner::new("run");
+    let dir = get("--dir").unwrap_or_else(|| "run".into());
+    let runner = Runner::new(&dir);
     let mut functions = 0;
     let mut status: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures: Vec<(usize, fuzz::RunResult)> = Vec::new();
     let mut rejected = 0;
+    // one program per distinct rejection message, shrunk at the end
+    let mut rejections: Vec<(usize, gen::Program, String, Verdict)> = Vec::new();
     let mut start = 0;
     while start < count {
         let end = (start + batch).min(count);
@@ -65,6 +84,9 @@ fn main() {
                 rejected += 1;
                 for (f, v) in bad {
                     println!("REJECTED program {i} {f}: {v:?}");
+                    if !rejections.iter().any(|(_, _, _, w)| w == v) {
+                        rejections.push((*i, p.clone(), f.clone(), v.clone()));
+                    }
                 }
             }
         }
@@ -113,7 +135,7 @@ fn main() {
             order.push(f);
         }
     }
-    let shrinker = Runner::new("shrink");
+    let shrinker = Runner::new(&format!("{dir}-shrink"));
     for (i, r) in order.into_iter().take(shrinks) {
         let p = gen::program(fuzz::program_seed(seed, *i), &cfg);
         println!("shrinking program {i} ({} {}) ...", r.function, r.kind);
@@ -133,6 +155,13 @@ fn main() {
         println!(
             "reproducer ({}):\n{}",
             path.display(),
+            gen::print_functions(&small)
+        );
+    }
+    for (i, p, f, v) in rejections.iter().take(shrinks) {
+        let small = fuzz::shrink_rejection(p, f, v);
+        println!(
+            "rejection reproducer (program {i} {f}: {v:?}):\n{}",
             gen::print_functions(&small)
         );
     }

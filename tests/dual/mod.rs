@@ -53,6 +53,16 @@ macro_rules! binop {
     )*};
 }
 binop!(Add add +, Sub sub -, Mul mul *, Div div /);
+impl std::iter::Sum for D {
+    fn sum<I: Iterator<Item = D>>(it: I) -> D {
+        it.fold(D::cst(0.0), |a, b| a + b)
+    }
+}
+impl std::iter::Product for D {
+    fn product<I: Iterator<Item = D>>(it: I) -> D {
+        it.fold(D::cst(1.0), |a, b| a * b)
+    }
+}
 
 impl Rem for D {
     type Output = D;

@@ -2,9 +2,10 @@
 //! macro invents is hygienic (`Span::mixed_site()`), so it can never collide with a user's
 //! `grad`, `seed` or `v3`. Parameters keep the user's own identifiers.
 //!
-//! This file emits statements and right-hand sides; `names` chooses identifiers,
-//! `operations` writes each operation and operand, `views` picks the derivative arrays
-//! reached through slices of their witness's length.
+//! This file emits statements and right-hand sides (a scalar temporary read once goes into
+//! its reader's expression instead of a `let`: fewer tokens for rustc); `names` chooses
+//! identifiers, `operations` writes each operation and operand, `views` picks the derivative
+//! arrays reached through slices of their witness's length.
 use crate::ir::placeholder_var;
 use crate::ir::{Cmp, Function, Level, Op, Operand, Origin, Rhs, Stmt, VarId};
 use proc_macro2::{Group, Ident, Literal, Span, TokenStream, TokenTree};
@@ -33,6 +34,105 @@ pub struct Emitter<'a> {
     owners: HashMap<VarId, Ident>,
 }
 
+/// How deeply [`Emitter::block`] nests temporaries into one expression.
+const MAX_NESTING: usize = 4;
+
+/// The temporaries [`Emitter::block`] holds back for their one reader: each one's
+/// expression (`None` once used) and nesting depth, found by name.
+#[derive(Default)]
+struct Waiting {
+    exprs: Vec<Option<(VarId, TokenStream, usize)>>,
+    by_name: HashMap<String, usize>,
+    /// Every variable the waiting expressions read.
+    reads: HashSet<VarId>,
+}
+
+impl Waiting {
+    /// `tokens` with each waiting temporary it names replaced by its expression in
+    /// parentheses, and the nesting depth of the result. Only `tokens` themselves are walked,
+    /// not the expressions put in.
+    ///
+    /// A temporary named more than once in `tokens` (a rule that writes its operand twice) is
+    /// written out instead, into `out` before them.
+    fn substitute(
+        &mut self,
+        e: &Emitter,
+        tokens: TokenStream,
+        out: &mut TokenStream,
+    ) -> (TokenStream, usize) {
+        if self.by_name.is_empty() {
+            return (tokens, 0);
+        }
+        let mut counts = HashMap::new();
+        self.count(&tokens, &mut counts);
+        let mut twice: Vec<usize> = (counts.into_iter())
+            .filter(|&(_, n)| n > 1)
+            .map(|(k, _)| k)
+            .collect();
+        twice.sort_unstable();
+        for k in twice {
+            if let Some((dst, expr, _)) = self.exprs[k].take() {
+                let name = &e.names[dst];
+                self.by_name.remove(&name.to_string());
+                out.extend(quote!(let #name = #expr;));
+            }
+        }
+        let mut depth = 0;
+        let tokens = self.walk(tokens, &mut depth);
+        (tokens, depth)
+    }
+
+    fn count(&self, tokens: &TokenStream, counts: &mut HashMap<usize, usize>) {
+        for tree in tokens.clone() {
+            match tree {
+                TokenTree::Ident(ident) => {
+                    if let Some(&k) = self.by_name.get(&ident.to_string()) {
+                        *counts.entry(k).or_default() += 1;
+                    }
+                }
+                TokenTree::Group(g) => self.count(&g.stream(), counts),
+                _ => {}
+            }
+        }
+    }
+
+    fn walk(&mut self, tokens: TokenStream, depth: &mut usize) -> TokenStream {
+        tokens
+            .into_iter()
+            .map(|tree| match tree {
+                TokenTree::Ident(ident) => {
+                    let found = self.by_name.remove(&ident.to_string());
+                    match found.and_then(|k| self.exprs[k].take()) {
+                        Some((_, expr, d)) => {
+                            *depth = (*depth).max(d + 1);
+                            let mut group = Group::new(proc_macro2::Delimiter::Parenthesis, expr);
+                            group.set_span(ident.span());
+                            TokenTree::Group(group)
+                        }
+                        None => TokenTree::Ident(ident),
+                    }
+                }
+                TokenTree::Group(g) => {
+                    let mut group = Group::new(g.delimiter(), self.walk(g.stream(), depth));
+                    group.set_span(g.span());
+                    TokenTree::Group(group)
+                }
+                other => other,
+            })
+            .collect()
+    }
+
+    /// Writes out the temporaries still waiting, in order of definition.
+    fn flush(&mut self, e: &Emitter, out: &mut TokenStream) {
+        for (dst, expr, _) in self.exprs.drain(..).flatten() {
+            let name = &e.names[dst];
+            out.extend(quote!(let #name = #expr;));
+        }
+        self.by_name.clear();
+        self.reads.clear();
+    }
+}
+
 /// The path through which generated code reaches the runtime.
 pub fn private() -> TokenStream {
     quote!(::autodiff::__private)
@@ -48,6 +148,16 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// Counts the reads of `outputs`, the derivatives the generated function returns after
+    /// the body (the values are counted by [`Emitter::new`]): a returned variable is never
+    /// written into another expression or consumed.
+    pub fn returning<'o>(mut self, outputs: impl IntoIterator<Item = &'o Operand>) -> Self {
+        for v in outputs.into_iter().filter_map(Operand::var) {
+            self.uses[v] = self.uses[v].saturating_add(1);
+        }
+        self
+    }
+
     /// A zero shaped like variable `v` (an array of zeros for an array).
     pub fn zero_of(&self, v: VarId) -> TokenStream {
         self.rhs(&Rhs::Zero(Operand::Var(v)))
@@ -61,38 +171,107 @@ impl<'a> Emitter<'a> {
         self.block(&self.f.body)
     }
 
+    /// A block's statements. A scalar temporary read once, by a later scalar operation of the
+    /// same block, is written into that operation in parentheses instead of bound by a `let`
+    /// (`let v3 = (v1 * x) + y;`): the same operations on the same values (each evaluated
+    /// where it is read), with fewer tokens for rustc to compile. Only arithmetic on scalars
+    /// is moved, and only past other arithmetic on scalars (which has no effect and writes
+    /// nothing it reads); any other statement first writes the waiting temporaries out. Each statement's tokens are walked once, when it
+    /// is emitted, so this is linear in the size of the body; nesting is capped at
+    /// [`MAX_NESTING`] levels.
     fn block(&self, block: &[Stmt]) -> TokenStream {
-        block.iter().map(|s| self.stmt(s)).collect()
+        let mut out = TokenStream::new();
+        let mut waiting = Waiting::default();
+        for stmt in block {
+            let Some((dst, rhs_ir)) = self.scalar_arithmetic(stmt) else {
+                waiting.flush(self, &mut out);
+                out.extend(self.stmt(stmt));
+                continue;
+            };
+            if waiting.reads.contains(&dst) {
+                waiting.flush(self, &mut out);
+            }
+            let (rhs, depth) = waiting.substitute(self, self.rhs(rhs_ir), &mut out);
+            if self.foldable(dst) && depth < MAX_NESTING {
+                waiting.reads.extend(stmt.reads());
+                waiting
+                    .by_name
+                    .insert(self.names[dst].to_string(), waiting.exprs.len());
+                waiting.exprs.push(Some((dst, rhs, depth)));
+            } else {
+                out.extend(self.let_stmt(Some(dst), rhs_ir, rhs));
+            }
+        }
+        waiting.flush(self, &mut out);
+        out
+    }
+
+    /// `let v = a * b;` of a scalar from scalars: its destination and right-hand side.
+    fn scalar_arithmetic<'s>(&self, stmt: &'s Stmt) -> Option<(VarId, &'s Rhs)> {
+        let Stmt::Let {
+            dst: Some(dst),
+            rhs: rhs @ Rhs::Op(_, args),
+            ..
+        } = stmt
+        else {
+            return None;
+        };
+        let scalar = |v: VarId| {
+            let var = &self.f.vars[v];
+            var.shape.is_empty() && !var.tensor && !var.reference && !self.owners.contains_key(&v)
+        };
+        let operands = args.iter().all(|a| a.var().is_none_or(scalar));
+        (scalar(*dst) && operands && !self.f.vars[*dst].mutable).then_some((*dst, rhs))
+    }
+
+    /// A macro temporary (`v12`) read exactly once, in the block that defines it.
+    fn foldable(&self, v: VarId) -> bool {
+        let var = &self.f.vars[v];
+        let name = self.names[v].to_string();
+        var.origin == Origin::Temp
+            && self.hygienic[v]
+            && self.uses[v] == 1
+            && var.ty.is_none()
+            && name.starts_with('v')
+            && name[1..].starts_with(|c: char| c.is_ascii_digit())
     }
 
     fn stmt(&self, stmt: &Stmt) -> TokenStream {
         match stmt {
-            Stmt::Let { dst, rhs, .. } => {
-                let rhs_ir = rhs;
-                let rhs = self.rhs(rhs);
-                let Some(dst) = *dst else {
-                    return quote!(#rhs;);
-                };
-                let name = &self.names[dst];
-                let var = &self.f.vars[dst];
-                let mutability = var.mutable.then(|| quote!(mut));
-                let ty = match &var.ty {
-                    Some(ty) if var.origin == Origin::Local => quote!(: #ty),
-                    _ => TokenStream::new(),
-                };
-                if let (Some(owner), Rhs::Zero(witness)) = (self.owners.get(&dst), rhs_ir) {
-                    let witness = self.operand(witness, None);
-                    return quote! {
-                        let mut #owner = #rhs;
-                        let #name = &mut #owner[..#witness.len()];
-                    };
-                }
-                if rhs.is_empty() {
-                    quote!(let #mutability #name #ty;)
-                } else {
-                    quote!(let #mutability #name #ty = #rhs;)
-                }
-            }
+            Stmt::Let { dst, rhs, .. } => self.let_stmt(*dst, rhs, self.rhs(rhs)),
+            other => self.other_stmt(other),
+        }
+    }
+
+    /// `let dst = rhs;` with the right-hand side `rhs_ir` written as `rhs`.
+    fn let_stmt(&self, dst: Option<VarId>, rhs_ir: &Rhs, rhs: TokenStream) -> TokenStream {
+        let Some(dst) = dst else {
+            return quote!(#rhs;);
+        };
+        let name = &self.names[dst];
+        let var = &self.f.vars[dst];
+        let mutability = var.mutable.then(|| quote!(mut));
+        let ty = match &var.ty {
+            Some(ty) if var.origin == Origin::Local => quote!(: #ty),
+            _ => TokenStream::new(),
+        };
+        if let (Some(owner), Rhs::Zero(witness)) = (self.owners.get(&dst), rhs_ir) {
+            let witness = self.operand(witness, None);
+            return quote! {
+                let mut #owner = #rhs;
+                let #name = &mut #owner[..#witness.len()];
+            };
+        }
+        if rhs.is_empty() {
+            quote!(let #mutability #name #ty;)
+        } else {
+            quote!(let #mutability #name #ty = #rhs;)
+        }
+    }
+
+    fn other_stmt(&self, stmt: &Stmt) -> TokenStream {
+        match stmt {
+            Stmt::Let { .. } => unreachable!("lets go through let_stmt"),
             // A rule constant written into a location or an element (`f_grad`'s seed 1 into
             // an array's adjoint) takes the type of what it is written into.
             Stmt::Assign { dst, value, .. } => {

@@ -2,74 +2,62 @@
 //! tensor operations), operands and constants typed from a witness, and when a tensor
 //! temporary may be consumed.
 use super::*;
+use crate::ir::op::{Form, Pass};
 
 impl<'a> Emitter<'a> {
-    /// The operation's tokens. A rule constant is typed by the first variable operand.
+    /// The operation's tokens, as the registry's `form` facet says. A rule constant is typed
+    /// by the first variable operand.
     pub(super) fn op(&self, op: Op, args: &[Operand]) -> TokenStream {
         let witness = args.iter().find(|a| matches!(a, Operand::Var(_)));
         let tensor = args
             .iter()
             .any(|a| a.var().is_some_and(|v| self.f.vars[v].tensor));
+        let form = op.row().form;
         if tensor {
-            if let Some(tokens) = self.tensor_op(op, args, witness) {
+            if let Some(tokens) = self.tensor_op(form, args, witness) {
                 return tokens;
             }
         }
         let a: Vec<TokenStream> = args.iter().map(|x| self.operand(x, witness)).collect();
-        let p = private();
-        match op {
-            Op::Id | Op::Stop => a[0].clone(),
-            Op::Neg => {
-                let x = &a[0];
-                quote!(-#x)
+        match form {
+            Form::Copy => a[0].clone(),
+            Form::Prefix { operator, .. } => {
+                let (operator, x) = (operator(), &a[0]);
+                quote!(#operator #x)
             }
-            Op::Add | Op::Sub | Op::Mul | Op::Div => {
-                let (l, r) = (&a[0], &a[1]);
-                match op {
-                    Op::Add => quote!(#l + #r),
-                    Op::Sub => quote!(#l - #r),
-                    Op::Mul => quote!(#l * #r),
-                    _ => quote!(#l / #r),
-                }
+            Form::Infix { operator, .. } => {
+                let (operator, l, r) = (operator(), &a[0], &a[1]);
+                quote!(#l #operator #r)
             }
-            Op::Unary(u) => {
-                let (x, m) = (&a[0], Ident::new(u.method(), Span::call_site()));
-                quote!(#x.#m())
+            Form::Method(method) => {
+                let (x, m, rest) = (&a[0], Ident::new(method, Span::call_site()), &a[1..]);
+                quote!(#x.#m(#(#rest),*))
             }
-            Op::Binary(b) => {
-                let (x, y, m) = (&a[0], &a[1], Ident::new(b.method(), Span::call_site()));
-                quote!(#x.#m(#y))
-            }
-            Op::Powi => {
-                let (x, n) = (&a[0], &a[1]);
-                quote!(#x.powi(#n))
-            }
-            Op::MulAdd => {
-                let (x, m, c) = (&a[0], &a[1], &a[2]);
-                quote!(#x.mul_add(#m, #c))
-            }
-            Op::Select(cmp) => {
+            Form::Select(cmp) => {
                 let (l, r, t, f) = (&a[0], &a[1], &a[2], &a[3]);
-                let cmp = match cmp {
-                    Cmp::Ge => quote!(>=),
-                    Cmp::Le => quote!(<=),
-                    Cmp::Gt => quote!(>),
-                };
+                let cmp: TokenStream = Cmp::tokens(cmp);
                 quote!(if #l #cmp #r { #t } else { #f })
             }
-            Op::LnOrZero => {
-                let x = self.borrowed(&args[0], witness);
-                quote!(#p::ln_or_zero(#x))
+            // The first operand borrowed, the others by value.
+            Form::Helper(path) => {
+                let (path, x, rest) = (path(), self.borrowed(&args[0], witness), &a[1..]);
+                quote!(#path(#x #(, #rest)*))
             }
-            Op::Sign => {
-                let x = self.borrowed(&args[0], witness);
-                quote!(#p::sign(#x))
+            Form::Reduce | Form::TensorMethod(_) | Form::Rule(_) => {
+                self.runtime_op(form, args, witness)
             }
-            Op::CastLike => {
-                let (x, n) = (self.borrowed(&args[0], witness), &a[1]);
-                quote!(#p::cast_like(#x, #n))
+            Form::Call(r) => {
+                let path = r.path();
+                let all = args.iter().zip(r.passing()).map(|(x, pass)| {
+                    let x = self.operand(x, witness);
+                    match pass {
+                        Pass::Mut => quote!(&mut #x),
+                        Pass::Slice => quote!(&#x[..]),
+                        Pass::MutSlice => quote!(&mut #x[..]),
+                    }
+                });
+                quote!(#path(#(#all),*))
             }
-            Op::ReduceTo | Op::Tensor(_) | Op::Rule(_) => self.runtime_op(op, args, witness),
         }
     }
 
@@ -77,15 +65,15 @@ impl<'a> Emitter<'a> {
     /// borrowed operands, whatever the operands' types.
     pub(super) fn runtime_op(
         &self,
-        op: Op,
+        form: Form,
         args: &[Operand],
         witness: Option<&Operand>,
     ) -> TokenStream {
         let p = private();
         let b: Vec<TokenStream> = args.iter().map(|x| self.borrowed(x, witness)).collect();
         let a0 = self.operand(&args[0], witness);
-        match op {
-            Op::ReduceTo => {
+        match form {
+            Form::Reduce => {
                 let (x, g) = (&b[0], &b[1]);
                 match args[1].var().filter(|&v| self.consumable(v)) {
                     // A cotangent read only here is moved: no copy when shapes match.
@@ -98,8 +86,8 @@ impl<'a> Emitter<'a> {
             }
             // A tensor operand is borrowed; a passive one (an axis, `usize`) is passed by value,
             // a variable (`x.sum_axis(axis)`) as well as a literal.
-            Op::Tensor(t) => {
-                let m = Ident::new(t.method(), Span::call_site());
+            Form::TensorMethod(method) => {
+                let m = Ident::new(method, Span::call_site());
                 let rest = args[1..].iter().map(|x| match x {
                     Operand::Var(v) if self.f.vars[*v].tensor => self.borrowed(x, witness),
                     other => self.operand(other, witness),
@@ -108,8 +96,8 @@ impl<'a> Emitter<'a> {
             }
             // The helpers take tensors and the cotangent (last, a tensor or a scalar) by
             // reference, and an axis by value.
-            Op::Rule(r) => {
-                let f = Ident::new(r.name, Span::call_site());
+            Form::Rule(r) => {
+                let path = r.path();
                 let last = args.len().saturating_sub(1);
                 let all = args.iter().enumerate().map(|(i, x)| match x {
                     Operand::Const { .. } => self.operand(x, witness),
@@ -118,9 +106,9 @@ impl<'a> Emitter<'a> {
                     }
                     _ => self.borrowed(x, witness),
                 });
-                quote!(#p::tensor_rules::#f(#(#all),*))
+                quote!(#path(#(#all),*))
             }
-            // `op` and `tensor_op` send only the three operations above here.
+            // `op` and `tensor_op` send only the three forms above here.
             other => {
                 let message = format!("autodiff internal error: {other:?} is not a runtime call");
                 quote!(::core::compile_error!(#message))
@@ -130,34 +118,25 @@ impl<'a> Emitter<'a> {
 
     /// An operation with a tensor operand: operands are borrowed (tensors are not `Copy`),
     /// arithmetic goes through the runtime's broadcasting helpers, and constants take the
-    /// tensor's element type.
+    /// tensor's element type. `None` for the forms that are the same on tensors (float
+    /// methods, selects, scalar helpers).
     pub(super) fn tensor_op(
         &self,
-        op: Op,
+        form: Form,
         args: &[Operand],
         witness: Option<&Operand>,
     ) -> Option<TokenStream> {
-        let p = private();
         let b: Vec<TokenStream> = args.iter().map(|x| self.borrowed(x, witness)).collect();
-        Some(match op {
-            Op::Id | Op::Stop => {
+        Some(match form {
+            Form::Copy => {
                 let x = &b[0];
                 quote!(::core::clone::Clone::clone(#x))
             }
-            Op::Neg => {
-                let x = &b[0];
-                quote!(#p::neg(#x))
+            Form::Prefix { helper, .. } => {
+                let (helper, x) = (helper(), &b[0]);
+                quote!(#helper(#x))
             }
-            Op::Add | Op::Sub | Op::Mul | Op::Div => {
-                let f = Ident::new(
-                    match op {
-                        Op::Add => "add",
-                        Op::Sub => "sub",
-                        Op::Mul => "mul",
-                        _ => "div",
-                    },
-                    Span::call_site(),
-                );
+            Form::Infix { operator, helper } => {
                 let (l, r) = (&b[0], &b[1]);
                 // A temporary tensor read only here is consumed: its buffer holds the result.
                 let both_tensors = args
@@ -167,20 +146,16 @@ impl<'a> Emitter<'a> {
                     .var()
                     .filter(|&v| both_tensors && self.consumable(v))
                 {
-                    let name = &self.names[v];
-                    let operator = match op {
-                        Op::Add => quote!(+),
-                        Op::Sub => quote!(-),
-                        Op::Mul => quote!(*),
-                        _ => quote!(/),
-                    };
+                    let (name, operator) = (&self.names[v], operator());
                     return Some(quote!(#name #operator #r));
                 }
-                quote!(#p::#f(#l, #r))
+                let helper = helper();
+                quote!(#helper(#l, #r))
             }
-            Op::ReduceTo | Op::Tensor(_) | Op::Rule(_) => self.runtime_op(op, args, witness),
-            Op::Sign | Op::LnOrZero | Op::CastLike | Op::Unary(_) | Op::Powi => return None,
-            Op::Binary(_) | Op::MulAdd | Op::Select(_) => return None,
+            Form::Reduce | Form::TensorMethod(_) | Form::Rule(_) => {
+                self.runtime_op(form, args, witness)
+            }
+            Form::Method(_) | Form::Select(_) | Form::Helper(_) | Form::Call(_) => return None,
         })
     }
 

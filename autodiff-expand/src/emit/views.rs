@@ -1,6 +1,7 @@
 //! Views: which derivative arrays generated code reaches through a slice of their
 //! witness's length, so the optimizer drops the second bounds check.
 use super::*;
+use std::collections::BTreeSet;
 
 /// The derivative arrays (adjoint accumulators, tangents) that generated code reaches through
 /// a slice of the same length as their witness: `let adj_x = &mut adj_x_owner[..x.len()];`.
@@ -9,7 +10,11 @@ use super::*;
 /// ran 7% faster). Only arrays that are declared as zeros once and then only indexed, added
 /// into or read by the macro's own runtime helpers qualify: a whole-array move, assignment or
 /// push needs the `Vec`.
-pub(super) fn viewed(f: &Function) -> HashSet<VarId> {
+///
+/// In ascending order of the variables, so that `emit` names the owners (`adj_x_owner`)
+/// in the same order on every run (a `HashSet`'s order changed from one expansion to the
+/// next, and with it the generated names).
+pub(super) fn viewed(f: &Function) -> BTreeSet<VarId> {
     // Declared at the top level, so the owner is in scope where the function returns it.
     let declared: Vec<VarId> = f
         .body
@@ -39,6 +44,8 @@ pub(super) fn viewed(f: &Function) -> HashSet<VarId> {
                 *definitions.entry(*d).or_default() += 1;
             }
             let by_value: Vec<&Operand> = match rhs {
+                // The runtime's calls on arrays take a slice (`&mut adj_x[..]`).
+                Rhs::Op(Op::Runtime(_), _) => Vec::new(),
                 Rhs::Op(_, args) | Rhs::ArrayLit(args) => args.iter().collect(),
                 Rhs::Call(c) => c.args.iter().map(|a| &a.value).collect(),
                 Rhs::CallForward(c, tangents) => c

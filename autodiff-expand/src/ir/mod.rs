@@ -3,9 +3,15 @@
 //!
 //! Variables are single-assignment: lowering gives every `let` (and every intermediate
 //! result) a fresh [`VarId`], so the reverse sweep can always name the primal value it needs.
+//!
+//! What each operation is (its partials, evaluation, cost, flow, emission) is its row in the
+//! op registry, [`op`]; `analysis` holds the block analyses reverse and replay share.
 use proc_macro2::{Ident, Span, TokenStream};
 
 pub mod analysis;
+pub mod op;
+
+pub use op::{Binary, Cmp, Op, RuleFn, Runtime, TensorOp, Unary};
 
 pub type VarId = usize;
 
@@ -130,149 +136,6 @@ impl Operand {
             Operand::Var(_) => None,
         }
     }
-}
-
-/// The differentiable operations. The derivative of each is one entry in `rules.rs`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Op {
-    /// `a` (a copy; also `let y = x;`)
-    Id,
-    /// `stop_gradient(a)`: the value of `a`, through which no gradient flows.
-    Stop,
-    Neg,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    /// A unary float method, `x.sin()`.
-    Unary(Unary),
-    /// A float method with one more float argument, `x.atan2(y)`.
-    Binary(Binary),
-    /// `x.powi(n)`: the exponent is a passive integer operand.
-    Powi,
-    /// `x.mul_add(a, b)`
-    MulAdd,
-    /// `if a CMP b { t } else { f }` (the gates of `max`, `min`).
-    Select(Cmp),
-    /// `ln x` where `x > 0`, else zero (the exponent's partial of `powf`, as TensorFlow's `pow`).
-    LnOrZero,
-    /// `sign x` with `sign 0 = 0` (the derivative of `abs`, as TensorFlow's).
-    Sign,
-    /// A passive number (the exponent of `powi`) in the float type of the first operand.
-    CastLike,
-    /// A tensor method: `x.matmul(w)`, `x.sum_axis(1)`, ..
-    Tensor(TensorOp),
-    /// A derivative rule of a tensor operation, `tensor_rules::name(&args.., &g)`.
-    Rule(RuleFn),
-    /// `reduce_to(&operand, g)`: a cotangent summed back to the operand's shape.
-    ReduceTo,
-}
-
-/// Tensor methods the macro differentiates; operands are the receiver, then the argument
-/// (the other matrix, or a passive axis).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TensorOp {
-    Matmul,
-    Transpose,
-    Sum,
-    Mean,
-    SumAxis,
-    MeanAxis,
-    MaxAxis,
-    LogsumexpAxis,
-    Softmax,
-    LogSoftmax,
-    Relu,
-    Sigmoid,
-    Square,
-}
-
-impl TensorOp {
-    /// The method's name and its number of arguments besides the receiver.
-    pub fn from_method(name: &str, args: usize) -> Option<TensorOp> {
-        Some(match (name, args) {
-            ("matmul", 1) => TensorOp::Matmul,
-            ("transpose", 0) => TensorOp::Transpose,
-            ("sum", 0) => TensorOp::Sum,
-            ("mean", 0) => TensorOp::Mean,
-            ("sum_axis", 1) => TensorOp::SumAxis,
-            ("mean_axis", 1) => TensorOp::MeanAxis,
-            ("max_axis", 1) => TensorOp::MaxAxis,
-            ("logsumexp_axis", 1) => TensorOp::LogsumexpAxis,
-            ("softmax", 1) => TensorOp::Softmax,
-            ("log_softmax", 1) => TensorOp::LogSoftmax,
-            ("relu", 0) => TensorOp::Relu,
-            ("sigmoid", 0) => TensorOp::Sigmoid,
-            ("square", 0) => TensorOp::Square,
-            _ => return None,
-        })
-    }
-
-    pub fn method(self) -> &'static str {
-        match self {
-            TensorOp::Matmul => "matmul",
-            TensorOp::Transpose => "transpose",
-            TensorOp::Sum => "sum",
-            TensorOp::Mean => "mean",
-            TensorOp::SumAxis => "sum_axis",
-            TensorOp::MeanAxis => "mean_axis",
-            TensorOp::MaxAxis => "max_axis",
-            TensorOp::LogsumexpAxis => "logsumexp_axis",
-            TensorOp::Softmax => "softmax",
-            TensorOp::LogSoftmax => "log_softmax",
-            TensorOp::Relu => "relu",
-            TensorOp::Sigmoid => "sigmoid",
-            TensorOp::Square => "square",
-        }
-    }
-
-    /// The result is a scalar (a full reduction).
-    pub fn scalar_result(self) -> bool {
-        matches!(self, TensorOp::Sum | TensorOp::Mean)
-    }
-}
-
-/// A derivative helper of `autodiff_core::tensor::rules`, and whether it returns a tensor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct RuleFn {
-    pub name: &'static str,
-    pub tensor: bool,
-}
-
-macro_rules! float_methods {
-    ($name:ident { $($variant:ident => $method:literal,)* }) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant,)* }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
-            /// The float method's name, as written in Rust.
-            pub fn method(self) -> &'static str {
-                match self { $($name::$variant => $method,)* }
-            }
-            pub fn from_method(name: &str) -> Option<Self> {
-                match name { $($method => Some($name::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
-float_methods!(Unary {
-    Sin => "sin", Cos => "cos", Tan => "tan", Asin => "asin", Acos => "acos", Atan => "atan",
-    Sinh => "sinh", Cosh => "cosh", Tanh => "tanh", Asinh => "asinh", Acosh => "acosh",
-    Atanh => "atanh", Exp => "exp", Exp2 => "exp2", ExpM1 => "exp_m1", Ln => "ln",
-    Ln1p => "ln_1p", Log2 => "log2", Log10 => "log10", Sqrt => "sqrt", Cbrt => "cbrt",
-    Recip => "recip", Abs => "abs", Signum => "signum",
-});
-
-float_methods!(Binary {
-    Atan2 => "atan2", Powf => "powf", Log => "log", Hypot => "hypot", Max => "max", Min => "min",
-});
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Cmp {
-    Ge,
-    Le,
-    Gt,
 }
 
 /// The right-hand side of a `let`.
@@ -556,6 +419,17 @@ impl Stmt {
         }
     }
 
+    /// The arrays and stacks a runtime call (`push_slice`, `pop_into`) changes in place.
+    pub fn runtime_writes(&self) -> Vec<VarId> {
+        match self {
+            Stmt::Let {
+                rhs: Rhs::Op(Op::Runtime(r), args),
+                ..
+            } => r.writes().iter().filter_map(|&k| args[k].var()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The nested blocks of a branch or loop.
     pub fn blocks(&self) -> Vec<&Vec<Stmt>> {
         match self {
@@ -778,14 +652,13 @@ pub(crate) fn fold(op: Op, args: &[Operand]) -> Option<Operand> {
     }
 }
 
-/// Whether the result of `op` on `args` is a tensor.
+/// Whether the result of `op` on `args` is a tensor (the registry's `shape` facet).
 pub fn tensor_result(vars: &[Var], op: Op, args: &[Operand]) -> bool {
-    let any = || args.iter().any(|a| a.var().is_some_and(|v| vars[v].tensor));
-    match op {
-        Op::Tensor(t) => !t.scalar_result(),
-        Op::Rule(r) => r.tensor,
-        Op::CastLike => false,
-        Op::ReduceTo => args[0].var().is_some_and(|v| vars[v].tensor),
-        _ => any(),
+    let tensor = |a: &Operand| a.var().is_some_and(|v| vars[v].tensor);
+    match op.row().shape {
+        op::Shape::Broadcast => args.iter().any(tensor),
+        op::Shape::First => tensor(&args[0]),
+        op::Shape::Scalar => false,
+        op::Shape::Tensor => true,
     }
 }

@@ -2,6 +2,7 @@
 //! and early `return` (flags that guard the rest of an iteration or of the body), and the
 //! syntactic scans they need.
 use super::*;
+use syn::visit::Visit;
 
 impl Lower<'_> {
     /// A body with a `return` before its end: each output goes to a location, `returned`
@@ -16,10 +17,27 @@ impl Lower<'_> {
             .map(|k| {
                 let v = self.f.new_var(format!("result_{k}"), span, Origin::Temp);
                 self.f.vars[v].mutable = true;
-                // Initialised, because rustc cannot see that a flag guards every path.
+                // Initialised, because rustc cannot see that a flag guards every path; an
+                // array output (`-> [T; 3]`) with an array of its type.
+                let array = self.output_types.get(k).and_then(zero_array);
+                let rhs = match array {
+                    Some(tokens) => {
+                        let ty = &self.output_types[k];
+                        self.f.vars[v].shape = shape_of(ty);
+                        self.f.vars[v].ty = Some(ty.to_token_stream());
+                        Rhs::Opaque(Opaque {
+                            tokens,
+                            reads: Vec::new(),
+                            passive_result: true,
+                            pure: true,
+                            what: "an array".into(),
+                        })
+                    }
+                    None => Rhs::Zero(Operand::Lit(0.0)),
+                };
                 self.f.body.push(Stmt::Let {
                     dst: Some(v),
-                    rhs: Rhs::Zero(Operand::Lit(0.0)),
+                    rhs,
                     span,
                 });
                 v
@@ -30,6 +48,7 @@ impl Lower<'_> {
             results: results.clone(),
             returned,
         });
+        self.body_level = true;
         self.stmts(&block.stmts);
         self.returns = None;
         results.into_iter().map(|r| self.read(r, span)).collect()
@@ -396,14 +415,9 @@ impl Lower<'_> {
             self.f.body.push(iteration.into_loop(index, body, span));
             return;
         }
-        if iteration.reversed {
-            self.cx.error_spanned_by(
-                &f.expr,
-                "a reversed loop with `break` is not supported; loop forward over the reversed index (`for k in 0..n { let i = n - 1 - k; .. }`)",
-            );
-            return;
-        }
-        // With `break`: a `while` over an index location, so the trip count is known.
+        // With `break`: a `while` over an index location, so the trip count is known. A
+        // reversed loop counts forward too and binds the mirrored index, `end - 1 - (k -
+        // start)` (`end - (k - start)` for `a..=b`), which never goes below `start`.
         let running = flags.running.expect("checked");
         let next = self.passive_location("index", iteration.start.clone(), span);
         let count = self.passive_location("count", int_const(0), span);
@@ -429,7 +443,25 @@ impl Lower<'_> {
             flags,
             &f.body.stmts,
             |l| {
-                let index = l.read(next, span).var().expect("a snapshot");
+                let mut index = l.read(next, span).var().expect("a snapshot");
+                if iteration.reversed {
+                    let k = Operand::Var(index);
+                    let inclusive = iteration.inclusive;
+                    index = l
+                        .passive_code(
+                            &[&iteration.start, &iteration.end, &k],
+                            |t| {
+                                let (start, end, k) = (&t[0], &t[1], &t[2]);
+                                match inclusive {
+                                    true => quote!(#end - (#k - #start)),
+                                    false => quote!(#end - 1 - (#k - #start)),
+                                }
+                            },
+                            span,
+                        )
+                        .var()
+                        .expect("a value");
+                }
                 l.bind_iteration(&f.pat, &iteration, index);
             },
             |l| {
@@ -773,64 +805,137 @@ impl Lower<'_> {
 
 /// The names assigned inside a branch or loop, and the arrays written by element anywhere.
 pub(super) fn assigned_in_nested(block: &syn::Block) -> HashSet<String> {
-    let mut names = HashSet::new();
+    let mut assignments = Assignments {
+        nested: false,
+        names: HashSet::new(),
+    };
     for stmt in &block.stmts {
-        if let Some(e) = stmt_expr(stmt) {
-            collect_assignments(e, false, &mut names);
-        }
+        assignments.visit_stmt(stmt);
     }
-    names
+    assignments.names
 }
 
-pub(super) fn collect_assignments(e: &Expr, nested: bool, names: &mut HashSet<String>) {
-    let target = |left: &Expr, names: &mut HashSet<String>| {
+/// The names a function body writes (syn's `Visit`, so no position is missed): a plain name
+/// assigned in a branch, loop or closure, an array written by element (`x[i] = ..`)
+/// anywhere, a receiver of a method that changes it in place (`z.swap(i, j)`), and what
+/// `&mut name` borrows (`helper(&mut z)`, also inside a macro's tokens). A plain name
+/// assigned at the top level is not one: lowering renames it.
+struct Assignments {
+    /// Inside a branch, loop or closure, which may run other than once.
+    nested: bool,
+    names: HashSet<String>,
+}
+
+impl Assignments {
+    fn target(&mut self, left: &Expr) {
         let (base, indexed) = index_base(left);
         if let Some(base) = base {
-            if nested || indexed {
-                names.insert(base.to_string());
+            if self.nested || indexed {
+                self.names.insert(base.to_string());
             }
         }
-    };
-    let block = |b: &syn::Block, names: &mut HashSet<String>| {
-        for s in &b.stmts {
-            if let Some(e) = stmt_expr(s) {
-                collect_assignments(e, true, names);
-            }
-        }
-    };
-    match e {
-        Expr::Assign(a) => target(&a.left, names),
-        Expr::Binary(b) if compound_op(&b.op).is_some() => target(&b.left, names),
-        Expr::If(i) => {
-            block(&i.then_branch, names);
-            if let Some((_, e)) = &i.else_branch {
-                collect_assignments(e, true, names);
-            }
-        }
-        Expr::Match(m) => {
-            for a in &m.arms {
-                collect_assignments(&a.body, true, names);
-            }
-        }
-        Expr::ForLoop(f) => block(&f.body, names),
-        Expr::While(w) => block(&w.body, names),
-        Expr::Loop(l) => block(&l.body, names),
-        Expr::Block(b) => {
-            for s in &b.block.stmts {
-                if let Some(e) = stmt_expr(s) {
-                    collect_assignments(e, nested, names);
-                }
-            }
-        }
-        Expr::Paren(p) => collect_assignments(&p.expr, nested, names),
-        // `z.swap(i, j)`: written element by element, as `z[i] = ..` is.
-        e if in_place::changed_receiver(e).is_some() => {
-            names.extend(in_place::changed_receiver(e).map(ToString::to_string));
-            in_place::borrowed_mut(e, names);
-        }
-        // `helper(&mut z)`: `z` is written by the call.
-        e => in_place::borrowed_mut(e, names),
     }
+
+    fn nested(&mut self, visit: impl FnOnce(&mut Self)) {
+        let outer = std::mem::replace(&mut self.nested, true);
+        visit(self);
+        self.nested = outer;
+    }
+}
+
+impl<'ast> Visit<'ast> for Assignments {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        if let Some(receiver) = in_place::changed_receiver(e) {
+            self.names.insert(receiver.to_string());
+        }
+        syn::visit::visit_expr(self, e);
+    }
+
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        self.target(&a.left);
+        syn::visit::visit_expr_assign(self, a);
+    }
+
+    fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+        if compound_op(&b.op).is_some() {
+            self.target(&b.left);
+        }
+        syn::visit::visit_expr_binary(self, b);
+    }
+
+    fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
+        if r.mutability.is_some() {
+            self.names
+                .extend(in_place::borrowed_base(&r.expr).map(ToString::to_string));
+        }
+        syn::visit::visit_expr_reference(self, r);
+    }
+
+    fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
+        self.visit_expr(&i.cond);
+        self.nested(|v| {
+            v.visit_block(&i.then_branch);
+            if let Some((_, e)) = &i.else_branch {
+                v.visit_expr(e);
+            }
+        });
+    }
+
+    fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+        self.visit_expr(&m.expr);
+        self.nested(|v| m.arms.iter().for_each(|a| v.visit_arm(a)));
+    }
+
+    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        self.visit_expr(&f.expr);
+        self.nested(|v| v.visit_block(&f.body));
+    }
+
+    fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+        self.nested(|v| syn::visit::visit_expr_while(v, w));
+    }
+
+    fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+        self.nested(|v| syn::visit::visit_expr_loop(v, l));
+    }
+
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        self.nested(|v| syn::visit::visit_expr_closure(v, c));
+    }
+
+    /// syn does not parse a macro's tokens: `&mut name` is found in them as tokens.
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        in_place::borrowed_mut_tokens(m.tokens.clone(), &mut self.names);
+    }
+
+    /// A nested `fn` or other item does not see the function's bindings.
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Whether a `return` is anywhere in `e`, in nested closures and blocks too (syn's `Visit`;
+/// inside a macro's tokens, as a token): in a closure body it would leave the closure, where
+/// the loop the macro writes in its place would leave the function. `expr_contains_return`
+/// follows only the statement positions the lowering of early returns handles.
+pub(super) fn returns_anywhere(e: &Expr) -> bool {
+    struct Returns(bool);
+    impl<'ast> Visit<'ast> for Returns {
+        fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+            self.0 = true;
+        }
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            fn any_return(tokens: TokenStream) -> bool {
+                tokens.into_iter().any(|t| match t {
+                    proc_macro2::TokenTree::Ident(i) => i == "return",
+                    proc_macro2::TokenTree::Group(g) => any_return(g.stream()),
+                    _ => false,
+                })
+            }
+            self.0 |= any_return(m.tokens.clone());
+        }
+    }
+    let mut returns = Returns(false);
+    returns.visit_expr(e);
+    returns.0
 }
 
 /// The expression of an expression statement or of a `let`'s value.
@@ -1048,5 +1153,19 @@ pub(super) fn strip_pat(p: &Pat) -> &Pat {
         // A closure's `|v: &f64|`.
         Pat::Type(t) => strip_pat(&t.pat),
         other => other,
+    }
+}
+
+/// A zero array of type `ty` (`[[zero(); 3]; 2]`), or `None` for a scalar (or a `Vec`).
+fn zero_array(ty: &Type) -> Option<TokenStream> {
+    let p = crate::emit::private();
+    match ty {
+        Type::Paren(t) => zero_array(&t.elem),
+        Type::Array(a) => {
+            let inner = zero_array(&a.elem).unwrap_or_else(|| quote!(#p::zero()));
+            let len = &a.len;
+            Some(quote!([#inner; #len]))
+        }
+        _ => None,
     }
 }

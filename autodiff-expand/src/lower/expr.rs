@@ -1041,18 +1041,10 @@ pub(super) fn is_pure(e: &Expr) -> bool {
 const RETURN_IN_CLOSURE: &str = "`return` inside this closure would leave the closure, but the macro differentiates the chain as a loop in the function; write the loop out with `for` and `continue`";
 
 /// Whether a closure body holds a `return` (it would leave the closure, where the loop the
-/// macro writes in its place would leave the function): such chains are not lowered. A scan
-/// of every token, not `expr_contains_return`, which follows only the statement positions the
-/// lowering of early returns handles: here any `return`, even inside a `let`, must count.
+/// macro writes in its place would leave the function): such chains are not lowered. Any
+/// `return`, even inside a `let` (`control::returns_anywhere`).
 fn returns_early(body: &Expr) -> bool {
-    fn any_return(tokens: TokenStream) -> bool {
-        tokens.into_iter().any(|t| match t {
-            TokenTree::Ident(i) => i == "return",
-            TokenTree::Group(g) => any_return(g.stream()),
-            _ => false,
-        })
-    }
-    any_return(body.to_token_stream())
+    super::control::returns_anywhere(body)
 }
 
 /// The value and the length of `vec![value; len]`; `None` for other `vec!` forms.

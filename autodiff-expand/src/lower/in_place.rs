@@ -81,24 +81,31 @@ pub(super) fn changed_receiver(e: &Expr) -> Option<&Ident> {
     }
 }
 
-/// The names `e` borrows with `&mut name` (or `&mut name[..]`), anywhere in its tokens: they
-/// are locations too, so their bindings keep their `mut`.
-pub(super) fn borrowed_mut(e: &Expr, names: &mut HashSet<String>) {
-    fn scan(tokens: TokenStream, names: &mut HashSet<String>) {
-        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-        for (k, t) in tokens.iter().enumerate() {
-            match (t, tokens.get(k + 1), tokens.get(k + 2)) {
-                (TokenTree::Punct(p), Some(TokenTree::Ident(m)), Some(TokenTree::Ident(name)))
-                    if p.as_char() == '&' && m == "mut" =>
-                {
-                    names.insert(name.to_string());
-                }
-                (TokenTree::Group(g), _, _) => scan(g.stream(), names),
-                _ => {}
+/// The name under a place borrowed `&mut`: `z`, `z[i]`, `z.field`, `(z)`.
+pub(super) fn borrowed_base(e: &Expr) -> Option<&Ident> {
+    match strip_parens(e) {
+        Expr::Path(p) => p.path.get_ident(),
+        Expr::Index(i) => borrowed_base(&i.expr),
+        Expr::Field(f) => borrowed_base(&f.base),
+        _ => None,
+    }
+}
+
+/// The names that tokens (a macro's, which syn does not parse) borrow with `&mut name`:
+/// they are locations too, so their bindings keep their `mut`.
+pub(super) fn borrowed_mut_tokens(tokens: TokenStream, names: &mut HashSet<String>) {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    for (k, t) in tokens.iter().enumerate() {
+        match (t, tokens.get(k + 1), tokens.get(k + 2)) {
+            (TokenTree::Punct(p), Some(TokenTree::Ident(m)), Some(TokenTree::Ident(name)))
+                if p.as_char() == '&' && m == "mut" =>
+            {
+                names.insert(name.to_string());
             }
+            (TokenTree::Group(g), _, _) => borrowed_mut_tokens(g.stream(), names),
+            _ => {}
         }
     }
-    scan(e.to_token_stream(), names);
 }
 
 impl Lower<'_> {

@@ -259,36 +259,30 @@ fn bound_names(p: &Pat) -> Vec<String> {
 }
 
 /// The names a pattern binds (of an or-pattern, its first alternative's, which rustc checks
-/// are the others' too).
+/// are the others' too), by syn's `Visit`: not inside the types, paths and expressions
+/// (constants, ranges) a pattern holds, which bind nothing.
 fn bound_idents(p: &Pat) -> Vec<Ident> {
-    fn walk(p: &Pat, out: &mut Vec<Ident>) {
-        match p {
-            Pat::Ident(i) => {
-                if !starts_upper(&i.ident) {
-                    out.push(i.ident.clone());
-                }
-                if let Some((_, sub)) = &i.subpat {
-                    walk(sub, out);
-                }
+    struct Bound(Vec<Ident>);
+    impl<'ast> syn::visit::Visit<'ast> for Bound {
+        fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+            if !starts_upper(&i.ident) {
+                self.0.push(i.ident.clone());
             }
-            Pat::Or(o) => {
-                if let Some(first) = o.cases.first() {
-                    walk(first, out);
-                }
-            }
-            Pat::Paren(p) => walk(&p.pat, out),
-            Pat::Reference(r) => walk(&r.pat, out),
-            Pat::Slice(s) => s.elems.iter().for_each(|p| walk(p, out)),
-            Pat::Struct(s) => s.fields.iter().for_each(|f| walk(&f.pat, out)),
-            Pat::Tuple(t) => t.elems.iter().for_each(|p| walk(p, out)),
-            Pat::TupleStruct(t) => t.elems.iter().for_each(|p| walk(p, out)),
-            Pat::Type(t) => walk(&t.pat, out),
-            _ => {}
+            syn::visit::visit_pat_ident(self, i);
         }
+        fn visit_pat_or(&mut self, o: &'ast syn::PatOr) {
+            if let Some(first) = o.cases.first() {
+                self.visit_pat(first);
+            }
+        }
+        fn visit_type(&mut self, _: &'ast syn::Type) {}
+        fn visit_expr(&mut self, _: &'ast Expr) {}
+        fn visit_expr_const(&mut self, _: &'ast syn::ExprConst) {}
+        fn visit_macro(&mut self, _: &'ast syn::Macro) {}
     }
-    let mut out = Vec::new();
-    walk(p, &mut out);
-    out
+    let mut bound = Bound(Vec::new());
+    syn::visit::Visit::visit_pat(&mut bound, p);
+    bound.0
 }
 
 impl Lower<'_> {
@@ -336,7 +330,7 @@ impl Lower<'_> {
                 "this call gives the closure a different number of arguments than it takes",
             );
         }
-        if body.to_token_stream().into_iter().any(|t| is_return(&t)) {
+        if super::control::returns_anywhere(&body) {
             return self.unsupported(
                 &body,
                 "`return` inside a closure is not supported in #[differentiate] functions; end the closure with its value",
@@ -359,13 +353,5 @@ impl Lower<'_> {
         self.scopes = outer;
         self.closures = outer_closures;
         value
-    }
-}
-
-fn is_return(t: &proc_macro2::TokenTree) -> bool {
-    match t {
-        proc_macro2::TokenTree::Ident(i) => i == "return",
-        proc_macro2::TokenTree::Group(g) => g.stream().into_iter().any(|t| is_return(&t)),
-        _ => false,
     }
 }

@@ -102,6 +102,8 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         locations: assigned_in_nested(&item.block),
         loops: Vec::new(),
         returns: None,
+        body_level: false,
+        output_types: Vec::new(),
         hoisted: Vec::new(),
         hoisted_arrays: HashSet::new(),
         hoist_limit: 0,
@@ -143,6 +145,12 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
     };
     // Without a return type there is nothing to differentiate; the body is not checked, so
     // the one mistake is reported once.
+    if let ReturnType::Type(_, ty) = &item.sig.output {
+        lower.output_types = match &**ty {
+            Type::Tuple(t) if !t.elems.is_empty() => t.elems.iter().cloned().collect(),
+            other => vec![other.clone()],
+        };
+    }
     let outputs = match item.sig.output {
         ReturnType::Default => Vec::new(),
         ReturnType::Type(..) => lower.body(&item.block, tuple_outputs),
@@ -202,6 +210,11 @@ struct Lower<'a> {
     loops: Vec<LoopFlags>,
     /// Where `return` puts the outputs, in a body that returns before its end.
     returns: Option<Returns>,
+    /// The statements being lowered are the function body's own (or the rest of it after an
+    /// early `return`), whose tail is the function's value; not a branch's or loop's.
+    body_level: bool,
+    /// The declared type of each output (of each element of a returned tuple).
+    output_types: Vec<Type>,
     /// Arrays created inside a branch or loop, and written there, whose creation moves
     /// before the enclosing top-level statement (see [`Lower::hoist_array`]).
     hoisted: Vec<Stmt>,
@@ -960,7 +973,14 @@ impl Lower<'_> {
             });
             return;
         }
-        if self.nested > 0 {
+        // A name bound in the block being lowered may be bound again there: the rest of a
+        // body after an early `return` is such a block (`if !returned { .. }`), although the
+        // user wrote it at the top level, where `assigned_in_nested` does not look.
+        let same_block = self
+            .scopes
+            .last()
+            .is_some_and(|s| s.get(&ident.to_string()) == Some(&old));
+        if self.nested > 0 && !same_block {
             self.cx.error_spanned_by(
                 left,
                 format!("declare `{ident}` with `let mut` to assign it inside a branch or loop"),
@@ -1038,15 +1058,25 @@ impl Lower<'_> {
     }
 
     fn stmts(&mut self, stmts: &[syn::Stmt]) {
+        // Statements after a `return`, `break` or `continue` of the block itself never run
+        // (rustc warns of them): they are not lowered.
+        let reachable = stmts
+            .iter()
+            .position(|s| {
+                matches!(
+                    s,
+                    syn::Stmt::Expr(Expr::Return(_) | Expr::Break(_) | Expr::Continue(_), _)
+                )
+            })
+            .map_or(stmts.len(), |jump| jump + 1);
+        let stmts = &stmts[..reachable];
+        let body_level = std::mem::replace(&mut self.body_level, false);
         for (k, s) in stmts.iter().enumerate() {
             let is_tail = k + 1 == stmts.len();
             match s {
                 // The tail of a body with early returns is one more return.
                 syn::Stmt::Expr(e, None)
-                    if self.returns.is_some()
-                        && self.loops.is_empty()
-                        && is_tail
-                        && !is_control_flow(e) =>
+                    if self.returns.is_some() && body_level && is_tail && !is_control_flow(e) =>
                 {
                     self.top_level(|l| l.early_return(Some(e), e))
                 }
@@ -1073,7 +1103,10 @@ impl Lower<'_> {
                         },
                         span,
                     );
-                    let then = l.nested_block(|l| l.stmts(&stmts[k + 1..]));
+                    let then = l.nested_block(|l| {
+                        l.body_level = body_level;
+                        l.stmts(&stmts[k + 1..]);
+                    });
                     l.f.body.push(Stmt::If {
                         cond,
                         then,

@@ -563,15 +563,11 @@ pub(super) fn move_adjoint(
     over_indices(from, k, len, body, span)
 }
 
-/// Arithmetic with a tensor operand, where operands may have different shapes.
+/// Arithmetic with a tensor operand, where operands may have different shapes (the ops the
+/// registry writes as infix operators, broadcasting helpers on tensors).
 pub(super) fn broadcasts(vars: &[Var], op: Op, args: &[Operand]) -> bool {
-    matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div)
+    matches!(op.row().form, crate::ir::op::Form::Infix { .. })
         && args.iter().any(|a| a.var().is_some_and(|v| vars[v].tensor))
-}
-
-/// Transcendental functions: saved rather than recomputed in reversed loops.
-pub(super) fn expensive(u: Unary) -> bool {
-    !matches!(u, Unary::Sqrt | Unary::Abs | Unary::Signum | Unary::Recip)
 }
 
 /// `{ let len = array.len(); for k in 0..len { body } }`: a loop over an array's indices, in

@@ -124,16 +124,12 @@ pub(super) fn plus_carry(
 /// `let mut carry = 0.0;`, the zero of the accumulator's element type (the macro does not
 /// know it).
 pub(super) fn zero_element_of(carry: VarId, acc: VarId, span: Span) -> Stmt {
-    let acc_tokens = crate::ir::placeholder(acc, span);
     Stmt::Let {
         dst: Some(carry),
-        rhs: Rhs::Opaque(crate::ir::Opaque {
-            tokens: quote::quote!(::autodiff::__private::zero_element(&#acc_tokens[..])),
-            reads: vec![acc],
-            passive_result: true,
-            pure: true,
-            what: "a zero".into(),
-        }),
+        rhs: Rhs::Op(
+            Op::Runtime(crate::ir::Runtime::ZeroElement),
+            vec![Operand::Var(acc)],
+        ),
         span,
     }
 }

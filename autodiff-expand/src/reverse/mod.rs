@@ -29,9 +29,7 @@
 //! (register carries of accumulations), `replay` (running a loop body again); the IR
 //! analyses they share are in `ir::analysis`.
 use crate::activity::Activity;
-use crate::ir::{
-    fresh, walk, Binary, Builder, Call, Function, Op, Operand, Origin, Rhs, Stmt, Unary, Var, VarId,
-};
+use crate::ir::{fresh, walk, Builder, Call, Function, Op, Operand, Origin, Rhs, Stmt, Var, VarId};
 use crate::rules;
 use proc_macro2::Span;
 use std::collections::{HashMap, HashSet};

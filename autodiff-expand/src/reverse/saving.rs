@@ -174,9 +174,8 @@ impl Rev<'_> {
             Rhs::Op(Op::Id, args) if args[0].var().is_some_and(|v| self.vars[v].mutable) => {
                 args[0].var().is_some_and(unchanged)
             }
-            Rhs::Op(Op::Unary(u), _) => !expensive(*u),
-            Rhs::Op(Op::Binary(b), _) => !matches!(b, Binary::Powf | Binary::Log | Binary::Atan2),
-            Rhs::Op(..) => true,
+            // The registry's `cost` facet.
+            Rhs::Op(op, _) => op.row().cost == crate::ir::op::Cost::Recompute,
             // An array nothing writes from here on (a parameter, or one filled before the
             // loop) reads the same again.
             Rhs::Index(array, _) => unchanged(*array),
@@ -236,29 +235,16 @@ impl Step {
 /// contents saved at the end of an iteration and put back, whole (a copy, not a push and a
 /// pop per element, each of which updates the stack's length in memory).
 pub(super) fn array_snapshot(array: VarId, stack: VarId, span: Span) -> (Stmt, Stmt) {
-    let (a, st) = (
-        crate::ir::placeholder(array, span),
-        crate::ir::placeholder(stack, span),
-    );
-    let effect = |tokens: proc_macro2::TokenStream, what: &str| Stmt::Let {
+    let call = |r: crate::ir::Runtime| Stmt::Let {
         dst: None,
-        rhs: Rhs::Opaque(crate::ir::Opaque {
-            tokens,
-            reads: vec![stack, array],
-            passive_result: true,
-            pure: false,
-            what: what.into(),
-        }),
+        rhs: Rhs::Op(
+            Op::Runtime(r),
+            vec![Operand::Var(stack), Operand::Var(array)],
+        ),
         span,
     };
     (
-        effect(
-            quote::quote!(::autodiff::__private::push_slice(&mut #st, &#a[..])),
-            "a snapshot of an array",
-        ),
-        effect(
-            quote::quote!(::autodiff::__private::pop_into(&mut #st, &mut #a[..])),
-            "an array restored from its snapshot",
-        ),
+        call(crate::ir::Runtime::PushSlice),
+        call(crate::ir::Runtime::PopInto),
     )
 }

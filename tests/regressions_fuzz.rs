@@ -1,0 +1,258 @@
+//! Findings of the differential tester (difftest/) after issue 13's nine classes were fixed,
+//! each at the source level against the same generic function run at dual numbers
+//! (`dual::D`) and central finite differences (`check!`: `_grad`, `_vjp` and `_jvp`).
+#![allow(
+    clippy::assign_op_pattern,
+    clippy::needless_range_loop,
+    // The forms under test, written as the differential tester wrote them.
+    clippy::useless_vec,
+    clippy::needless_ifs
+)]
+use autodiff::prelude::*;
+
+#[macro_use]
+mod dual;
+use dual::D;
+
+// difftest seed 12: "cannot find value `__autodiff_unbound_N`". A read `z[1]` is known to
+// common-subexpression elimination under two keys (a forwarded element and an index
+// expression); after code that may change `z` (the comparison) forgot the first, a later
+// read was replaced by one that had itself been replaced, and its definition was dropped.
+#[differentiate(wrt = x)]
+fn reads_after_opaque<T: Float>(x: T) -> T {
+    let z = vec![T::from(-0.52).unwrap(); 3];
+    let a = z[1];
+    if -a < (z[0] * x).tanh() {}
+    let b = z[1].tan() * x;
+    z[1] * x + b
+}
+
+#[test]
+fn a_value_replaced_twice_keeps_its_definition() {
+    check!(reads_after_opaque, reads_after_opaque_grad, reads_after_opaque_vjp, reads_after_opaque_jvp, |x| (x), at [0.3, -1.1]);
+}
+
+// "a reversed loop with `break` is not supported" (difftest/findings/break_in_reversed_loop.rs):
+// the loop counts forward and binds the mirrored index. The array's elements depend on `x`,
+// so the adjoints land at the mirrored index too.
+#[differentiate(wrt = x)]
+fn reversed_break<T: Float>(x: T, stop_at: f64) -> T {
+    let stop_at = T::from(stop_at).unwrap();
+    let xs = [x, x * x + T::one(), T::from(2.0).unwrap() - x];
+    let mut s = x;
+    for i in (0..3).rev() {
+        if xs[i] < stop_at {
+            break;
+        }
+        s = s * xs[i] + T::from(i as f64).unwrap() * x;
+    }
+    s
+}
+
+#[differentiate(wrt = x)]
+fn reversed_inclusive_continue<T: Float>(x: T, skip_below: f64) -> T {
+    let skip_below = T::from(skip_below).unwrap();
+    let xs = [x.sin(), x * x, T::from(2.0).unwrap() - x, x.exp()];
+    let mut s = T::one();
+    for i in (1..=3).rev() {
+        if xs[i] < skip_below {
+            continue;
+        }
+        s = s * xs[i] + xs[i - 1];
+    }
+    s
+}
+
+#[differentiate(wrt = x)]
+fn reversed_iter_break<T: Float>(x: T, ys: &[T]) -> T {
+    let mut s = x;
+    for (k, y) in ys.iter().enumerate().rev() {
+        if s > T::from(10.0).unwrap() {
+            break;
+        }
+        s = s * *y + T::from(k as f64).unwrap() * x.sin();
+    }
+    s
+}
+
+// A `break` of a `loop` nested in a reversed loop.
+#[differentiate(wrt = x)]
+fn break_nested_in_reversed<T: Float>(x: T) -> T {
+    let mut s = x;
+    for i in (0..4).rev() {
+        let mut n = 0;
+        loop {
+            if n >= i {
+                break;
+            }
+            n += 1;
+            s = s * x + T::from(0.1).unwrap();
+        }
+    }
+    s
+}
+
+#[test]
+fn reversed_loops_with_break_and_continue() {
+    for stop_at in [1.0, 1.4, 5.0] {
+        check!(reversed_break, reversed_break_grad, reversed_break_vjp, reversed_break_jvp, |x| (x, stop_at), at [0.7, 1.2, -0.4]);
+    }
+    for skip_below in [0.5, 1.5] {
+        check!(reversed_inclusive_continue, reversed_inclusive_continue_grad, reversed_inclusive_continue_vjp, reversed_inclusive_continue_jvp, |x| (x, skip_below), at [0.7, 1.3]);
+    }
+    let ys = [1.5, 2.5, 3.0, 0.5];
+    let yd = ys.map(D::cst);
+    for at in [0.9, 2.0] {
+        dual::check_scalar(
+            "reversed_iter_break",
+            at,
+            |x| reversed_iter_break(x, &ys),
+            |x| reversed_iter_break(x, &yd),
+            |x| reversed_iter_break_grad(x, &ys),
+            |x, s| reversed_iter_break_vjp(x, &ys, s),
+            |x, t| reversed_iter_break_jvp(x, &ys, t),
+        );
+    }
+    check!(break_nested_in_reversed, break_nested_in_reversed_grad, break_nested_in_reversed_vjp, break_nested_in_reversed_jvp, |x| (x), at [0.8, -0.6]);
+}
+
+// "declare `a` with `let mut` to assign it inside a branch or loop" for a `let mut` at the
+// top level after an early `return`: the rest of the body is lowered as the block that runs
+// when nothing returned, where a name bound in that block may be bound again.
+#[differentiate(wrt = x)]
+fn assigned_after_return<T: Float>(x: T, y: f64) -> T {
+    let y = T::from(y).unwrap();
+    if y < x {
+        return y * T::from(2.0).unwrap();
+    }
+    let mut a = x;
+    let mut b = x * y;
+    a = a + y.sin();
+    b = (if b < y { a } else { b }).powi(2);
+    y + a * b
+}
+
+#[test]
+fn a_name_bound_after_an_early_return_may_be_bound_again() {
+    for y in [0.4, 2.5] {
+        check!(assigned_after_return, assigned_after_return_grad, assigned_after_return_vjp, assigned_after_return_jvp, |x| (x, y), at [1.1, 0.6]);
+    }
+}
+
+// Early returns (difftest/findings/early_return_rejected.rs), three rejections of programs
+// the README supports. (a) An `if` statement at the end of a branch's block was taken for
+// the function's tail, "one more return": "return a tuple expression of 2 values" or "a
+// loop has no value here". Only the body's own tail is.
+#[differentiate]
+fn inner_if_at_a_block_end<T: Float>(x: T, y: T) -> (T, T) {
+    let xy = [x, y];
+    for v in xy.iter() {
+        if *v > T::from(3.0).unwrap() {
+            return (x * *v, y);
+        }
+    }
+    let mut s = x * y;
+    if x < y {
+        s = s + x.sin();
+        if y < T::one() {
+            s = s * y;
+        }
+    }
+    (s, x + y)
+}
+
+// (b) Statements after a `return` in the same block never run: "this block has no value".
+#[differentiate(wrt = x)]
+#[allow(unreachable_code)]
+fn code_after_return<T: Float>(x: T) -> T {
+    let z = [T::from(0.5).unwrap(), x, T::from(0.5).unwrap()];
+    if z[2] < (x * T::from(-1.58).unwrap()).abs() {
+        let a = x * x;
+        return a;
+        if x.sin() < z[1] {}
+    }
+    x.cos()
+}
+
+#[test]
+fn early_returns_in_branches() {
+    for at in [0.4, 2.0, 3.5] {
+        let (out, (gx, gy)) = inner_if_at_a_block_end_grad(at, 0.7);
+        let dx = inner_if_at_a_block_end(D::var(at, 1.0), D::cst(0.7));
+        let dy = inner_if_at_a_block_end(D::cst(at), D::var(0.7, 1.0));
+        let primal = inner_if_at_a_block_end(at, 0.7);
+        assert_eq!(out, primal);
+        dual::assert_close("d/dx", gx, dx.0.eps() + dx.1.eps(), 1e-12);
+        dual::assert_close("d/dy", gy, dy.0.eps() + dy.1.eps(), 1e-12);
+        let (_, t) = inner_if_at_a_block_end_jvp(at, 0.7, 1.0, -0.5);
+        dual::assert_close("jvp 0", t.0, dx.0.eps() - 0.5 * dy.0.eps(), 1e-12);
+        dual::assert_close("jvp 1", t.1, dx.1.eps() - 0.5 * dy.1.eps(), 1e-12);
+    }
+    check!(code_after_return, code_after_return_grad, code_after_return_vjp, code_after_return_jvp, |x| (x), at [0.2, 1.3, -0.8]);
+}
+
+// difftest seed 2026 program 589: "cannot find value `adj_acc_1`". A read of a location
+// that a loop never assigns moved before the loop, also when the loop declares it (the
+// adjoint of an inner reduction's accumulator, `let mut adj_acc_1 = 0.0;` in every
+// reversed iteration).
+#[differentiate(wrt = x)]
+fn nested_reductions<T: Float + std::iter::Sum + std::iter::Product>(x: T, xs: &[T]) -> T {
+    let z = vec![T::zero(); 3];
+    let a = xs
+        .iter()
+        .copied()
+        .map(|c| z.iter().copied().map(|_d| x).sum::<T>().signum() * c)
+        .product::<T>();
+    let b = xs
+        .iter()
+        .copied()
+        .map(|c| z.iter().copied().map(|d| x * c + d).sum::<T>().tanh())
+        .product::<T>();
+    a + b
+}
+
+#[test]
+fn a_location_declared_in_a_loop_is_read_there() {
+    let xs = [0.3, -0.8, 1.1];
+    let xd = xs.map(D::cst);
+    for at in [0.4, -0.9] {
+        dual::check_scalar(
+            "nested_reductions",
+            at,
+            |x| nested_reductions(x, &xs),
+            |x| nested_reductions(x, &xd),
+            |x| nested_reductions_grad(x, &xs),
+            |x, s| nested_reductions_vjp(x, &xs, s),
+            |x, t| nested_reductions_jvp(x, &xs, t),
+        );
+    }
+}
+
+// Generic functions returning `[T; N]` with an early `return`: the output's location was a
+// scalar (`[T; 3]: Float` is not satisfied). It is an array of the declared type now.
+#[differentiate(wrt = x)]
+fn array_early_return<T: Float>(x: T) -> [T; 3] {
+    if x < T::zero() {
+        return [x, x * x, T::one()];
+    }
+    [x.sin(), x, x + x]
+}
+
+#[test]
+fn an_array_output_with_early_returns() {
+    for at in [2.0, -2.0, 0.3] {
+        let (value, g) = array_early_return_grad(at);
+        assert_eq!(value, array_early_return(at));
+        let exact = array_early_return(D::var(at, 1.0));
+        let sum: f64 = exact.iter().map(|d| d.eps()).sum();
+        dual::assert_close("array_early_return_grad", g, sum, 1e-12);
+        let seed = [0.5, -1.5, 2.0];
+        let (_, g) = array_early_return_vjp(at, seed);
+        let weighted: f64 = exact.iter().zip(seed).map(|(d, s)| d.eps() * s).sum();
+        dual::assert_close("array_early_return_vjp", g, weighted, 1e-12);
+        let (_, t) = array_early_return_jvp(at, -0.7);
+        for k in 0..3 {
+            dual::assert_close("array_early_return_jvp", t[k], -0.7 * exact[k].eps(), 1e-12);
+        }
+    }
+}
