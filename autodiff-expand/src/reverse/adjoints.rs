@@ -65,11 +65,10 @@ impl Rev<'_> {
                 // A tensor location may be overwritten with a value of another shape (`h =
                 // layer(h)`): its adjoint restarts from a rank-0 zero, which broadcasts.
                 let zero = if b.vars[*dst].tensor && !b.vars[*dst].is_array() {
-                    let reset = crate::ir::RuleFn {
-                        name: "reset_rule",
-                        tensor: true,
-                    };
-                    b.let_(Rhs::Op(Op::Rule(reset), vec![g.clone()]))
+                    b.let_(Rhs::Op(
+                        Op::Rule(crate::ir::RuleFn::ResetRule),
+                        vec![g.clone()],
+                    ))
                 } else {
                     b.let_(Rhs::Zero(g.clone()))
                 };
