@@ -20,9 +20,9 @@ pub const CORPUS_PROGRAMS: usize = 500;
 /// is in bounds everywhere).
 pub const LEN: usize = 3;
 
-/// Which constructs the generator produces. One switch per construct class; the classes
-/// that are known to give wrong gradients today are off in [`Config::ci`], each with the
-/// reason next to it, and are turned on as their fixes land.
+/// Which constructs the generator produces. One switch per construct class; the classes of
+/// open findings are off in [`Config::ci`], each with the reason next to it, and are turned
+/// on as their fixes land.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Functions per program (each is checked; later ones call earlier ones).
@@ -61,24 +61,24 @@ pub struct Config {
     pub zip: bool,
     /// Functions generic over `T: Float` (else at `f64`) where the macro sees them.
     pub generic: bool,
-    /// Known wrong (issue 13, 1): `x.powi(n)` with an exponent that is not a literal.
+    /// Issue 13 (1), fixed (tests/regressions*.rs): `x.powi(n)` with an exponent that is not a literal.
     pub powi_runtime_exponent: bool,
-    /// Known wrong (issue 13, 2): an array literal created inside an `if` branch.
+    /// Issue 13 (2), fixed (tests/regressions*.rs): an array literal created inside an `if` branch.
     pub array_literal_in_branch: bool,
-    /// Known wrong (issue 13, 3): an array written in a loop and passed to a call in it.
+    /// Issue 13 (3), fixed (tests/regressions*.rs): an array written in a loop and passed to a call in it.
     pub call_with_loop_written_array: bool,
-    /// Known wrong (issue 13, 4): a variable reassigned a constant (`y = T::zero()`).
+    /// Issue 13 (4), fixed (tests/regressions*.rs): a variable reassigned a constant (`y = T::zero()`).
     pub reassign_constant: bool,
-    /// Known wrong (issue 13, 5): a copy `let t = s;` of a variable (then `s = t + e`).
+    /// Issue 13 (5), fixed (tests/regressions*.rs): a copy `let t = s;` of a variable (then `s = t + e`).
     pub copies: bool,
-    /// Known wrong (issue 13, 6): an array element written after a call that read the array.
+    /// Issue 13 (6), fixed (tests/regressions*.rs): an array element written after a call that read the array.
     pub write_after_call: bool,
-    /// Known wrong (issue 13, 7): `stop = [w]` where `w`'s expression occurs elsewhere too.
+    /// Issue 13 (7), fixed (tests/regressions*.rs): `stop = [w]` where `w`'s expression occurs elsewhere too.
     pub stop_shared_subexpression: bool,
-    /// Known wrong (issue 13, 8): an immutable array created in a loop (`let y =
+    /// Issue 13 (8), fixed (tests/regressions*.rs): an immutable array created in a loop (`let y =
     /// x.to_vec();`, `let y: [T; 3] = f(..);`) and read in the same block.
     pub immutable_array_in_loop: bool,
-    /// Known wrong (issue 13, 9): `z.swap(i, j)` on a differentiated array.
+    /// Issue 13 (9), fixed (tests/regressions*.rs): `z.swap(i, j)` on a differentiated array.
     pub swap: bool,
     /// Each function again as a method `#[differentiate(wrt = self)]` of a struct holding its
     /// float parameters as fields (`self.x0`, `self.xs[i]`, `&self.xs`): see
@@ -163,39 +163,17 @@ impl Config {
         })
     }
 
-    /// The CI corpus: everything except the classes with a known wrong gradient that is
-    /// being fixed in another branch. Turn a switch on when its fix is merged.
+    /// The CI corpus: everything but the classes of open findings, each with its reason.
+    /// Turn a switch on when its fix is merged (and rewrite `corpus_excluded.rs`).
     pub fn ci() -> Config {
         Config {
-            // Finding (difftest/findings/generic_array_output.rs): a generic function that
-            // returns `[T; N]` does not compile (the macro writes a float literal for a `T`).
-            array_outputs: false,
-            // Finding (difftest/findings/array_to_slice_param.rs): `g(&a)` with `a: [f64; 3]`
-            // and a `&[f64]` parameter does not compile (`SliceTangent` is not implemented
-            // for `&[f64; 3]`).
-            array_to_slice_param: false,
-            // Finding (difftest/findings/zip_deref.rs): `for (u, v) in a.iter().zip(b.iter())`
-            // binds references, so the body says `*u`; the generated derivatives bind values
-            // and `*u` does not compile. (`.copied()` in the zip is rejected, see below.)
-            zip: false,
             // Finding (difftest/findings/copied_zip.rs): rejected, although the README says
             // `.copied()` goes anywhere in these iterations.
             copied_in_zip: false,
-            // Finding (difftest/findings/break_in_reversed_loop.rs): "a reversed loop with
-            // `break` is not supported", a limitation the README does not list.
-            break_in_reversed_loop: false,
-            // Finding (difftest/findings/literal_in_loop_return.rs): an immutable array literal
-            // created in a loop and read there (likely issue 13 (8)'s class) loses its
-            // gradient.
-            array_literal_in_loop: false,
-            // Finding (difftest/findings/early_return_rejected.rs): some early returns are
-            // rejected ("this block has no value", "return a tuple expression of 2 values")
-            // although the README says early `return` anywhere.
-            early_return: false,
-            // Finding (difftest/findings/generic_seed_literal.rs): in generic code, `f_grad`
-            // often starts an adjoint at the literal `1.0` (`let mut adj_x = 1.0;`), which is
-            // not a `T`: most generic programs do not compile. The corpus writes the
-            // functions the macro sees at `f64` (the oracle's copy stays generic).
+            // Finding (difftest/findings/generic_seed_literal.rs): in generic code, some
+            // programs still get a float literal where a `T` is expected (`{float} * T`) or
+            // a type rustc cannot infer. The corpus writes the functions the macro sees at
+            // `f64` (the oracle's copy stays generic).
             generic: false,
             ..Config::all()
         }

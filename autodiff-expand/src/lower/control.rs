@@ -192,13 +192,13 @@ impl Lower<'_> {
         Operand::Var(v)
     }
 
-    /// Flags for a loop body with `break` / `continue`.
+    /// Flags for a loop body with `break` / `continue`: `running`, declared before the loop;
+    /// `skip` is declared by `loop_body` at the head of each iteration.
     pub(super) fn loop_flags(&mut self, body: &[syn::Stmt], span: Span) -> LoopFlags {
-        let (has_break, has_continue) = jumps(body);
+        let (has_break, _) = jumps(body);
         LoopFlags {
             running: has_break.then(|| self.passive_location("running", bool_const(true), span)),
-            skip: (has_break || has_continue)
-                .then(|| self.passive_location("skip", bool_const(false), span)),
+            skip: None,
         }
     }
 
@@ -211,11 +211,14 @@ impl Lower<'_> {
         before: impl FnOnce(&mut Self),
         after: impl FnOnce(&mut Self),
     ) -> Vec<Stmt> {
+        let (has_break, has_continue) = jumps(stmts);
         self.nested_block(|l| {
             before(l);
-            if let Some(skip) = flags.skip {
-                l.set_flag(skip, false, Span::call_site());
-            }
+            // Declared in the iteration (it only guards the rest of it), so that wherever
+            // the adjoint sweep runs an iteration again, the flag is declared there too.
+            let mut flags = flags;
+            flags.skip = (has_break || has_continue)
+                .then(|| l.passive_location("skip", bool_const(false), Span::call_site()));
             l.loops.push(flags);
             l.stmts(stmts);
             l.loops.pop();
