@@ -116,12 +116,14 @@ fn reversed_loops_with_break_and_continue() {
     check!(break_nested_in_reversed, break_nested_in_reversed_grad, break_nested_in_reversed_vjp, break_nested_in_reversed_jvp, |x| (x), at [0.8, -0.6]);
 }
 
-// "declare `a` with `let mut` to assign it inside a branch or loop" for a `let mut` at the
-// top level after an early `return`: the rest of the body is lowered as the block that runs
-// when nothing returned, where a name bound in that block may be bound again.
+// "declare `a` with `let mut` to assign it inside a branch or loop" for a `let mut` assigned
+// at the top level after an early `return` (difftest seed 2026 program 73: `a9 += a9;`):
+// the rest of the body is lowered as the block that runs when nothing returned, where a
+// `let mut` that no branch or loop assigns may be bound again.
 #[differentiate(wrt = x)]
-fn assigned_after_return<T: Float>(x: T, y: f64) -> T {
+fn assigned_after_return<T: Float + std::ops::AddAssign>(x: T, y: f64) -> T {
     let y = T::from(y).unwrap();
+    let mut c = x * T::from(0.5).unwrap();
     if y < x {
         return y * T::from(2.0).unwrap();
     }
@@ -129,7 +131,8 @@ fn assigned_after_return<T: Float>(x: T, y: f64) -> T {
     let mut b = x * y;
     a = a + y.sin();
     b = (if b < y { a } else { b }).powi(2);
-    y + a * b
+    c += c * y;
+    y + a * b + c
 }
 
 #[test]

@@ -53,6 +53,21 @@ macro_rules! binop {
     )*};
 }
 binop!(Add add +, Sub sub -, Mul mul *, Div div /);
+impl std::ops::AddAssign for D {
+    fn add_assign(&mut self, other: D) {
+        *self = *self + other;
+    }
+}
+impl std::ops::SubAssign for D {
+    fn sub_assign(&mut self, other: D) {
+        *self = *self - other;
+    }
+}
+impl std::ops::MulAssign for D {
+    fn mul_assign(&mut self, other: D) {
+        *self = *self * other;
+    }
+}
 impl std::iter::Sum for D {
     fn sum<I: Iterator<Item = D>>(it: I) -> D {
         it.fold(D::cst(0.0), |a, b| a + b)

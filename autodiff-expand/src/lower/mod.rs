@@ -104,6 +104,7 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         returns: None,
         body_level: false,
         output_types: Vec::new(),
+        declared_mut: HashSet::new(),
         hoisted: Vec::new(),
         hoisted_arrays: HashSet::new(),
         hoist_limit: 0,
@@ -215,6 +216,8 @@ struct Lower<'a> {
     body_level: bool,
     /// The declared type of each output (of each element of a returned tuple).
     output_types: Vec<Type>,
+    /// The variables bound by a `let mut`.
+    declared_mut: HashSet<VarId>,
     /// Arrays created inside a branch or loop, and written there, whose creation moves
     /// before the enclosing top-level statement (see [`Lower::hoist_array`]).
     hoisted: Vec<Stmt>,
@@ -850,6 +853,9 @@ impl Lower<'_> {
                 self.f.vars[x].tensor = true;
             }
         }
+        if mutable {
+            self.declared_mut.insert(var);
+        }
         let info = &mut self.f.vars[var];
         info.name = ident.to_string();
         info.span = ident.span();
@@ -973,14 +979,11 @@ impl Lower<'_> {
             });
             return;
         }
-        // A name bound in the block being lowered may be bound again there: the rest of a
-        // body after an early `return` is such a block (`if !returned { .. }`), although the
-        // user wrote it at the top level, where `assigned_in_nested` does not look.
-        let same_block = self
-            .scopes
-            .last()
-            .is_some_and(|s| s.get(&ident.to_string()) == Some(&old));
-        if self.nested > 0 && !same_block {
+        // A `let mut` that no branch or loop assigns (`assigned_in_nested`) is assigned only
+        // at the top level as written, which is inside the block that runs when nothing
+        // returned (`if !returned { .. }`) after an early `return`: it may be bound again
+        // there, since the rest of the body is in that block.
+        if self.nested > 0 && !self.declared_mut.contains(&old) {
             self.cx.error_spanned_by(
                 left,
                 format!("declare `{ident}` with `let mut` to assign it inside a branch or loop"),
