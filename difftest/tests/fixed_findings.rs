@@ -26,4 +26,3 @@ mod vec_in_loop_not_found {
 mod literal_in_loop_return {
     include!("fixed/literal_in_loop_return.rs");
 }
-
