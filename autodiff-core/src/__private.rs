@@ -614,6 +614,8 @@ pub fn reduce_owned<V: ReduceTo<G>, G>(operand: &V, g: G) -> V {
 pub trait StructParams<T: Float>: Sized {
     /// A value of the same type and shape, every float leaf zero.
     fn struct_zeros(&self) -> Self;
+    /// Adds `g` (of the same structure) into `self`, leaf by leaf.
+    fn struct_add(&mut self, g: &Self);
 }
 
 impl<T: Float, P: crate::params::Params<T>> StructParams<T> for P {
@@ -621,12 +623,39 @@ impl<T: Float, P: crate::params::Params<T>> StructParams<T> for P {
     fn struct_zeros(&self) -> Self {
         self.zeros_like()
     }
+
+    fn struct_add(&mut self, g: &Self) {
+        let mut leaves: Vec<&[T]> = Vec::new();
+        g.visit(&mut |leaf| leaves.push(leaf));
+        let mut k = 0;
+        self.visit_mut(&mut |leaf| {
+            for (a, b) in leaf.iter_mut().zip(leaves[k]) {
+                *a = *a + *b;
+            }
+            k += 1;
+        });
+    }
 }
 
 /// The zero gradient of a struct in `wrt`, into which the fields' gradients are written.
 #[inline]
 pub fn struct_zeros<T: Float, P: StructParams<T>>(p: &P) -> P {
     p.struct_zeros()
+}
+
+/// Adds the gradient `g` of a struct into `acc`, leaf by leaf: what a differentiated method
+/// called from another (`self.forward(x)`) contributes to its caller's gradient of `self`.
+#[inline]
+pub fn add_struct<T: Float, P: StructParams<T>>(acc: &mut P, g: &P) {
+    acc.struct_add(g);
+}
+
+/// The type of a struct's field, keyed by a hash of its name: `#[derive(Params)]` writes one
+/// impl per field, and `#[differentiate(wrt = [self.w])]` names the gradient's type through
+/// it (`<Model as FieldType<ID>>::Type`), since an attribute cannot see the declaration.
+pub trait FieldType<const ID: u64> {
+    /// The field's type.
+    type Type;
 }
 
 /// Writes a float array field's gradient (`Vec`, array) from the hidden function's `Vec`.

@@ -28,6 +28,13 @@
 //! }
 //! ```
 //!
+//! Fields that hold no parameters are skipped: by type, integers, `bool`, `char`, `String`,
+//! `&str`, `PhantomData` and `Vec`s, arrays, `Option`s and tuples of them (sizes, flags,
+//! names); any other field with `#[params(skip)]` (an enum, a configuration struct). A
+//! skipped field has no leaves, and `zeros_like` clones it, so a gradient keeps the model's
+//! sizes and names. Skipping by type reads the type's syntax: a type alias of `usize` is not
+//! seen through (mark the field `#[params(skip)]`).
+//!
 //! The float type is a fresh generic parameter bounded through the fields, so one derive
 //! serves concrete structs (`f64` fields) and generic ones (`struct Model<T> { w: Vec<T> }`)
 //! alike: rustc picks the float type from the fields.
@@ -46,7 +53,11 @@ pub fn derive_params(input: TokenStream) -> TokenStream {
 }
 
 fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
-    let fields = struct_fields(input)?;
+    let all = struct_fields(input)?;
+    let mut skipped = Vec::new();
+    for field in &all {
+        skipped.push(skip_attribute(field)? || holds_no_parameters(&field.ty));
+    }
     let float = format_ident!("__AdFloat");
     let lifetime = syn::Lifetime::new("'__ad", Span::call_site());
     let name = &input.ident;
@@ -56,7 +67,12 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         syn::parse_quote!(#float: ::autodiff::__private::Float),
     ));
     let where_clause = impl_generics.make_where_clause();
-    for field in fields.iter() {
+    for field in all
+        .iter()
+        .zip(&skipped)
+        .filter(|(_, &s)| !s)
+        .map(|(f, _)| f)
+    {
         let ty = &field.ty;
         where_clause
             .predicates
@@ -65,13 +81,19 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let (impl_generics, _, where_clause) = impl_generics.split_for_impl();
     let (_, ty_generics, _) = input.generics.split_for_impl();
 
-    let members: Vec<Member> = fields
+    let every: Vec<Member> = all
         .iter()
         .enumerate()
         .map(|(i, field)| match &field.ident {
             Some(ident) => Member::Named(ident.clone()),
             None => Member::Unnamed(Index::from(i)),
         })
+        .collect();
+    let members: Vec<Member> = every
+        .iter()
+        .zip(&skipped)
+        .filter(|(_, &s)| !s)
+        .map(|(m, _)| m.clone())
         .collect();
     let visit = members
         .iter()
@@ -90,11 +112,39 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             __ad_path.truncate(__ad_len);
         }
     });
-    let zeros = members.iter().map(
-        |m| quote_spanned!(m.span()=> #m: ::autodiff::Params::<#float>::zeros_like(&self.#m),),
-    );
+    let zeros = every.iter().zip(&skipped).map(|(m, &skip)| {
+        if skip {
+            quote_spanned!(m.span()=> #m: ::core::clone::Clone::clone(&self.#m),)
+        } else {
+            quote_spanned!(m.span()=> #m: ::autodiff::Params::<#float>::zeros_like(&self.#m),)
+        }
+    });
+
+    // `<Model as FieldType<ID>>::Type`: each field's type, for `wrt = [self.w]` (whose
+    // gradient has the field's type, which the attribute cannot see).
+    let (field_impl_generics, _, field_where) = input.generics.split_for_impl();
+    // Not for a private field of a public struct: its type may be private, which an
+    // associated type of a public impl cannot name (E0446).
+    let private_struct = matches!(input.vis, syn::Visibility::Inherited);
+    let named = all
+        .iter()
+        .map(|f| private_struct || !matches!(f.vis, syn::Visibility::Inherited));
+    let field_types = every.iter().zip(&all).zip(named).filter(|(_, n)| *n).map(|((m, field), _)| {
+        let segment = match m {
+            Member::Named(ident) => ident.unraw().to_string(),
+            Member::Unnamed(index) => index.index.to_string(),
+        };
+        let (id, ty) = (field_id(&segment), &field.ty);
+        quote! {
+            #[automatically_derived]
+            impl #field_impl_generics ::autodiff::__private::FieldType<#id> for #name #ty_generics #field_where {
+                type Type = #ty;
+            }
+        }
+    });
 
     Ok(quote! {
+        #(#field_types)*
         #[automatically_derived]
         impl #impl_generics ::autodiff::Params<#float> for #name #ty_generics #where_clause {
             fn visit<#lifetime>(
@@ -124,6 +174,88 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     })
+}
+
+/// The key of a field's `FieldType` impl: the 64-bit FNV-1a hash of its name, as a
+/// `u64` literal (`#[derive(Params)]` and `#[differentiate(wrt = [self.w])]` agree on it).
+pub fn field_id(name: &str) -> proc_macro2::Literal {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    proc_macro2::Literal::u64_suffixed(h)
+}
+
+/// `#[params(skip)]` on a field; another `#[params(..)]` key is an error at it.
+fn skip_attribute(field: &syn::Field) -> syn::Result<bool> {
+    let mut skip = false;
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("params")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("skip") {
+                skip = true;
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "unknown `params` option; `#[params(skip)]` leaves a field that holds no parameters out of the collection",
+                ))
+            }
+        })?;
+    }
+    Ok(skip)
+}
+
+/// Types that hold no float parameters, read off their syntax: integers, `bool`, `char`,
+/// `String`, `str`, `PhantomData`, and references, `Vec`s, arrays, slices, `Option`s and
+/// tuples of them.
+fn holds_no_parameters(ty: &syn::Type) -> bool {
+    use syn::{GenericArgument, PathArguments, Type};
+    match ty {
+        Type::Reference(r) => holds_no_parameters(&r.elem),
+        Type::Paren(p) => holds_no_parameters(&p.elem),
+        Type::Array(a) => holds_no_parameters(&a.elem),
+        Type::Slice(s) => holds_no_parameters(&s.elem),
+        Type::Tuple(t) => !t.elems.is_empty() && t.elems.iter().all(holds_no_parameters),
+        Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else {
+                return false;
+            };
+            let name = last.ident.to_string();
+            let passive = [
+                "i8",
+                "i16",
+                "i32",
+                "i64",
+                "i128",
+                "isize",
+                "u8",
+                "u16",
+                "u32",
+                "u64",
+                "u128",
+                "usize",
+                "bool",
+                "char",
+                "String",
+                "str",
+                "PhantomData",
+            ];
+            if passive.contains(&name.as_str()) {
+                return true;
+            }
+            if name == "Vec" || name == "Option" || name == "Box" {
+                return match &last.arguments {
+                    PathArguments::AngleBracketed(a) => a.args.iter().all(|g| match g {
+                        GenericArgument::Type(t) => holds_no_parameters(t),
+                        _ => true,
+                    }),
+                    _ => false,
+                };
+            }
+            false
+        }
+        _ => false,
+    }
 }
 
 /// The fields of a struct (named, tuple or unit); enums and unions are errors at their
@@ -209,6 +341,47 @@ mod tests {
         let out = expand_str("struct Pair(f64, [f64; 2]);");
         assert!(out.contains("visit_mut (& mut self . 1"), "{out}");
         assert!(out.contains("Self { 0 :"), "{out}");
+    }
+
+    #[test]
+    fn fields_without_parameters_are_skipped_and_cloned() {
+        let out = expand_str(
+            "struct M { w: Vec<f64>, n: usize, name: String, sizes: Vec<usize>, #[params(skip)] kind: Kind, b: f64 }",
+        );
+        for visited in ["visit (& self . w", "visit (& self . b"] {
+            assert!(out.contains(visited), "{out}");
+        }
+        for skipped in ["self . n ,", "self . name", "self . sizes", "self . kind"] {
+            assert!(!out.contains(&format!("visit ({skipped}")), "{out}");
+            assert!(!out.contains(&format!("visit (& {skipped}")), "{out}");
+        }
+        assert!(
+            out.contains("n : :: core :: clone :: Clone :: clone (& self . n)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("kind : :: core :: clone :: Clone :: clone (& self . kind)"),
+            "{out}"
+        );
+        assert!(!out.contains("Kind : :: autodiff :: Params"), "{out}");
+        let out = expand_str("struct M { #[params(skp)] kind: Kind }");
+        assert!(out.contains("unknown `params` option"), "{out}");
+    }
+
+    #[test]
+    fn each_field_type_is_named_by_a_hash_of_its_name() {
+        let out = expand_str("struct M { w: Vec<f64>, b: f64 }");
+        let w = format!("FieldType < {} > for M", field_id("w"));
+        assert!(out.contains(&w), "{out}");
+        assert!(out.contains("type Type = Vec < f64 >"), "{out}");
+        assert_ne!(field_id("w").to_string(), field_id("b").to_string());
+        // A private field of a public struct: its type may be private (E0446).
+        let out = expand_str("pub struct M { w: Vec<f64>, pub b: f64 }");
+        assert!(!out.contains(&w), "{out}");
+        assert!(
+            out.contains(&format!("FieldType < {} >", field_id("b"))),
+            "{out}"
+        );
     }
 
     #[test]

@@ -89,6 +89,8 @@ impl Fwd<'_> {
         let t = fresh(&mut self.vars, name, span, Origin::Derivative);
         self.vars[t].mutable = true;
         self.vars[t].shape = self.vars[v].shape.clone();
+        // The tangent of an array of tensors is one too.
+        self.vars[t].tensor = self.vars[v].is_array() && self.vars[v].tensor;
         out.push(Stmt::Let {
             dst: Some(t),
             rhs,

@@ -76,6 +76,12 @@ pub fn is_tensor_type(ty: &Type) -> bool {
     }
 }
 
+/// A tensor or an array of them (`&[Tensor<T>]`, `Vec<Tensor<T>>`, `[Tensor<T>; 2]`): the
+/// variable's `tensor` flag, which for an array means its elements are tensors.
+pub fn holds_tensors(ty: &Type) -> bool {
+    is_tensor_type(ty) || element_type(ty).is_some_and(holds_tensors)
+}
+
 /// `T` of `Vec<T>`.
 pub fn vec_element(p: &syn::TypePath) -> Option<&Type> {
     let last = p.path.segments.last()?;

@@ -61,8 +61,10 @@ pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// and clipping accept it and its gradient has the struct's type.
 ///
 /// Works on structs with named fields, tuple structs and unit structs, generic or not; an enum
-/// or union is an error. See `autodiff::Params` for the trait.
-#[proc_macro_derive(Params)]
+/// or union is an error. Fields that hold no parameters are skipped (and cloned by
+/// `zeros_like`): integers, `bool`, `char`, `String`, `PhantomData` and collections of them by
+/// type, any other field marked `#[params(skip)]`. See `autodiff::Params` for the trait.
+#[proc_macro_derive(Params, attributes(params))]
 pub fn derive_params(item: TokenStream) -> TokenStream {
     autodiff_expand::derive_params::derive_params(item.into()).into()
 }

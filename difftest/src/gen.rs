@@ -87,6 +87,10 @@ pub struct Config {
     pub rev_step_by: bool,
     /// `g(&a[0..LEN])`: a sub-slice passed to a slice parameter (issue 15).
     pub sub_slice_args: bool,
+    /// Each function again as a method `#[differentiate(wrt = self)]` of a struct holding its
+    /// float parameters as fields (`self.x0`, `self.xs[i]`, `&self.xs`): see
+    /// [`print_struct_variants`].
+    pub structs: bool,
 }
 
 impl Config {
@@ -129,6 +133,7 @@ impl Config {
             parts: true,
             rev_step_by: true,
             sub_slice_args: true,
+            structs: true,
         }
     }
 
@@ -167,6 +172,7 @@ impl Config {
             "parts" => &mut self.parts,
             "rev_step_by" => &mut self.rev_step_by,
             "sub_slice_args" => &mut self.sub_slice_args,
+            "structs" => &mut self.structs,
             _ => return None,
         })
     }
@@ -190,6 +196,10 @@ impl Config {
             parts: false,
             rev_step_by: false,
             sub_slice_args: false,
+            // Each function again as a method of a struct (issue 16): passed in the models
+            // branch's corpus runs, but it doubles the corpus's functions and compile time;
+            // the fuzz command runs it (`--set structs`).
+            structs: false,
             ..Config::all()
         }
     }
@@ -293,6 +303,8 @@ pub struct Program {
     /// The macro gets the functions generic over `T: Float` (else written at `f64`; the
     /// oracle's copy is generic either way).
     pub generic: bool,
+    /// Struct variants of the functions are printed and checked too (`Config::structs`).
+    pub structs: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -607,6 +619,7 @@ pub fn program(seed: u64, cfg: &Config) -> Program {
         inputs,
         int_input,
         generic: cfg.generic,
+        structs: cfg.structs,
     }
 }
 
@@ -2001,6 +2014,7 @@ pub fn print_module(name: &str, p: &Program) -> String {
     for f in &p.functions {
         print_check(&mut s, f, p);
     }
+    print_struct_variants(&mut s, p);
     s.push_str("/// Every function's check, in order.\n");
     s.push_str("pub fn checks() -> Vec<(&'static str, fn() -> difftest::Outcome)> {\n    vec![");
     for f in &p.functions {
@@ -2010,6 +2024,7 @@ pub fn print_module(name: &str, p: &Program) -> String {
             f.name, f.name
         );
     }
+    s.push_str(&struct_variant_checks(p));
     s.push_str("]\n}\n}\n");
     s
 }
@@ -2701,4 +2716,247 @@ pub fn reductions(p: &Program) -> Vec<Program> {
 /// The size the shrinker minimises: the length of the printed program.
 pub fn size(p: &Program) -> usize {
     print_functions(p).len()
+}
+
+// ---------------------------------------------------------------------------------------
+// Struct variants (`Config::structs`)
+// ---------------------------------------------------------------------------------------
+
+/// The functions that get a struct variant: each, unless it passes its array parameter by
+/// value to a call (`g(xa)`: the macro reads a field so passed as a float).
+fn struct_variant_functions(p: &Program) -> Vec<&Func> {
+    if !p.structs {
+        return Vec::new();
+    }
+    p.functions
+        .iter()
+        .filter(|f| {
+            let mut body = String::new();
+            print_function(&mut body, f, Style::F64);
+            let arrays: Vec<&Param> = f
+                .params
+                .iter()
+                .filter(|q| q.kind == ParamKind::Array)
+                .collect();
+            !arrays.iter().any(|q| {
+                fields_of_params(&body, &[(q.name.as_str(), q.kind)])
+                    .1
+                    .contains(&q.name)
+            })
+        })
+        .collect()
+}
+
+/// `text` with every read of a parameter in `params` (a whole identifier, not a field or
+/// method name) written as a field of `self`; a slice parameter passed bare to a call
+/// (`g(xs)`) becomes `&self.xs`. Also returns the parameters passed bare to a call.
+fn fields_of_params(text: &str, params: &[(&str, ParamKind)]) -> (String, Vec<String>) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut bare = Vec::new();
+    let mut i = 0;
+    let prev_non_space = |k: usize| {
+        chars[..k]
+            .iter()
+            .rev()
+            .find(|c| !c.is_whitespace())
+            .copied()
+    };
+    let next_non_space = |k: usize| chars[k..].iter().find(|c| !c.is_whitespace()).copied();
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let before = prev_non_space(start);
+            let after = next_non_space(i);
+            match params.iter().find(|(n, _)| *n == word) {
+                Some((_, kind)) if before != Some('.') && after != Some(':') => {
+                    let argument = matches!(before, Some('(') | Some(','))
+                        && matches!(after, Some(',') | Some(')'));
+                    if argument {
+                        bare.push(word.clone());
+                    }
+                    if argument && *kind == ParamKind::Slice {
+                        out.push_str(&format!("&self.{word}"));
+                    } else {
+                        out.push_str(&format!("self.{word}"));
+                    }
+                }
+                _ => out.push_str(&word),
+            }
+            continue;
+        }
+        // Numbers (`1.5e-3`, `0.25_f64`) are copied whole, so their letters are not names.
+        if c.is_ascii_digit() {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.')
+                && !(chars[i] == '.' && i + 1 < chars.len() && chars[i + 1] == '.')
+            {
+                out.push(chars[i]);
+                i += 1;
+            }
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    (out, bare)
+}
+
+fn struct_name(f: &Func) -> String {
+    format!("S{}", f.name)
+}
+
+/// For each function `f`: `struct Sf<T> { x0: T, xs: Vec<T>, xa: [T; LEN] }` (its float
+/// parameters, in order) with `#[derive(Params)]`, and a method `f_s(&self, k)` with
+/// `#[differentiate(wrt = self)]` whose body is `f`'s, reading the fields, plus its check:
+/// the same oracle (`f` at dual numbers) and finite differences, the struct's gradient
+/// flattened leaf by leaf (its leaves are the parameters in order).
+pub fn print_struct_variants(s: &mut String, p: &Program) {
+    let st = if p.generic {
+        Style::Generic
+    } else {
+        Style::F64
+    };
+    let t = st.ty();
+    for f in struct_variant_functions(p) {
+        let name = struct_name(f);
+        let floats = f.float_params();
+        let fields: Vec<String> = floats
+            .iter()
+            .map(|q| match q.kind {
+                ParamKind::Slice => format!("pub {}: Vec<{t}>", q.name),
+                k => format!("pub {}: {}", q.name, ty(k, t)),
+            })
+            .collect();
+        let (generics, impl_generics) = match st {
+            Style::F64 => (String::new(), String::new()),
+            _ => (
+                "<T>".to_string(),
+                "<T: Float + Sum + Product + AddAssign + SubAssign + MulAssign>".to_string(),
+            ),
+        };
+        let _ = writeln!(
+            s,
+            "#[derive(Params, Clone, Debug)]\npub struct {name}{generics} {{ {} }}",
+            fields.join(", ")
+        );
+        // The function, printed, then its parameters turned into fields.
+        let mut item = String::new();
+        print_function(&mut item, f, st);
+        let body_start = item.find('{').expect("a function has a body");
+        let params: Vec<(&str, ParamKind)> =
+            floats.iter().map(|q| (q.name.as_str(), q.kind)).collect();
+        let (body, _) = fields_of_params(&item[body_start..], &params);
+        let ints: Vec<String> = f
+            .params
+            .iter()
+            .filter(|q| q.kind == ParamKind::Int)
+            .map(|q| format!(", {}: i32", q.name))
+            .collect();
+        let stop = if f.stop.is_empty() {
+            String::new()
+        } else {
+            format!(", stop = [{}]", f.stop.join(", "))
+        };
+        let _ = writeln!(
+            s,
+            "impl{impl_generics} {name}{generics} {{\n#[differentiate(wrt = self{stop})]\npub fn {}_s(&self{}) -> {} {body}}}",
+            f.name,
+            ints.concat(),
+            ret_ty(f.ret, t),
+        );
+        print_struct_check(s, f, p);
+    }
+}
+
+/// The struct's construction from flat inputs `src` (in the parameters' layout).
+fn struct_value(f: &Func, src: &str) -> String {
+    let fields: Vec<String> = layout(f)
+        .iter()
+        .filter(|(q, _, _)| q.kind != ParamKind::Int)
+        .map(|(q, at, n)| match q.kind {
+            ParamKind::Scalar => format!("{}: {src}[{at}]", q.name),
+            ParamKind::Slice => format!("{}: {src}[{at}..{}].to_vec()", q.name, at + n),
+            _ => format!(
+                "{}: [{src}[{at}], {src}[{}], {src}[{}]]",
+                q.name,
+                at + 1,
+                at + 2
+            ),
+        })
+        .collect();
+    format!("{} {{ {} }}", struct_name(f), fields.join(", "))
+}
+
+fn print_struct_check(s: &mut String, f: &Func, p: &Program) {
+    let lay = layout(f);
+    let n_in: usize = lay.iter().map(|l| l.2).sum();
+    let inputs: Vec<String> = p.inputs[..n_in].iter().map(|x| format!("{x:?}")).collect();
+    let wrt: Vec<String> = (0..n_in).map(|k| k.to_string()).collect();
+    let ints: Vec<String> = f
+        .params
+        .iter()
+        .filter(|q| q.kind == ParamKind::Int)
+        .map(|_| "k".to_string())
+        .collect();
+    let (args, comma) = (ints.join(", "), if ints.is_empty() { "" } else { ", " });
+    let seed = match f.ret {
+        Ret::Scalar => "s[0]".to_string(),
+        Ret::Tuple => "(s[0], s[1])".to_string(),
+        Ret::Array => "[s[0], s[1], s[2]]".to_string(),
+    };
+    let leaves = "{ let mut v: Vec<f64> = Vec::new(); autodiff::Params::<f64>::visit(&g, &mut |l| v.extend_from_slice(l)); v }";
+    let name = &f.name;
+    let _ = writeln!(
+        s,
+        "pub fn check_{name}_struct() -> difftest::Outcome {{
+    let k: i32 = {k};
+    let input: Vec<f64> = vec![{inputs}];
+    difftest::check(&difftest::Subject {{
+        name: \"{name}_s\",
+        input: &input,
+        wrt: &[{wrt}],
+        n_out: {n_out},
+        smooth: {smooth},
+        value: &|p: &[f64]| {{ let o = {value}.{name}_s({args}); {fo} }},
+        grad: &|p: &[f64]| {{ let (o, g) = {value}.{name}_s_grad({args}); ({fo}, {leaves}) }},
+        vjp: &|p: &[f64], s: &[f64]| {{ let (o, g) = {value}.{name}_s_vjp({args}{comma}{seed}); ({fo}, {leaves}) }},
+        jvp: &|p: &[f64], t: &[f64]| {{ let (o, dt) = {value}.{name}_s_jvp({args}{comma}&{tangent}); ({fo}, {fdt}) }},
+        dual: &|p: &[f64], t: &[f64]| {{
+            let d: Vec<difftest::Dual> = p.iter().zip(t).map(|(&a, &b)| difftest::Dual::new(a, b)).collect();
+            let o = oracle::{name}::<difftest::Dual>({dargs});
+            let o = {fo};
+            (o.iter().map(|x| x.re()).collect(), o.iter().map(|x| x.eps()).collect())
+        }},
+    }})
+}}",
+        k = p.int_input,
+        inputs = inputs.join(", "),
+        wrt = wrt.join(", "),
+        n_out = f.n_out(),
+        smooth = f.smooth(p),
+        value = struct_value(f, "p"),
+        tangent = struct_value(f, "t"),
+        fo = flat_out(f.ret, "o"),
+        fdt = flat_out(f.ret, "dt"),
+        dargs = call_args(f, "d", "k"),
+    );
+}
+
+/// The struct variants' entries of `checks()`.
+fn struct_variant_checks(p: &Program) -> String {
+    struct_variant_functions(p)
+        .iter()
+        .map(|f| {
+            format!(
+                "(\"{0}_s\", check_{0}_struct as fn() -> difftest::Outcome), ",
+                f.name
+            )
+        })
+        .collect()
 }

@@ -8,6 +8,14 @@ use super::{
 };
 use num_traits::Float;
 
+/// The adjoint of a tensor location after it is overwritten (`h = layer(h)` in a loop): a
+/// zero of rank 0, which broadcasts to the shape of what is added to it next. The value
+/// overwritten may have had another shape than the one written (an MLP's hidden layers), so
+/// a zero shaped like the adjoint `_g` of the value written would not add up.
+pub fn reset_rule<T: Float>(_g: &Tensor<T>) -> Tensor<T> {
+    Tensor::zeros(&[])
+}
+
 /// The cotangent of `a` in `a.matmul(b)`.
 pub fn matmul_lhs_vjp<T: Float + 'static>(
     a: &Tensor<T>,

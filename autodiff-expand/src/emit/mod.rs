@@ -287,6 +287,7 @@ impl<'a> Emitter<'a> {
                 ..
             } => {
                 let place = self.place(*array, index);
+                let operand = value;
                 let value = match value {
                     Operand::Lit(c) if !self.concrete => {
                         let (lit, p) = (self.constant(*c, None), private());
@@ -294,7 +295,10 @@ impl<'a> Emitter<'a> {
                     }
                     other => self.operand(other, None),
                 };
-                if *accumulate {
+                if *accumulate && crate::ir::tensor_element(&self.f.vars, *array, index.len()) {
+                    let (value, p) = (self.borrowed(operand, None), private());
+                    quote!(#place = #p::add(&#place, #value);)
+                } else if *accumulate {
                     quote!(#place = #place + #value;)
                 } else {
                     quote!(#place = #value;)
@@ -380,7 +384,14 @@ impl<'a> Emitter<'a> {
         let p = private();
         match rhs {
             Rhs::Op(op, args) => self.op(*op, args),
-            Rhs::Index(array, index) => self.place(*array, index),
+            Rhs::Index(array, index) => {
+                let place = self.place(*array, index);
+                if crate::ir::tensor_element(&self.f.vars, *array, index.len()) {
+                    quote!(&#place)
+                } else {
+                    place
+                }
+            }
             Rhs::ArrayLit(elements) => {
                 let witness = elements.iter().find(|e| matches!(e, Operand::Var(_)));
                 let elements = elements.iter().map(|e| self.operand(e, witness));

@@ -582,6 +582,13 @@ pub fn loop_runs(
     (runs, stmt)
 }
 
+/// `array[i]..` with `levels` indices is a whole tensor: an element of an array of tensors
+/// (emitted as a borrow, `&ws[l]`; its adjoint is added with the tensor helpers).
+pub fn tensor_element(vars: &[Var], array: VarId, levels: usize) -> bool {
+    let a = &vars[array];
+    a.tensor && a.is_array() && levels == a.shape.len()
+}
+
 /// A fresh variable in `vars`.
 pub fn fresh(vars: &mut Vec<Var>, name: impl Into<String>, span: Span, origin: Origin) -> VarId {
     vars.push(Var {
@@ -617,8 +624,12 @@ impl Builder<'_> {
         self.vars[dst].tensor = match &rhs {
             Rhs::Op(op, args) => tensor_result(self.vars, *op, args),
             Rhs::Zero(o) => o.var().is_some_and(|v| self.vars[v].tensor),
+            Rhs::Index(a, index) => tensor_element(self.vars, *a, index.len()),
             _ => false,
         };
+        // An element of an array of tensors is read by reference (`&ws[l]`).
+        self.vars[dst].reference =
+            matches!(&rhs, Rhs::Index(a, index) if tensor_element(self.vars, *a, index.len()));
         self.out.push(Stmt::Let {
             dst: Some(dst),
             rhs,

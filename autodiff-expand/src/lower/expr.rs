@@ -65,6 +65,9 @@ impl Lower<'_> {
             Expr::Index(ix) => match self.place(e) {
                 Some((array, index)) => {
                     let v = self.f.new_var("", span, Origin::Temp);
+                    let element = crate::ir::tensor_element(&self.f.vars, array, index.len());
+                    self.f.vars[v].tensor = element;
+                    self.f.vars[v].reference = element;
                     self.f.body.push(Stmt::Let {
                         dst: Some(v),
                         rhs: Rhs::Index(array, index),
@@ -111,6 +114,15 @@ impl Lower<'_> {
             // `&mut x` outside a call's arguments (`let r = &mut z;`): writes through `r`
             // would change `z`, which the macro does not follow.
             Expr::Reference(r) if r.mutability.is_some() => self.unsupported(r, "a `&mut` borrow is supported only as a call's argument; write through the variable's own name (`z[i] = ..`)"),
+            // `&batch.labels`: a borrow of a field, kept as written (a field read alone would
+            // move out of the borrowed struct).
+            Expr::Reference(r) if matches!(strip_parens(&r.expr), Expr::Field(_)) => {
+                let v = self.opaque(e, "a borrow of a field", false);
+                if let Operand::Var(v) = v {
+                    self.f.vars[v].reference = true;
+                }
+                v
+            }
             Expr::Reference(r) => self.expr(&r.expr),
             _ => self.opaque(e, "this expression", false),
         }
@@ -176,6 +188,11 @@ impl Lower<'_> {
                 return copy;
             }
             if ["clone", "to_vec", "to_owned"].contains(&name.as_str()) && m.args.is_empty() {
+                // `batch.x.clone()`: a copy of a field, kept as written (a field read alone
+                // would move out of the borrowed struct).
+                if matches!(strip_parens(&m.receiver), Expr::Field(_)) {
+                    return self.opaque(e, "a copy of a field", false);
+                }
                 let x = self.expr(&m.receiver);
                 let span = m.method.span();
                 return match x.var().filter(|&a| self.f.vars[a].is_array()) {
@@ -691,6 +708,21 @@ impl Lower<'_> {
                 .and_then(|i| self.lookup(&i.to_string()))
                 .is_some_and(|v| self.f.vars[v].tensor),
             Expr::Reference(r) => self.is_tensor_expr(&r.expr),
+            // `ws[l]` of an array of tensors.
+            Expr::Index(_) => {
+                let (mut inner, mut levels) = (strip_parens(e), 0);
+                while let Expr::Index(i) = inner {
+                    (inner, levels) = (strip_parens(&i.expr), levels + 1);
+                }
+                match inner {
+                    Expr::Path(p) => p
+                        .path
+                        .get_ident()
+                        .and_then(|i| self.lookup(&i.to_string()))
+                        .is_some_and(|v| crate::ir::tensor_element(&self.f.vars, v, levels)),
+                    _ => false,
+                }
+            }
             Expr::MethodCall(m) => {
                 let scalar = TensorOp::from_method(&m.method.to_string(), m.args.len())
                     .is_some_and(|t| t.scalar_result());

@@ -30,7 +30,7 @@ use views::{Chunking, Element, View};
 // The type classifiers and placeholders live below every pass (`types`, `ir`); re-exported
 // so the lowering code keeps calling them by their short names.
 pub use crate::ir::{placeholder, placeholder_var};
-pub use crate::types::{is_tensor_type, kind_of, shape_of, vec_element, Kind};
+pub use crate::types::{holds_tensors, is_tensor_type, kind_of, shape_of, vec_element, Kind};
 pub(crate) use matching::MATCH_BINDING;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, FnArg, Pat, ReturnType, Type, UnOp};
@@ -120,7 +120,10 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         views: HashMap::new(),
     };
     check_signature(cx, &item.sig);
-    let generic = item.sig.generics.type_params().next().is_some();
+    // A method of `impl<T: Float> Model<T>` is generic in a type parameter the function does
+    // not declare: its float output names it (`-> T`), so rule constants take its type.
+    let impl_generic = matches!(&item.sig.output, ReturnType::Type(_, ty) if names_impl_float(ty));
+    let generic = item.sig.generics.type_params().next().is_some() || impl_generic;
     let type_params: Vec<String> = item
         .sig
         .generics
@@ -308,7 +311,7 @@ impl Lower<'_> {
                         .f
                         .new_var(ident.to_string(), ident.span(), Origin::Param(index));
                     self.f.vars[var].shape = shape_of(&pt.ty);
-                    self.f.vars[var].tensor = is_tensor_type(&pt.ty);
+                    self.f.vars[var].tensor = holds_tensors(&pt.ty);
                     self.f.vars[var].reference = matches!(&*pt.ty, Type::Reference(_));
                     self.f.params.push(var);
                     self.bind(&ident, var);
@@ -589,7 +592,7 @@ impl Lower<'_> {
                 info.ty = ty.map(ToTokens::to_token_stream);
                 if let Some(ty) = ty {
                     info.shape = shape_of(ty);
-                    info.tensor = is_tensor_type(ty);
+                    info.tensor = holds_tensors(ty);
                 }
                 self.f.body.push(Stmt::Let {
                     dst: Some(v),
@@ -853,6 +856,16 @@ impl Lower<'_> {
         if value_var.is_some_and(|v| self.elements.contains(&v)) {
             self.elements.insert(var);
         }
+        // `let h: Tensor<f64> = batch.x.clone();`: the value kept as written is the tensor
+        // the type says (so it is cloned, not moved, where it is read again).
+        if let (Some(ty), Some(x)) = (&ty, value_var) {
+            if holds_tensors(ty)
+                && self.f.vars[x].origin == Origin::Temp
+                && !self.f.vars[x].is_array()
+            {
+                self.f.vars[x].tensor = true;
+            }
+        }
         if mutable {
             self.declared_mut.insert(var);
         }
@@ -866,7 +879,7 @@ impl Lower<'_> {
             if info.shape.is_empty() {
                 info.shape = shape_of(ty);
             }
-            info.tensor |= is_tensor_type(ty);
+            info.tensor |= holds_tensors(ty);
         }
         if location && info.is_array() && self.nested > 0 && !self.hoisted_arrays.contains(&var) {
             self.cx.error_spanned_by(
@@ -1273,4 +1286,21 @@ fn path_name(path: &syn::Path) -> String {
         .map(|s| s.ident.to_string())
         .collect::<Vec<_>>()
         .join("::")
+}
+
+/// `T`, `[T; 3]`, `(T, T)`: an output whose float type is a type parameter the function does
+/// not declare (one of an enclosing `impl<T: Float>`).
+fn names_impl_float(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.get_ident().is_some_and(|i| {
+            i != "f32"
+                && i != "f64"
+                && i != "Self"
+                && i.to_string().starts_with(|c: char| c.is_ascii_uppercase())
+        }),
+        Type::Array(a) => names_impl_float(&a.elem),
+        Type::Tuple(t) => t.elems.first().is_some_and(names_impl_float),
+        Type::Paren(p) => names_impl_float(&p.elem),
+        _ => false,
+    }
 }

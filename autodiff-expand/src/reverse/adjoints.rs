@@ -62,7 +62,16 @@ impl Rev<'_> {
                     self.accumulate(v, (g, false), out);
                     return;
                 }
-                let zero = b.let_(Rhs::Zero(g.clone()));
+                // A tensor location may be overwritten with a value of another shape (`h =
+                // layer(h)`): its adjoint restarts from a rank-0 zero, which broadcasts.
+                let zero = if b.vars[*dst].tensor && !b.vars[*dst].is_array() {
+                    b.let_(Rhs::Op(
+                        Op::Rule(crate::ir::RuleFn::ResetRule),
+                        vec![g.clone()],
+                    ))
+                } else {
+                    b.let_(Rhs::Zero(g.clone()))
+                };
                 b.assign(acc, zero);
                 if let Some(v) = value.var() {
                     self.accumulate(v, (g, false), out);

@@ -232,6 +232,8 @@ impl Rev<'_> {
         let acc = fresh(&mut self.vars, name, Span::call_site(), Origin::Derivative);
         self.vars[acc].mutable = true;
         self.vars[acc].shape = self.vars[v].shape.clone();
+        // The adjoint of an array of tensors is one too.
+        self.vars[acc].tensor = self.vars[v].is_array() && self.vars[v].tensor;
         out.push(Stmt::Let {
             dst: Some(acc),
             rhs: Rhs::Zero(witness),

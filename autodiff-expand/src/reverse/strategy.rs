@@ -178,6 +178,7 @@ impl Rev<'_> {
             let unit = fresh(&mut self.vars, name, span, Origin::Derivative);
             self.vars[unit].mutable = true;
             self.vars[unit].shape = self.vars[w].shape.clone();
+            self.vars[unit].tensor = self.vars[w].is_array() && self.vars[w].tensor;
             before.push(Stmt::Let {
                 dst: Some(unit),
                 rhs: Rhs::Zero(Operand::Var(w)),

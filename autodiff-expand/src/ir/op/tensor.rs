@@ -55,6 +55,7 @@ tensor_rules! {
     SigmoidRule => sigmoid_rule, Tensor;
     SquareRule => square_rule, Tensor;
     BroadcastTangent => broadcast_tangent, Tensor;
+    ResetRule => reset_rule, Tensor;
 }
 
 /// A tensor rule's partial: `reverse` in the adjoint sweep, `forward` in the tangent sweep

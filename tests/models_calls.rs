@@ -1,0 +1,183 @@
+//! Methods of a struct in `wrt` calling each other (`self.forward(x)` where `forward` has
+//! `#[differentiate(wrt = self)]` too): the callee's gradient of `self` adds up in the
+//! caller's, and its arguments' gradients flow back. Against finite differences and dual
+//! numbers.
+#![allow(clippy::needless_range_loop)]
+use autodiff::prelude::*;
+
+mod dual;
+use dual::D;
+
+mod models_support;
+use models_support::{check, close, flat};
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Dense {
+    w: Tensor<f64>,
+    b: Tensor<f64>,
+}
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Mlp {
+    layers: Vec<Dense>,
+    decay: f64,
+}
+
+impl Mlp {
+    #[differentiate(wrt = self)]
+    fn forward(&self, x: &Tensor<f64>) -> Tensor<f64> {
+        let mut h = x.clone();
+        for layer in self.layers.iter() {
+            h = (h.matmul(&layer.w) + &layer.b).tanh();
+        }
+        h
+    }
+
+    #[differentiate(wrt = self)]
+    fn penalty(&self) -> f64 {
+        let mut s = 0.0;
+        for layer in self.layers.iter() {
+            s += layer.w.square().sum();
+        }
+        self.decay * s
+    }
+
+    /// Calls two differentiated methods of `self`, one returning a tensor.
+    #[differentiate(wrt = self)]
+    fn loss(&self, x: &Tensor<f64>, y: &Tensor<f64>) -> f64 {
+        let out: Tensor<f64> = self.forward(x);
+        let err = out - y;
+        (&err * &err).mean() + self.penalty()
+    }
+
+    /// A call of a method that calls methods in turn.
+    #[differentiate(wrt = self)]
+    fn outer(&self, x: &Tensor<f64>, y: &Tensor<f64>) -> f64 {
+        let l = self.loss(x, y);
+        l * l + self.penalty() * self.decay
+    }
+
+    /// A method called with a differentiated argument (the output of another).
+    #[differentiate(wrt = self)]
+    fn twice(&self, x: &Tensor<f64>) -> f64 {
+        let h: Tensor<f64> = self.forward(x);
+        let z: Tensor<f64> = self.forward(&h.transpose().matmul(&h));
+        z.sum()
+    }
+}
+
+fn mlp() -> Mlp {
+    let t = |v: Vec<f64>, s: &[usize]| Tensor::from_vec(v, s);
+    Mlp {
+        layers: vec![
+            Dense {
+                w: t(vec![0.3, -0.5, 0.8, 0.1], &[2, 2]),
+                b: t(vec![0.05, -0.1], &[2]),
+            },
+            Dense {
+                w: t(vec![0.6, -0.4, 0.25, 0.9], &[2, 2]),
+                b: t(vec![-0.2, 0.3], &[2]),
+            },
+        ],
+        decay: 0.3,
+    }
+}
+
+#[test]
+fn a_loss_calling_forward_and_a_penalty() {
+    let m = mlp();
+    let x = Tensor::from([[1.0, 0.5], [-0.5, 2.0], [0.3, -1.0]]);
+    let y = Tensor::from([[0.5, -0.5], [1.0, 0.0], [0.2, 0.1]]);
+    check(
+        &m,
+        |m| m.loss(&x, &y),
+        |m| m.loss_grad(&x, &y),
+        |m, s| m.loss_vjp(&x, &y, s),
+        |m, t| m.loss_jvp(&x, &y, t),
+    );
+}
+
+#[test]
+fn calls_of_calls() {
+    let m = mlp();
+    let x = Tensor::from([[1.0, 0.5], [-0.5, 2.0], [0.3, -1.0]]);
+    let y = Tensor::from([[0.5, -0.5], [1.0, 0.0], [0.2, 0.1]]);
+    check(
+        &m,
+        |m| m.outer(&x, &y),
+        |m| m.outer_grad(&x, &y),
+        |m, s| m.outer_vjp(&x, &y, s),
+        |m, t| m.outer_jvp(&x, &y, t),
+    );
+}
+
+#[test]
+fn a_method_called_on_a_differentiated_argument() {
+    let m = mlp();
+    let x = Tensor::from([[1.0, 0.5], [-0.5, 2.0]]);
+    check(
+        &m,
+        |m| m.twice(&x),
+        |m| m.twice_grad(&x),
+        |m, s| m.twice_vjp(&x, s),
+        |m, t| m.twice_jvp(&x, t),
+    );
+}
+
+// ---- a generic model: calls in a loop, with differentiated arguments, at dual numbers ----
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Poly<T> {
+    c: Vec<T>,
+}
+
+impl<T: Float> Poly<T> {
+    #[differentiate(wrt = self)]
+    fn eval(&self, x: T) -> T {
+        let mut acc = T::zero();
+        for k in (0..self.c.len()).rev() {
+            acc = acc * x + self.c[k];
+        }
+        acc.tanh()
+    }
+
+    #[differentiate(wrt = self)]
+    fn orbit(&self, x0: T, n: usize) -> T {
+        let mut x = x0;
+        let mut s = T::zero();
+        for _ in 0..n {
+            x = self.eval(x);
+            s = s + x * self.c[0];
+        }
+        s
+    }
+}
+
+#[test]
+fn calls_in_a_loop_against_dual_numbers() {
+    let m = Poly {
+        c: vec![0.4, -0.9, 0.7],
+    };
+    let (x0, n) = (0.3, 4);
+    let dual_grad: Vec<f64> = (0..3)
+        .map(|k| {
+            let c =
+                m.c.iter()
+                    .enumerate()
+                    .map(|(i, &v)| D::var(v, if i == k { 1.0 } else { 0.0 }))
+                    .collect();
+            Poly { c }.orbit(D::cst(x0), n).eps()
+        })
+        .collect();
+    assert!(dual_grad.iter().all(|g| g.abs() > 1e-4), "{dual_grad:?}");
+    let (value, g) = m.orbit_grad(x0, n);
+    assert_eq!(value, m.orbit(x0, n));
+    close(&flat(&g), &dual_grad, 1e-12);
+    check(
+        &m,
+        |m| m.orbit(x0, n),
+        |m| m.orbit_grad(x0, n),
+        |m, s| m.orbit_vjp(x0, n, s),
+        |m, t| m.orbit_jvp(x0, n, t),
+    );
+}
