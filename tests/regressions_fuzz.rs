@@ -259,4 +259,3 @@ fn an_array_output_with_early_returns() {
         }
     }
 }
-
