@@ -29,6 +29,10 @@ pub struct Emitter<'a> {
     /// Float types are concrete (`f32`/`f64`, no type parameters): rule constants can be
     /// plain literals, which rustc types from the other operand.
     concrete: bool,
+    /// The function's one type parameter bounded by `Float`, if it has exactly one: a zero
+    /// with nothing to take its type from is written `zero::<T>()` (`zero() + g` leaves
+    /// rustc nothing to infer `zero`'s type from).
+    float_type: Option<proc_macro2::Ident>,
     /// Derivative arrays reached through a view (see [`viewed`]): the name of the `Vec` that
     /// owns the elements, which the function returns; `names` holds the view.
     owners: HashMap<VarId, Ident>,
@@ -151,6 +155,12 @@ impl<'a> Emitter<'a> {
     /// Counts the reads of `outputs`, the derivatives the generated function returns after
     /// the body (the values are counted by [`Emitter::new`]): a returned variable is never
     /// written into another expression or consumed.
+    /// See [`Emitter::float_type`](Self).
+    pub fn float_type(mut self, ty: Option<proc_macro2::Ident>) -> Self {
+        self.float_type = ty;
+        self
+    }
+
     pub fn returning<'o>(mut self, outputs: impl IntoIterator<Item = &'o Operand>) -> Self {
         for v in outputs.into_iter().filter_map(Operand::var) {
             self.uses[v] = self.uses[v].saturating_add(1);
@@ -402,7 +412,10 @@ impl<'a> Emitter<'a> {
                 let name = &self.names[*v];
                 zero_array(quote!(#name), &self.f.vars[*v].shape)
             }
-            Rhs::Zero(Operand::Lit(_)) if !self.concrete => quote!(#p::zero()),
+            Rhs::Zero(Operand::Lit(_)) if !self.concrete => match &self.float_type {
+                Some(t) => quote!(#p::zero::<#t>()),
+                None => quote!(#p::zero()),
+            },
             Rhs::Zero(Operand::Lit(_)) => self.constant(0.0, None),
             Rhs::Zero(w) => {
                 let w = self.borrowed(w, None);

@@ -107,6 +107,7 @@ impl<'a> Emitter<'a> {
             hygienic,
             uses,
             concrete,
+            float_type: None,
             owners,
         }
     }

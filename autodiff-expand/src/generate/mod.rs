@@ -242,7 +242,9 @@ impl Shared<'_> {
             .iter()
             .map(|p| p.ident.clone())
             .collect();
-        Emitter::new(&d.f, &idents, !self.lowered.generic).returning(d.derivatives.iter().flatten())
+        Emitter::new(&d.f, &idents, !self.lowered.generic)
+            .float_type(float_type(&self.item.sig.generics))
+            .returning(d.derivatives.iter().flatten())
     }
 
     /// Items declared in the body, and a use of the user's function: its derivatives count
@@ -496,4 +498,35 @@ fn seed_parameter(e: &Emitter, d: &Derived) -> (TokenStream, Ident) {
     let seed = Ident::new("seed", Span::mixed_site());
     let names = d.extras.iter().map(|&v| e.name(v));
     (quote!(let (#(#names,)*) = #seed;), seed)
+}
+
+/// The one type parameter bounded by `Float` (`<T: Float>`, or in a `where` clause), if
+/// there is exactly one.
+fn float_type(generics: &syn::Generics) -> Option<Ident> {
+    let is_float = |b: &syn::TypeParamBound| {
+        matches!(b, syn::TypeParamBound::Trait(t)
+            if t.path.segments.last().is_some_and(|s| s.ident == "Float"))
+    };
+    let mut found: Vec<Ident> = generics
+        .type_params()
+        .filter(|t| t.bounds.iter().any(is_float))
+        .map(|t| t.ident.clone())
+        .collect();
+    if let Some(w) = &generics.where_clause {
+        for p in &w.predicates {
+            if let syn::WherePredicate::Type(t) = p {
+                if let syn::Type::Path(path) = &t.bounded_ty {
+                    if let Some(id) = path.path.get_ident() {
+                        if t.bounds.iter().any(is_float) && !found.contains(id) {
+                            found.push(id.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    match found.len() {
+        1 => found.pop(),
+        _ => None,
+    }
 }
