@@ -146,18 +146,18 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
             None
         }
         ReturnType::Type(_, ty) => match &**ty {
-            Type::Tuple(t) if !t.elems.is_empty() => Some(t.elems.len()),
-            _ => None,
+            Type::Tuple(t) if !t.elems.is_empty() => {
+                lower.output_types = t.elems.iter().cloned().collect();
+                Some(t.elems.len())
+            }
+            other => {
+                lower.output_types = vec![other.clone()];
+                None
+            }
         },
     };
     // Without a return type there is nothing to differentiate; the body is not checked, so
     // the one mistake is reported once.
-    if let ReturnType::Type(_, ty) = &item.sig.output {
-        lower.output_types = match &**ty {
-            Type::Tuple(t) if !t.elems.is_empty() => t.elems.iter().cloned().collect(),
-            other => vec![other.clone()],
-        };
-    }
     let outputs = match item.sig.output {
         ReturnType::Default => Vec::new(),
         ReturnType::Type(..) => lower.body(&item.block, tuple_outputs),
