@@ -75,10 +75,6 @@ pub fn functions(
     convention: Convention,
     plan: Plan,
 ) -> TokenStream {
-    let ret = match &item.sig.output {
-        ReturnType::Type(_, ty) => ty.to_token_stream(),
-        ReturnType::Default => quote!(()),
-    };
     let scalar_outputs = match &item.sig.output {
         ReturnType::Type(_, ty) => match &**ty {
             Type::Tuple(t) => t.elems.iter().map(is_scalar_path).collect(),
@@ -88,17 +84,10 @@ pub fn functions(
     };
     let connected = share::connected(spec, &bodies, &convention);
     let shared = Shared {
-        item,
-        config,
-        lowered,
-        spec,
-        attrs: item.attrs.iter().filter(|a| is_copied_attr(a)).collect(),
-        inputs: inputs(item),
-        ret,
         scalar_outputs,
-        siblings: siblings(item, config),
         plan,
         connected,
+        ..Shared::new(item, config, lowered, spec)
     };
     let grad = match bodies.grad {
         Some(d) => shared.grad_fn(d),
@@ -183,6 +172,30 @@ fn inputs(item: &ItemFn) -> Vec<TokenStream> {
 /// Lints that generated code may trip without it being the user's concern.
 fn allows() -> TokenStream {
     quote!(#[allow(dead_code, non_snake_case, unused_variables, unused_mut, unused_assignments, unused_parens, unused_braces, clippy::all)])
+}
+
+impl<'a> Shared<'a> {
+    /// What the expansion and the fallback's stand-ins both know of the function (no
+    /// outputs' kinds, plan or connections yet).
+    fn new(item: &'a ItemFn, config: &'a Config, lowered: &'a Lowered, spec: &'a Spec) -> Self {
+        let ret = match &item.sig.output {
+            ReturnType::Type(_, ty) => ty.to_token_stream(),
+            ReturnType::Default => quote!(()),
+        };
+        Shared {
+            item,
+            config,
+            lowered,
+            spec,
+            attrs: item.attrs.iter().filter(|a| is_copied_attr(a)).collect(),
+            inputs: inputs(item),
+            ret,
+            scalar_outputs: Vec::new(),
+            siblings: siblings(item, config),
+            plan: Plan::default(),
+            connected: Vec::new(),
+        }
+    }
 }
 
 impl Shared<'_> {

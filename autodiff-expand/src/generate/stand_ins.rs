@@ -15,23 +15,7 @@ pub fn stand_ins(
     spec: &Spec,
     convention_spec: &Spec,
 ) -> TokenStream {
-    let ret = match &item.sig.output {
-        ReturnType::Type(_, ty) => ty.to_token_stream(),
-        ReturnType::Default => quote!(()),
-    };
-    let shared = Shared {
-        item,
-        config,
-        lowered,
-        spec,
-        attrs: item.attrs.iter().filter(|a| is_copied_attr(a)).collect(),
-        inputs: inputs(item),
-        ret,
-        scalar_outputs: Vec::new(),
-        siblings: siblings(item, config),
-        plan: Plan::default(),
-        connected: Vec::new(),
-    };
+    let shared = Shared::new(item, config, lowered, spec);
     let body =
         quote!({ ::core::unimplemented!("#[differentiate] reported an error for this function") });
     let ret = &shared.ret;
