@@ -259,3 +259,31 @@ fn an_array_output_with_early_returns() {
         }
     }
 }
+
+// difftest generic programs (seed 14, program 86): "type annotations needed". An inner
+// reduction's adjoint accumulator started at `zero()`, and `zero() + g` leaves rustc nothing
+// to infer its type from; it is `zero::<T>()` for the function's `Float` parameter now.
+#[differentiate(wrt = x)]
+fn zero_of_the_type_parameter<T: Float + std::iter::Sum + std::iter::Product>(xs: &[T], x: T) -> T {
+    xs.iter()
+        .zip(xs.iter())
+        .map(|(a, b)| xs.iter().copied().map(|c| (x * c).tanh()).product::<T>() * *a - *b)
+        .sum::<T>()
+}
+
+#[test]
+fn a_zero_takes_the_type_parameter() {
+    let xs = [0.3, -0.8, 1.1];
+    let xd = xs.map(D::cst);
+    for at in [0.4, -1.3] {
+        dual::check_scalar(
+            "zero_of_the_type_parameter",
+            at,
+            |x| zero_of_the_type_parameter(&xs, x),
+            |x| zero_of_the_type_parameter(&xd, x),
+            |x| zero_of_the_type_parameter_grad(&xs, x),
+            |x, s| zero_of_the_type_parameter_vjp(&xs, x, s),
+            |x, t| zero_of_the_type_parameter_jvp(&xs, x, t),
+        );
+    }
+}
