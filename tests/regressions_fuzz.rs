@@ -287,3 +287,67 @@ fn a_zero_takes_the_type_parameter() {
         );
     }
 }
+
+// difftest seed 31337 program 2346 (difftest/tests/fixed/late_let_after_return.rs): "cannot
+// find value `a`". A loop replayed in the adjoint sweep (its body holds an inner reduction)
+// assigns a location that the enclosing branch declares; the branch's reversal runs after the
+// primal branch's scope has ended, so it declares the location again for the replay. Also
+// after an early `return`, whose rest is such a block.
+#[differentiate(wrt = x)]
+fn replay_in_a_branch<T: Float + std::iter::Sum>(x: T, xs: &[T]) -> T {
+    let mut y = x * T::from(0.25).unwrap();
+    if xs[0] < x {
+        let mut a = T::from(0.5).unwrap();
+        let mut b = x;
+        for _ in 0..3 {
+            a = b * T::from(0.5).unwrap();
+            a = if x < a + T::from(0.1).unwrap() {
+                xs.iter().copied().map(|c| (c * x).sin()).sum::<T>().max(x)
+            } else {
+                x * a - b
+            };
+            b = b * a;
+        }
+        y = a * b + y;
+    }
+    y
+}
+
+#[differentiate(wrt = x)]
+fn replay_after_return<T: Float + std::iter::Sum>(x: T, xs: &[T]) -> T {
+    if x < xs[1] {
+        return x * x;
+    }
+    let mut a = x;
+    for _ in 0..2 {
+        a = x * T::from(0.5).unwrap();
+        a = xs.iter().copied().map(|c| (c * a).tanh()).sum::<T>() * a;
+    }
+    a
+}
+
+#[test]
+fn a_replay_assigns_a_location_of_the_enclosing_block() {
+    let xs = [0.3, -0.8, 1.1];
+    let xd = xs.map(D::cst);
+    for at in [0.4, 0.9, -0.2, 1.7] {
+        dual::check_scalar(
+            "replay_in_a_branch",
+            at,
+            |x| replay_in_a_branch(x, &xs),
+            |x| replay_in_a_branch(x, &xd),
+            |x| replay_in_a_branch_grad(x, &xs),
+            |x, s| replay_in_a_branch_vjp(x, &xs, s),
+            |x, t| replay_in_a_branch_jvp(x, &xs, t),
+        );
+        dual::check_scalar(
+            "replay_after_return",
+            at,
+            |x| replay_after_return(x, &xs),
+            |x| replay_after_return(x, &xd),
+            |x| replay_after_return_grad(x, &xs),
+            |x, s| replay_after_return_vjp(x, &xs, s),
+            |x, t| replay_after_return_jvp(x, &xs, t),
+        );
+    }
+}

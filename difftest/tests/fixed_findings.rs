@@ -23,6 +23,9 @@ mod unbound_after_branch {
 mod vec_in_loop_not_found {
     include!("fixed/vec_in_loop_not_found.rs");
 }
+mod late_let_after_return {
+    include!("fixed/late_let_after_return.rs");
+}
 mod literal_in_loop_return {
     include!("fixed/literal_in_loop_return.rs");
 }

@@ -9,7 +9,50 @@ impl Rev<'_> {
     pub(super) fn nested_block(&mut self, block: &[Stmt], index: Option<VarId>) -> Vec<Stmt> {
         let adjoint = self.scoped_adjoint(block, false);
         let restore = self.restore(block, &adjoint, index);
-        restore.into_iter().chain(adjoint).collect()
+        let declarations = self.redeclared(block, &[&restore, &adjoint]);
+        declarations
+            .into_iter()
+            .chain(restore)
+            .chain(adjoint)
+            .collect()
+    }
+
+    /// `let mut loc;` for each scalar location `block` declares that the reversed block uses
+    /// (a loop replayed inside it runs again the assignments it made): the primal block's
+    /// scope has ended when its reversal runs. A replay assigns such a location before it
+    /// reads it (`replay::plan` takes it as stale otherwise), so no value is needed; a read
+    /// of one never assigned would be a compile error, never a wrong value.
+    fn redeclared(&self, block: &[Stmt], reversed: &[&Vec<Stmt>]) -> Vec<Stmt> {
+        let mut used = HashSet::new();
+        let mut declared = HashSet::new();
+        for part in reversed {
+            walk(part, &mut |s| {
+                used.extend(s.reads());
+                declared.extend(s.dst());
+                if let Stmt::Assign { dst, .. } = s {
+                    used.insert(*dst);
+                }
+            });
+        }
+        block
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::Let {
+                    dst: Some(d), span, ..
+                } if self.vars[*d].mutable
+                    && !self.vars[*d].is_array()
+                    && used.contains(d)
+                    && !declared.contains(d) =>
+                {
+                    Some(Stmt::Let {
+                        dst: Some(*d),
+                        rhs: Rhs::Uninit,
+                        span: *span,
+                    })
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// The adjoint of a block, with accumulators for the locations it declares; `replayed`:

@@ -1,7 +1,9 @@
-// Does not compile: "cannot find value `a96` in this scope" in the generated code (difftest
+// Did not compile: "cannot find value `a96` in this scope" in the generated code (difftest
 // --seed 31337, program 2346, shrunk): a `let mut` declared after an early `return`,
-// assigned a constant and then an `if` expression in a `zip` loop. A simpler shape (assigned
-// in an `iter` loop after an early return) works. Not yet isolated into a generator switch.
+// assigned in a loop whose body holds an inner reduction, so the loop is replayed in the
+// adjoint sweep; the replay ran after the scope of the block that declared the location had
+// ended. Fixed: the reversed block declares it again (`Rev::redeclared`). Regression test
+// against dual numbers: tests/regressions_fuzz.rs, `replay_in_a_branch`.
 use autodiff::prelude::*;
 
 #[differentiate]
