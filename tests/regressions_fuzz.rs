@@ -351,3 +351,62 @@ fn a_replay_assigns_a_location_of_the_enclosing_block() {
         );
     }
 }
+
+// difftest seed 2026 program 342 (difftest/tests/fixed/array_after_early_return.rs):
+// rejected, "an array written inside a loop or branch must be created outside it". The rest
+// of a body after an early `return` is a block, and a mutable array literal in a block (or a
+// branch, or a loop) is an array of zeros created before it, filled where the literal was.
+#[differentiate(wrt = [x, y])]
+fn literal_after_return<T: Float>(x: T, y: T, xs: &[T]) -> T {
+    if x < xs[1] {
+        return y * x;
+    }
+    let mut z = [T::from(0.5).unwrap(), x, y * x];
+    for v in xs.iter().copied().rev() {
+        z[1] = z[1] * v + z[2];
+    }
+    y * z[1]
+}
+
+#[differentiate(wrt = x)]
+fn literal_in_loop<T: Float>(x: T, xs: &[T]) -> T {
+    let mut s = T::zero();
+    for i in 0..xs.len() {
+        let mut a = [x * xs[i], s, T::one()];
+        a[1] = a[1] * x + a[0];
+        if a[1] > T::zero() {
+            let mut b = [a[1], x];
+            b[0] = b[0] * b[1];
+            a[2] = a[2] + b[0].sin();
+        }
+        s = s + a[2] * a[0];
+    }
+    s
+}
+
+#[test]
+fn a_mutable_array_literal_in_a_block() {
+    let xs = [0.3, -0.8, 1.1];
+    let xd = xs.map(D::cst);
+    for at in [0.4, -0.9, 1.3] {
+        dual::check_scalar(
+            "literal_in_loop",
+            at,
+            |x| literal_in_loop(x, &xs),
+            |x| literal_in_loop(x, &xd),
+            |x| literal_in_loop_grad(x, &xs),
+            |x, s| literal_in_loop_vjp(x, &xs, s),
+            |x, t| literal_in_loop_jvp(x, &xs, t),
+        );
+        for y in [0.7, -1.2] {
+            let (value, (gx, gy)) = literal_after_return_grad(at, y, &xs);
+            assert_eq!(value, literal_after_return(at, y, &xs));
+            let dx = literal_after_return(D::var(at, 1.0), D::cst(y), &xd).eps();
+            let dy = literal_after_return(D::cst(at), D::var(y, 1.0), &xd).eps();
+            dual::assert_close("literal_after_return_grad x", gx, dx, 1e-12);
+            dual::assert_close("literal_after_return_grad y", gy, dy, 1e-12);
+            let (_, t) = literal_after_return_jvp(at, y, &xs, 0.3, -0.6);
+            dual::assert_close("literal_after_return_jvp", t, 0.3 * dx - 0.6 * dy, 1e-12);
+        }
+    }
+}

@@ -8,6 +8,9 @@
 mod array_to_slice_param {
     include!("fixed/array_to_slice_param.rs");
 }
+mod array_after_early_return {
+    include!("fixed/array_after_early_return.rs");
+}
 mod break_in_reversed_loop {
     include!("fixed/break_in_reversed_loop.rs");
 }

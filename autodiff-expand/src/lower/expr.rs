@@ -92,7 +92,7 @@ impl Lower<'_> {
                 let elements: Vec<Operand> = a.elems.iter().map(|x| self.expr(x)).collect();
                 let nested = elements.iter().any(|x| x.var().is_some_and(|v| self.f.vars[v].is_array()));
                 if nested {
-                    return self.unsupported(a, "nested array literals are not supported; build the inner arrays with `[0.0; n]` and write their elements");
+                    return self.unsupported(a, NESTED_LITERAL);
                 }
                 let v = self.f.new_var("", span, Origin::Temp);
                 self.f.vars[v].shape = vec![Level::Fixed];
@@ -1123,3 +1123,5 @@ pub(super) fn repeat_shape(e: &Expr) -> Vec<Level> {
         _ => Vec::new(),
     }
 }
+
+pub(super) const NESTED_LITERAL: &str = "nested array literals are not supported; build the inner arrays with `[0.0; n]` and write their elements";

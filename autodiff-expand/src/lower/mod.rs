@@ -442,6 +442,9 @@ impl Lower<'_> {
         if let Some(hoisted) = self.hoist_copy(ident, expr, ty) {
             return hoisted;
         }
+        if let Some(hoisted) = self.hoist_literal(ident, expr, ty) {
+            return hoisted;
+        }
         let (value, len) = match strip_parens(expr) {
             Expr::Macro(m) if m.mac.path.is_ident("vec") => match vec_repeat(&m.mac) {
                 Some(parts) => parts,
@@ -537,6 +540,57 @@ impl Lower<'_> {
             };
             (vec![read], Operand::Var(element))
         });
+        Some(true)
+    }
+
+    /// `let mut a = [e0, e1, e2];` of floats: an array of as many zeros (of the function's
+    /// float type) is created before the enclosing top-level statement and, where the
+    /// literal was, `a[0] = e0; a[1] = e1; a[2] = e2;` with the elements computed there (so
+    /// they may read what the block computed, and nothing runs earlier than it did: an
+    /// element such as `xs[2]` after an early `return` on `xs.len() < 3` does not panic).
+    /// `None` when `expr` is not such a literal.
+    fn hoist_literal(&mut self, ident: &Ident, expr: &Expr, ty: Option<&Type>) -> Option<bool> {
+        let Expr::Array(literal) = strip_parens(expr) else {
+            return None;
+        };
+        let scalars = literal.elems.iter().all(|e| {
+            !matches!(
+                strip_parens(e),
+                Expr::Array(_) | Expr::Repeat(_) | Expr::Macro(_)
+            )
+        });
+        if !scalars || literal.elems.is_empty() || ty.is_some_and(|t| shape_of(t).len() > 1) {
+            return Some(false);
+        }
+        let span = expr.span();
+        let zero = self.f.new_var("", span, Origin::Temp);
+        self.hoisted.push(Stmt::Let {
+            dst: Some(zero),
+            rhs: Rhs::Zero(Operand::Lit(0.0)),
+            span,
+        });
+        let array = self.f.new_var("", span, Origin::Temp);
+        self.f.vars[array].shape = vec![Level::Fixed];
+        self.f.body.push(Stmt::Let {
+            dst: Some(array),
+            rhs: Rhs::ArrayLit(vec![Operand::Var(zero); literal.elems.len()]),
+            span,
+        });
+        let v = self.hoist_creation(ident, Operand::Var(array), ty)?;
+        for (k, element) in literal.elems.iter().enumerate() {
+            let value = self.expr(element);
+            if value.var().is_some_and(|e| self.f.vars[e].is_array()) {
+                self.cx.error_spanned_by(element, expr::NESTED_LITERAL);
+                return Some(true);
+            }
+            self.f.body.push(Stmt::Store {
+                array: v,
+                index: vec![int_const(k)],
+                value,
+                accumulate: false,
+                span: element.span(),
+            });
+        }
         Some(true)
     }
 
@@ -884,7 +938,7 @@ impl Lower<'_> {
         if location && info.is_array() && self.nested > 0 && !self.hoisted_arrays.contains(&var) {
             self.cx.error_spanned_by(
                 ident,
-                "an array written inside a loop or branch must be created outside it, unless it is `vec![value; n]` or `[value; n]` with `value` and `n` known before the loop, or a copy `x.to_vec()` of an array that exists before it; move the `let` before the loop",
+                "an array written inside a loop or branch must be created outside it, unless it is `vec![value; n]` or `[value; n]` with `value` and `n` known before the loop, a literal `[a, b, c]` of floats, or a copy `x.to_vec()` of an array that exists before it; move the `let` before the loop",
             );
         }
         if self.depth == 0 {
