@@ -368,6 +368,23 @@ fn literal_after_return<T: Float>(x: T, y: T, xs: &[T]) -> T {
     y * z[1]
 }
 
+// difftest seed 2026 program 320: the same, for a copy `z.to_vec()` of an array that is
+// itself created after the early return (its creation is hoisted, so the copy's can be).
+#[differentiate(wrt = [x, y])]
+fn copy_after_return<T: Float>(x: T, y: T, xs: &[T]) -> T {
+    if x < xs[1] {
+        return y * x;
+    }
+    let mut z = [T::from(0.38).unwrap(); 3];
+    z[1] = y * x;
+    let mut c = z.to_vec();
+    c[0] = x * c[1];
+    for i in 0..3 {
+        c[i] = c[i] * y + z[i];
+    }
+    c[0] + c[1] * c[2]
+}
+
 #[differentiate(wrt = x)]
 fn literal_in_loop<T: Float>(x: T, xs: &[T]) -> T {
     let mut s = T::zero();
@@ -382,6 +399,20 @@ fn literal_in_loop<T: Float>(x: T, xs: &[T]) -> T {
         s = s + a[2] * a[0];
     }
     s
+}
+
+/// `f(x, y, &xs)` with `wrt = [x, y]`: `_grad` and `_jvp` against dual numbers.
+macro_rules! two_scalars {
+    ($f:ident, $grad:ident, $jvp:ident, $x:expr, $y:expr, $xs:expr, $xd:expr) => {{
+        let (value, (gx, gy)) = $grad($x, $y, &$xs);
+        assert_eq!(value, $f($x, $y, &$xs));
+        let dx = $f(D::var($x, 1.0), D::cst($y), &$xd).eps();
+        let dy = $f(D::cst($x), D::var($y, 1.0), &$xd).eps();
+        dual::assert_close(concat!(stringify!($grad), " x"), gx, dx, 1e-12);
+        dual::assert_close(concat!(stringify!($grad), " y"), gy, dy, 1e-12);
+        let (_, t) = $jvp($x, $y, &$xs, 0.3, -0.6);
+        dual::assert_close(stringify!($jvp), t, 0.3 * dx - 0.6 * dy, 1e-12);
+    }};
 }
 
 #[test]
@@ -399,14 +430,56 @@ fn a_mutable_array_literal_in_a_block() {
             |x, t| literal_in_loop_jvp(x, &xs, t),
         );
         for y in [0.7, -1.2] {
-            let (value, (gx, gy)) = literal_after_return_grad(at, y, &xs);
-            assert_eq!(value, literal_after_return(at, y, &xs));
-            let dx = literal_after_return(D::var(at, 1.0), D::cst(y), &xd).eps();
-            let dy = literal_after_return(D::cst(at), D::var(y, 1.0), &xd).eps();
-            dual::assert_close("literal_after_return_grad x", gx, dx, 1e-12);
-            dual::assert_close("literal_after_return_grad y", gy, dy, 1e-12);
-            let (_, t) = literal_after_return_jvp(at, y, &xs, 0.3, -0.6);
-            dual::assert_close("literal_after_return_jvp", t, 0.3 * dx - 0.6 * dy, 1e-12);
+            two_scalars!(
+                literal_after_return,
+                literal_after_return_grad,
+                literal_after_return_jvp,
+                at,
+                y,
+                xs,
+                xd
+            );
+            two_scalars!(
+                copy_after_return,
+                copy_after_return_grad,
+                copy_after_return_jvp,
+                at,
+                y,
+                xs,
+                xd
+            );
         }
+    }
+}
+
+// difftest switch `copied_in_zip` (difftest/tests/fixed/copied_zip_rejected.rs): rejected,
+// `.copied()` on the iterator inside `zip` was not taken for the array it iterates.
+#[differentiate(wrt = x)]
+fn copied_in_zip<T: Float + std::iter::Sum>(x: T, xs: &[T], ys: &[T]) -> T {
+    let mut s = x;
+    for (u, v) in xs.iter().copied().zip(ys.iter().cloned()) {
+        s = s * u + v * x;
+    }
+    s + xs
+        .iter()
+        .zip(ys.iter().copied())
+        .map(|(a, b)| (*a * x).sin() * b)
+        .sum::<T>()
+}
+
+#[test]
+fn copied_inside_zip() {
+    let (xs, ys) = ([0.3, -0.8, 1.1], [0.5, 1.5, -0.4]);
+    let (xd, yd) = (xs.map(D::cst), ys.map(D::cst));
+    for at in [0.4, -1.3] {
+        dual::check_scalar(
+            "copied_in_zip",
+            at,
+            |x| copied_in_zip(x, &xs, &ys),
+            |x| copied_in_zip(x, &xd, &yd),
+            |x| copied_in_zip_grad(x, &xs, &ys),
+            |x, s| copied_in_zip_vjp(x, &xs, &ys, s),
+            |x, t| copied_in_zip_jvp(x, &xs, &ys, t),
+        );
     }
 }

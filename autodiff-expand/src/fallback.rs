@@ -34,7 +34,7 @@ fn stand_ins(item: &ItemFn, attr: TokenStream) -> TokenStream {
     let cx = Ctxt::new();
     let config = args::parse(&cx, attr);
     let lowered = lower::function(&cx, item);
-    let resolved = spec::resolve(&cx, &config, &lowered, &item.sig.output);
+    let resolved = spec::resolve(&cx, &config, &lowered, &item.sig);
     let _ = cx.check();
     let spec = keep_unresolved(&config, &lowered, resolved, &item.sig.output);
     let convention = convention(&lowered);

@@ -146,7 +146,7 @@ pub fn expand_inner(
     let original = function;
     let function = pure.as_ref().unwrap_or(original);
     let mut lowered = lower::function(&cx, function);
-    let spec = spec::resolve(&cx, &config, &lowered, &function.sig.output);
+    let spec = spec::resolve(&cx, &config, &lowered, &function.sig);
     check::non_float_elements(&cx, function);
     check::sub_slice_arguments(&cx, &lowered.f);
     if cx.has_errors() {

@@ -30,10 +30,11 @@ pub struct Spec {
     pub bare: bool,
 }
 
-pub fn resolve(cx: &Ctxt, config: &Config, lowered: &Lowered, ret: &ReturnType) -> Spec {
+pub fn resolve(cx: &Ctxt, config: &Config, lowered: &Lowered, sig: &syn::Signature) -> Spec {
+    let ret = &sig.output;
     let (names, bare) = match &config.wrt {
         Some(list) => (list.names.clone(), list.bare),
-        None => (default_wrt(cx, lowered, ret), false),
+        None => (default_wrt(cx, lowered, sig), false),
     };
     let wrt = names
         .iter()
@@ -48,16 +49,21 @@ pub fn resolve(cx: &Ctxt, config: &Config, lowered: &Lowered, ret: &ReturnType) 
 }
 
 /// Without `wrt`, every parameter of a float type, as TensorFlow's `xs` would list them.
-fn default_wrt(cx: &Ctxt, lowered: &Lowered, ret: &ReturnType) -> Vec<Ident> {
+fn default_wrt(cx: &Ctxt, lowered: &Lowered, sig: &syn::Signature) -> Vec<Ident> {
     let names: Vec<Ident> = lowered
         .params
         .iter()
         .filter(|p| p.kind == Kind::Float)
         .map(|p| p.ident.clone())
         .collect();
-    if names.is_empty() && !lowered.params.is_empty() {
+    if names.is_empty() && sig.receiver().is_some() {
         cx.error_spanned_by(
-            ret,
+            &sig.output,
+            "no parameter has a float type (f32, f64 or a generic `T`); for the gradient with respect to the struct's fields, write `#[differentiate(wrt = self)]` (its type needs `#[derive(Params)]`)",
+        );
+    } else if names.is_empty() && !lowered.params.is_empty() {
+        cx.error_spanned_by(
+            &sig.output,
             "no parameter has a float type (f32, f64 or a generic `T`); name the parameters to differentiate with `wrt = [..]`",
         );
     }

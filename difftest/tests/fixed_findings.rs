@@ -14,6 +14,9 @@ mod array_after_early_return {
 mod break_in_reversed_loop {
     include!("fixed/break_in_reversed_loop.rs");
 }
+mod copied_zip_rejected {
+    include!("fixed/copied_zip_rejected.rs");
+}
 mod early_return_rejected {
     include!("fixed/early_return_rejected.rs");
 }

@@ -665,7 +665,16 @@ impl Lower<'_> {
                         if receiver.arrays.is_empty() {
                             return None;
                         }
-                        let other = match strip_parens(&m.args[0]) {
+                        // `y.iter().copied()`: the same elements, by value.
+                        let mut other = strip_parens(&m.args[0]);
+                        while let Expr::MethodCall(o) = other {
+                            if !(o.method == "copied" || o.method == "cloned") || !o.args.is_empty()
+                            {
+                                break;
+                            }
+                            other = strip_parens(&o.receiver);
+                        }
+                        let other = match other {
                             Expr::MethodCall(o) if o.method == "iter" && o.args.is_empty() => {
                                 &o.receiver
                             }

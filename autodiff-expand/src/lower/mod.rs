@@ -517,7 +517,11 @@ impl Lower<'_> {
             return None;
         }
         let source = self.array_var(&m.receiver)?;
-        if source >= self.hoist_limit || self.f.vars[source].shape.len() != 1 {
+        // The source must exist before the statement: made before it, or itself a creation
+        // hoisted there (`let mut a = [0.0; 3]; let mut b = a.to_vec();` after an early
+        // `return`), whose length is the same wherever it is made.
+        let exists = source < self.hoist_limit || self.hoisted_arrays.contains(&source);
+        if !exists || self.f.vars[source].shape.len() != 1 {
             return Some(false);
         }
         let span = expr.span();
