@@ -3,7 +3,7 @@
 //! written; each name a pattern binds is one more passive value, read out of the scrutinee
 //! by code kept as written (`match s { pat => k, _ => unreachable!() }`). The derivative
 //! follows the arm actually taken, as it follows the branch of an `if`.
-use super::expr::is_pure;
+use super::opaque::is_pure;
 use super::*;
 
 /// What `check` calls a value a pattern binds: reported when it carries a derivative.
@@ -330,7 +330,7 @@ impl Lower<'_> {
                 "this call gives the closure a different number of arguments than it takes",
             );
         }
-        if super::control::returns_anywhere(&body) {
+        if super::syntax::returns_anywhere(&body) {
             return self.unsupported(
                 &body,
                 "`return` inside a closure is not supported in #[differentiate] functions; end the closure with its value",
