@@ -181,22 +181,11 @@ impl Config {
     /// Turn a switch on when its fix is merged (and rewrite `corpus_excluded.rs`).
     pub fn ci() -> Config {
         Config {
-            // Finding (difftest/findings/copied_zip.rs): rejected, although the README says
-            // `.copied()` goes anywhere in these iterations.
-            copied_in_zip: false,
-            // Finding (difftest/findings/generic_seed_literal.rs): generic code got float
-            // literals where a `T` goes, then zeros whose type rustc could not infer; both
-            // fixed (150 programs of seed 41 with `--set generic` agree), on here once the
-            // corpus is rerun with it. The corpus writes the functions the macro sees at
-            // `f64` (the oracle's copy stays generic).
-            generic: false,
-            // Issue 15's parts, `rev().step_by`, sub-slice arguments: pass (seeds 77, 78 of
-            // `--config ci` with them on: 500 functions agree with dual numbers; the failures
-            // were the __autodiff_unbound class 8ddb3bc fixed and a generator borrow
-            // conflict), but turning them on renumbers the corpus and its exclusion list.
-            parts: false,
-            rev_step_by: false,
-            sub_slice_args: false,
+            // Every switch of `Config::all` is on here but `structs`: the findings behind
+            // `copied_in_zip` and `generic` (difftest/tests/fixed/) are fixed, and issue 15's
+            // parts, `rev().step_by` and sub-slice arguments pass (the long runs of seed 4242
+            // in README § Testing have them on). The corpus writes the generic functions the
+            // macro sees at `f64` (the oracle's copy stays generic).
             // Each function again as a method of a struct (issue 16): passed in the models
             // branch's corpus runs, but it doubles the corpus's functions and compile time;
             // the fuzz command runs it (`--set structs`).

@@ -45,9 +45,16 @@ fn the_scope_check_rejects_an_undefined_name() {
 
 #[test]
 fn switches_leave_their_constructs_out() {
-    // The switches `Config::ci` turns off, and others turned off by name (`--set`).
+    // Switches turned off by name (`--set`), `structs` being off in `Config::ci` already.
     let mut cfg = Config::ci();
-    for name in ["swap", "zip", "array_outputs", "powi_runtime_exponent"] {
+    for name in [
+        "swap",
+        "zip",
+        "array_outputs",
+        "powi_runtime_exponent",
+        "copied_in_zip",
+        "generic",
+    ] {
         *cfg.switch(name).expect("a switch") = false;
     }
     for i in 0..300 {
