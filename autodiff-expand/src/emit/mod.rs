@@ -463,7 +463,7 @@ impl<'a> Emitter<'a> {
                 }
             }
             Rhs::CallForward(call, tangents) => {
-                let f = call.convention("forward_derivative");
+                let f = names::convention(call, "forward_derivative");
                 let args = self.call_args(call);
                 let tangents = call.args.iter().zip(tangents).map(|(arg, t)| match t {
                     Some(t) => {
@@ -490,7 +490,7 @@ impl<'a> Emitter<'a> {
                 quote!(#f(#(#args,)* #(#tangents),*))
             }
             Rhs::CallReverse(call, seed, result) => {
-                let f = call.convention("reverse_derivative");
+                let f = names::convention(call, "reverse_derivative");
                 let args = self.call_args(call);
                 let seed = self.operand(seed, Some(&Operand::Var(*result)));
                 quote!(#f(#(#args,)* #seed))

@@ -267,64 +267,6 @@ impl CallArg {
     }
 }
 
-impl Call {
-    /// The name of a hidden function of the calling convention, e.g. `f__reverse_derivative`.
-    /// A free function `f` keeps them as associated functions of a hidden type `f` (so `use
-    /// m::f;` brings them along); a method `self.f(..)` or `Self::f(..)` as sibling methods
-    /// `f__forward_derivative`.
-    pub fn convention(&self, suffix: &str) -> TokenStream {
-        let self_path = self.path.to_string().starts_with("Self");
-        match &self.method {
-            None if !self_path => {
-                let Ok(mut path) = syn::parse2::<syn::Path>(self.path.clone()) else {
-                    return self.path.clone();
-                };
-                let Some(last) = path.segments.last_mut() else {
-                    return self.path.clone();
-                };
-                // Explicit generics would clash with the convention's own; rustc infers them.
-                last.arguments = syn::PathArguments::None;
-                // The callee is imported under a name that is the error message where it has
-                // no derivative: rustc then reports "function
-                // `f__has_no_derivative__annotate_it_with_differentiate_or_custom_derivative`
-                // is not a crate or module" at the call. A derivative's hidden type comes
-                // along with the function (`use` imports both namespaces).
-                let alias = quote::format_ident!(
-                    "{}__has_no_derivative__annotate_it_with_differentiate_or_custom_derivative",
-                    last.ident,
-                    span = Span::mixed_site().located_at(last.ident.span())
-                );
-                let suffix = Ident::new(suffix, Span::call_site());
-                quote::quote!({
-                    #[allow(unused_imports)]
-                    use #path as #alias;
-                    #alias::#suffix
-                })
-            }
-            Some((receiver, name)) => {
-                let name = quote::format_ident!("{}__{}", name, suffix, span = name.span());
-                quote::quote!(#receiver.#name)
-            }
-            None => {
-                let Ok(mut path) = syn::parse2::<syn::Path>(self.path.clone()) else {
-                    return self.path.clone();
-                };
-                if let Some(last) = path.segments.last_mut() {
-                    last.ident = quote::format_ident!(
-                        "{}__{}",
-                        last.ident,
-                        suffix,
-                        span = last.ident.span()
-                    );
-                    // Explicit generics would clash with the convention's own; rustc infers them.
-                    last.arguments = syn::PathArguments::None;
-                }
-                quote::ToTokens::to_token_stream(&path)
-            }
-        }
-    }
-}
-
 /// A statement. Variables defined by `Let` are single-assignment, except *locations*
 /// (`Var::mutable`): a `let mut` assigned inside a branch or loop, or an array written
 /// element by element. Locations change only through `Assign` and `Store`, and are read

@@ -18,7 +18,7 @@
 //! its emission, the cost, the fuzz draws and the partial rule); `tensor_methods!` and
 //! `tensor_rules!` in `op/tensor.rs` (the tensor methods and the runtime helpers of their
 //! derivatives, named by their Rust path under `::autodiff::__private::tensor_rules`, never
-//! by a string); `runtime_calls!` here (the helpers the reverse sweep calls on arrays and
+//! by a string); `runtime_calls!` in `op/runtime.rs` (the helpers the reverse sweep calls on arrays and
 //! value stacks, by path too); and the core ops (arithmetic, `powi`, `mul_add`, select, the
 //! derivative-only helpers) in [`Op::row`]. CONTRIBUTING.md says how to add a float method:
 //! one row in `op/float.rs` and one line in `tests/rule_table.rs`.
@@ -52,9 +52,11 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 mod float;
+mod runtime;
 mod tensor;
 
 pub use float::{Binary, Unary};
+pub use runtime::{Pass, Runtime};
 pub use tensor::{RuleFn, TensorOp};
 
 /// The differentiable operations. Each has one row in this registry ([`Op::row`]).
@@ -200,53 +202,6 @@ pub enum Form {
     Reduce,
     /// `path(&mut stack, &array[..])`: a runtime call, each operand passed as it says.
     Call(Runtime),
-}
-
-/// How a runtime call takes an operand.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pass {
-    /// `&mut x`
-    Mut,
-    /// `&x[..]`
-    Slice,
-    /// `&mut x[..]`
-    MutSlice,
-}
-
-/// The runtime helpers the reverse sweep calls on arrays and stacks: `Variant =>
-/// path(how each operand is passed), [the operands it changes];`, `path` under
-/// `::autodiff::__private`.
-macro_rules! runtime_calls {
-    ($($variant:ident => $path:ident($($pass:ident),*), [$($written:literal),*];)*) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum Runtime { $($variant,)* }
-        impl Runtime {
-            pub const ALL: &'static [Runtime] = &[$(Runtime::$variant,)*];
-            /// The helper's path in generated code.
-            pub fn path(self) -> TokenStream {
-                match self { $(Runtime::$variant => quote!(::autodiff::__private::$path),)* }
-            }
-            pub fn name(self) -> &'static str {
-                match self { $(Runtime::$variant => stringify!($path),)* }
-            }
-            pub fn passing(self) -> &'static [Pass] {
-                match self { $(Runtime::$variant => &[$(Pass::$pass),*],)* }
-            }
-            /// The operands the call changes in place.
-            pub fn writes(self) -> &'static [usize] {
-                match self { $(Runtime::$variant => &[$($written),*],)* }
-            }
-        }
-    };
-}
-
-runtime_calls! {
-    // An array's contents pushed onto a value stack, whole (saved at the end of an iteration).
-    PushSlice => push_slice(Mut, Slice), [0];
-    // The last array pushed, popped back into the array.
-    PopInto => pop_into(Mut, MutSlice), [0, 1];
-    // The zero of an array's element type (the macro does not know the type).
-    ZeroElement => zero_element(Slice), [];
 }
 
 /// How the result depends on one operand: the derivative `g'` of a cotangent or tangent `g`

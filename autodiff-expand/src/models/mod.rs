@@ -15,6 +15,7 @@ use crate::args::{self, Config, Unconnected};
 use crate::ctxt::Ctxt;
 mod fields;
 mod scan;
+mod struct_loops;
 mod through;
 
 use fields::*;

@@ -8,6 +8,7 @@
 //! `Vec` (or array) of structs, `for layer in self.layers.iter()` or `for layer in
 //! &self.layers` (`.iter().enumerate()` too), becomes a loop over its indices, and
 //! `layer` a name for `self.layers[index]`.
+use super::struct_loops::*;
 use crate::ctxt::Ctxt;
 use proc_macro2::{Delimiter, Group, Ident, Literal, Spacing, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, ToTokens};
@@ -156,20 +157,20 @@ pub(super) fn through_name(m: &Ident) -> Ident {
     )
 }
 
-fn is_punct(t: Option<&TokenTree>, c: char) -> bool {
+pub(super) fn is_punct(t: Option<&TokenTree>, c: char) -> bool {
     matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c)
 }
 
-fn is_ident(t: Option<&TokenTree>, name: &str) -> bool {
+pub(super) fn is_ident(t: Option<&TokenTree>, name: &str) -> bool {
     matches!(t, Some(TokenTree::Ident(i)) if i == name)
 }
 
-fn is_group(t: Option<&TokenTree>, d: Delimiter) -> bool {
+pub(super) fn is_group(t: Option<&TokenTree>, d: Delimiter) -> bool {
     matches!(t, Some(TokenTree::Group(g)) if g.delimiter() == d)
 }
 
 /// A field after a `.` at `k`: `w`, `0`, and `0.1` (one literal for two tuple fields).
-fn members_at(toks: &[TokenTree], k: usize) -> Option<Vec<Member>> {
+pub(super) fn members_at(toks: &[TokenTree], k: usize) -> Option<Vec<Member>> {
     let dot = matches!(toks.get(k), Some(TokenTree::Punct(p)) if p.as_char() == '.' && p.spacing() == Spacing::Alone);
     if !dot {
         return None;
@@ -244,7 +245,7 @@ pub(super) fn occurrence(
 }
 
 /// What a paren group is the arguments of: the method or function name before it.
-fn call_name(toks: &[TokenTree], i: usize) -> Option<String> {
+pub(super) fn call_name(toks: &[TokenTree], i: usize) -> Option<String> {
     match toks.get(i.checked_sub(1)?) {
         Some(TokenTree::Ident(id)) => Some(id.to_string()),
         _ => None,
@@ -290,11 +291,11 @@ const PASSIVE_METHODS: &[&str] = &[
     "ndim",
 ];
 
-fn arithmetic(t: Option<&TokenTree>) -> bool {
+pub(super) fn arithmetic(t: Option<&TokenTree>) -> bool {
     matches!(t, Some(TokenTree::Punct(p)) if "+-*/".contains(p.as_char()) && p.spacing() == Spacing::Alone)
 }
 
-fn punct(t: Option<&TokenTree>) -> Option<(char, Spacing)> {
+pub(super) fn punct(t: Option<&TokenTree>) -> Option<(char, Spacing)> {
     match t {
         Some(TokenTree::Punct(p)) => Some((p.as_char(), p.spacing())),
         _ => None,
@@ -303,7 +304,7 @@ fn punct(t: Option<&TokenTree>) -> Option<(char, Spacing)> {
 
 /// A comparison or logical operator ends just before `k` (`==`, `<=`, `<`, `&&`), not an
 /// assignment (`=`, `+=`).
-fn comparison_before(toks: &[TokenTree], k: usize) -> bool {
+pub(super) fn comparison_before(toks: &[TokenTree], k: usize) -> bool {
     let last = k.checked_sub(1).and_then(|j| punct(toks.get(j)));
     let prior = k.checked_sub(2).and_then(|j| punct(toks.get(j)));
     match (prior, last) {
@@ -316,154 +317,13 @@ fn comparison_before(toks: &[TokenTree], k: usize) -> bool {
 }
 
 /// A comparison or logical operator starts at `k`.
-fn comparison_at(toks: &[TokenTree], k: usize) -> bool {
+pub(super) fn comparison_at(toks: &[TokenTree], k: usize) -> bool {
     match (punct(toks.get(k)), punct(toks.get(k + 1))) {
         (Some((c, Spacing::Joint)), Some(('=', _))) => "=!<>".contains(c),
         (Some(('&', Spacing::Joint)), Some(('&', _)))
         | (Some(('|', Spacing::Joint)), Some(('|', _))) => true,
         (Some(('<' | '>', Spacing::Alone)), _) => true,
         _ => false,
-    }
-}
-
-/// A `for` loop over a collection of structs at `i`: (the element's name, the index's name
-/// if the loop enumerates, the base and path of the collection, its index groups, the body).
-pub(super) struct StructLoop {
-    pub alias: Ident,
-    pub enumerated: Option<Ident>,
-    pub base: usize,
-    pub path: Vec<Seg>,
-    pub index: Vec<TokenStream>,
-    pub body: Group,
-    /// The position after the body.
-    pub end: usize,
-}
-
-pub(super) fn struct_loop(toks: &[TokenTree], i: usize, bases: &[Base]) -> Option<StructLoop> {
-    if !is_ident(toks.get(i), "for") || !is_ident(toks.get(i + 2), "in") {
-        return None;
-    }
-    let (alias, enumerated) = match toks.get(i + 1) {
-        Some(TokenTree::Ident(a)) => (a.clone(), None),
-        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis => {
-            let inner: Vec<TokenTree> = g.stream().into_iter().collect();
-            match inner.as_slice() {
-                [TokenTree::Ident(l), TokenTree::Punct(c), TokenTree::Ident(a)]
-                    if c.as_char() == ',' =>
-                {
-                    (a.clone(), Some(l.clone()))
-                }
-                _ => return None,
-            }
-        }
-        _ => return None,
-    };
-    let j = (i + 3..toks.len()).find(|&j| is_group(toks.get(j), Delimiter::Brace))?;
-    let header = &toks[i + 3..j];
-    let (start, tail): (usize, &[&str]) = if is_punct(header.first(), '&') {
-        (1, &[])
-    } else if enumerated.is_some() {
-        (0, &["iter", "enumerate"])
-    } else {
-        (0, &["iter"])
-    };
-    let calls = 3 * tail.len();
-    if header.len() < start + 1 + calls {
-        return None;
-    }
-    if enumerated.is_some() && start == 1 {
-        return None;
-    }
-    for (n, name) in tail.iter().enumerate() {
-        let k = header.len() - calls + 3 * n;
-        let empty = matches!(header.get(k + 2), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis && g.stream().is_empty());
-        if !is_punct(header.get(k), '.') || !is_ident(header.get(k + 1), name) || !empty {
-            return None;
-        }
-    }
-    let collection = &header[start..header.len() - calls];
-    let (b, (path, index, end)) = bases
-        .iter()
-        .enumerate()
-        .rev()
-        .find_map(|(b, base)| occurrence(collection, 0, &base.ident).map(|o| (b, o)))?;
-    if end != collection.len() || path.is_empty() {
-        return None;
-    }
-    let TokenTree::Group(body) = &toks[j] else {
-        return None;
-    };
-    // A loop over floats (`for v in self.w.iter()`) reads `v` itself; a loop over structs
-    // reads its fields.
-    if !reads_fields(body.stream(), &alias) {
-        return None;
-    }
-    Some(StructLoop {
-        alias,
-        enumerated,
-        base: b,
-        path,
-        index,
-        body: body.clone(),
-        end: j + 1,
-    })
-}
-
-fn reads_fields(tokens: TokenStream, alias: &Ident) -> bool {
-    let toks: Vec<TokenTree> = tokens.into_iter().collect();
-    (0..toks.len()).any(|i| match &toks[i] {
-        TokenTree::Group(g) => reads_fields(g.stream(), alias),
-        _ => occurrence(&toks, i, alias).is_some_and(|(p, _, _)| !p.is_empty()),
-    })
-}
-
-/// The base a struct loop's element name stands for.
-fn loop_base(
-    l: &StructLoop,
-    bases: &[Base],
-    index: &Ident,
-    rewritten_index: Vec<TokenStream>,
-) -> Base {
-    let outer = &bases[l.base];
-    let mut prefix = outer.prefix.clone();
-    prefix.extend(l.path.iter().cloned());
-    prefix.push(Seg::Elem);
-    let mut prefix_index = outer.prefix_index.clone();
-    prefix_index.extend(rewritten_index);
-    prefix_index.push(index.to_token_stream());
-    let passive = collection_tokens(outer, &l.path, &l.index);
-    Base {
-        ident: l.alias.clone(),
-        owner: outer.owner,
-        prefix,
-        prefix_index,
-        passive: quote!((#passive[#index])),
-    }
-}
-
-/// `__self.layers`, the collection a struct loop runs over, read without a derivative.
-fn collection_tokens(base: &Base, path: &[Seg], index: &[TokenStream]) -> TokenStream {
-    let mut out = base.passive.clone();
-    let mut groups = index.iter();
-    for s in path {
-        match s {
-            Seg::Field(m) => {
-                let m = m.tokens();
-                out.extend(quote!(.#m));
-            }
-            Seg::Elem => {
-                let g = groups.next().expect("one index per element");
-                out.extend(quote!([#g]));
-            }
-        }
-    }
-    out
-}
-
-fn loop_index(l: &StructLoop) -> Ident {
-    match &l.enumerated {
-        Some(i) => i.clone(),
-        None => format_ident!("__ad_index_{}", l.alias.to_string(), span = l.alias.span()),
     }
 }
 
@@ -562,7 +422,13 @@ pub(super) fn collect(
 }
 
 /// What the tokens around a read (`toks[i..end]`) say about the field's type.
-fn evidence(toks: &[TokenTree], i: usize, end: usize, delim: Delimiter, call: Option<&str>) -> Use {
+pub(super) fn evidence(
+    toks: &[TokenTree],
+    i: usize,
+    end: usize,
+    delim: Delimiter,
+    call: Option<&str>,
+) -> Use {
     let after = toks.get(end);
     let indexed = is_group(after, Delimiter::Bracket);
     let method = if is_punct(after, '.') {
@@ -660,7 +526,7 @@ const INTEGERS: &[&str] = &[
 ];
 
 /// `let k: usize = ` ends just before `first`.
-fn typed_integer(toks: &[TokenTree], first: usize) -> bool {
+pub(super) fn typed_integer(toks: &[TokenTree], first: usize) -> bool {
     first > 2
         && is_punct(toks.get(first - 1), '=')
         && matches!(toks.get(first - 2), Some(TokenTree::Ident(t)) if INTEGERS.contains(&t.to_string().as_str()))
@@ -668,7 +534,7 @@ fn typed_integer(toks: &[TokenTree], first: usize) -> bool {
 }
 
 /// Where a read starts: at its borrow, if it has one.
-fn first_index(borrowed: bool, i: usize) -> usize {
+pub(super) fn first_index(borrowed: bool, i: usize) -> usize {
     if borrowed {
         i - 1
     } else {
