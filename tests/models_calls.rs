@@ -181,3 +181,44 @@ fn calls_in_a_loop_against_dual_numbers() {
         |m, t| m.orbit_jvp(x0, n, t),
     );
 }
+
+// A tensor field that the body only passes to a call cannot be told from an array by its
+// uses; bound with its type first (`let w: &Tensor<f64> = &self.w;`), it is a tensor.
+#[differentiate(wrt = [w, b])]
+fn affine_score(w: &Tensor<f64>, b: &Tensor<f64>, x: &Tensor<f64>) -> f64 {
+    let z = &x.matmul(w) + b;
+    (&z * &z).sum()
+}
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Head {
+    w: Tensor<f64>,
+    b: Tensor<f64>,
+    scale: f64,
+}
+
+impl Head {
+    #[differentiate(wrt = self)]
+    fn loss(&self, x: &Tensor<f64>) -> f64 {
+        let w: &Tensor<f64> = &self.w;
+        let b: &Tensor<f64> = &self.b;
+        affine_score(w, b, x) * self.scale
+    }
+}
+
+#[test]
+fn a_tensor_field_passed_to_a_call_through_a_typed_binding() {
+    let m = Head {
+        w: Tensor::from([[0.5, -1.0], [0.25, 2.0], [1.5, 0.1]]),
+        b: Tensor::from([[0.1, -0.2]]),
+        scale: 0.7,
+    };
+    let x = Tensor::from([[1.0, 0.5, -0.3], [-0.5, 2.0, 0.4]]);
+    check(
+        &m,
+        |m| m.loss(&x),
+        |m| m.loss_grad(&x),
+        |m, s| m.loss_vjp(&x, s),
+        |m, t| m.loss_jvp(&x, t),
+    );
+}

@@ -272,8 +272,21 @@ impl<'a> Emitter<'a> {
                 let #name = &mut #owner[..#witness.len()];
             };
         }
+        // `let w: &Tensor<f64> = x;` of a tensor, as the type says: a borrow of `x`, not the
+        // copy a tensor kept by value is.
+        let by_ref = |t: &TokenStream| matches!(t.clone().into_iter().next(), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '&');
+        let borrowed = match rhs_ir {
+            Rhs::Op(Op::Id, args)
+                if var.tensor && !ty.is_empty() && var.ty.as_ref().is_some_and(by_ref) =>
+            {
+                Some(self.borrowed(&args[0], None))
+            }
+            _ => None,
+        };
         if rhs.is_empty() {
             quote!(let #mutability #name #ty;)
+        } else if let Some(x) = borrowed {
+            quote!(let #mutability #name #ty = #x;)
         } else {
             quote!(let #mutability #name #ty = #rhs;)
         }

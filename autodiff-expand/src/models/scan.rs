@@ -458,6 +458,13 @@ pub(super) fn evidence(
     let sole_index = delim == Delimiter::Bracket && i == 0 && end == toks.len();
     let sole_argument =
         delim == Delimiter::Parenthesis && (i == 0 || (borrowed && i == 1)) && end == toks.len();
+    // `let w: &Tensor<f64> = &self.w;`: the type written says (a tensor field that the body
+    // only passes to calls cannot be told from an array by its uses).
+    if method.is_none() && !indexed && end == toks.len() || is_punct(after, ';') {
+        if let Some(annotated) = annotated_use(toks, first_index(borrowed, i)) {
+            return annotated;
+        }
+    }
     if let Some(m) = method.as_deref() {
         if TENSOR_METHODS.contains(&m) {
             return Use::Tensor;
@@ -531,6 +538,44 @@ pub(super) fn typed_integer(toks: &[TokenTree], first: usize) -> bool {
         && is_punct(toks.get(first - 1), '=')
         && matches!(toks.get(first - 2), Some(TokenTree::Ident(t)) if INTEGERS.contains(&t.to_string().as_str()))
         && is_punct(toks.get(first - 3), ':')
+}
+
+/// `let name: TYPE = ` before `first`: a tensor if `TYPE` names `Tensor`, an array if it is a
+/// slice, an array or a `Vec`; `None` without such a binding (or for other types).
+fn annotated_use(toks: &[TokenTree], first: usize) -> Option<Use> {
+    if first == 0 || !is_punct(toks.get(first - 1), '=') {
+        return None;
+    }
+    let colon = (0..first - 1).rev().find(|&k| {
+        is_punct(toks.get(k), ':')
+            && !is_punct(toks.get(k + 1), ':')
+            && (k == 0 || !is_punct(toks.get(k - 1), ':'))
+    })?;
+    let named = colon >= 2
+        && matches!(toks.get(colon - 1), Some(TokenTree::Ident(_)))
+        && (is_ident(toks.get(colon - 2), "let")
+            || (is_ident(toks.get(colon - 2), "mut")
+                && colon >= 3
+                && is_ident(toks.get(colon - 3), "let")));
+    if !named {
+        return None;
+    }
+    let ty = &toks[colon + 1..first - 1];
+    let names = |name: &str| {
+        ty.iter()
+            .any(|t| matches!(t, TokenTree::Ident(i) if i == name))
+    };
+    if names("Tensor") {
+        Some(Use::Tensor)
+    } else if names("Vec")
+        || ty
+            .iter()
+            .any(|t| matches!(t, TokenTree::Group(g) if g.delimiter() == Delimiter::Bracket))
+    {
+        Some(Use::Array)
+    } else {
+        None
+    }
 }
 
 /// Where a read starts: at its borrow, if it has one.
