@@ -666,3 +666,71 @@ fn a_copy_of_a_field_carries_its_gradient() {
         |m, t| m.eval_jvp(t),
     );
 }
+
+// `wrt` naming private fields of a `pub` struct: `#[derive(Params)]` names their types where
+// they are made of public names (floats, `Vec`, arrays, `Tensor`), so `wrt = [self.w]` works
+// on them too (a private field of a private type is a clear error: the FieldType note).
+pub mod private_fields {
+    use autodiff::prelude::*;
+
+    #[derive(Params, Debug, Clone, PartialEq)]
+    pub struct Affine {
+        w: Vec<f64>,
+        b: [f64; 2],
+        t: Tensor<f64>,
+    }
+
+    impl Affine {
+        pub fn new() -> Affine {
+            Affine {
+                w: vec![0.7, -0.4],
+                b: [0.2, 0.5],
+                t: Tensor::from([[1.5, -0.5]]),
+            }
+        }
+
+        #[differentiate(wrt = [self.w, self.b, self.t])]
+        pub fn eval(&self, x: f64) -> f64 {
+            let mut s = self.t.sum() * x;
+            for i in 0..self.w.len() {
+                s += (self.w[i] * x + self.b[i]).tanh();
+            }
+            s * s
+        }
+
+        pub fn nudge(&self, k: usize, h: f64) -> Affine {
+            let mut m = self.clone();
+            match k {
+                0 | 1 => m.w[k] += h,
+                2 | 3 => m.b[k - 2] += h,
+                _ => {
+                    let mut t = m.t.clone().into_vec();
+                    t[k - 4] += h;
+                    m.t = Tensor::from_vec(t, &[1, 2]);
+                }
+            }
+            m
+        }
+
+        pub fn flat_gradient(&self, x: f64) -> Vec<f64> {
+            let (_, (w, b, t)) = self.eval_grad(x);
+            let mut g = w;
+            g.extend(b);
+            g.extend(t.into_vec());
+            g
+        }
+    }
+}
+
+#[test]
+fn wrt_names_private_fields_of_a_pub_struct() {
+    let m = private_fields::Affine::new();
+    let x = 0.8;
+    let g = m.flat_gradient(x);
+    let h = 1e-6;
+    for (k, got) in g.iter().enumerate() {
+        let fd = (m.nudge(k, h).eval(x) - m.nudge(k, -h).eval(x)) / (2.0 * h);
+        assert!(fd.abs() > 1e-3, "leaf {k}: a test of nothing");
+        close(&[*got], &[fd], 1e-6);
+    }
+}

@@ -653,6 +653,11 @@ pub fn add_struct<T: Float, P: StructParams<T>>(acc: &mut P, g: &P) {
 /// The type of a struct's field, keyed by a hash of its name: `#[derive(Params)]` writes one
 /// impl per field, and `#[differentiate(wrt = [self.w])]` names the gradient's type through
 /// it (`<Model as FieldType<ID>>::Type`), since an attribute cannot see the declaration.
+#[diagnostic::on_unimplemented(
+    message = "`wrt` or `stop` names a field of `{Self}` whose type the macro cannot name",
+    label = "the gradient of a field named in `wrt` has the field's type",
+    note = "`#[derive(Params)]` names the type of every field of `{Self}` but a private field of a `pub` struct whose type is not a float, `Vec`, array or `Tensor` of them (it may be private): make the field `pub(crate)`, or name the whole struct in `wrt`"
+)]
 pub trait FieldType<const ID: u64> {
     /// The field's type.
     type Type;

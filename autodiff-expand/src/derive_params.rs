@@ -123,12 +123,20 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     // `<Model as FieldType<ID>>::Type`: each field's type, for `wrt = [self.w]` (whose
     // gradient has the field's type, which the attribute cannot see).
     let (field_impl_generics, _, field_where) = input.generics.split_for_impl();
-    // Not for a private field of a public struct: its type may be private, which an
-    // associated type of a public impl cannot name (E0446).
+    // A private field of a public struct only where its type is made of names known to be
+    // public (floats, `Vec`, arrays, `Tensor`, the struct's type parameters): its type may
+    // otherwise be private, which an associated type of a public impl cannot name (E0446).
     let private_struct = matches!(input.vis, syn::Visibility::Inherited);
-    let named = all
-        .iter()
-        .map(|f| private_struct || !matches!(f.vis, syn::Visibility::Inherited));
+    let type_params: Vec<String> = input
+        .generics
+        .type_params()
+        .map(|t| t.ident.to_string())
+        .collect();
+    let named = all.iter().map(|f| {
+        private_struct
+            || !matches!(f.vis, syn::Visibility::Inherited)
+            || public_type(&f.ty, &type_params)
+    });
     let field_types = every.iter().zip(&all).zip(named).filter(|(_, n)| *n).map(|((m, field), _)| {
         let segment = match m {
             Member::Named(ident) => ident.unraw().to_string(),
@@ -174,6 +182,36 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     })
+}
+
+/// Whether every name in `ty` is one known to be public wherever the struct is: the
+/// primitive types, `Vec`, `Option`, `Box`, `Tensor` (by any path ending so) and the
+/// struct's own type parameters. Arrays, tuples and references of those too.
+fn public_type(ty: &syn::Type, type_params: &[String]) -> bool {
+    const PUBLIC: &[&str] = &[
+        "f32", "f64", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64",
+        "u128", "usize", "bool", "char", "String", "Vec", "Option", "Box", "Tensor",
+    ];
+    fn names(tokens: proc_macro2::TokenStream, ok: &mut bool, allowed: &dyn Fn(&str) -> bool) {
+        for t in tokens {
+            match t {
+                proc_macro2::TokenTree::Ident(i) => *ok &= allowed(&i.to_string()),
+                proc_macro2::TokenTree::Group(g) => names(g.stream(), ok, allowed),
+                _ => {}
+            }
+        }
+    }
+    // Path prefixes (`autodiff::Tensor`, `std::vec::Vec`) are module names, public where
+    // the type they lead to is.
+    let modules = [
+        "autodiff", "std", "core", "alloc", "vec", "boxed", "option", "string",
+    ];
+    let allowed = |name: &str| {
+        PUBLIC.contains(&name) || modules.contains(&name) || type_params.iter().any(|p| p == name)
+    };
+    let mut ok = true;
+    names(quote::ToTokens::to_token_stream(ty), &mut ok, &allowed);
+    ok
 }
 
 /// The key of a field's `FieldType` impl: the 64-bit FNV-1a hash of its name, as a
