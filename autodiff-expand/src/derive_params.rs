@@ -413,11 +413,16 @@ mod tests {
         assert!(out.contains(&w), "{out}");
         assert!(out.contains("type Type = Vec < f64 >"), "{out}");
         assert_ne!(field_id("w").to_string(), field_id("b").to_string());
-        // A private field of a public struct: its type may be private (E0446).
-        let out = expand_str("pub struct M { w: Vec<f64>, pub b: f64 }");
-        assert!(!out.contains(&w), "{out}");
+        // A private field of a public struct: named where its type is made of public names
+        // (`Vec<f64>`, `[T; 2]`), not where it may be private (`Vec<Layer>`, E0446).
+        let out =
+            expand_str("pub struct M<T> { w: Vec<f64>, pub b: f64, c: [T; 2], l: Vec<Layer> }");
+        for named in ["w", "b", "c"] {
+            let id = format!("FieldType < {} >", field_id(named));
+            assert!(out.contains(&id), "{named}: {out}");
+        }
         assert!(
-            out.contains(&format!("FieldType < {} >", field_id("b"))),
+            !out.contains(&format!("FieldType < {} >", field_id("l"))),
             "{out}"
         );
     }
