@@ -113,7 +113,13 @@ impl Lower<'_> {
             },
             span,
         );
-        self.push_fill(v, len, span, |l, k| {
+        self.push_copy(v, source, len, span);
+        Some(true)
+    }
+
+    /// `for k in 0..end { array[k] = source[k]; }`
+    pub(super) fn push_copy(&mut self, array: VarId, source: VarId, end: Operand, span: Span) {
+        self.push_fill(array, end, span, |l, k| {
             let element = l.f.new_var("", span, Origin::Temp);
             let read = Stmt::Let {
                 dst: Some(element),
@@ -122,7 +128,6 @@ impl Lower<'_> {
             };
             (vec![read], Operand::Var(element))
         });
-        Some(true)
     }
 
     /// `let mut a = [e0, e1, e2];` of floats: an array of as many zeros (of the function's

@@ -164,15 +164,7 @@ impl Lower<'_> {
                         }),
                         span,
                     });
-                    self.push_fill(array, n, span, |l, k| {
-                        let element = l.f.new_var("", span, Origin::Temp);
-                        let read = Stmt::Let {
-                            dst: Some(element),
-                            rhs: Rhs::Index(source, vec![Operand::Var(k)]),
-                            span,
-                        };
-                        (vec![read], Operand::Var(element))
-                    });
+                    self.push_copy(array, source, n, span);
                     return Some(unit);
                 }
             }
