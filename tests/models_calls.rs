@@ -222,3 +222,99 @@ fn a_tensor_field_passed_to_a_call_through_a_typed_binding() {
         |m, t| m.loss_jvp(&x, t),
     );
 }
+
+// ---- methods of an element: `layer.forward(&h)` for `layer` in `self.layers` ----
+// The callee's gradient of `layer` lands in the caller's gradient at that element (the
+// run of leaves it is), its argument's gradient flows back.
+
+impl Dense {
+    #[differentiate(wrt = self)]
+    fn forward(&self, x: &Tensor<f64>) -> Tensor<f64> {
+        (x.matmul(&self.w) + &self.b).tanh()
+    }
+
+    /// Calls a method of its own: an element's method calling methods in turn.
+    #[differentiate(wrt = self)]
+    fn scaled(&self, x: &Tensor<f64>, k: f64) -> Tensor<f64> {
+        let y: Tensor<f64> = self.forward(x);
+        y * k + self.bias_sum()
+    }
+
+    #[differentiate(wrt = self)]
+    fn bias_sum(&self) -> f64 {
+        self.b.sum()
+    }
+}
+
+impl Mlp {
+    /// The natural form: each layer applied by its own method.
+    #[differentiate(wrt = self)]
+    fn layered_loss(&self, x: &Tensor<f64>, y: &Tensor<f64>) -> f64 {
+        let mut h = x.clone();
+        for layer in self.layers.iter() {
+            h = layer.forward(&h);
+        }
+        let err = h - y;
+        (&err * &err).mean() + self.decay * self.penalty()
+    }
+
+    /// With `.enumerate()`, a method of the element that calls methods, and a field of the
+    /// element read next to it.
+    #[differentiate(wrt = self)]
+    fn mixed_loss(&self, x: &Tensor<f64>) -> f64 {
+        let mut h = x.clone();
+        for (l, layer) in self.layers.iter().enumerate() {
+            let k = 0.5 + l as f64;
+            h = layer.scaled(&h, k * self.decay);
+            h = h + layer.b.sum();
+        }
+        (&h * &h).sum()
+    }
+}
+
+#[test]
+fn methods_of_elements_against_finite_differences() {
+    let m = mlp();
+    let x = Tensor::from([[1.0, 0.5], [-0.5, 2.0], [0.3, -1.0]]);
+    let y = Tensor::from([[0.5, -0.5], [1.0, 0.0], [0.2, 0.1]]);
+    check(
+        &m,
+        |m| m.layered_loss(&x, &y),
+        |m| m.layered_loss_grad(&x, &y),
+        |m, s| m.layered_loss_vjp(&x, &y, s),
+        |m, t| m.layered_loss_jvp(&x, &y, t),
+    );
+    check(
+        &m,
+        |m| m.mixed_loss(&x),
+        |m| m.mixed_loss_grad(&x),
+        |m, s| m.mixed_loss_vjp(&x, s),
+        |m, t| m.mixed_loss_jvp(&x, t),
+    );
+}
+
+/// A free function over `&Mlp`: the same element calls, next to a method of the element
+/// called for a condition (read as written).
+#[differentiate(wrt = m)]
+fn free_layered(m: &Mlp, x: &Tensor<f64>) -> f64 {
+    let mut h = x.clone();
+    for layer in m.layers.iter() {
+        if layer.w.len() > 1 {
+            h = layer.forward(&h);
+        }
+    }
+    (&h * &h).mean() * m.decay
+}
+
+#[test]
+fn methods_of_elements_from_a_free_function() {
+    let m = mlp();
+    let x = Tensor::from([[1.0, 0.5], [-0.5, 2.0], [0.3, -1.0]]);
+    check(
+        &m,
+        |m| free_layered(m, &x),
+        |m| free_layered_grad(m, &x),
+        |m, s| free_layered_vjp(m, &x, s),
+        |m, t| free_layered_jvp(m, &x, t),
+    );
+}

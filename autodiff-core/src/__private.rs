@@ -616,12 +616,24 @@ pub trait StructParams<T: Float>: Sized {
     fn struct_zeros(&self) -> Self;
     /// Adds `g` (of the same structure) into `self`, leaf by leaf.
     fn struct_add(&mut self, g: &Self);
+    /// Each float leaf, in `Params::visit` order.
+    fn struct_visit<'a>(&'a self, f: &mut dyn FnMut(&'a [T]));
+    /// Each float leaf, mutably, in the same order.
+    fn struct_visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut [T]));
 }
 
 impl<T: Float, P: crate::params::Params<T>> StructParams<T> for P {
     #[inline]
     fn struct_zeros(&self) -> Self {
         self.zeros_like()
+    }
+
+    fn struct_visit<'a>(&'a self, f: &mut dyn FnMut(&'a [T])) {
+        self.visit(f);
+    }
+
+    fn struct_visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut [T])) {
+        self.visit_mut(f);
     }
 
     fn struct_add(&mut self, g: &Self) {
@@ -648,6 +660,73 @@ pub fn struct_zeros<T: Float, P: StructParams<T>>(p: &P) -> P {
 #[inline]
 pub fn add_struct<T: Float, P: StructParams<T>>(acc: &mut P, g: &P) {
     acc.struct_add(g);
+}
+
+/// Where a differentiated method called from another (`self.forward(x)`, `layer.forward(h)`)
+/// adds its gradient of `self`: the caller's gradient of its own struct (a `RefCell` of it),
+/// or the part of it an element of that struct is ([`ElementSink`]). Leaves are counted in
+/// `Params::visit` order, so an element's leaves are a run of its container's.
+pub trait Sink<T: Float> {
+    /// Adds the leaves `g` visits (in order) into this gradient's leaves from `offset` on.
+    fn add_leaves(&self, offset: usize, g: &dyn Fn(&mut dyn FnMut(&[T])));
+}
+
+impl<T: Float, P: StructParams<T>> Sink<T> for core::cell::RefCell<P> {
+    fn add_leaves(&self, offset: usize, g: &dyn Fn(&mut dyn FnMut(&[T]))) {
+        let mut acc = self.borrow_mut();
+        let mut leaves: Vec<&mut [T]> = Vec::new();
+        acc.struct_visit_mut(&mut |leaf| leaves.push(leaf));
+        let mut k = offset;
+        g(&mut |leaf| {
+            for (a, b) in leaves[k].iter_mut().zip(leaf) {
+                *a = *a + *b;
+            }
+            k += 1;
+        });
+    }
+}
+
+impl<T: Float, S: Sink<T> + ?Sized> Sink<T> for &S {
+    fn add_leaves(&self, offset: usize, g: &dyn Fn(&mut dyn FnMut(&[T]))) {
+        (**self).add_leaves(offset, g);
+    }
+}
+
+/// The sink of an element of a struct (`self.layers[l]` for `layer.forward(h)`): its
+/// container's sink, from the element's first leaf on.
+#[derive(Clone, Copy)]
+pub struct ElementSink<'a, T: Float> {
+    outer: &'a dyn Sink<T>,
+    offset: usize,
+}
+
+impl<T: Float> Sink<T> for ElementSink<'_, T> {
+    fn add_leaves(&self, offset: usize, g: &dyn Fn(&mut dyn FnMut(&[T]))) {
+        self.outer.add_leaves(self.offset + offset, g);
+    }
+}
+
+/// The sink of `element`, a part of `whole` (whose gradient `outer` holds): found by where
+/// the element's leaves are among the whole's (the same memory, so the same slices).
+pub fn element_sink<'a, T: Float, W: StructParams<T>, E: StructParams<T>>(
+    outer: &'a dyn Sink<T>,
+    whole: &W,
+    element: &E,
+) -> ElementSink<'a, T> {
+    let mut all: Vec<(*const T, usize)> = Vec::new();
+    whole.struct_visit(&mut |leaf| all.push((leaf.as_ptr(), leaf.len())));
+    let mut part: Vec<(*const T, usize)> = Vec::new();
+    element.struct_visit(&mut |leaf| part.push((leaf.as_ptr(), leaf.len())));
+    let offset = (0..=all.len().saturating_sub(part.len()))
+        .find(|&k| all[k..].starts_with(&part))
+        .expect("autodiff: an element's leaves are among its container's");
+    ElementSink { outer, offset }
+}
+
+/// Adds the gradient `g` of a struct to `sink`.
+#[inline]
+pub fn add_to_sink<T: Float, P: StructParams<T>>(sink: &dyn Sink<T>, g: &P) {
+    sink.add_leaves(0, &|f| g.struct_visit(&mut |leaf| f(leaf)));
 }
 
 /// The type of a struct's field, keyed by a hash of its name: `#[derive(Params)]` writes one

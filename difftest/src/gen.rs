@@ -51,6 +51,9 @@ pub struct Config {
     pub kinks: bool,
     /// Immutable array literals (`let c = [a, b, c];`) created inside a loop.
     pub array_literal_in_loop: bool,
+    /// Mutable array literals (`let mut c = [a, b, c];`, then written) created inside a loop
+    /// or a branch (the macro creates them before it and fills them where they were).
+    pub mutable_literal_in_block: bool,
     /// `a.iter().copied().zip(b.iter().copied())` (else `a.iter().zip(b.iter())` with `*u`).
     pub copied_in_zip: bool,
     /// `break`/`continue` inside a `.rev()` loop.
@@ -116,6 +119,7 @@ impl Config {
             wrt_subsets: true,
             kinks: true,
             array_literal_in_loop: true,
+            mutable_literal_in_block: true,
             copied_in_zip: true,
             break_in_reversed_loop: true,
             generic: true,
@@ -155,6 +159,7 @@ impl Config {
             "wrt_subsets" => &mut self.wrt_subsets,
             "kinks" => &mut self.kinks,
             "array_literal_in_loop" => &mut self.array_literal_in_loop,
+            "mutable_literal_in_block" => &mut self.mutable_literal_in_block,
             "copied_in_zip" => &mut self.copied_in_zip,
             "break_in_reversed_loop" => &mut self.break_in_reversed_loop,
             "array_to_slice_param" => &mut self.array_to_slice_param,
@@ -1043,10 +1048,14 @@ impl Gen<'_> {
             ),
             3 if (!env.in_branch || c.array_literal_in_branch)
                 && (!in_loop || c.array_literal_in_loop)
-                && (!nested || !mutable) =>
+                && (!nested || !mutable || c.mutable_literal_in_block) =>
             {
                 let es = (0..LEN).map(|_| self.expr(env, 2)).collect();
-                (ArrInit::Lit(es), true, mutable && !nested)
+                (
+                    ArrInit::Lit(es),
+                    true,
+                    mutable && (!nested || c.mutable_literal_in_block),
+                )
             }
             4 if c.calls && (!in_loop || c.immutable_array_in_loop) => {
                 let fs: Vec<Func> = self

@@ -468,7 +468,10 @@ impl<'a> Emitter<'a> {
             Rhs::Call(call) => {
                 let args = self.call_args(call);
                 match &call.method {
-                    Some((receiver, name)) => quote!(#receiver.#name(#(#args),*)),
+                    Some((receiver, name)) => {
+                        let receiver = self.resolve_placeholders(receiver.clone());
+                        quote!(#receiver.#name(#(#args),*))
+                    }
                     None => {
                         let path = &call.path;
                         quote!(#path(#(#args),*))
@@ -476,7 +479,7 @@ impl<'a> Emitter<'a> {
                 }
             }
             Rhs::CallForward(call, tangents) => {
-                let f = names::convention(call, "forward_derivative");
+                let f = names::convention(&self.resolved_receiver(call), "forward_derivative");
                 let args = self.call_args(call);
                 let tangents = call.args.iter().zip(tangents).map(|(arg, t)| match t {
                     Some(t) => {
@@ -503,7 +506,7 @@ impl<'a> Emitter<'a> {
                 quote!(#f(#(#args,)* #(#tangents),*))
             }
             Rhs::CallReverse(call, seed, result) => {
-                let f = names::convention(call, "reverse_derivative");
+                let f = names::convention(&self.resolved_receiver(call), "reverse_derivative");
                 let args = self.call_args(call);
                 let seed = self.operand(seed, Some(&Operand::Var(*result)));
                 quote!(#f(#(#args,)* #seed))

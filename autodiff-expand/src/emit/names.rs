@@ -169,6 +169,18 @@ impl Blocks {
 /// A free function `f` keeps them as associated functions of a hidden type `f` (so `use
 /// m::f;` brings them along); a method `self.f(..)` or `Self::f(..)` as sibling methods
 /// `f__forward_derivative`.
+impl Emitter<'_> {
+    /// `call` with the local names in its receiver (`(__self.layers[__ad_index_layer])`)
+    /// resolved to the generated ones.
+    pub fn resolved_receiver(&self, call: &crate::ir::Call) -> crate::ir::Call {
+        let mut call = call.clone();
+        if let Some((receiver, _)) = &mut call.method {
+            *receiver = self.resolve_placeholders(receiver.clone());
+        }
+        call
+    }
+}
+
 pub fn convention(call: &crate::ir::Call, suffix: &str) -> TokenStream {
     let self_path = call.path.to_string().starts_with("Self");
     match &call.method {

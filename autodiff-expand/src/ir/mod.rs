@@ -24,6 +24,12 @@ pub const CHANGES_IN_PLACE: &str = " in place,";
 /// array's type (a call is taken to return one float unless its binding says otherwise).
 pub const CALL_RESULT_INDEXED: &str = "indexing a call's result";
 
+/// The suffix of the method through which a differentiated method of a struct in `wrt` is
+/// called from another (`forward__needs_differentiate_wrt_self`, see `models`): lowering
+/// takes a method of that name as a differentiated call on any receiver (an element
+/// `self.layers[l]` too), not only on `self`.
+pub const THROUGH_SELF: &str = "__needs_differentiate_wrt_self";
+
 /// The prefix of a placeholder: `__autodiff_var_N` stands for variable `N`.
 const PLACEHOLDER: &str = "__autodiff_var_";
 

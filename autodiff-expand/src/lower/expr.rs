@@ -237,6 +237,19 @@ impl Lower<'_> {
                 );
             }
         }
+        // `(__self.layers[l]).forward__needs_differentiate_wrt_self(..)`: a method of a struct
+        // in `wrt` called on a part of another (`models`); the receiver is passive, kept as
+        // written with its local names renamed.
+        if name.ends_with(crate::ir::THROUGH_SELF) && m.turbofish.is_none() {
+            let args = m.args.iter().map(|a| self.call_arg(a)).collect();
+            let (receiver, _) = self.rename(m.receiver.to_token_stream());
+            return self.push_call(
+                TokenStream::new(),
+                Some((receiver, m.method.clone())),
+                args,
+                m.method.span(),
+            );
+        }
         if (name == "sum" || name == "product") && m.args.is_empty() {
             if let Some(total) = self.iterator_sum(m, name == "product") {
                 return total;

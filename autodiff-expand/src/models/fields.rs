@@ -297,3 +297,56 @@ pub(super) fn scatter(
         },
     }
 }
+
+/// `tokens` with its first identifier, `root`, replaced by `by` (`(__self.layers[l])` to
+/// `(__ad_tangent_self.layers[l])`); later occurrences (in indices) stay.
+pub(super) fn replace_root(tokens: TokenStream, root: &Ident, by: &Ident) -> TokenStream {
+    fn go(tokens: TokenStream, root: &Ident, by: &Ident, done: &mut bool) -> TokenStream {
+        tokens
+            .into_iter()
+            .map(|t| match t {
+                proc_macro2::TokenTree::Ident(i) if !*done && i == *root => {
+                    *done = true;
+                    proc_macro2::TokenTree::Ident(by.clone())
+                }
+                proc_macro2::TokenTree::Group(g) if !*done => {
+                    let mut n =
+                        proc_macro2::Group::new(g.delimiter(), go(g.stream(), root, by, done));
+                    n.set_span(g.span());
+                    proc_macro2::TokenTree::Group(n)
+                }
+                other => other,
+            })
+            .collect()
+    }
+    go(tokens, root, by, &mut false)
+}
+
+/// An element path `(C[i])` (its container `C` an element path itself, or a field of one)
+/// written as `::core::ops::Index::index(&C, i)`, a reference to the element.
+pub(super) fn indexed_by_call(tokens: TokenStream) -> TokenStream {
+    use proc_macro2::{Delimiter, TokenTree};
+    let toks: Vec<TokenTree> = tokens.into_iter().collect();
+    // `(C[i])`: one parenthesised group ending in a bracket group.
+    if let [TokenTree::Group(g)] = toks.as_slice() {
+        if g.delimiter() == Delimiter::Parenthesis {
+            let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+            if let Some((TokenTree::Group(index), container)) = inner.split_last() {
+                if index.delimiter() == Delimiter::Bracket && !container.is_empty() {
+                    let container = indexed_by_call(container.iter().cloned().collect());
+                    let index = index.stream();
+                    return quote!(::core::ops::Index::index(&#container, #index));
+                }
+            }
+        }
+    }
+    // `(C[i]).layers`: the element path at the front, a field after it.
+    match toks.split_first() {
+        Some((TokenTree::Group(g), rest)) if g.delimiter() == Delimiter::Parenthesis => {
+            let front = indexed_by_call(TokenTree::Group(g.clone()).into());
+            let rest: TokenStream = rest.iter().cloned().collect();
+            quote!((*#front) #rest)
+        }
+        _ => toks.into_iter().collect(),
+    }
+}

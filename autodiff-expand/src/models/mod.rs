@@ -306,7 +306,8 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
             if s.calls {
                 let (unit, sink, tangent) = call_idents();
                 inner_inputs.push(quote!(#unit: #float));
-                inner_inputs.push(quote!(#sink: &::core::cell::RefCell<#ty>));
+                let private = crate::emit::private();
+                inner_inputs.push(quote!(#sink: &dyn #private::Sink<#float>));
                 inner_inputs.push(quote!(#tangent: &#ty));
             }
             continue;
@@ -372,10 +373,25 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
             drop_borrow: depth(&f.path) == 0 && f.role != Role::Scalar,
         })
     };
-    let calls = |owner: usize, _method: &Ident| {
+    // A method call's receiver and leading arguments: on the struct itself, its unit, sink
+    // and tangent; on an element of it (`layer.forward(h)`), the element, the part of the
+    // sink its leaves are and the same element of the tangent.
+    let calls = |base: &Base| {
         let (unit, sink, tangent) = call_idents();
-        let passive = passive_ident(&structs[owner].base);
-        quote!(#unit, #sink, #tangent, #passive,)
+        let passive = passive_ident(&structs[base.owner].base);
+        if base.prefix.is_empty() {
+            return (quote!(#passive), quote!(#unit, #sink, #tangent,));
+        }
+        let private = crate::emit::private();
+        let element = &base.passive;
+        // `&(__self.layers[l])` as a call argument would be lowered as a read of the element
+        // (a move); `Index::index(&__self.layers, l)` is a call on passive values, kept.
+        let element_ref = indexed_by_call(element.clone());
+        let tangent_ref = replace_root(element_ref.clone(), &passive, &tangent);
+        (
+            quote!(#element),
+            quote!(#unit, #private::element_sink(#sink, #passive, #element_ref), #tangent_ref,),
+        )
     };
     let rewritten = scan::rewrite(body, &bases, &replace, &calls);
     let block: syn::Block = syn::parse2(rewritten)?;

@@ -129,7 +129,11 @@ pub(super) fn self_call(
     delim: Delimiter,
     call: Option<&str>,
 ) -> Option<(Ident, Group, usize)> {
-    if !base.prefix.is_empty() || base.ident != "self" || !is_punct(toks.get(end), '.') {
+    // `self.forward(x)`, or `layer.forward(h)` on an element of it (a loop's binding).
+    let element = !base.prefix.is_empty() && matches!(base.prefix.last(), Some(Seg::Elem));
+    if !(element || (base.prefix.is_empty() && base.ident == "self"))
+        || !is_punct(toks.get(end), '.')
+    {
         return None;
     }
     let (Some(TokenTree::Ident(m)), Some(TokenTree::Group(g))) =
@@ -388,13 +392,14 @@ pub(super) fn collect(
             }
             let method_call =
                 is_punct(toks.get(end), '.') && is_group(toks.get(end + 2), Delimiter::Parenthesis);
-            if method_call && base.prefix.is_empty() && base.ident == "self" {
+            let element = matches!(base.prefix.last(), Some(Seg::Elem));
+            if method_call && (element || (base.prefix.is_empty() && base.ident == "self")) {
                 // Called for an integer or a condition: read as written.
                 i = end;
                 continue;
             }
             let what = if is_punct(toks.get(end), '.') {
-                format!("a method of `{0}` is called here, which is not differentiated yet (with `{0}` in `wrt` the body reads `{0}` through its fields, and calls methods of `self` only); write the method's body here, or call a differentiated function with the fields (`f(&{0}.w)`)", base.ident)
+                format!("a method of `{0}` is called here, which is not differentiated yet (with `{0}` in `wrt` the body reads `{0}` through its fields, and calls methods of `self` and of elements of its collections of structs, `layer.forward(h)`); write the method's body here, or call a differentiated function with the fields (`f(&{0}.w)`)", base.ident)
             } else {
                 format!("`{0}` is used whole here; with `{0}` in `wrt` the body reads it through its fields (`{0}.w[i]`, `{0}.b`), not yet whole (passed to a call, bound, returned)", base.ident)
             };
@@ -601,7 +606,7 @@ pub(super) fn rewrite(
     tokens: TokenStream,
     bases: &[Base],
     replace: &dyn Fn(usize, &[Seg]) -> Option<Replacement>,
-    calls: &dyn Fn(usize, &Ident) -> TokenStream,
+    calls: &dyn Fn(&Base) -> (TokenStream, TokenStream),
 ) -> TokenStream {
     rewrite_in(tokens, bases, replace, calls, Delimiter::None, None)
 }
@@ -610,7 +615,7 @@ fn rewrite_in(
     tokens: TokenStream,
     bases: &[Base],
     replace: &dyn Fn(usize, &[Seg]) -> Option<Replacement>,
-    calls: &dyn Fn(usize, &Ident) -> TokenStream,
+    calls: &dyn Fn(&Base) -> (TokenStream, TokenStream),
     delim: Delimiter,
     call: Option<&str>,
 ) -> TokenStream {
@@ -667,12 +672,12 @@ fn rewrite_in(
         let base = &bases[b];
         if path.is_empty() {
             if let Some((method, args, after)) = self_call(&toks, i, end, base, delim, call) {
-                let mut leading = calls(base.owner, &method);
+                let (receiver, mut leading) = calls(base);
                 leading.extend(rewrite(args.stream(), bases, Delimiter::Parenthesis, None));
                 let through = through_name(&method);
                 let mut group = Group::new(Delimiter::Parenthesis, leading);
                 group.set_span(args.span());
-                out.extend(quote!(Self::#through));
+                out.extend(quote!((#receiver).#through));
                 out.push(TokenTree::Group(group));
                 i = after;
                 continue;

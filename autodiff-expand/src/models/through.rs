@@ -13,12 +13,14 @@ pub(super) fn call_idents() -> (Ident, Ident, Ident) {
     )
 }
 
-/// For a method with `wrt = self`, what lets other differentiated methods of the type call
-/// it (`self.forward(x)` in their bodies): `forward__needs_differentiate_wrt_self` with its
-/// calling convention (see `autodiff-macros`), whose parameters are the unit, the sink, the
-/// tangent of `self`, `self`, then the method's own. Its reverse derivative adds the
-/// gradient of `self` to the sink and returns those of the arguments; its forward
-/// derivative reads the tangent of `self`. Both run a second hidden function, `__f__all`,
+/// For a method with `wrt = self`, what lets other differentiated methods call it
+/// (`self.forward(x)`, or `layer.forward(h)` on an element of theirs):
+/// `forward__needs_differentiate_wrt_self`, a method with its calling convention (see
+/// `autodiff-macros`), whose parameters are the unit, the sink (`__private::Sink`: the
+/// caller's gradient of its struct, or the part of it the element is), the tangent of
+/// `self`, then the method's own. Its reverse derivative adds the gradient of `self` to the
+/// sink and returns those of the arguments; its forward derivative reads the tangent of
+/// `self`. Both run a second hidden function, `__f__all`,
 /// differentiated with respect to the fields and every float parameter (the caller's
 /// arguments may carry derivatives that the method's own `wrt` leaves out).
 pub(super) fn through_functions(
@@ -106,7 +108,7 @@ pub(super) fn through_functions(
     let mut args: Vec<TokenStream> = vec![quote!(#ad_self)];
     args.extend(differentiated(s).map(|f| gather(quote!(#ad_self), f)));
     if s.calls {
-        args.extend([zero.clone(), quote!(#sink), quote!(#ad_tangent)]);
+        args.extend([zero.clone(), quote!(&#sink), quote!(#ad_tangent)]);
     }
     let names: Vec<&Ident> = plain.iter().map(|p| &p.0).collect();
     args.extend(names.iter().map(|n| quote!(#n)));
@@ -116,7 +118,7 @@ pub(super) fn through_functions(
         #[doc(hidden)]
         #[allow(dead_code, non_snake_case, unused_variables, clippy::all)]
     };
-    let leading = quote!(#unit: #float, #sink: &::core::cell::RefCell<Self>, #ad_tangent: &Self, #ad_self: &Self);
+    let leading = quote!(&self, #unit: #float, #sink: impl #private::Sink<#float> + ::core::marker::Copy, #ad_tangent: &Self);
     // Reverse: the gradients of the fields go to the sink, those of the arguments back.
     let mut gs: Vec<Ident> = Vec::new();
     let mut scatter_fields: Vec<TokenStream> = Vec::new();
@@ -129,9 +131,8 @@ pub(super) fn through_functions(
     if s.calls {
         gs.push(format_ident!("_"));
     }
-    let mut returned: Vec<TokenStream> = vec![zero.clone(), quote!(()), quote!(()), quote!(())];
-    let mut returned_types: Vec<TokenStream> =
-        vec![quote!(#float), quote!(()), quote!(()), quote!(())];
+    let mut returned: Vec<TokenStream> = vec![zero.clone(), quote!(()), quote!(())];
+    let mut returned_types: Vec<TokenStream> = vec![quote!(#float), quote!(()), quote!(())];
     for (k, (_, ty, kind)) in plain.iter().enumerate() {
         if kind.is_some() {
             let pi = format_ident!("__ad_p{}", k);
@@ -144,7 +145,7 @@ pub(super) fn through_functions(
         }
     }
     // Forward: the tangents of the arguments, in the forms the calling convention takes.
-    let mut tangent_params: Vec<TokenStream> = (0..4_usize)
+    let mut tangent_params: Vec<TokenStream> = (0..3_usize)
         .map(|k| {
             let t = format_ident!("__ad_t{}", k);
             quote!(#t: impl ::core::marker::Sized)
@@ -221,18 +222,20 @@ pub(super) fn through_functions(
         #all_tokens
         #header
         fn #through #generics_decl (#leading, #(#params),*) -> #out #where_clause {
-            #ad_self.#name(#(#names),*)
+            self.#name(#(#names),*)
         }
         #header
         fn #reverse #generics_decl (#leading, #(#params,)* seed: #out) -> (#out, (#(#returned_types,)*)) #where_clause {
+            let #ad_self = self;
             let (__ad_value, (#(#gs,)*)) = Self::#all_vjp #turbofish (#(#args,)* seed);
             let mut #g = #private::struct_zeros::<#float, _>(#ad_self);
             #(#scatter_fields)*
-            #private::add_struct::<#float, _>(&mut *#sink.borrow_mut(), &#g);
+            #private::add_to_sink::<#float, _>(&#sink, &#g);
             (__ad_value, (#(#returned,)*))
         }
         #header
         fn #forward #lifetime_decl (#leading, #(#params,)* #(#tangent_params),*) -> (#out, #out) #where_clause #outlives {
+            let #ad_self = self;
             #(#bind)*
             Self::#all_jvp #turbofish (#(#args,)* #(#tangents),*)
         }
