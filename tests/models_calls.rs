@@ -318,3 +318,42 @@ fn methods_of_elements_from_a_free_function() {
         |m, t| free_layered_jvp(m, &x, t),
     );
 }
+
+// ---- methods of a struct field and of an element indexed in place ----
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Stack {
+    layers: Vec<Dense>,
+    head: Dense,
+    decay: f64,
+}
+
+impl Stack {
+    #[differentiate(wrt = self)]
+    fn loss(&self, x: &Tensor<f64>) -> f64 {
+        let mut h = x.clone();
+        for l in 0..self.layers.len() {
+            h = self.layers[l].forward(&h);
+        }
+        let out: Tensor<f64> = self.head.scaled(&h, self.decay);
+        (&out * &out).mean()
+    }
+}
+
+#[test]
+fn methods_of_a_field_and_of_an_indexed_element() {
+    let m = mlp();
+    let s = Stack {
+        head: m.layers[1].clone(),
+        layers: m.layers,
+        decay: 0.7,
+    };
+    let x = Tensor::from([[1.0, 0.5], [-0.5, 2.0], [0.3, -1.0]]);
+    check(
+        &s,
+        |m| m.loss(&x),
+        |m| m.loss_grad(&x),
+        |m, v| m.loss_vjp(&x, v),
+        |m, t| m.loss_jvp(&x, t),
+    );
+}

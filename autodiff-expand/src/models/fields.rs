@@ -350,3 +350,33 @@ pub(super) fn indexed_by_call(tokens: TokenStream) -> TokenStream {
         _ => toks.into_iter().collect(),
     }
 }
+
+/// The part of a struct at `path` from `start` (`__self`, an element `(__self.layers[l])`),
+/// the elements' indices in `index`: the expression, and a reference to it that lowering
+/// keeps as written (`identity(&__self.head)`, `::core::ops::Index::index(&__self.layers,
+/// l)`: a call on passive values, where a bare `&__self.head` argument would be a read).
+pub(super) fn part_expr(
+    start: TokenStream,
+    path: &[Seg],
+    index: &[TokenStream],
+) -> (TokenStream, TokenStream) {
+    let mut expr = start.clone();
+    let mut reference = quote!(&#start);
+    let mut k = 0;
+    for seg in path {
+        match seg {
+            Seg::Field(m) => {
+                let m = m.tokens();
+                expr = quote!(#expr.#m);
+                reference = quote!(::core::convert::identity(&#expr));
+            }
+            Seg::Elem => {
+                let i = index.get(k).cloned().unwrap_or_default();
+                k += 1;
+                reference = quote!(::core::ops::Index::index(&#expr, #i));
+                expr = quote!((*#reference));
+            }
+        }
+    }
+    (expr, reference)
+}

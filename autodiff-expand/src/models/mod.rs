@@ -376,17 +376,20 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
     // A method call's receiver and leading arguments: on the struct itself, its unit, sink
     // and tangent; on an element of it (`layer.forward(h)`), the element, the part of the
     // sink its leaves are and the same element of the tangent.
-    let calls = |base: &Base| {
+    let calls = |base: &Base, path: &[Seg], index: &[TokenStream]| {
         let (unit, sink, tangent) = call_idents();
         let passive = passive_ident(&structs[base.owner].base);
-        if base.prefix.is_empty() {
+        if base.prefix.is_empty() && path.is_empty() {
             return (quote!(#passive), quote!(#unit, #sink, #tangent,));
         }
         let private = crate::emit::private();
-        let element = &base.passive;
         // `&(__self.layers[l])` as a call argument would be lowered as a read of the element
         // (a move); `Index::index(&__self.layers, l)` is a call on passive values, kept.
-        let element_ref = indexed_by_call(element.clone());
+        let (element, element_ref) = if path.is_empty() {
+            (base.passive.clone(), indexed_by_call(base.passive.clone()))
+        } else {
+            part_expr(base.passive.clone(), path, index)
+        };
         let tangent_ref = replace_root(element_ref.clone(), &passive, &tangent);
         (
             quote!(#element),

@@ -150,6 +150,45 @@ pub(super) fn self_call(
     }
 }
 
+/// `self.head.forward(x)`, `self.layers[l].forward(x)`, `layer.sub.forward(x)` (`path` not
+/// empty): a method that is no float's, tensor's or array's called on a part of a struct in
+/// `wrt`, for a float or a tensor; `self.forward(x)` and `layer.forward(x)` as `self_call`.
+pub(super) fn part_call(
+    toks: &[TokenTree],
+    i: usize,
+    end: usize,
+    base: &Base,
+    path: &[Seg],
+    delim: Delimiter,
+    call: Option<&str>,
+) -> Option<(Ident, Group, usize)> {
+    if path.is_empty() {
+        return self_call(toks, i, end, base, delim, call);
+    }
+    if !struct_method_at(toks, end) {
+        return None;
+    }
+    let method = match toks.get(end + 1) {
+        Some(TokenTree::Ident(m)) => m.to_string(),
+        _ => return None,
+    };
+    let known = TENSOR_METHODS.contains(&method.as_str())
+        || PASSIVE_METHODS.contains(&method.as_str())
+        || ["iter", "to_vec", "first", "last", "get", "len"].contains(&method.as_str());
+    if known {
+        return None;
+    }
+    let (Some(TokenTree::Ident(m)), Some(TokenTree::Group(g))) =
+        (toks.get(end + 1), toks.get(end + 2))
+    else {
+        return None;
+    };
+    match evidence(toks, i, end + 3, delim, call) {
+        Use::Int | Use::Neutral => None,
+        _ => Some((m.clone(), g.clone(), end + 3)),
+    }
+}
+
 /// The name of the function through which a method `m` of a struct in `wrt` is called from
 /// another: `m__needs_differentiate_wrt_self`, so that rustc's error where `m` has no
 /// `#[differentiate(wrt = self)]` names the fix.
@@ -231,11 +270,12 @@ pub(super) fn occurrence(
             k += 2;
             continue;
         }
-        // `[l]` followed by a field: an element of a collection of structs.
+        // `[l]` followed by a field or a struct's method: an element of a collection of
+        // structs.
         if let Some(TokenTree::Group(g)) = toks.get(k) {
             if g.delimiter() == Delimiter::Bracket
                 && !path.is_empty()
-                && members_at(toks, k + 1).is_some()
+                && (members_at(toks, k + 1).is_some() || struct_method_at(toks, k + 1))
             {
                 path.push(Seg::Elem);
                 index.push(g.stream());
@@ -377,19 +417,19 @@ pub(super) fn collect(
         for g in &index {
             collect(cx, g.clone(), bases, Delimiter::Bracket, None, reads);
         }
+        if let Some((method, _, _)) = part_call(&toks, i, end, base, &path, delim, call) {
+            reads.push(Read {
+                owner: base.owner,
+                path: Vec::new(),
+                evidence: Use::Neutral,
+                at: toks[i].to_token_stream(),
+                indexed: false,
+                method: Some(method),
+            });
+            i = end;
+            continue;
+        }
         if path.is_empty() {
-            if let Some((method, _, _)) = self_call(&toks, i, end, base, delim, call) {
-                reads.push(Read {
-                    owner: base.owner,
-                    path: Vec::new(),
-                    evidence: Use::Neutral,
-                    at: toks[i].to_token_stream(),
-                    indexed: false,
-                    method: Some(method),
-                });
-                i = end;
-                continue;
-            }
             let method_call =
                 is_punct(toks.get(end), '.') && is_group(toks.get(end + 2), Delimiter::Parenthesis);
             let element = matches!(base.prefix.last(), Some(Seg::Elem));
@@ -606,7 +646,7 @@ pub(super) fn rewrite(
     tokens: TokenStream,
     bases: &[Base],
     replace: &dyn Fn(usize, &[Seg]) -> Option<Replacement>,
-    calls: &dyn Fn(&Base) -> (TokenStream, TokenStream),
+    calls: &dyn Fn(&Base, &[Seg], &[TokenStream]) -> (TokenStream, TokenStream),
 ) -> TokenStream {
     rewrite_in(tokens, bases, replace, calls, Delimiter::None, None)
 }
@@ -615,7 +655,7 @@ fn rewrite_in(
     tokens: TokenStream,
     bases: &[Base],
     replace: &dyn Fn(usize, &[Seg]) -> Option<Replacement>,
-    calls: &dyn Fn(&Base) -> (TokenStream, TokenStream),
+    calls: &dyn Fn(&Base, &[Seg], &[TokenStream]) -> (TokenStream, TokenStream),
     delim: Delimiter,
     call: Option<&str>,
 ) -> TokenStream {
@@ -670,18 +710,20 @@ fn rewrite_in(
             continue;
         };
         let base = &bases[b];
-        if path.is_empty() {
-            if let Some((method, args, after)) = self_call(&toks, i, end, base, delim, call) {
-                let (receiver, mut leading) = calls(base);
-                leading.extend(rewrite(args.stream(), bases, Delimiter::Parenthesis, None));
-                let through = through_name(&method);
-                let mut group = Group::new(Delimiter::Parenthesis, leading);
-                group.set_span(args.span());
-                out.extend(quote!((#receiver).#through));
-                out.push(TokenTree::Group(group));
-                i = after;
-                continue;
-            }
+        if let Some((method, args, after)) = part_call(&toks, i, end, base, &path, delim, call) {
+            let index: Vec<TokenStream> = index
+                .iter()
+                .map(|g| rewrite(g.clone(), bases, Delimiter::Bracket, None))
+                .collect();
+            let (receiver, mut leading) = calls(base, &path, &index);
+            leading.extend(rewrite(args.stream(), bases, Delimiter::Parenthesis, None));
+            let through = through_name(&method);
+            let mut group = Group::new(Delimiter::Parenthesis, leading);
+            group.set_span(args.span());
+            out.extend(quote!((#receiver).#through));
+            out.push(TokenTree::Group(group));
+            i = after;
+            continue;
         }
         let mut full = base.prefix.clone();
         full.extend(path.iter().cloned());
@@ -718,3 +760,44 @@ fn rewrite_in(
     }
     out.into_iter().collect()
 }
+
+/// `.forward(..)` at `k`: a method that is no float's (`v.tanh()` on an element of a float
+/// array is), so the element it is called on is a struct (`layer.forward(h)`).
+pub(super) fn struct_method_at(toks: &[TokenTree], k: usize) -> bool {
+    use crate::ir::op::{Binary, Unary};
+    let name = match (toks.get(k), toks.get(k + 1), toks.get(k + 2)) {
+        (Some(TokenTree::Punct(p)), Some(TokenTree::Ident(m)), Some(TokenTree::Group(g)))
+            if p.as_char() == '.' && g.delimiter() == Delimiter::Parenthesis =>
+        {
+            m.to_string()
+        }
+        _ => return false,
+    };
+    let float = Unary::from_method(&name).is_some()
+        || Binary::from_method(&name).is_some()
+        || FLOAT_METHODS.contains(&name.as_str());
+    !float
+}
+
+/// Methods of floats and references to them that are not rows of the registry.
+const FLOAT_METHODS: &[&str] = &[
+    "powi",
+    "powf",
+    "mul_add",
+    "max",
+    "min",
+    "clamp",
+    "sin_cos",
+    "abs",
+    "signum",
+    "clone",
+    "to_owned",
+    "partial_cmp",
+    "total_cmp",
+    "is_nan",
+    "is_finite",
+    "is_sign_negative",
+    "is_sign_positive",
+    "to_string",
+    "into",
+];

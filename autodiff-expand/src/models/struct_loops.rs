@@ -98,47 +98,6 @@ pub(super) fn reads_fields(tokens: TokenStream, alias: &Ident) -> bool {
     })
 }
 
-/// `.forward(..)` at `k`: a method that is no float's (`v.tanh()` on an element of a float
-/// array is), so the element it is called on is a struct (`layer.forward(h)`).
-fn struct_method_at(toks: &[TokenTree], k: usize) -> bool {
-    use crate::ir::op::{Binary, Unary};
-    let name = match (toks.get(k), toks.get(k + 1), toks.get(k + 2)) {
-        (Some(TokenTree::Punct(p)), Some(TokenTree::Ident(m)), Some(TokenTree::Group(g)))
-            if p.as_char() == '.' && g.delimiter() == Delimiter::Parenthesis =>
-        {
-            m.to_string()
-        }
-        _ => return false,
-    };
-    let float = Unary::from_method(&name).is_some()
-        || Binary::from_method(&name).is_some()
-        || FLOAT_METHODS.contains(&name.as_str());
-    !float
-}
-
-/// Methods of floats and references to them that are not rows of the registry.
-const FLOAT_METHODS: &[&str] = &[
-    "powi",
-    "powf",
-    "mul_add",
-    "max",
-    "min",
-    "clamp",
-    "sin_cos",
-    "abs",
-    "signum",
-    "clone",
-    "to_owned",
-    "partial_cmp",
-    "total_cmp",
-    "is_nan",
-    "is_finite",
-    "is_sign_negative",
-    "is_sign_positive",
-    "to_string",
-    "into",
-];
-
 /// The base a struct loop's element name stands for.
 pub(super) fn loop_base(
     l: &StructLoop,
