@@ -7,6 +7,6 @@
 #[allow(dead_code)]
 const CORPUS_EXCLUDED: &[(usize, &str)] = &[
     // None: the last run of `--seed 2026 --count 1100` (every switch of `Config::ci` on,
-    // `generic` among them) rejected one program (320: a copy of an array created after an
-    // early `return`), fixed since, and every other function agreed with the oracles.
+    // `generic` and `mutable_literal_in_block` among them: 2,188 functions, 2,176 agree with
+    // the oracles, 12 skipped where none applies) rejected no program and found no failure.
 ];
