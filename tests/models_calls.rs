@@ -357,3 +357,23 @@ fn methods_of_a_field_and_of_an_indexed_element() {
         |m, t| m.loss_jvp(&x, t),
     );
 }
+
+/// A method of the struct called on a parameter (`m.penalty()`), as on `self`.
+#[differentiate(wrt = m)]
+fn free_with_penalty(m: &Mlp, x: &Tensor<f64>) -> f64 {
+    let out: Tensor<f64> = m.forward(x);
+    out.sum() + m.penalty()
+}
+
+#[test]
+fn methods_of_a_struct_parameter() {
+    let m = mlp();
+    let x = Tensor::from([[1.0, 0.5], [-0.5, 2.0], [0.3, -1.0]]);
+    check(
+        &m,
+        |m| free_with_penalty(m, &x),
+        |m| free_with_penalty_grad(m, &x),
+        |m, s| free_with_penalty_vjp(m, &x, s),
+        |m, t| free_with_penalty_jvp(m, &x, t),
+    );
+}

@@ -131,9 +131,7 @@ pub(super) fn self_call(
 ) -> Option<(Ident, Group, usize)> {
     // `self.forward(x)`, or `layer.forward(h)` on an element of it (a loop's binding).
     let element = !base.prefix.is_empty() && matches!(base.prefix.last(), Some(Seg::Elem));
-    if !(element || (base.prefix.is_empty() && base.ident == "self"))
-        || !is_punct(toks.get(end), '.')
-    {
+    if !(element || base.prefix.is_empty()) || !is_punct(toks.get(end), '.') {
         return None;
     }
     let (Some(TokenTree::Ident(m)), Some(TokenTree::Group(g))) =
@@ -433,7 +431,7 @@ pub(super) fn collect(
             let method_call =
                 is_punct(toks.get(end), '.') && is_group(toks.get(end + 2), Delimiter::Parenthesis);
             let element = matches!(base.prefix.last(), Some(Seg::Elem));
-            if method_call && (element || (base.prefix.is_empty() && base.ident == "self")) {
+            if method_call && (element || base.prefix.is_empty()) {
                 // Called for an integer or a condition: read as written.
                 i = end;
                 continue;

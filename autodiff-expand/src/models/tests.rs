@@ -19,11 +19,6 @@ fn mistakes_are_errors_at_their_span() {
         ),
         ("wrt = self", "fn f(&self) -> f64 { g(self) }", "used whole"),
         (
-            "wrt = self",
-            "fn f(&self) -> f64 { let mut s = 0.0; for layer in self.layers.iter() { s += layer.w[0] * layer.g(); } s }",
-            "a method of `layer` is called here",
-        ),
-        (
             "wrt = [self.w, x]",
             "fn f(&self, x: f64) -> f64 { self.w[0] * x }",
             "list only fields",
