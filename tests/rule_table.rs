@@ -1172,6 +1172,7 @@ mod tensor_rules {
     tensor1!(softmax_1, |a: [&Tensor<f64>]| -> Tensor { a.softmax(1) }, at [[2, 3], [2, 3, 2]]);
     tensor1!(log_softmax_0, |a: [&Tensor<f64>]| -> Tensor { a.log_softmax(0) }, at [[2, 3], [2, 3, 2]]);
     tensor1!(log_softmax_1, |a: [&Tensor<f64>]| -> Tensor { a.log_softmax(1) }, at [[2, 3], [2, 3, 2]]);
+    tensor1!(log_softmax_2, |a: [&Tensor<f64>]| -> Tensor { a.log_softmax(2) }, at [[2, 3, 2], [1, 2, 4]]);
 
     // Element-wise maps and activations (the inputs avoid the kinks of relu and abs; the
     // conventions at the kinks are tested exactly below).
@@ -1181,7 +1182,14 @@ mod tensor_rules {
     tensor1!(tensor_exp, |a: [&Tensor<f64>]| -> Tensor { a.exp() }, elementwise |v| v.exp(), at [[2, 3]]);
     tensor1!(tensor_ln, |a: [&Tensor<f64>]| -> Tensor { a.ln() }, positive: true, elementwise |v| v.ln(), at [[2, 3]]);
     tensor1!(tensor_sqrt, |a: [&Tensor<f64>]| -> Tensor { a.sqrt() }, positive: true, elementwise |v| v.sqrt(), at [[2, 3]]);
-    tensor1!(tensor_tanh, |a: [&Tensor<f64>]| -> Tensor { a.tanh() }, elementwise |v| v.tanh(), at [[2, 3]]);
+    tensor1!(tensor_tanh, |a: [&Tensor<f64>]| -> Tensor { a.tanh() }, elementwise |v| v.tanh(), at [[2, 3], [4], [2, 3, 2]]);
+    // The fused diagonal rules chained, each handed the previous one's cotangent by value,
+    // and a tanh read twice (its cotangent is a sum, its result is read by both products).
+    tensor1!(tanh_square_sigmoid, |a: [&Tensor<f64>]| -> Tensor { a.tanh().square().sigmoid().relu() },
+        elementwise |v| { let t = v.tanh(); ((-(t * t)).exp() + 1.0).recip() }, at [[2, 3], [2, 3, 2]]);
+    tensor1!(tanh_twice, |a: [&Tensor<f64>]| -> Tensor { a.tanh() * a.tanh() + a.tanh() },
+        elementwise |v| v.tanh() * v.tanh() + v.tanh(), at [[2, 3]]);
+    tensor1!(tanh_summed, |a: [&Tensor<f64>]| -> f64 { 0.1 * a.tanh().square().sum() }, at [[2, 3], [5]]);
     tensor1!(tensor_sin, |a: [&Tensor<f64>]| -> Tensor { a.sin() }, elementwise |v| v.sin(), at [[2, 3]]);
     tensor1!(tensor_cos, |a: [&Tensor<f64>]| -> Tensor { a.cos() }, elementwise |v| v.cos(), at [[2, 3]]);
     tensor1!(tensor_abs, |a: [&Tensor<f64>]| -> Tensor { a.abs() }, elementwise |v| if v.re < 0.0 { -v } else { v }, at [[2, 3]]);

@@ -241,3 +241,46 @@ fn tensors_carried_through_loops() {
     let (_, ju) = recurrent_jvp(&x, &w, &u);
     assert!((ju - dot(&u, &g)).abs() < 1e-10 * (1.0 + ju.abs()));
 }
+
+/// Issue 16: an L2 penalty scaled by a literal. In `_grad` the sum's cotangent is the
+/// constant 0.1 (the seed 1 folded into it), which was passed by value to `sum_vjp`, which
+/// takes `&T`: the expansion did not compile.
+#[differentiate(wrt = w)]
+fn l2_penalty(w: &Tensor<f64>) -> f64 {
+    0.1 * w.square().sum()
+}
+
+/// The same penalty beside a data term, and a mean scaled by a literal on the other side.
+#[differentiate(wrt = [w, b])]
+fn penalised_loss(x: &Tensor<f64>, w: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
+    let z = (x.matmul(w) + b).tanh();
+    z.mean() * 2.5 + 0.1 * w.square().sum() + b.sum() * 0.01
+}
+
+#[test]
+fn a_penalty_scaled_by_a_literal_against_finite_differences() {
+    for shape in [vec![2, 3], vec![5]] {
+        let w = tensor(&shape, 2.0);
+        let (value, g) = l2_penalty_grad(&w);
+        assert_eq!(value, l2_penalty(&w));
+        assert_close(&g, &numeric(l2_penalty, &w), "l2_penalty w");
+        let (_, gv) = l2_penalty_vjp(&w, 2.0);
+        assert_close(&gv, &(&g * 2.0), "l2_penalty vjp");
+        let u = tensor(&shape, 4.0);
+        let (_, ju) = l2_penalty_jvp(&w, &u);
+        assert!((ju - dot(&u, &g)).abs() < 1e-10 * (1.0 + ju.abs()));
+    }
+    let (x, w, b) = (
+        tensor(&[4, 3], 1.0),
+        tensor(&[3, 2], 3.0),
+        tensor(&[2], 5.0),
+    );
+    let (value, (gw, gb)) = penalised_loss_grad(&x, &w, &b);
+    assert_eq!(value, penalised_loss(&x, &w, &b));
+    assert_close(&gw, &numeric(|w| penalised_loss(&x, w, &b), &w), "w");
+    assert_close(&gb, &numeric(|b| penalised_loss(&x, &w, b), &b), "b");
+    let (uw, ub) = (tensor(&[3, 2], 6.0), tensor(&[2], 7.0));
+    let (_, ju) = penalised_loss_jvp(&x, &w, &b, &uw, &ub);
+    let utg = dot(&uw, &gw) + dot(&ub, &gb);
+    assert!((ju - utg).abs() < 1e-10 * (1.0 + ju.abs()), "{ju} vs {utg}");
+}

@@ -514,6 +514,112 @@ pub fn div<A: Arith<B>, B>(a: &A, b: &B) -> A::Output {
     a.div(b)
 }
 
+/// `+ - * /` with the left operand moved in: generated code hands over a value read only
+/// there (an adjoint taken out of its accumulator to be added to), so a tensor's buffer
+/// holds the result where the result has its shape. The same values as [`Arith`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` and `{Rhs}` cannot be combined in differentiated arithmetic",
+    label = "expected floats of one type, or tensors of that type"
+)]
+pub trait ArithOwned<Rhs>: Sized {
+    /// The result's type: a tensor if either side is one.
+    type Output;
+    /// `self + rhs`
+    fn add_owned(self, rhs: &Rhs) -> Self::Output;
+    /// `self - rhs`
+    fn sub_owned(self, rhs: &Rhs) -> Self::Output;
+    /// `self * rhs`
+    fn mul_owned(self, rhs: &Rhs) -> Self::Output;
+    /// `self / rhs`
+    fn div_owned(self, rhs: &Rhs) -> Self::Output;
+}
+
+/// `+ - * /` with the right operand moved in (`self` is the right operand), as
+/// [`ArithOwned`].
+#[diagnostic::on_unimplemented(
+    message = "`{Lhs}` and `{Self}` cannot be combined in differentiated arithmetic",
+    label = "expected floats of one type, or tensors of that type"
+)]
+pub trait ArithOwnedRhs<Lhs>: Sized {
+    /// The result's type: a tensor if either side is one.
+    type Output;
+    /// `lhs + self`
+    fn add_to(self, lhs: &Lhs) -> Self::Output;
+    /// `lhs - self`
+    fn sub_from(self, lhs: &Lhs) -> Self::Output;
+    /// `lhs * self`
+    fn mul_into(self, lhs: &Lhs) -> Self::Output;
+    /// `lhs / self`
+    fn div_into(self, lhs: &Lhs) -> Self::Output;
+}
+
+/// The owned forms of one operator: `$owned(a, &b)` and `$owned_rhs(&a, b)`.
+macro_rules! owned_arith {
+    ($($op:tt $method:ident $rmethod:ident $owned:ident $owned_rhs:ident;)*) => {
+        impl<T: Float> ArithOwned<T> for T {
+            type Output = T;
+            $(fn $method(self, rhs: &T) -> T { self $op *rhs })*
+        }
+        impl<T: Float> ArithOwned<Tensor<T>> for T {
+            type Output = Tensor<T>;
+            $(fn $method(self, rhs: &Tensor<T>) -> Tensor<T> { rhs.map(|v| self $op v) })*
+        }
+        impl<T: Float> ArithOwned<Tensor<T>> for Tensor<T> {
+            type Output = Tensor<T>;
+            $(#[track_caller] fn $method(self, rhs: &Tensor<T>) -> Tensor<T> { self $op rhs })*
+        }
+        impl<T: Float> ArithOwned<T> for Tensor<T> {
+            type Output = Tensor<T>;
+            $(fn $method(self, rhs: &T) -> Tensor<T> { self $op *rhs })*
+        }
+        impl<T: Float> ArithOwnedRhs<T> for T {
+            type Output = T;
+            $(fn $rmethod(self, lhs: &T) -> T { *lhs $op self })*
+        }
+        impl<T: Float> ArithOwnedRhs<Tensor<T>> for T {
+            type Output = Tensor<T>;
+            $(fn $rmethod(self, lhs: &Tensor<T>) -> Tensor<T> { lhs.map(|v| v $op self) })*
+        }
+        impl<T: Float> ArithOwnedRhs<Tensor<T>> for Tensor<T> {
+            type Output = Tensor<T>;
+            $(#[track_caller] fn $rmethod(self, lhs: &Tensor<T>) -> Tensor<T> { lhs $op self })*
+        }
+        impl<T: Float> ArithOwnedRhs<T> for Tensor<T> {
+            type Output = Tensor<T>;
+            $(
+                #[allow(clippy::assign_op_pattern)]
+                fn $rmethod(mut self, lhs: &T) -> Tensor<T> {
+                    for x in self.as_mut_slice() {
+                        *x = *lhs $op *x;
+                    }
+                    self
+                }
+            )*
+        }
+        $(
+            #[doc = concat!("`a ", stringify!($op), " b` on scalars or tensors, `a` moved in.")]
+            #[inline(always)]
+            #[track_caller]
+            pub fn $owned<A: ArithOwned<B>, B>(a: A, b: &B) -> A::Output {
+                a.$method(b)
+            }
+            #[doc = concat!("`a ", stringify!($op), " b` on scalars or tensors, `b` moved in.")]
+            #[inline(always)]
+            #[track_caller]
+            pub fn $owned_rhs<A, B: ArithOwnedRhs<A>>(a: &A, b: B) -> B::Output {
+                b.$rmethod(a)
+            }
+        )*
+    };
+}
+
+owned_arith! {
+    + add_owned add_to add_owned add_owned_rhs;
+    - sub_owned sub_from sub_owned sub_owned_rhs;
+    * mul_owned mul_into mul_owned mul_owned_rhs;
+    / div_owned div_into div_owned div_owned_rhs;
+}
+
 /// `-x` on a scalar or a tensor.
 pub trait Negate {
     /// `-self`

@@ -551,9 +551,37 @@ pub fn softmax_vjp<T: Float>(y: &Tensor<T>, axis: usize, g: &Tensor<T>) -> Tenso
 pub fn log_softmax_vjp<T: Float>(y: &Tensor<T>, axis: usize, g: &Tensor<T>) -> Tensor<T> {
     check_axis("log_softmax_vjp", y.shape(), axis);
     check_same_shape("log_softmax_vjp", y.shape(), g.shape());
-    let keep_shape = kept(y.shape(), axis);
-    let total = g.sum_axis(axis).into_reshaped(&keep_shape);
-    g - &(y.exp() * &total)
+    let (outer, len, inner) = lanes(y.shape(), axis);
+    let total = g.sum_axis(axis);
+    // `g - exp(y) · total` in one pass over `exp(y)`'s buffer (the vectorised `exp`), each
+    // element with its lane's total: no broadcast tensor, no third buffer.
+    let mut out = y.exp();
+    let (g, total) = (g.as_slice(), total.as_slice());
+    if inner == 1 {
+        // The last axis: each lane is contiguous.
+        for ((lane, g), &t) in out
+            .data
+            .chunks_exact_mut(len.max(1))
+            .zip(g.chunks_exact(len.max(1)))
+            .zip(total)
+        {
+            for (e, &g) in lane.iter_mut().zip(g) {
+                *e = g - *e * t;
+            }
+        }
+    } else {
+        for o in 0..outer {
+            let t = &total[o * inner..(o + 1) * inner];
+            for k in 0..len {
+                let at = (o * len + k) * inner;
+                let (e, g) = (&mut out.data[at..at + inner], &g[at..at + inner]);
+                for ((e, &g), &t) in e.iter_mut().zip(g).zip(t) {
+                    *e = g - *e * t;
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -209,22 +209,81 @@ pub fn log_softmax_rule_jvp<T: Float>(
     dx - &weighted
 }
 
-/// `relu` is diagonal: `g` where `x > 0`, else zero, in both directions.
-pub fn relu_rule<T: Float>(x: &Tensor<T>, _y: &Tensor<T>, g: &Tensor<T>) -> Tensor<T> {
-    let mask = x.map(|v| if v > T::zero() { T::one() } else { T::zero() });
-    &mask * g
+/// A cotangent (reverse) or tangent (forward) handed to a diagonal rule: borrowed, or owned
+/// where generated code reads it only there (the macro moves it), whose buffer then holds
+/// the result, so the rule allocates nothing.
+pub trait Cotangent<T> {
+    /// The tensor, borrowed.
+    fn tensor(&self) -> &Tensor<T>;
+    /// `f(y, g)` for each element `g` and the element `y` of `y` at the same position, in
+    /// one pass: in `g`'s own buffer when it is owned. The shapes are equal (checked by the
+    /// caller).
+    fn zip_with(self, y: &Tensor<T>, f: impl Fn(T, T) -> T) -> Tensor<T>;
 }
 
-/// `sigmoid` is diagonal: `g · y (1 - y)` in both directions.
-pub fn sigmoid_rule<T: Float>(_x: &Tensor<T>, y: &Tensor<T>, g: &Tensor<T>) -> Tensor<T> {
-    let slope = y.map(|v| v * (T::one() - v));
-    &slope * g
+impl<T: Float> Cotangent<T> for Tensor<T> {
+    fn tensor(&self) -> &Tensor<T> {
+        self
+    }
+    #[inline]
+    fn zip_with(mut self, y: &Tensor<T>, f: impl Fn(T, T) -> T) -> Tensor<T> {
+        for (g, &v) in self.as_mut_slice().iter_mut().zip(y.as_slice()) {
+            *g = f(v, *g);
+        }
+        self
+    }
 }
 
-/// `square` is diagonal: `2 x g` in both directions.
-pub fn square_rule<T: Float>(x: &Tensor<T>, _y: &Tensor<T>, g: &Tensor<T>) -> Tensor<T> {
-    let two_x = x.map(|v| v + v);
-    &two_x * g
+impl<T: Float> Cotangent<T> for &Tensor<T> {
+    fn tensor(&self) -> &Tensor<T> {
+        self
+    }
+    #[inline]
+    fn zip_with(self, y: &Tensor<T>, f: impl Fn(T, T) -> T) -> Tensor<T> {
+        let data = (y.as_slice().iter().zip(self.as_slice()))
+            .map(|(&v, &g)| f(v, g))
+            .collect();
+        Tensor::from_vec(data, self.shape())
+    }
+}
+
+/// The rule of a diagonal (element-wise) operation with the slope `slope(v)` at each element
+/// `v` of `at` (the operand or the result): `g · slope(v)` in one pass where `g` has `at`'s
+/// shape (the common case), else the slope tensor times `g`, broadcast (a rank-0 zero
+/// adjoint after a reset).
+#[inline]
+fn diagonal<T: Float, G: Cotangent<T>>(
+    at: &Tensor<T>,
+    g: G,
+    slope: impl Fn(T) -> T + Copy,
+) -> Tensor<T> {
+    if g.tensor().shape() == at.shape() {
+        g.zip_with(at, move |v, g| g * slope(v))
+    } else {
+        &at.map(slope) * g.tensor()
+    }
+}
+
+/// `relu` is diagonal: `g` where `x > 0`, else zero (`g · 0`), in both directions; one pass.
+pub fn relu_rule<T: Float, G: Cotangent<T>>(x: &Tensor<T>, _y: &Tensor<T>, g: G) -> Tensor<T> {
+    diagonal(x, g, |v| if v > T::zero() { T::one() } else { T::zero() })
+}
+
+/// `sigmoid` is diagonal: `g · y (1 - y)` in both directions; one pass.
+pub fn sigmoid_rule<T: Float, G: Cotangent<T>>(_x: &Tensor<T>, y: &Tensor<T>, g: G) -> Tensor<T> {
+    diagonal(y, g, |v| v * (T::one() - v))
+}
+
+/// `square` is diagonal: `g · 2x` in both directions; one pass.
+pub fn square_rule<T: Float, G: Cotangent<T>>(x: &Tensor<T>, _y: &Tensor<T>, g: G) -> Tensor<T> {
+    diagonal(x, g, |v| v + v)
+}
+
+/// `tanh` of a tensor is diagonal: `g · (1 - y²)` from the result `y`, in both directions,
+/// in one pass (the generic float rule built `y²` and `1 - y²` as two more tensors). It takes
+/// only `y`: the operand is not kept for the adjoint sweep.
+pub fn tanh_rule<T: Float, G: Cotangent<T>>(y: &Tensor<T>, g: G) -> Tensor<T> {
+    diagonal(y, g, |v| T::one() - v * v)
 }
 
 #[cfg(test)]
@@ -315,9 +374,30 @@ mod tests {
 
     #[test]
     fn element_wise_and_linear_maps() {
-        check(|x| x.relu(), relu_rule, relu_rule, sample());
-        check(|x| x.sigmoid(), sigmoid_rule, sigmoid_rule, sample());
-        check(|x| x.square(), square_rule, square_rule, sample());
+        check(
+            |x| x.relu(),
+            |x, y, g| relu_rule(x, y, g),
+            |x, y, d| relu_rule(x, y, d),
+            sample(),
+        );
+        check(
+            |x| x.sigmoid(),
+            |x, y, g| sigmoid_rule(x, y, g),
+            |x, y, d| sigmoid_rule(x, y, d),
+            sample(),
+        );
+        check(
+            |x| x.square(),
+            |x, y, g| square_rule(x, y, g),
+            |x, y, d| square_rule(x, y, d),
+            sample(),
+        );
+        check(
+            |x| x.tanh(),
+            |_, y, g| tanh_rule(y, g),
+            |_, y, d| tanh_rule(y, d),
+            sample(),
+        );
         check(
             |x| x.transpose(),
             |_, _, g| transpose_rule(g),
@@ -338,6 +418,31 @@ mod tests {
             |x, _, d| matmul_rhs_jvp(&a, x, d),
             sample(),
         );
+    }
+
+    /// The fused diagonal rules give the same bits owned and borrowed, and the same as the
+    /// unfused formulas (`g · (1 - y²)` built from whole tensors, as generated code did);
+    /// a cotangent of another shape (a rank-0 zero after a reset) broadcasts.
+    #[test]
+    fn fused_diagonal_rules_match_the_unfused_formulas() {
+        let x = sample();
+        let g = x.map(|v| (v * 1.3 + 0.2).cos());
+        let y = x.tanh();
+        let unfused = &g * &(1.0 - &(&y * &y));
+        assert_eq!(tanh_rule(&y, &g), unfused);
+        assert_eq!(tanh_rule(&y, g.clone()), unfused);
+        let s = x.sigmoid();
+        let unfused = &s.map(|v| v * (1.0 - v)) * &g;
+        assert_eq!(sigmoid_rule(&x, &s, &g), unfused);
+        assert_eq!(sigmoid_rule(&x, &s, g.clone()), unfused);
+        let unfused = &x.map(|v| v + v) * &g;
+        assert_eq!(square_rule(&x, &x.square(), g.clone()), unfused);
+        let mask = x.map(|v| if v > 0.0 { 1.0 } else { 0.0 });
+        assert_eq!(relu_rule(&x, &x.relu(), g.clone()), &mask * &g);
+        let zero = Tensor::zeros(&[]);
+        assert_eq!(tanh_rule(&y, &zero), Tensor::zeros(y.shape()));
+        let row = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4]);
+        assert_eq!(tanh_rule(&y, row.clone()), &(1.0 - &(&y * &y)) * &row);
     }
 
     #[test]

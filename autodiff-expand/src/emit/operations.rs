@@ -95,13 +95,19 @@ impl<'a> Emitter<'a> {
                 quote!(#a0.#m(#(#rest),*))
             }
             // The helpers take tensors and the cotangent (last, a tensor or a scalar) by
-            // reference, and an axis by value.
+            // reference, and an axis by value. A cotangent that is a constant is borrowed
+            // too (`0.1 * w.square().sum()`: the sum's cotangent in `_grad` is the constant
+            // 0.1). A diagonal rule that can take its cotangent by value is handed a
+            // temporary read only here: it writes the result into the cotangent's buffer.
             Form::Rule(r) => {
                 let path = r.path();
                 let last = args.len().saturating_sub(1);
                 let all = args.iter().enumerate().map(|(i, x)| match x {
-                    Operand::Const { .. } => self.operand(x, witness),
+                    Operand::Const { .. } if i < last => self.operand(x, witness),
                     Operand::Var(v) if i < last && !self.f.vars[*v].tensor => {
+                        self.operand(x, witness)
+                    }
+                    Operand::Var(v) if i == last && r.takes_owned() && self.consumable(*v) => {
                         self.operand(x, witness)
                     }
                     _ => self.borrowed(x, witness),
@@ -150,6 +156,18 @@ impl<'a> Emitter<'a> {
                     return Some(quote!(#name #operator #r));
                 }
                 let helper = helper();
+                // An operand read only here whose type the IR does not record as a tensor
+                // (an adjoint taken out of its accumulator, `let v = adj_w;`, to add to it):
+                // moved into the helper's owned form, which adds in its buffer when the
+                // result has its shape (a scalar one is combined as before).
+                if let Some(v) = args[0].var().filter(|&v| self.consumable(v)) {
+                    let (helper, name) = (owned_helper(&helper, "_owned"), &self.names[v]);
+                    return Some(quote!(#helper(#name, #r)));
+                }
+                if let Some(v) = args[1].var().filter(|&v| self.consumable(v)) {
+                    let (helper, name) = (owned_helper(&helper, "_owned_rhs"), &self.names[v]);
+                    return Some(quote!(#helper(#l, #name)));
+                }
                 quote!(#helper(#l, #r))
             }
             Form::Reduce | Form::TensorMethod(_) | Form::Rule(_) => {
@@ -234,4 +252,14 @@ impl<'a> Emitter<'a> {
             _ => lit,
         }
     }
+}
+
+/// The owned form of a broadcasting helper (`::autodiff::__private::add` to `add_owned` or
+/// `add_owned_rhs`): the path with `suffix` on its last segment.
+fn owned_helper(helper: &TokenStream, suffix: &str) -> TokenStream {
+    let mut trees: Vec<TokenTree> = helper.clone().into_iter().collect();
+    if let Some(TokenTree::Ident(last)) = trees.last_mut() {
+        *last = Ident::new(&format!("{last}{suffix}"), last.span());
+    }
+    trees.into_iter().collect()
 }

@@ -557,11 +557,12 @@ impl Op {
                 ..DERIVATIVE_ONLY
             },
             Op::Tensor(t) => Row {
-                name: t.method(),
+                name: t.name(),
                 partials: |_, op, x, y| match op {
                     Op::Tensor(t) => t.partials(x, y.clone()),
                     _ => unreachable!("the row of a tensor method"),
                 },
+                cost: t.cost(),
                 form: Form::TensorMethod(t.method()),
                 shape: t.shape(),
                 fuzz: &[],

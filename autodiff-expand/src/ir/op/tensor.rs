@@ -3,11 +3,15 @@
 //! `::autodiff::__private::tensor_rules`.
 use super::*;
 
-/// The runtime helpers of tensor derivatives: `Variant => path, result;` where `path` is the
-/// helper's name under `::autodiff::__private::tensor_rules` (emitted as that path) and
-/// `result` says whether it returns a `Tensor` or a `Scalar`.
+/// The runtime helpers of tensor derivatives: `Variant => path, result, cotangent;` where
+/// `path` is the helper's name under `::autodiff::__private::tensor_rules` (emitted as that
+/// path), `result` says whether it returns a `Tensor` or a `Scalar`, and `cotangent` how it
+/// takes the cotangent or tangent (its last argument): `Borrowed` (`&g`), or `Owned` where
+/// the helper also takes it by value (a diagonal rule generic over
+/// `tensor_rules::Cotangent`), which generated code does when `g` is read only there: the
+/// helper then writes the result into `g`'s buffer.
 macro_rules! tensor_rules {
-    ($($variant:ident => $path:ident, $result:ident;)*) => {
+    ($($variant:ident => $path:ident, $result:ident, $cotangent:ident;)*) => {
         /// A derivative helper of `autodiff_core::tensor::rules`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum RuleFn { $($variant,)* }
@@ -26,36 +30,48 @@ macro_rules! tensor_rules {
             pub fn tensor(self) -> bool {
                 match self { $(RuleFn::$variant => Shape::$result == Shape::Tensor,)* }
             }
+            /// Whether it may be handed its cotangent (its last argument) by value.
+            pub fn takes_owned(self) -> bool {
+                match self { $(RuleFn::$variant => Cotangent::$cotangent == Cotangent::Owned,)* }
+            }
         }
     };
 }
 
 tensor_rules! {
-    MatmulLhsVjp => matmul_lhs_vjp, Tensor;
-    MatmulLhsJvp => matmul_lhs_jvp, Tensor;
-    MatmulRhsVjp => matmul_rhs_vjp, Tensor;
-    MatmulRhsJvp => matmul_rhs_jvp, Tensor;
-    TransposeRule => transpose_rule, Tensor;
-    SumVjp => sum_vjp, Tensor;
-    SumJvp => sum_jvp, Scalar;
-    MeanVjp => mean_vjp, Tensor;
-    MeanJvp => mean_jvp, Scalar;
-    SumAxisRuleVjp => sum_axis_rule_vjp, Tensor;
-    SumAxisRuleJvp => sum_axis_rule_jvp, Tensor;
-    MeanAxisRuleVjp => mean_axis_rule_vjp, Tensor;
-    MeanAxisRuleJvp => mean_axis_rule_jvp, Tensor;
-    MaxAxisRuleVjp => max_axis_rule_vjp, Tensor;
-    MaxAxisRuleJvp => max_axis_rule_jvp, Tensor;
-    LogsumexpAxisRuleVjp => logsumexp_axis_rule_vjp, Tensor;
-    LogsumexpAxisRuleJvp => logsumexp_axis_rule_jvp, Tensor;
-    SoftmaxRule => softmax_rule, Tensor;
-    LogSoftmaxRuleVjp => log_softmax_rule_vjp, Tensor;
-    LogSoftmaxRuleJvp => log_softmax_rule_jvp, Tensor;
-    ReluRule => relu_rule, Tensor;
-    SigmoidRule => sigmoid_rule, Tensor;
-    SquareRule => square_rule, Tensor;
-    BroadcastTangent => broadcast_tangent, Tensor;
-    ResetRule => reset_rule, Tensor;
+    MatmulLhsVjp => matmul_lhs_vjp, Tensor, Borrowed;
+    MatmulLhsJvp => matmul_lhs_jvp, Tensor, Borrowed;
+    MatmulRhsVjp => matmul_rhs_vjp, Tensor, Borrowed;
+    MatmulRhsJvp => matmul_rhs_jvp, Tensor, Borrowed;
+    TransposeRule => transpose_rule, Tensor, Borrowed;
+    SumVjp => sum_vjp, Tensor, Borrowed;
+    SumJvp => sum_jvp, Scalar, Borrowed;
+    MeanVjp => mean_vjp, Tensor, Borrowed;
+    MeanJvp => mean_jvp, Scalar, Borrowed;
+    SumAxisRuleVjp => sum_axis_rule_vjp, Tensor, Borrowed;
+    SumAxisRuleJvp => sum_axis_rule_jvp, Tensor, Borrowed;
+    MeanAxisRuleVjp => mean_axis_rule_vjp, Tensor, Borrowed;
+    MeanAxisRuleJvp => mean_axis_rule_jvp, Tensor, Borrowed;
+    MaxAxisRuleVjp => max_axis_rule_vjp, Tensor, Borrowed;
+    MaxAxisRuleJvp => max_axis_rule_jvp, Tensor, Borrowed;
+    LogsumexpAxisRuleVjp => logsumexp_axis_rule_vjp, Tensor, Borrowed;
+    LogsumexpAxisRuleJvp => logsumexp_axis_rule_jvp, Tensor, Borrowed;
+    SoftmaxRule => softmax_rule, Tensor, Borrowed;
+    LogSoftmaxRuleVjp => log_softmax_rule_vjp, Tensor, Borrowed;
+    LogSoftmaxRuleJvp => log_softmax_rule_jvp, Tensor, Borrowed;
+    ReluRule => relu_rule, Tensor, Owned;
+    SigmoidRule => sigmoid_rule, Tensor, Owned;
+    SquareRule => square_rule, Tensor, Owned;
+    TanhRule => tanh_rule, Tensor, Owned;
+    BroadcastTangent => broadcast_tangent, Tensor, Borrowed;
+    ResetRule => reset_rule, Tensor, Borrowed;
+}
+
+/// How a tensor rule takes its cotangent (see `tensor_rules!`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cotangent {
+    Borrowed,
+    Owned,
 }
 
 /// A tensor rule's partial: `reverse` in the adjoint sweep, `forward` in the tangent sweep
@@ -145,4 +161,26 @@ tensor_methods! {
     Relu => relu(0), Tensor, |x, y| vec![rule(ReluRule, ReluRule, vec![x[0].clone(), y])];
     Sigmoid => sigmoid(0), Tensor, |x, y| vec![rule(SigmoidRule, SigmoidRule, vec![x[0].clone(), y])];
     Square => square(0), Tensor, |x, y| vec![rule(SquareRule, SquareRule, vec![x[0].clone(), y])];
+    // A tensor's `tanh` (a scalar's stays the float method): its rule reads only the result.
+    Tanh => tanh(0), Tensor, |_, y| vec![rule(TanhRule, TanhRule, vec![y])];
+}
+
+impl TensorOp {
+    /// The registry's `name` facet: the method's, but `tensor_tanh` for `tanh` (the float
+    /// method's row is `tanh`; names are unique).
+    pub fn name(self) -> &'static str {
+        match self {
+            TensorOp::Tanh => "tensor_tanh",
+            other => other.method(),
+        }
+    }
+
+    /// The registry's `cost` facet: what a reversed loop does with the result. `tanh` is a
+    /// transcendental map, saved as the float method's row is; the others are recomputed.
+    pub fn cost(self) -> Cost {
+        match self {
+            TensorOp::Tanh => Cost::Save,
+            _ => Cost::Recompute,
+        }
+    }
 }
