@@ -2,7 +2,8 @@
 //! `#[differentiate(wrt = self)]` too): the callee's gradient of `self` adds up in the
 //! caller's, and its arguments' gradients flow back. Against finite differences and dual
 //! numbers.
-#![allow(clippy::needless_range_loop)]
+// `h = h + layer.b.sum()` on a tensor is written as the macro differentiates it.
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
 use autodiff::prelude::*;
 
 mod dual;

@@ -681,7 +681,7 @@ pub mod private_fields {
     }
 
     impl Affine {
-        pub fn new() -> Affine {
+        pub fn example() -> Affine {
             Affine {
                 w: vec![0.7, -0.4],
                 b: [0.2, 0.5],
@@ -724,7 +724,7 @@ pub mod private_fields {
 
 #[test]
 fn wrt_names_private_fields_of_a_pub_struct() {
-    let m = private_fields::Affine::new();
+    let m = private_fields::Affine::example();
     let x = 0.8;
     let g = m.flat_gradient(x);
     let h = 1e-6;

@@ -774,11 +774,14 @@ pub fn add_struct<T: Float, P: StructParams<T>>(acc: &mut P, g: &P) {
 /// `Params::visit` order, so an element's leaves are a run of its container's.
 pub trait Sink<T: Float> {
     /// Adds the leaves `g` visits (in order) into this gradient's leaves from `offset` on.
-    fn add_leaves(&self, offset: usize, g: &dyn Fn(&mut dyn FnMut(&[T])));
+    fn add_leaves(&self, offset: usize, g: &Leaves<'_, T>);
 }
 
+/// A gradient's leaves, visited in order: `|f| g.struct_visit(f)`.
+pub type Leaves<'a, T> = dyn Fn(&mut dyn FnMut(&[T])) + 'a;
+
 impl<T: Float, P: StructParams<T>> Sink<T> for core::cell::RefCell<P> {
-    fn add_leaves(&self, offset: usize, g: &dyn Fn(&mut dyn FnMut(&[T]))) {
+    fn add_leaves(&self, offset: usize, g: &Leaves<'_, T>) {
         let mut acc = self.borrow_mut();
         let mut leaves: Vec<&mut [T]> = Vec::new();
         acc.struct_visit_mut(&mut |leaf| leaves.push(leaf));
@@ -793,7 +796,7 @@ impl<T: Float, P: StructParams<T>> Sink<T> for core::cell::RefCell<P> {
 }
 
 impl<T: Float, S: Sink<T> + ?Sized> Sink<T> for &S {
-    fn add_leaves(&self, offset: usize, g: &dyn Fn(&mut dyn FnMut(&[T]))) {
+    fn add_leaves(&self, offset: usize, g: &Leaves<'_, T>) {
         (**self).add_leaves(offset, g);
     }
 }
@@ -807,7 +810,7 @@ pub struct ElementSink<'a, T: Float> {
 }
 
 impl<T: Float> Sink<T> for ElementSink<'_, T> {
-    fn add_leaves(&self, offset: usize, g: &dyn Fn(&mut dyn FnMut(&[T]))) {
+    fn add_leaves(&self, offset: usize, g: &Leaves<'_, T>) {
         self.outer.add_leaves(self.offset + offset, g);
     }
 }

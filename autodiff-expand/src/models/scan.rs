@@ -630,6 +630,11 @@ pub(super) fn first_index(borrowed: bool, i: usize) -> usize {
     }
 }
 
+/// A method call's receiver and leading arguments, for the base, the path after it and the
+/// path's element indices.
+pub(super) type Calls<'a> =
+    dyn Fn(&Base, &[Seg], &[TokenStream]) -> (TokenStream, TokenStream) + 'a;
+
 /// How the rewritten body reads a differentiated field: its parameter, and whether a
 /// borrow written before the read is dropped (the parameter already is a reference).
 pub(super) struct Replacement {
@@ -644,7 +649,7 @@ pub(super) fn rewrite(
     tokens: TokenStream,
     bases: &[Base],
     replace: &dyn Fn(usize, &[Seg]) -> Option<Replacement>,
-    calls: &dyn Fn(&Base, &[Seg], &[TokenStream]) -> (TokenStream, TokenStream),
+    calls: &Calls<'_>,
 ) -> TokenStream {
     rewrite_in(tokens, bases, replace, calls, Delimiter::None, None)
 }
@@ -653,7 +658,7 @@ fn rewrite_in(
     tokens: TokenStream,
     bases: &[Base],
     replace: &dyn Fn(usize, &[Seg]) -> Option<Replacement>,
-    calls: &dyn Fn(&Base, &[Seg], &[TokenStream]) -> (TokenStream, TokenStream),
+    calls: &Calls<'_>,
     delim: Delimiter,
     call: Option<&str>,
 ) -> TokenStream {
