@@ -734,3 +734,49 @@ fn wrt_names_private_fields_of_a_pub_struct() {
         close(&[*got], &[fd], 1e-6);
     }
 }
+
+// difftest `--set structs` (seed 909): a sub-slice of a field passed to a call
+// (`f(&self.xs[1..])`, its borrow was dropped) and a loop over `self.xs[1..].windows(2)`
+// (taken for a method of an element of a collection of structs).
+#[differentiate(wrt = v)]
+fn weighted_tail(v: &[f64], c: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        s += v[i] * v[i] * c;
+    }
+    s
+}
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Seq {
+    xs: Vec<f64>,
+    b: f64,
+}
+
+impl Seq {
+    #[differentiate(wrt = self)]
+    fn eval(&self) -> f64 {
+        let mut s = weighted_tail(&self.xs[1..], self.b);
+        for w in self.xs[1..].windows(2) {
+            s += w[0] * w[1] + self.b;
+        }
+        s
+    }
+}
+
+#[test]
+fn sub_slices_of_a_field_in_calls_and_windows() {
+    let m = Seq {
+        xs: vec![0.4, -1.2, 0.7, 2.0],
+        b: 0.3,
+    };
+    let fd = finite_differences(&m, |m| m.eval());
+    // xs[0] is not read; every other leaf is.
+    assert!(
+        fd[0].abs() < 1e-9 && fd[1..].iter().all(|g| g.abs() > 1e-3),
+        "{fd:?}"
+    );
+    let (value, g) = m.eval_grad();
+    assert_eq!(value, m.eval());
+    close(&flat(&g), &fd, 1e-6);
+}

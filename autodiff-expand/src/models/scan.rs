@@ -273,7 +273,8 @@ pub(super) fn occurrence(
         if let Some(TokenTree::Group(g)) = toks.get(k) {
             if g.delimiter() == Delimiter::Bracket
                 && !path.is_empty()
-                && (members_at(toks, k + 1).is_some() || struct_method_at(toks, k + 1))
+                && (members_at(toks, k + 1).is_some()
+                    || (!is_range(&g.stream()) && struct_method_at(toks, k + 1)))
             {
                 path.push(Seg::Elem);
                 index.push(g.stream());
@@ -736,7 +737,8 @@ fn rewrite_in(
                     && is_punct(toks.get(i - 1), '&')
                     && !(i > 1
                         && matches!(toks.get(i - 2), Some(TokenTree::Punct(p)) if p.as_char() == '&' && p.spacing() == Spacing::Joint));
-                if borrowed && r.drop_borrow {
+                // `&self.w` is the parameter itself; `&self.w[1..]` borrows a part of it.
+                if borrowed && r.drop_borrow && !is_group(toks.get(end), Delimiter::Bracket) {
                     out.pop();
                 }
                 let mut p = r.param.clone();
@@ -766,6 +768,14 @@ fn rewrite_in(
 
 /// `.forward(..)` at `k`: a method that is no float's (`v.tanh()` on an element of a float
 /// array is), so the element it is called on is a struct (`layer.forward(h)`).
+/// Whether an index expression is a range (`2..`, `a..b`, `..=n`): a sub-slice, not an
+/// element.
+fn is_range(index: &TokenStream) -> bool {
+    let toks: Vec<TokenTree> = index.clone().into_iter().collect();
+    toks.windows(2)
+        .any(|w| is_punct(w.first(), '.') && is_punct(w.get(1), '.'))
+}
+
 pub(super) fn struct_method_at(toks: &[TokenTree], k: usize) -> bool {
     use crate::ir::op::{Binary, Unary};
     let name = match (toks.get(k), toks.get(k + 1), toks.get(k + 2)) {
@@ -779,8 +789,48 @@ pub(super) fn struct_method_at(toks: &[TokenTree], k: usize) -> bool {
     let float = Unary::from_method(&name).is_some()
         || Binary::from_method(&name).is_some()
         || FLOAT_METHODS.contains(&name.as_str());
-    !float
+    let other = SLICE_METHODS.contains(&name.as_str())
+        || TENSOR_METHODS.contains(&name.as_str())
+        || PASSIVE_METHODS.contains(&name.as_str());
+    !float && !other
 }
+
+/// Methods of slices, `Vec`s and arrays (and their iterators) a body calls on a field.
+const SLICE_METHODS: &[&str] = &[
+    "iter",
+    "iter_mut",
+    "to_vec",
+    "to_owned",
+    "len",
+    "is_empty",
+    "first",
+    "last",
+    "get",
+    "windows",
+    "chunks",
+    "chunks_exact",
+    "split_at",
+    "copied",
+    "cloned",
+    "fill",
+    "swap",
+    "contains",
+    "sum",
+    "product",
+    "fold",
+    "map",
+    "zip",
+    "enumerate",
+    "rev",
+    "skip",
+    "take",
+    "step_by",
+    "filter",
+    "max_by",
+    "min_by",
+    "copy_from_slice",
+    "as_slice",
+];
 
 /// Methods of floats and references to them that are not rows of the registry.
 const FLOAT_METHODS: &[&str] = &[
