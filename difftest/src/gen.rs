@@ -2870,7 +2870,95 @@ pub fn print_struct_variants(s: &mut String, p: &Program) {
             ret_ty(f.ret, t),
         );
         print_struct_check(s, f, p);
+        if f.ret == Ret::Scalar {
+            print_element_variant(s, f, p, st, &ints.concat());
+        }
     }
+}
+
+/// For a function `f` with one output, `struct Wf { parts: Vec<Sf> }` and a method `f_w`
+/// with `wrt = self` that sums `part.f_s(..)` over its parts (methods of the elements of a
+/// collection of structs, `layer.forward(h)`), checked with two parts against the oracle
+/// `f(first) + f(second)`: each part's gradient must land on its own leaves.
+fn print_element_variant(s: &mut String, f: &Func, p: &Program, st: Style, ints: &str) {
+    // At `f64` (the element's struct may be generic): a generic container's method would
+    // need `Sf<T>: Params<T>` for its elements, which no bound it can write provides.
+    let name = &f.name;
+    let inner = match st {
+        Style::F64 => struct_name(f),
+        _ => format!("{}<f64>", struct_name(f)),
+    };
+    let args: Vec<String> = f
+        .params
+        .iter()
+        .filter(|q| q.kind == ParamKind::Int)
+        .map(|q| q.name.clone())
+        .collect();
+    let _ = writeln!(
+        s,
+        "#[derive(Params, Clone, Debug)]\npub struct W{name} {{ pub parts: Vec<{inner}> }}
+impl W{name} {{
+#[differentiate(wrt = self)]
+pub fn {name}_w(&self{ints}) -> f64 {{
+    let mut acc = 0.0;
+    for part in self.parts.iter() {{
+        acc = acc + part.{name}_s({args});
+    }}
+    acc
+}}
+}}",
+        args = args.join(", "),
+    );
+    let lay = layout(f);
+    let n: usize = lay.iter().map(|l| l.2).sum();
+    let inputs: Vec<String> = p.inputs[..n]
+        .iter()
+        .chain(p.inputs[..n].iter().rev())
+        .map(|x| format!("{x:?}"))
+        .collect();
+    let wrt: Vec<String> = (0..2 * n).map(|k| k.to_string()).collect();
+    let ints: Vec<String> = args.iter().map(|_| "k".to_string()).collect();
+    let (a, comma) = (ints.join(", "), if ints.is_empty() { "" } else { ", " });
+    let leaves = "{ let mut v: Vec<f64> = Vec::new(); autodiff::Params::<f64>::visit(&g, &mut |l| v.extend_from_slice(l)); v }";
+    let value = |src: &str| {
+        format!(
+            "W{name} {{ parts: vec![{}, {}] }}",
+            struct_value(f, &format!("{src}[..{n}]")),
+            struct_value(f, &format!("{src}[{n}..]"))
+        )
+    };
+    let _ = writeln!(
+        s,
+        "pub fn check_{name}_element() -> difftest::Outcome {{
+    let k: i32 = {k};
+    let input: Vec<f64> = vec![{inputs}];
+    difftest::check(&difftest::Subject {{
+        name: \"{name}_w\",
+        input: &input,
+        wrt: &[{wrt}],
+        n_out: 1,
+        smooth: {smooth},
+        value: &|p: &[f64]| vec![{v}.{name}_w({a})],
+        grad: &|p: &[f64]| {{ let (o, g) = {v}.{name}_w_grad({a}); (vec![o], {leaves}) }},
+        vjp: &|p: &[f64], s: &[f64]| {{ let (o, g) = {v}.{name}_w_vjp({a}{comma}s[0]); (vec![o], {leaves}) }},
+        jvp: &|p: &[f64], t: &[f64]| {{ let (o, dt) = {v}.{name}_w_jvp({a}{comma}&{tv}); (vec![o], vec![dt]) }},
+        dual: &|p: &[f64], t: &[f64]| {{
+            let d: Vec<difftest::Dual> = p.iter().zip(t).map(|(&a, &b)| difftest::Dual::new(a, b)).collect();
+            let (d0, d1) = (&d[..{n}], &d[{n}..]);
+            let o = oracle::{name}::<difftest::Dual>({d0}) + oracle::{name}::<difftest::Dual>({d1});
+            (vec![o.re()], vec![o.eps()])
+        }},
+    }})
+}}",
+        k = p.int_input,
+        inputs = inputs.join(", "),
+        wrt = wrt.join(", "),
+        smooth = f.smooth(p),
+        v = value("p"),
+        tv = value("t"),
+        d0 = call_args(f, "d0", "k"),
+        d1 = call_args(f, "d1", "k"),
+    );
 }
 
 /// The struct's construction from flat inputs `src` (in the parameters' layout).
@@ -2952,8 +3040,16 @@ fn struct_variant_checks(p: &Program) -> String {
     struct_variant_functions(p)
         .iter()
         .map(|f| {
+            let element = if f.ret == Ret::Scalar {
+                format!(
+                    "(\"{0}_w\", check_{0}_element as fn() -> difftest::Outcome), ",
+                    f.name
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "(\"{0}_s\", check_{0}_struct as fn() -> difftest::Outcome), ",
+                "(\"{0}_s\", check_{0}_struct as fn() -> difftest::Outcome), {element}",
                 f.name
             )
         })

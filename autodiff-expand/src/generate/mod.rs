@@ -256,7 +256,10 @@ impl Shared<'_> {
             .map(|p| p.ident.clone())
             .collect();
         Emitter::new(&d.f, &idents, !self.lowered.generic)
-            .float_type(float_type(&self.item.sig.generics))
+            .float_type(
+                float_type(&self.item.sig.generics)
+                    .or_else(|| impl_float_type(&self.item.sig, self.lowered.generic)),
+            )
             .returning(d.derivatives.iter().flatten())
     }
 
@@ -511,6 +514,33 @@ fn seed_parameter(e: &Emitter, d: &Derived) -> (TokenStream, Ident) {
     let seed = Ident::new("seed", Span::mixed_site());
     let names = d.extras.iter().map(|&v| e.name(v));
     (quote!(let (#(#names,)*) = #seed;), seed)
+}
+
+/// In a method of a generic `impl<T: Float> Model<T>` (the parameter is the impl's, not the
+/// function's), the float type its signature names: a bare type name that is not `f32` or
+/// `f64` as the output (`-> T`) or, failing that, as a parameter (`x: T`).
+fn impl_float_type(sig: &syn::Signature, generic: bool) -> Option<Ident> {
+    let bare = |ty: &syn::Type| match ty {
+        syn::Type::Path(p) if p.qself.is_none() => p
+            .path
+            .get_ident()
+            .filter(|i| *i != "f32" && *i != "f64" && *i != "Self")
+            .cloned(),
+        _ => None,
+    };
+    if !generic {
+        return None;
+    }
+    let output = match &sig.output {
+        syn::ReturnType::Type(_, ty) => bare(ty),
+        syn::ReturnType::Default => None,
+    };
+    output.or_else(|| {
+        sig.inputs.iter().find_map(|a| match a {
+            syn::FnArg::Typed(pt) => bare(&pt.ty),
+            syn::FnArg::Receiver(_) => None,
+        })
+    })
 }
 
 /// The one type parameter bounded by `Float` (`<T: Float>`, or in a `where` clause), if
