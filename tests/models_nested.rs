@@ -784,58 +784,65 @@ fn sub_slices_of_a_field_in_calls_and_windows() {
 // difftest `--set structs` (seed 909, program 21): "type annotations needed" in a method of
 // a generic `impl<T: Float>`: an inner reduction's adjoint started at `zero()`, and the
 // float type parameter is the impl's, not the method's; it is read off the signature now.
-#[derive(Params, Debug, Clone, PartialEq)]
-struct Gen<T> {
-    x1: T,
-    x0: T,
-}
+/// The reproducer's shape as it came: a loop that returns in its first iteration and a
+/// `let mut` it never writes.
+mod generic_impl {
+    #![allow(unused_mut, clippy::never_loop)]
+    use autodiff::prelude::*;
 
-impl<T: Float + std::iter::Sum> Gen<T> {
-    #[differentiate(wrt = self)]
-    fn eval(&self) -> T {
-        let z2 = [T::from(0.5).unwrap(), self.x1, T::from(0.25).unwrap()];
-        let z4 = [T::from(0.5).unwrap(), self.x0, self.x1 * self.x0];
-        for v7 in z4.iter().copied() {
-            let a9 = (v7 * self.x1).tanh();
-            return z4
-                .iter()
-                .copied()
-                .zip(z2.iter().copied())
-                .map(|(c, d)| (a9 * c + d).sin())
-                .sum::<T>();
-        }
-        T::from(0.5).unwrap()
+    #[derive(Params, Debug, Clone, PartialEq)]
+    pub struct Gen<T> {
+        pub x1: T,
+        pub x0: T,
     }
 
-    /// The shrunk reproducer's shape (a branch on a stopped value, `signum`, `abs` in the
-    /// sum), times `x0` so that the gradient is not zero.
-    #[allow(unused_mut)]
-    #[differentiate(wrt = self)]
-    fn kinked(&self) -> T {
-        let z2 = [
-            T::from(0.5).unwrap(),
-            T::from(0.5).unwrap(),
-            T::from(0.5).unwrap(),
-        ];
-        let a3 = T::from(1.75).unwrap();
-        let mut z4 = [T::from(0.5).unwrap(), self.x0, T::from(0.5).unwrap()];
-        for v7 in z4.iter().copied() {
-            let a9 = if (stop_gradient(v7) * self.x1.abs()) < v7 {
-                T::from(-0.36).unwrap().mul_add(v7, v7).signum()
-            } else {
-                stop_gradient(a3)
-            };
-            return z4
-                .iter()
-                .copied()
-                .zip(z2.iter().copied())
-                .map(|(_, _)| T::abs(a9))
-                .sum::<T>()
-                * self.x0;
+    impl<T: Float + std::iter::Sum> Gen<T> {
+        #[differentiate(wrt = self)]
+        pub fn eval(&self) -> T {
+            let z2 = [T::from(0.5).unwrap(), self.x1, T::from(0.25).unwrap()];
+            let z4 = [T::from(0.5).unwrap(), self.x0, self.x1 * self.x0];
+            for v7 in z4.iter().copied() {
+                let a9 = (v7 * self.x1).tanh();
+                return z4
+                    .iter()
+                    .copied()
+                    .zip(z2.iter().copied())
+                    .map(|(c, d)| (a9 * c + d).sin())
+                    .sum::<T>();
+            }
+            T::from(0.5).unwrap()
         }
-        T::from(0.5).unwrap()
+
+        /// The shrunk reproducer's shape (a branch on a stopped value, `signum`, `abs` in the
+        /// sum), times `x0` so that the gradient is not zero.
+        #[differentiate(wrt = self)]
+        pub fn kinked(&self) -> T {
+            let z2 = [
+                T::from(0.5).unwrap(),
+                T::from(0.5).unwrap(),
+                T::from(0.5).unwrap(),
+            ];
+            let a3 = T::from(1.75).unwrap();
+            let mut z4 = [T::from(0.5).unwrap(), self.x0, T::from(0.5).unwrap()];
+            for v7 in z4.iter().copied() {
+                let a9 = if (stop_gradient(v7) * self.x1.abs()) < v7 {
+                    T::from(-0.36).unwrap().mul_add(v7, v7).signum()
+                } else {
+                    stop_gradient(a3)
+                };
+                return z4
+                    .iter()
+                    .copied()
+                    .zip(z2.iter().copied())
+                    .map(|(_, _)| T::abs(a9))
+                    .sum::<T>()
+                    * self.x0;
+            }
+            T::from(0.5).unwrap()
+        }
     }
 }
+use generic_impl::Gen;
 
 #[test]
 fn a_generic_impl_method_with_an_inner_reduction() {
