@@ -483,3 +483,39 @@ fn copied_inside_zip() {
         );
     }
 }
+
+// difftest seeds 4242 and 5151 (difftest/tests/fixed/copy_after_return_rejected.rs):
+// rejected, a copy `z.to_vec()` after an early `return` of an array created there and never
+// written (`vec![c; n]`, or a copy of a parameter): its creation moves before the `if` too.
+#[differentiate(wrt = [x, y])]
+fn copy_of_constant_after_return<T: Float>(x: T, y: T, xs: &[T]) -> T {
+    if x < xs[1] {
+        return y * x;
+    }
+    let z = vec![T::from(0.06).unwrap(); 3];
+    let t = xs.to_vec();
+    let mut c = z.to_vec();
+    let mut d = t.to_vec();
+    c[2] = c[2] * x + z[0];
+    d[0] = d[0] * y + c[2];
+    x * c[2] + d[0] * d[1]
+}
+
+#[test]
+fn a_copy_of_an_array_made_after_an_early_return() {
+    let xs = [0.3, -0.8, 1.1];
+    let xd = xs.map(D::cst);
+    for at in [0.4, -0.9, 1.3] {
+        for y in [0.7, -1.2] {
+            two_scalars!(
+                copy_of_constant_after_return,
+                copy_of_constant_after_return_grad,
+                copy_of_constant_after_return_jvp,
+                at,
+                y,
+                xs,
+                xd
+            );
+        }
+    }
+}

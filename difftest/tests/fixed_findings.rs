@@ -14,6 +14,9 @@ mod array_after_early_return {
 mod break_in_reversed_loop {
     include!("fixed/break_in_reversed_loop.rs");
 }
+mod copy_after_return_rejected {
+    include!("fixed/copy_after_return_rejected.rs");
+}
 mod copied_zip_rejected {
     include!("fixed/copied_zip_rejected.rs");
 }

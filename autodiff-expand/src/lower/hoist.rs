@@ -98,7 +98,9 @@ impl Lower<'_> {
         // The source must exist before the statement: made before it, or itself a creation
         // hoisted there (`let mut a = [0.0; 3]; let mut b = a.to_vec();` after an early
         // `return`), whose length is the same wherever it is made.
-        let exists = source < self.hoist_limit || self.hoisted_arrays.contains(&source);
+        let exists = source < self.hoist_limit
+            || self.hoisted_arrays.contains(&source)
+            || self.hoist_constant_source(source);
         if !exists || self.f.vars[source].shape.len() != 1 {
             return Some(false);
         }
@@ -128,6 +130,44 @@ impl Lower<'_> {
             };
             (vec![read], Operand::Var(element))
         });
+    }
+
+    /// A copy's source created in this block and never written, as an array constant that
+    /// reads only what exists before the statement (`let z = vec![0.5; 3];` after an early
+    /// `return`) or a copy of an array that does (`let z = xs.to_vec();`): its creation moves
+    /// before the statement too (it gives the same array there), so the copy can. Whether
+    /// it moved.
+    fn hoist_constant_source(&mut self, source: VarId) -> bool {
+        if self.f.vars[source].mutable {
+            return false;
+        }
+        let Some(at) = self.f.body.iter().rposition(|s| s.dst() == Some(source)) else {
+            return false;
+        };
+        let constant = match &self.f.body[at] {
+            Stmt::Let {
+                rhs: Rhs::Opaque(o),
+                ..
+            } => {
+                o.pure
+                    && o.passive_result
+                    && o.reads
+                        .iter()
+                        .all(|&r| r < self.hoist_limit && !self.f.vars[r].mutable)
+            }
+            // A copy of an array that exists before the statement and nothing writes there.
+            Stmt::Let {
+                rhs: Rhs::CopyArray(a),
+                ..
+            } => *a < self.hoist_limit && !self.f.vars[*a].mutable,
+            _ => false,
+        };
+        if constant {
+            let creation = self.f.body.remove(at);
+            self.hoisted.push(creation);
+            self.hoisted_arrays.insert(source);
+        }
+        constant
     }
 
     /// `let mut a = [e0, e1, e2];` of floats: an array of as many zeros (of the function's
