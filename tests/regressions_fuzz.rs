@@ -486,7 +486,8 @@ fn copied_inside_zip() {
 
 // difftest seeds 4242 and 5151 (difftest/tests/fixed/copy_after_return_rejected.rs):
 // rejected, a copy `z.to_vec()` after an early `return` of an array created there and never
-// written (`vec![c; n]`, or a copy of a parameter): its creation moves before the `if` too.
+// written (`vec![c; n]`, or a copy of a parameter, or a copy of such a copy): its creation
+// moves before the `if` too.
 #[differentiate(wrt = [x, y])]
 fn copy_of_constant_after_return<T: Float>(x: T, y: T, xs: &[T]) -> T {
     if x < xs[1] {
@@ -494,8 +495,9 @@ fn copy_of_constant_after_return<T: Float>(x: T, y: T, xs: &[T]) -> T {
     }
     let z = vec![T::from(0.06).unwrap(); 3];
     let t = xs.to_vec();
+    let t2 = t.to_vec();
     let mut c = z.to_vec();
-    let mut d = t.to_vec();
+    let mut d = t2.to_vec();
     c[2] = c[2] * x + z[0];
     d[0] = d[0] * y + c[2];
     x * c[2] + d[0] * d[1]

@@ -159,8 +159,18 @@ impl Lower<'_> {
             Stmt::Let {
                 rhs: Rhs::CopyArray(a),
                 ..
-            } => *a < self.hoist_limit && !self.f.vars[*a].mutable,
+            } => {
+                let a = *a;
+                !self.f.vars[a].mutable
+                    && (a < self.hoist_limit
+                        || self.hoisted_arrays.contains(&a)
+                        || self.hoist_constant_source(a))
+            }
             _ => false,
+        };
+        // The source's own source may have moved: find the creation again.
+        let Some(at) = self.f.body.iter().rposition(|s| s.dst() == Some(source)) else {
+            return false;
         };
         if constant {
             let creation = self.f.body.remove(at);
