@@ -166,16 +166,7 @@ pub(super) fn part_call(
     if !struct_method_at(toks, end) {
         return None;
     }
-    let method = match toks.get(end + 1) {
-        Some(TokenTree::Ident(m)) => m.to_string(),
-        _ => return None,
-    };
-    let known = TENSOR_METHODS.contains(&method.as_str())
-        || PASSIVE_METHODS.contains(&method.as_str())
-        || ["iter", "to_vec", "first", "last", "get", "len"].contains(&method.as_str());
-    if known {
-        return None;
-    }
+    // `struct_method_at` already excludes float, slice, tensor and passive methods.
     let (Some(TokenTree::Ident(m)), Some(TokenTree::Group(g))) =
         (toks.get(end + 1), toks.get(end + 2))
     else {
