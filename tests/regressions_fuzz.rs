@@ -521,3 +521,40 @@ fn a_copy_of_an_array_made_after_an_early_return() {
         }
     }
 }
+
+// difftest seed 9292, program 1265: a NaN gradient where dual numbers give 3.32. A value
+// that overflows in a loop and is then assigned again never reaches the result, so its
+// adjoint in the loop is zero; but zero times the loop's infinite partials is NaN. Such
+// assignments now carry no derivative (`activity::dead_assignments`), as TensorFlow builds
+// no gradient op for a value not connected to `ys`.
+#[differentiate(wrt = x)]
+fn overwritten_after_overflow<T: Float>(x: T) -> T {
+    let mut a = x;
+    for _ in 0..12 {
+        a = a * a * T::from(10.0).unwrap() + x;
+    }
+    a = x.sin() * x;
+    a * x
+}
+
+#[differentiate(wrt = x)]
+fn overwritten_after_while<T: Float>(x: T) -> T {
+    let mut a = x;
+    let mut k = 0;
+    while k < 12 {
+        a = a.exp() * x;
+        k += 1;
+    }
+    if x > T::zero() {
+        a = x.cos();
+    } else {
+        a = x * x;
+    }
+    a + x
+}
+
+#[test]
+fn a_value_overwritten_after_it_overflowed_has_no_nan_adjoint() {
+    check!(overwritten_after_overflow, overwritten_after_overflow_grad, overwritten_after_overflow_vjp, overwritten_after_overflow_jvp, |x| (x), at [1.5, 2.0]);
+    check!(overwritten_after_while, overwritten_after_while_grad, overwritten_after_while_vjp, overwritten_after_while_jvp, |x| (x), at [1.5, -2.0]);
+}

@@ -6,6 +6,7 @@
 //! exactly when it is useful.
 use crate::ir::op::Flow;
 use crate::ir::{walk, Function, Rhs, Stmt, VarId};
+use std::collections::HashSet;
 
 #[derive(Clone, Debug)]
 pub struct Activity {
@@ -39,11 +40,11 @@ fn flows(rhs: &Rhs) -> bool {
     }
 }
 
-/// For each statement that carries a derivative: the variable it defines or changes, and
-/// the variables the derivative flows from.
-fn edges(f: &Function) -> Vec<(VarId, Vec<VarId>)> {
-    let mut edges = Vec::new();
-    walk(&f.body, &mut |stmt| match stmt {
+/// The derivative edge of one statement (not of its nested blocks): the variable it defines
+/// or changes, the variables the derivative flows from, and whether it replaces the whole
+/// value (`loc = value`) rather than defining a new variable or changing a part of one.
+fn edge(stmt: &Stmt) -> Option<(VarId, Vec<VarId>)> {
+    match stmt {
         Stmt::Let {
             dst: Some(dst),
             rhs,
@@ -60,13 +61,131 @@ fn edges(f: &Function) -> Vec<(VarId, Vec<VarId>)> {
                 },
                 _ => stmt.reads(),
             };
-            edges.push((*dst, from));
+            Some((*dst, from))
         }
-        Stmt::Assign { dst, value, .. } => edges.push((*dst, value.var().into_iter().collect())),
-        Stmt::Store { array, value, .. } => edges.push((*array, value.var().into_iter().collect())),
-        _ => {}
+        Stmt::Assign { dst, value, .. } => Some((*dst, value.var().into_iter().collect())),
+        Stmt::Store { array, value, .. } => Some((*array, value.var().into_iter().collect())),
+        _ => None,
+    }
+}
+
+/// For each statement that carries a derivative, but the assignments in `dead`: the
+/// variable it defines or changes, and the variables the derivative flows from.
+fn edges(f: &Function, dead: &HashSet<*const Stmt>) -> Vec<(VarId, Vec<VarId>)> {
+    let mut edges = Vec::new();
+    walk(&f.body, &mut |stmt| {
+        if !dead.contains(&(stmt as *const Stmt)) {
+            edges.extend(edge(stmt));
+        }
     });
     edges
+}
+
+/// The assignments `loc = value` whose value never reaches an output: every path from them
+/// assigns `loc` again before reading it (`a = f(a)` in a loop, then `a = g(x)` after it).
+/// Flow-insensitive usefulness would give such an `a` adjoint code all through the loop,
+/// where its adjoint is zero, and a zero adjoint times an infinite partial (a value of the
+/// dead loop that overflowed) is NaN: TensorFlow never builds those gradient ops (their
+/// outputs are not connected to `ys`), and neither may we.
+///
+/// A backward liveness analysis over the structured body: `live[v]` when the value `v`
+/// holds at that point may reach an output. Lets and stores add their operands when their
+/// result is live; assignments also kill their location. Loops iterate to a fixpoint;
+/// branches join.
+fn dead_assignments(f: &Function, stopped: &[bool]) -> HashSet<*const Stmt> {
+    let mut live = vec![false; f.vars.len()];
+    for out in &f.outputs {
+        if let Some(v) = out.var() {
+            live[v] = true;
+        }
+    }
+    let mut dead = HashSet::new();
+    // Each loop body is analysed several times on its way to the fixpoint; only the last
+    // pass, at the fixpoint, decides (`record`).
+    liveness(&f.body, &mut live, stopped, &mut dead, true);
+    dead
+}
+
+fn liveness(
+    block: &[Stmt],
+    live: &mut Vec<bool>,
+    stopped: &[bool],
+    dead: &mut HashSet<*const Stmt>,
+    record: bool,
+) {
+    for stmt in block.iter().rev() {
+        match stmt {
+            Stmt::If {
+                then, otherwise, ..
+            } => {
+                let mut other = live.clone();
+                liveness(then, live, stopped, dead, record);
+                liveness(otherwise, &mut other, stopped, dead, record);
+                join(live, &other);
+            }
+            Stmt::For { body, .. } => {
+                // Live before the loop: live after it (no iteration) or before the body.
+                loop_fixpoint(live, |l| liveness(body, l, stopped, dead, false));
+                let mut l = live.clone();
+                liveness(body, &mut l, stopped, dead, record);
+            }
+            Stmt::While { header, body, .. } => {
+                // header (body header)*: `live` is first where the condition is tested,
+                // after a header, then before the first header.
+                let pass = |l: &mut Vec<bool>, dead: &mut HashSet<*const Stmt>, record| {
+                    liveness(header, l, stopped, dead, record);
+                    liveness(body, l, stopped, dead, record);
+                };
+                loop_fixpoint(live, |l| pass(l, dead, false));
+                let mut l = live.clone();
+                pass(&mut l, dead, record);
+                liveness(header, live, stopped, dead, record);
+            }
+            _ => {
+                let Some((dst, from)) = edge(stmt) else {
+                    continue;
+                };
+                let replaces = matches!(stmt, Stmt::Assign { .. });
+                if !live[dst] {
+                    if replaces && record {
+                        dead.insert(stmt as *const Stmt);
+                    }
+                    continue;
+                }
+                if replaces {
+                    live[dst] = false;
+                }
+                if !stopped[dst] {
+                    for r in from {
+                        live[r] = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `live = live ∪ body(live)` until nothing changes.
+fn loop_fixpoint(live: &mut Vec<bool>, mut body: impl FnMut(&mut Vec<bool>)) {
+    loop {
+        let mut l = live.clone();
+        body(&mut l);
+        if !join(live, &l) {
+            return;
+        }
+    }
+}
+
+/// `live |= other`; whether anything changed.
+fn join(live: &mut [bool], other: &[bool]) -> bool {
+    let mut changed = false;
+    for (a, &b) in live.iter_mut().zip(other) {
+        if b && !*a {
+            *a = true;
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// Runs both analyses to a fixpoint (loops carry values around, so one sweep each is not
@@ -77,7 +196,8 @@ pub fn analyze(f: &Function, wrt: &[VarId], stop: &[VarId]) -> Activity {
     for &s in stop {
         stopped[s] = true;
     }
-    let edges = edges(f);
+    let dead = dead_assignments(f, &stopped);
+    let edges = edges(f, &dead);
     let mut varied = vec![false; n];
     for &w in wrt {
         varied[w] = true;
