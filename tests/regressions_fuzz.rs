@@ -558,3 +558,37 @@ fn a_value_overwritten_after_it_overflowed_has_no_nan_adjoint() {
     check!(overwritten_after_overflow, overwritten_after_overflow_grad, overwritten_after_overflow_vjp, overwritten_after_overflow_jvp, |x| (x), at [1.5, 2.0]);
     check!(overwritten_after_while, overwritten_after_while_grad, overwritten_after_while_vjp, overwritten_after_while_jvp, |x| (x), at [1.5, -2.0]);
 }
+
+// difftest seed 9191, program 1422: f_jvp gave NaN where dual numbers give −2.88. The
+// tangent of `x⁰` was `0 · t`, NaN where the tangent `t` had overflowed (here that of
+// `x³⁰⁷` at x = 10, whose value is finite); it is now an exact zero, as in num-dual. The
+// gradient there is still NaN, as in TensorFlow and JAX: the zero adjoint of `x³⁰⁷` meets
+// its infinite partial 307·x³⁰⁶ (README § Limitations).
+#[differentiate(wrt = x)]
+fn power_zero_of_overflowed_tangent<T: Float>(x: T) -> T {
+    let big = x.powi(307);
+    big.powi(0) * x
+}
+
+// Did not compile (found while writing the test above): the partial of `x.powf(T::zero())`
+// in a generic function was `T::zero() - 1.0`, a rule constant with no variable to type it.
+#[differentiate(wrt = x)]
+fn power_of_a_generic_zero<T: Float>(x: T) -> T {
+    x.powf(T::zero()) * x + (x * x).powf(T::one())
+}
+
+#[test]
+fn the_tangent_of_a_zeroth_power_is_exactly_zero() {
+    for x in [10.0, -10.0] {
+        let (value, want) = dual::derivative(power_zero_of_overflowed_tangent::<D>, x, 1.0);
+        let (v, t) = power_zero_of_overflowed_tangent_jvp(x, 1.0);
+        dual::assert_close("value", v, value, 1e-12);
+        dual::assert_close("tangent", t, want, 1e-12);
+        assert_eq!(want, 1.0);
+        let (_, g) = power_zero_of_overflowed_tangent_grad(x);
+        assert!(g.is_nan(), "the gradient is NaN, as in TensorFlow: {g}");
+    }
+    // Where nothing overflows, all three agree with dual numbers and finite differences.
+    check!(power_zero_of_overflowed_tangent, power_zero_of_overflowed_tangent_grad, power_zero_of_overflowed_tangent_vjp, power_zero_of_overflowed_tangent_jvp, |x| (x), at [0.9, -1.1]);
+    check!(power_of_a_generic_zero, power_of_a_generic_zero_grad, power_of_a_generic_zero_vjp, power_of_a_generic_zero_jvp, |x| (x), at [0.9, 1.7]);
+}

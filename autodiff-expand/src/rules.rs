@@ -6,7 +6,7 @@
 //! `ir::op` (one row per op: its name, partials, evaluation, cost, flow and emission).
 //! Passive operands (constants) are skipped by the callers, so a rule may build partials
 //! they never use: the builder only emits what is asked for.
-use crate::ir::{Builder, Op, Operand};
+use crate::ir::{Builder, Op, Operand, Rhs};
 
 pub use crate::ir::op::{Coef, Partial};
 
@@ -36,6 +36,9 @@ pub fn apply(
             b.op(Op::Rule(rule), args)
         }
         Coef::Zero => return None,
+        // An exact zero partial (x⁰): the operand stays connected, but its contribution is
+        // 0, not `g * 0`, which is NaN where `g` overflowed (dual numbers give 0 there too).
+        Coef::Mul(Operand::Lit(c)) if *c == 0.0 => b.let_(Rhs::Zero(g)),
         Coef::One => g,
         Coef::Mul(c) => b.mul(g, c.clone()),
         Coef::Div(c) => b.div(g, c.clone()),

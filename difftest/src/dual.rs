@@ -20,10 +20,33 @@ use std::ops::{
 #[derive(Clone, Copy, Debug)]
 pub struct Dual(pub Dual64);
 
+thread_local! {
+    static NON_FINITE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` and says whether any value or tangent it computed at dual numbers was not finite
+/// (an overflow, or NaN out of a function's domain), wherever it went: reverse mode
+/// multiplies the zero adjoint of such a value by its infinite partials and gets NaN
+/// (TensorFlow and JAX do the same: JAX's FAQ on NaN gradients through `where`), where dual
+/// numbers never look at it; a rule of forward mode may multiply an infinite tangent by a
+/// zero partial that num-dual never forms.
+pub fn saw_non_finite<R>(f: impl FnOnce() -> R) -> (R, bool) {
+    NON_FINITE.with(|c| c.set(false));
+    let r = f();
+    (r, NON_FINITE.with(|c| c.get()))
+}
+
 impl Dual {
     /// `re + eps·ε`.
     pub fn new(re: f64, eps: f64) -> Self {
-        Dual(Dual64::new(re, eps))
+        Dual::wrap(Dual64::new(re, eps))
+    }
+    /// Every value the oracle computes passes here (`saw_non_finite`).
+    fn wrap(d: Dual64) -> Self {
+        if !(d.re.is_finite() && d.eps.is_finite()) {
+            NON_FINITE.with(|c| c.set(true));
+        }
+        Dual(d)
     }
     /// The value.
     pub fn re(self) -> f64 {
@@ -76,7 +99,7 @@ macro_rules! binop {
         impl $tr for Dual {
             type Output = Dual;
             fn $f(self, rhs: Dual) -> Dual {
-                Dual($tr::$f(self.0, rhs.0))
+                Dual::wrap($tr::$f(self.0, rhs.0))
             }
         }
         impl $atr for Dual {

@@ -6,9 +6,14 @@ use crate::ir::op::{Form, Pass};
 
 impl<'a> Emitter<'a> {
     /// The operation's tokens, as the registry's `form` facet says. A rule constant is typed
-    /// by the first variable operand.
+    /// by the first variable operand, or where there is none by a constant of the user's
+    /// code (`T::zero() - 1.0` does not compile in a generic function: the partial of
+    /// `x.powf(T::zero())`).
     pub(super) fn op(&self, op: Op, args: &[Operand]) -> TokenStream {
-        let witness = args.iter().find(|a| matches!(a, Operand::Var(_)));
+        let witness = args
+            .iter()
+            .find(|a| matches!(a, Operand::Var(_)))
+            .or_else(|| args.iter().find(|a| matches!(a, Operand::Const { .. })));
         let tensor = args
             .iter()
             .any(|a| a.var().is_some_and(|v| self.f.vars[v].tensor));
