@@ -166,9 +166,9 @@ fn liveness(
 }
 
 /// `live = live ∪ body(live)` until nothing changes.
-fn loop_fixpoint(live: &mut Vec<bool>, mut body: impl FnMut(&mut Vec<bool>)) {
+fn loop_fixpoint(live: &mut [bool], mut body: impl FnMut(&mut Vec<bool>)) {
     loop {
-        let mut l = live.clone();
+        let mut l = live.to_vec();
         body(&mut l);
         if !join(live, &l) {
             return;
