@@ -592,3 +592,37 @@ fn the_tangent_of_a_zeroth_power_is_exactly_zero() {
     check!(power_zero_of_overflowed_tangent, power_zero_of_overflowed_tangent_grad, power_zero_of_overflowed_tangent_vjp, power_zero_of_overflowed_tangent_jvp, |x| (x), at [0.9, -1.1]);
     check!(power_of_a_generic_zero, power_of_a_generic_zero_grad, power_of_a_generic_zero_vjp, power_of_a_generic_zero_jvp, |x| (x), at [0.9, 1.7]);
 }
+
+// difftest seeds 5151 and 6161 (5 of 13,800 programs rejected): "an array written inside a
+// loop or branch must be created outside it" for a copy `z.to_vec()` after an early
+// `return` of an array computed there (a literal of computed elements, a call's `[T; 3]`
+// result). The copy is now created as zeros before the statement and filled from its
+// source where it was (`Lower::hoist_copy`, `static_len`).
+#[differentiate(wrt = x)]
+fn three_of<T: Float>(x: T) -> [T; 3] {
+    [x, x * x, x.sin()]
+}
+
+#[differentiate(wrt = x)]
+fn copy_of_computed_after_return<T: Float>(x: T) -> T {
+    if x > T::from(2.0).unwrap() {
+        return x * x;
+    }
+    let z = [x, x * x, x.exp()];
+    let w: [T; 3] = three_of(x);
+    let mut c = z.to_vec();
+    let mut d = w.to_vec();
+    c[1] = c[1] + d[0];
+    d[1] = d[1] * c[2];
+    for k in 0..3 {
+        let mut e = z.to_vec();
+        e[k] = e[k] * d[k];
+        c[0] = c[0] + e[k] * x;
+    }
+    c[1] * d[1] + c[0]
+}
+
+#[test]
+fn a_copy_of_an_array_computed_after_an_early_return() {
+    check!(copy_of_computed_after_return, copy_of_computed_after_return_grad, copy_of_computed_after_return_vjp, copy_of_computed_after_return_jvp, |x| (x), at [0.7, -0.4, 2.5]);
+}

@@ -17,11 +17,17 @@ mod break_in_reversed_loop {
 mod copy_after_return_rejected {
     include!("fixed/copy_after_return_rejected.rs");
 }
+mod copy_of_computed_after_return {
+    include!("fixed/copy_of_computed_after_return.rs");
+}
 mod copied_zip_rejected {
     include!("fixed/copied_zip_rejected.rs");
 }
 mod early_return_rejected {
     include!("fixed/early_return_rejected.rs");
+}
+mod generic_seed_literal {
+    include!("fixed/generic_seed_literal.rs");
 }
 mod generic_array_output {
     include!("fixed/generic_array_output.rs");

@@ -330,7 +330,7 @@ impl Lower<'_> {
         if location && info.is_array() && self.nested > 0 && !self.hoisted_arrays.contains(&var) {
             self.cx.error_spanned_by(
                 ident,
-                "an array written inside a loop or branch must be created outside it, unless it is `vec![value; n]` or `[value; n]` with `value` and `n` known before the loop, a literal `[a, b, c]` of floats, or a copy `x.to_vec()` of an array that exists before it; move the `let` before the loop",
+                "an array written inside a loop or branch must be created outside it, unless it is `vec![value; n]` or `[value; n]` with `value` and `n` known before the loop, a literal `[a, b, c]` of floats, or a copy `x.to_vec()` of an array that exists before it or whose length is written (`[a, b, c]`, `: [T; 3]`); move the `let` before the loop",
             );
         }
         if self.depth == 0 {

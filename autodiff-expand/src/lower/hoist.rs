@@ -101,10 +101,42 @@ impl Lower<'_> {
         let exists = source < self.hoist_limit
             || self.hoisted_arrays.contains(&source)
             || self.hoist_constant_source(source);
-        if !exists || self.f.vars[source].shape.len() != 1 {
+        if self.f.vars[source].shape.len() != 1 {
             return Some(false);
         }
         let span = expr.span();
+        if !exists {
+            // A source computed in this block (a literal of computed elements, a call's
+            // `[T; N]` result): the copy is created as N zeros before the statement, and
+            // filled from the source where it was.
+            let Some(n) = self.static_len(source) else {
+                return Some(false);
+            };
+            let zero = self.f.new_var("", span, Origin::Temp);
+            self.hoisted.push(Stmt::Let {
+                dst: Some(zero),
+                rhs: Rhs::Zero(Operand::Lit(0.0)),
+                span,
+            });
+            // `[0.0; N].to_vec()`: a `Vec`, as the copy of the source is.
+            let zeros = self.f.new_var("", span, Origin::Temp);
+            self.f.vars[zeros].shape = vec![Level::Dynamic];
+            self.hoisted.push(Stmt::Let {
+                dst: Some(zeros),
+                rhs: Rhs::ArrayLit(vec![Operand::Var(zero); n]),
+                span,
+            });
+            let array = self.f.new_var("", span, Origin::Temp);
+            self.f.vars[array].shape = vec![Level::Dynamic];
+            self.f.body.push(Stmt::Let {
+                dst: Some(array),
+                rhs: Rhs::CopyArray(zeros),
+                span,
+            });
+            let v = self.hoist_creation(ident, Operand::Var(array), ty)?;
+            self.push_copy(v, source, int_const(n), span);
+            return Some(true);
+        }
         let array = self.expr(expr);
         let v = self.hoist_creation(ident, array, ty)?;
         let len = self.passive_code(
@@ -117,6 +149,45 @@ impl Lower<'_> {
         );
         self.push_copy(v, source, len, span);
         Some(true)
+    }
+
+    /// The length of a one-level array known from its creation in this block or an
+    /// enclosing one: a literal `[a, b, c]`, a type `[T; 3]` written where it was bound, a
+    /// copy of either.
+    fn static_len(&self, source: VarId) -> Option<usize> {
+        let from_type = self.f.vars[source].ty.as_ref().and_then(|t| {
+            match syn::parse2::<Type>(t.clone()).ok()? {
+                Type::Array(a) => match &a.len {
+                    Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Int(n),
+                        ..
+                    }) => n.base10_parse().ok(),
+                    _ => None,
+                },
+                _ => None,
+            }
+        });
+        if from_type.is_some() {
+            return from_type;
+        }
+        let creation = std::iter::once(&self.f.body)
+            .chain(self.enclosing.iter().rev())
+            .find_map(|block| block.iter().rev().find(|s| s.dst() == Some(source)))?;
+        match creation {
+            Stmt::Let {
+                rhs: Rhs::ArrayLit(elements),
+                ..
+            } => Some(elements.len()),
+            Stmt::Let {
+                rhs: Rhs::CopyArray(a),
+                ..
+            } => self.static_len(*a),
+            Stmt::Let {
+                rhs: Rhs::Op(Op::Id, args),
+                ..
+            } => self.static_len(args[0].var()?),
+            _ => None,
+        }
     }
 
     /// `for k in 0..end { array[k] = source[k]; }`

@@ -121,6 +121,7 @@ pub fn function(cx: &Ctxt, item: &syn::ItemFn) -> Lowered {
         declared_mut: HashSet::new(),
         hoisted: Vec::new(),
         hoisted_arrays: HashSet::new(),
+        enclosing: Vec::new(),
         hoist_limit: 0,
         call_results: HashSet::new(),
         closures: HashMap::new(),
@@ -237,6 +238,8 @@ struct Lower<'a> {
     /// before the enclosing top-level statement (see [`Lower::hoist_array`]).
     hoisted: Vec<Stmt>,
     hoisted_arrays: HashSet<VarId>,
+    /// The statements of the blocks enclosing the one being lowered, innermost last.
+    enclosing: Vec<Vec<Stmt>>,
     /// The variables that exist before the top-level statement being lowered: what a hoisted
     /// creation may read.
     hoist_limit: VarId,
@@ -444,6 +447,7 @@ impl Lower<'_> {
     /// Lowers a nested block's statements into their own list.
     fn nested_block(&mut self, f: impl FnOnce(&mut Self)) -> Vec<Stmt> {
         let outer = std::mem::take(&mut self.f.body);
+        self.enclosing.push(outer);
         self.scopes.push(HashMap::new());
         self.depth += 1;
         self.nested += 1;
@@ -451,6 +455,7 @@ impl Lower<'_> {
         self.nested -= 1;
         self.depth -= 1;
         self.scopes.pop();
+        let outer = self.enclosing.pop().expect("pushed above");
         std::mem::replace(&mut self.f.body, outer)
     }
 
