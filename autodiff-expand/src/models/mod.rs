@@ -657,12 +657,26 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
     let through = match structs.as_slice() {
         [s] if receiver && s.base == "self" && s.by_ref => through_functions(
             function,
+            None,
             config,
             s,
             (&inner, &inner_wrt),
             (&float, &out),
             (&generics_decl, &turbofish, &where_clause),
         )?,
+        // A free function with one struct by reference: callers that pass it a struct of
+        // their own `wrt` whole (`predict(m, x)`) call it through these. Where they cannot
+        // be made, only such callers fail (rustc cannot find the function).
+        [s] if !receiver && !config.associated && s.by_ref => through_functions(
+            function,
+            Some(&function.vis),
+            config,
+            s,
+            (&inner, &inner_wrt),
+            (&float, &out),
+            (&generics_decl, &turbofish, &where_clause),
+        )
+        .unwrap_or_default(),
         _ => TokenStream::new(),
     };
     let item = function;

@@ -189,6 +189,82 @@ pub(super) fn through_name(m: &Ident) -> Ident {
     )
 }
 
+/// An argument of a call: a struct of `wrt` whole (which base, its tokens), or another.
+pub(super) enum Arg {
+    Whole(usize, TokenStream),
+    Other(TokenStream),
+}
+
+/// `f(.., m, ..)` or `f(.., &m, ..)` at the group `toks[i]`: a free function (a name not
+/// after `.`, not a macro) given a struct of `wrt` whole; `f` and the arguments split at
+/// their commas. `None` when no argument is such a struct.
+pub(super) fn whole_struct_args(
+    toks: &[TokenTree],
+    i: usize,
+    bases: &[Base],
+) -> Option<(Ident, Vec<Arg>)> {
+    let TokenTree::Group(g) = &toks[i] else {
+        return None;
+    };
+    let Some(TokenTree::Ident(f)) = toks.get(i.checked_sub(1)?) else {
+        return None;
+    };
+    let method = i >= 2 && is_punct(toks.get(i - 2), '.');
+    let keyword =
+        ["if", "while", "match", "return", "in", "for", "let"].contains(&f.to_string().as_str());
+    if g.delimiter() != Delimiter::Parenthesis || method || keyword {
+        return None;
+    }
+    let mut args: Vec<Vec<TokenTree>> = vec![Vec::new()];
+    for t in g.stream() {
+        if matches!(&t, TokenTree::Punct(p) if p.as_char() == ',') {
+            args.push(Vec::new());
+        } else {
+            args.last_mut().expect("one").push(t);
+        }
+    }
+    if args.last().is_some_and(Vec::is_empty) {
+        args.pop();
+    }
+    let whole = |arg: &[TokenTree]| {
+        let name = match arg {
+            [TokenTree::Ident(b)] => b,
+            [TokenTree::Punct(p), TokenTree::Ident(b)] if p.as_char() == '&' => b,
+            _ => return None,
+        };
+        bases
+            .iter()
+            .rposition(|base| base.ident == *name && base.prefix.is_empty())
+    };
+    let mut any = false;
+    let args = args
+        .into_iter()
+        .map(|arg| {
+            let tokens: TokenStream = arg.iter().cloned().collect();
+            match whole(&arg) {
+                Some(b) => {
+                    any = true;
+                    Arg::Whole(b, tokens)
+                }
+                None => Arg::Other(tokens),
+            }
+        })
+        .collect();
+    any.then(|| (f.clone(), args))
+}
+
+/// The name of the function through which a free function `f` with a struct in `wrt` is
+/// called by a function that passes it a struct of its own `wrt` whole (`f(m, x)`):
+/// `f__needs_differentiate_wrt_its_struct`, so that rustc's error where `f` has no
+/// `#[differentiate(wrt = m)]` names the fix.
+pub(super) fn free_through_name(f: &Ident) -> Ident {
+    format_ident!(
+        "{}__needs_differentiate_wrt_its_struct",
+        f.to_string(),
+        span = f.span()
+    )
+}
+
 pub(super) fn is_punct(t: Option<&TokenTree>, c: char) -> bool {
     matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c)
 }
@@ -390,7 +466,27 @@ pub(super) fn collect(
             } else {
                 None
             };
-            collect(cx, g.stream(), bases, g.delimiter(), name.as_deref(), reads);
+            let mut stream = g.stream();
+            if let Some((f, args)) = whole_struct_args(&toks, i, bases) {
+                // `f(m, x)`: a call through `f`'s hidden functions (like a method's); the
+                // other arguments are read as usual.
+                let mut rest = Vec::new();
+                for arg in args {
+                    match arg {
+                        Arg::Whole(b, at) => reads.push(Read {
+                            owner: bases[b].owner,
+                            path: Vec::new(),
+                            evidence: Use::Neutral,
+                            at,
+                            indexed: false,
+                            method: Some(f.clone()),
+                        }),
+                        Arg::Other(t) => rest.push(t),
+                    }
+                }
+                stream = quote!(#(#rest),*);
+            }
+            collect(cx, stream, bases, g.delimiter(), name.as_deref(), reads);
             i += 1;
             continue;
         }
@@ -431,7 +527,7 @@ pub(super) fn collect(
             let what = if is_punct(toks.get(end), '.') {
                 format!("a method of `{0}` is called here, which is not differentiated yet (with `{0}` in `wrt` the body reads `{0}` through its fields, and calls methods of `self` and of elements of its collections of structs, `layer.forward(h)`); write the method's body here, or call a differentiated function with the fields (`f(&{0}.w)`)", base.ident)
             } else {
-                format!("`{0}` is used whole here; with `{0}` in `wrt` the body reads it through its fields (`{0}.w[i]`, `{0}.b`), not yet whole (passed to a call, bound, returned)", base.ident)
+                format!("`{0}` is used whole here; with `{0}` in `wrt` the body reads it through its fields (`{0}.w[i]`, `{0}.b`), or passes it whole to a free function with `#[differentiate(wrt = ..)]` of its own (`f(&{0}, x)`), not yet otherwise (bound, returned, passed to a method or a macro)", base.ident)
             };
             cx.error_spanned_by(&toks[i], what);
             i = end;
@@ -685,6 +781,30 @@ fn rewrite_in(
             } else {
                 None
             };
+            if let Some((f, args)) = whole_struct_args(&toks, i, bases) {
+                // `f(m, x)` becomes `f__needs_..(__m, __ad_unit, __ad_sink, __ad_tangent_self, x)`.
+                out.pop();
+                out.push(TokenTree::Ident(free_through_name(&f)));
+                let args: Vec<TokenStream> = args
+                    .into_iter()
+                    .map(|arg| match arg {
+                        Arg::Whole(b, _) => {
+                            let (receiver, leading) = calls(&bases[b], &[], &[]);
+                            let mut leading: Vec<TokenTree> = leading.into_iter().collect();
+                            if is_punct(leading.last(), ',') {
+                                leading.pop();
+                            }
+                            quote!(#receiver, #(#leading)*)
+                        }
+                        Arg::Other(t) => rewrite(t, bases, Delimiter::Parenthesis, name.as_deref()),
+                    })
+                    .collect();
+                let mut ng = Group::new(Delimiter::Parenthesis, quote!(#(#args),*));
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+                i += 1;
+                continue;
+            }
             let mut ng = Group::new(
                 g.delimiter(),
                 rewrite(g.stream(), bases, g.delimiter(), name.as_deref()),

@@ -25,6 +25,7 @@ pub(super) fn call_idents() -> (Ident, Ident, Ident) {
 /// arguments may carry derivatives that the method's own `wrt` leaves out).
 pub(super) fn through_functions(
     function: &ItemFn,
+    free: Option<&syn::Visibility>,
     config: &Config,
     s: &StructParam,
     (inner, inner_wrt): (&ItemFn, &[Ident]),
@@ -43,7 +44,12 @@ pub(super) fn through_functions(
     type_params.push(float.to_string());
     // The method's own parameters, and which of them are differentiated.
     let mut plain: Vec<(Ident, Type, Option<TangentKind>)> = Vec::new();
-    for arg in function.sig.inputs.iter().skip(1) {
+    // Where the struct's four leading arguments go among them (first for a method).
+    let at = if free.is_some() { s.index } else { 0 };
+    for (i, arg) in function.sig.inputs.iter().enumerate() {
+        if i == s.index || (free.is_none() && i == 0) {
+            continue;
+        }
         if let FnArg::Typed(pt) = arg {
             if let Pat::Ident(pi) = &*pt.pat {
                 let ty = (*pt.ty).clone();
@@ -75,8 +81,9 @@ pub(super) fn through_functions(
         if same_names(&all_wrt, inner_wrt) {
             return Ok(None);
         }
+        let associated = free.is_none().then(|| quote!(, associated));
         let attr =
-            quote!(wrt = [#(#all_wrt),*], stop = [#(#stop),*], unconnected = zero, associated);
+            quote!(wrt = [#(#all_wrt),*], stop = [#(#stop),*], unconnected = zero #associated);
         crate::expand_inner(attr, &all, true).map(Some)
     };
     // The method's body may differentiate with respect to its fields but not its arguments
@@ -105,20 +112,32 @@ pub(super) fn through_functions(
     let zero = quote!(#private::zero::<#float>());
     // The hidden function's arguments: `self`, its fields, the unit, sink and tangent of
     // `self` if it calls methods in turn, the method's own.
-    let mut args: Vec<TokenStream> = vec![quote!(#ad_self)];
-    args.extend(differentiated(s).map(|f| gather(quote!(#ad_self), f)));
-    if s.calls {
-        args.extend([zero.clone(), quote!(&#sink), quote!(#ad_tangent)]);
-    }
     let names: Vec<&Ident> = plain.iter().map(|p| &p.0).collect();
-    args.extend(names.iter().map(|n| quote!(#n)));
+    let mut struct_args: Vec<TokenStream> = vec![quote!(#ad_self)];
+    struct_args.extend(differentiated(s).map(|f| gather(quote!(#ad_self), f)));
+    if s.calls {
+        struct_args.extend([zero.clone(), quote!(&#sink), quote!(#ad_tangent)]);
+    }
+    let args = around(at, names.iter().map(|n| quote!(#n)), struct_args);
     let params: Vec<TokenStream> = plain.iter().map(|(n, ty, _)| quote!(#n: #ty)).collect();
-    let through = scan::through_name(name);
     let header = quote! {
         #[doc(hidden)]
         #[allow(dead_code, non_snake_case, unused_variables, clippy::all)]
     };
-    let leading = quote!(&self, #unit: #float, #sink: impl #private::Sink<#float> + ::core::marker::Copy, #ad_tangent: &Self);
+    let ty = &s.ty;
+    let (through, receiver, self_ty) = match free {
+        None => (scan::through_name(name), quote!(&self), quote!(Self)),
+        Some(_) => (
+            scan::free_through_name(name),
+            quote!(#ad_self: &#ty),
+            ty.clone(),
+        ),
+    };
+    let leading = quote!(#unit: #float, #sink: impl #private::Sink<#float> + ::core::marker::Copy, #ad_tangent: &#self_ty);
+    let params = match free {
+        None => around(0, params, vec![quote!(#receiver, #leading)]),
+        Some(_) => around(at, params, vec![quote!(#receiver, #leading)]),
+    };
     // Reverse: the gradients of the fields go to the sink, those of the arguments back.
     let mut gs: Vec<Ident> = Vec::new();
     let mut scatter_fields: Vec<TokenStream> = Vec::new();
@@ -131,26 +150,43 @@ pub(super) fn through_functions(
     if s.calls {
         gs.push(format_ident!("_"));
     }
-    let mut returned: Vec<TokenStream> = vec![zero.clone(), quote!(()), quote!(())];
-    let mut returned_types: Vec<TokenStream> = vec![quote!(#float), quote!(()), quote!(())];
+    // The struct's own slots: `()` for the struct (a free function's), a zero for the unit,
+    // `()` for the sink and the tangent.
+    let own = free.map(|_| quote!(())).into_iter();
+    let mut plain_returned = Vec::new();
+    let mut plain_types = Vec::new();
     for (k, (_, ty, kind)) in plain.iter().enumerate() {
         if kind.is_some() {
             let pi = format_ident!("__ad_p{}", k);
             gs.push(pi.clone());
-            returned.push(quote!(#pi));
-            returned_types.push(gradient_type(ty));
+            plain_returned.push(quote!(#pi));
+            plain_types.push(gradient_type(ty));
         } else {
-            returned.push(quote!(()));
-            returned_types.push(quote!(()));
+            plain_returned.push(quote!(()));
+            plain_types.push(quote!(()));
         }
     }
+    let returned = around(
+        at,
+        plain_returned,
+        own.clone()
+            .chain([zero.clone(), quote!(()), quote!(())])
+            .collect(),
+    );
+    let returned_types = around(
+        at,
+        plain_types,
+        own.chain([quote!(#float), quote!(()), quote!(())])
+            .collect(),
+    );
     // Forward: the tangents of the arguments, in the forms the calling convention takes.
-    let mut tangent_params: Vec<TokenStream> = (0..3_usize)
+    let leading_tangents: Vec<TokenStream> = (0..3 + usize::from(free.is_some()))
         .map(|k| {
             let t = format_ident!("__ad_t{}", k);
             quote!(#t: impl ::core::marker::Sized)
         })
         .collect();
+    let mut tangent_params: Vec<TokenStream> = Vec::new();
     let mut bind: Vec<TokenStream> = Vec::new();
     let mut tangents: Vec<TokenStream> = differentiated(s)
         .map(|f| gather(quote!(#ad_tangent), f))
@@ -195,10 +231,7 @@ pub(super) fn through_functions(
             }
         }
     }
-    let (reverse, forward) = (
-        format_ident!("{}__reverse_derivative", through),
-        format_ident!("{}__forward_derivative", through),
-    );
+    let tangent_params = around(at, tangent_params, leading_tangents);
     let lifetime_decl = if generics_decl.is_empty() {
         quote!(<'autodiff_tangent>)
     } else {
@@ -218,26 +251,86 @@ pub(super) fn through_functions(
     } else {
         quote!(, #float: 'autodiff_tangent)
     };
-    Ok(quote! {
-        #all_tokens
-        #header
-        fn #through #generics_decl (#leading, #(#params),*) -> #out #where_clause {
-            self.#name(#(#names),*)
-        }
-        #header
-        fn #reverse #generics_decl (#leading, #(#params,)* seed: #out) -> (#out, (#(#returned_types,)*)) #where_clause {
-            let #ad_self = self;
-            let (__ad_value, (#(#gs,)*)) = Self::#all_vjp #turbofish (#(#args,)* seed);
+    let reverse_body = |all_vjp: TokenStream| {
+        quote! {
+            let (__ad_value, (#(#gs,)*)) = #all_vjp #turbofish (#(#args,)* seed);
             let mut #g = #private::struct_zeros::<#float, _>(#ad_self);
             #(#scatter_fields)*
             #private::add_to_sink::<#float, _>(&#sink, &#g);
             (__ad_value, (#(#returned,)*))
         }
-        #header
-        fn #forward #lifetime_decl (#leading, #(#params,)* #(#tangent_params),*) -> (#out, #out) #where_clause #outlives {
-            let #ad_self = self;
+    };
+    let forward_body = |all_jvp: TokenStream| {
+        quote! {
             #(#bind)*
-            Self::#all_jvp #turbofish (#(#args,)* #(#tangents),*)
+            #all_jvp #turbofish (#(#args,)* #(#tangents),*)
+        }
+    };
+    let Some(vis) = free else {
+        let (reverse, forward) = (
+            format_ident!("{}__reverse_derivative", through),
+            format_ident!("{}__forward_derivative", through),
+        );
+        let (reverse_body, forward_body) = (
+            reverse_body(quote!(Self::#all_vjp)),
+            forward_body(quote!(Self::#all_jvp)),
+        );
+        return Ok(quote! {
+            #all_tokens
+            #header
+            fn #through #generics_decl (#(#params),*) -> #out #where_clause {
+                self.#name(#(#names),*)
+            }
+            #header
+            fn #reverse #generics_decl (#(#params,)* seed: #out) -> (#out, (#(#returned_types,)*)) #where_clause {
+                let #ad_self = self;
+                #reverse_body
+            }
+            #header
+            fn #forward #lifetime_decl (#(#params,)* #(#tangent_params),*) -> (#out, #out) #where_clause #outlives {
+                let #ad_self = self;
+                #forward_body
+            }
+        });
+    };
+    // A free function: `f__needs_..(..)` and its calling convention on a hidden type of the
+    // same name, as every free function's (`autodiff-macros`).
+    let call = around(at, names.iter().map(|n| quote!(#n)), vec![quote!(#ad_self)]);
+    let (reverse_body, forward_body) = (
+        reverse_body(quote!(#all_vjp)),
+        forward_body(quote!(#all_jvp)),
+    );
+    Ok(quote! {
+        #all_tokens
+        #header
+        #vis fn #through #generics_decl (#(#params),*) -> #out #where_clause {
+            #name(#(#call),*)
+        }
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #through {}
+        #[allow(non_camel_case_types, dead_code)]
+        impl #through {
+            #header
+            #vis fn reverse_derivative #generics_decl (#(#params,)* seed: #out) -> (#out, (#(#returned_types,)*)) #where_clause {
+                #reverse_body
+            }
+            #header
+            #vis fn forward_derivative #lifetime_decl (#(#params,)* #(#tangent_params),*) -> (#out, #out) #where_clause #outlives {
+                #forward_body
+            }
         }
     })
+}
+
+/// `items` with `inserted` spliced in before the one at `at`.
+fn around(
+    at: usize,
+    items: impl IntoIterator<Item = TokenStream>,
+    inserted: Vec<TokenStream>,
+) -> Vec<TokenStream> {
+    let mut items: Vec<TokenStream> = items.into_iter().collect();
+    let at = at.min(items.len());
+    items.splice(at..at, inserted);
+    items
 }
