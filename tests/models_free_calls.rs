@@ -181,3 +181,39 @@ fn the_callee_array_argument_carries_its_derivative() {
     let (_, (g, _)) = through_input_grad(&m, &X);
     close(&flat(&g), &want, 1e-12);
 }
+
+// ---- a tensor model: the callee returns a tensor ----
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Layer {
+    w: Tensor<f64>,
+    b: Tensor<f64>,
+}
+
+#[differentiate(wrt = m)]
+fn forward(m: &Layer, x: &Tensor<f64>) -> Tensor<f64> {
+    (x.matmul(&m.w) + &m.b).tanh()
+}
+
+#[differentiate(wrt = m)]
+fn tensor_loss(m: &Layer, x: &Tensor<f64>) -> f64 {
+    let h: Tensor<f64> = forward(m, x);
+    let again: Tensor<f64> = forward(m, &h);
+    (&again * &h).sum()
+}
+
+#[test]
+fn a_tensor_model_passed_whole() {
+    let m = Layer {
+        w: Tensor::from_vec(vec![0.5, -0.3, 0.2, 0.7], &[2, 2]),
+        b: Tensor::from_vec(vec![0.1, -0.1], &[1, 2]),
+    };
+    let x = Tensor::from_vec(vec![1.0, 2.0, -0.5, 0.3], &[2, 2]);
+    check(
+        &m,
+        |m| tensor_loss(m, &x),
+        |m| tensor_loss_grad(m, &x),
+        |m, s| tensor_loss_vjp(m, &x, s),
+        |m, t| tensor_loss_jvp(m, &x, t),
+    );
+}
