@@ -622,7 +622,27 @@ fn copy_of_computed_after_return<T: Float>(x: T) -> T {
     c[1] * d[1] + c[0]
 }
 
+// difftest seed 10101, program 1525 (rejected as above): the copy is in a loop, and its
+// source, a constant created after the return, in the block around the loop
+// (`Lower::creation` looks in the enclosing blocks too).
+#[differentiate(wrt = x)]
+fn copy_in_loop_of_constant_after_return<T: Float>(x: T) -> T {
+    if x > T::from(2.0).unwrap() {
+        return x;
+    }
+    #[allow(unused_mut)]
+    let mut z = vec![T::from(0.5).unwrap(); 3];
+    let mut s = x;
+    for i in 0..3 {
+        let mut c = z.to_vec();
+        c[i] = c[i] * x + s;
+        s = s * c[i] + z[2 - i];
+    }
+    s
+}
+
 #[test]
 fn a_copy_of_an_array_computed_after_an_early_return() {
     check!(copy_of_computed_after_return, copy_of_computed_after_return_grad, copy_of_computed_after_return_vjp, copy_of_computed_after_return_jvp, |x| (x), at [0.7, -0.4, 2.5]);
+    check!(copy_in_loop_of_constant_after_return, copy_in_loop_of_constant_after_return_grad, copy_in_loop_of_constant_after_return_vjp, copy_in_loop_of_constant_after_return_jvp, |x| (x), at [0.7, -0.4, 2.5]);
 }

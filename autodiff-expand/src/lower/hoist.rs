@@ -170,10 +170,7 @@ impl Lower<'_> {
         if from_type.is_some() {
             return from_type;
         }
-        let creation = std::iter::once(&self.f.body)
-            .chain(self.enclosing.iter().rev())
-            .find_map(|block| block.iter().rev().find(|s| s.dst() == Some(source)))?;
-        match creation {
+        match self.statement(self.creation(source)?) {
             Stmt::Let {
                 rhs: Rhs::ArrayLit(elements),
                 ..
@@ -212,10 +209,10 @@ impl Lower<'_> {
         if self.f.vars[source].mutable {
             return false;
         }
-        let Some(at) = self.f.body.iter().rposition(|s| s.dst() == Some(source)) else {
+        let Some(at) = self.creation(source) else {
             return false;
         };
-        let constant = match &self.f.body[at] {
+        let constant = match self.statement(at) {
             Stmt::Let {
                 rhs: Rhs::Opaque(o),
                 ..
@@ -240,15 +237,38 @@ impl Lower<'_> {
             _ => false,
         };
         // The source's own source may have moved: find the creation again.
-        let Some(at) = self.f.body.iter().rposition(|s| s.dst() == Some(source)) else {
+        let Some(at) = self.creation(source) else {
             return false;
         };
         if constant {
-            let creation = self.f.body.remove(at);
+            let block = match at.0 {
+                None => &mut self.f.body,
+                Some(k) => &mut self.enclosing[k],
+            };
+            let creation = block.remove(at.1);
             self.hoisted.push(creation);
             self.hoisted_arrays.insert(source);
         }
         constant
+    }
+
+    /// Where `v` is created: in the block being lowered (`None`) or an enclosing one (its
+    /// index in `enclosing`), innermost first; and the statement's position there.
+    fn creation(&self, v: VarId) -> Option<(Option<usize>, usize)> {
+        if let Some(at) = self.f.body.iter().rposition(|s| s.dst() == Some(v)) {
+            return Some((None, at));
+        }
+        (0..self.enclosing.len()).rev().find_map(|k| {
+            let at = self.enclosing[k].iter().rposition(|s| s.dst() == Some(v))?;
+            Some((Some(k), at))
+        })
+    }
+
+    fn statement(&self, (block, at): (Option<usize>, usize)) -> &Stmt {
+        match block {
+            None => &self.f.body[at],
+            Some(k) => &self.enclosing[k][at],
+        }
     }
 
     /// `let mut a = [e0, e1, e2];` of floats: an array of as many zeros (of the function's

@@ -17,9 +17,17 @@ fn mistakes_are_errors_at_their_span() {
             "fn f(&mut self) -> f64 { self.b }",
             "`&mut self` is not differentiated",
         ),
-        ("wrt = self", "fn f(&self) -> f64 { let s = self; g(s) }", "used whole"),
+        (
+            "wrt = self",
+            "fn f(&self) -> f64 { let s = self; g(s) }",
+            "used whole",
+        ),
         // Whole to a method of something else: not a free function's call.
-        ("wrt = self", "fn f(&self) -> f64 { h.g(self) }", "used whole"),
+        (
+            "wrt = self",
+            "fn f(&self) -> f64 { h.g(self) }",
+            "used whole",
+        ),
         (
             "wrt = [self.w, x]",
             "fn f(&self, x: f64) -> f64 { self.w[0] * x }",
@@ -55,7 +63,10 @@ fn mistakes_are_errors_at_their_span() {
 
 #[test]
 fn a_struct_passed_whole_to_a_free_function_goes_through_its_hidden_function() {
-    let out = expand("wrt = m", "fn f(m: &Lin, x: f64) -> f64 { g(m, x) + g(&m, x) }");
+    let out = expand(
+        "wrt = m",
+        "fn f(m: &Lin, x: f64) -> f64 { g(m, x) + g(&m, x) }",
+    );
     assert!(!out.contains("compile_error"), "{out}");
     assert!(
         out.contains("g__needs_differentiate_wrt_its_struct (__m , __ad_unit"),
@@ -63,7 +74,10 @@ fn a_struct_passed_whole_to_a_free_function_goes_through_its_hidden_function() {
     );
     // And a free function with a struct by reference writes that hidden function.
     let out = expand("wrt = m", "fn g(m: &Lin, x: f64) -> f64 { m.b * x }");
-    assert!(out.contains("fn g__needs_differentiate_wrt_its_struct"), "{out}");
+    assert!(
+        out.contains("fn g__needs_differentiate_wrt_its_struct"),
+        "{out}"
+    );
 }
 
 #[test]
