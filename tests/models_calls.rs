@@ -378,3 +378,87 @@ fn methods_of_a_struct_parameter() {
         |m, t| free_with_penalty_jvp(m, &x, t),
     );
 }
+
+// ---- methods of elements in a generic impl: `layer.forward(h)` with `layer: &Cell<T>` ----
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Cell<T> {
+    w: Vec<T>,
+    b: T,
+}
+
+impl<T: Float> Cell<T> {
+    #[differentiate(wrt = self)]
+    fn forward(&self, h: T) -> T {
+        (self.w[0] * h + self.w[1] * h * h + self.b).tanh()
+    }
+}
+
+#[derive(Params, Debug, Clone, PartialEq)]
+struct Chain<T> {
+    cells: Vec<Cell<T>>,
+    gain: T,
+}
+
+impl<T: Float> Chain<T> {
+    // `Cell<T>: Params<T>` needs `T: Params<T>` (the derive's bound for the field `b: T`);
+    // the macro adds it to what it generates, so `impl<T: Float>` is all the user writes.
+    #[differentiate(wrt = self)]
+    fn loss(&self, x: T) -> T {
+        let mut h = x * self.gain;
+        for cell in self.cells.iter() {
+            h = cell.forward(h);
+        }
+        h * h + self.cells[0].b * self.gain
+    }
+}
+
+#[test]
+fn element_methods_in_a_generic_impl_against_dual_numbers() {
+    let m = Chain {
+        cells: vec![
+            Cell {
+                w: vec![0.5, -0.3],
+                b: 0.1,
+            },
+            Cell {
+                w: vec![-0.7, 0.2],
+                b: 0.3,
+            },
+        ],
+        gain: 1.3,
+    };
+    let x = 0.8;
+    let leaves = flat(&m);
+    let dual_grad: Vec<f64> = (0..leaves.len())
+        .map(|k| {
+            let seed = |i: usize, v: f64| D::var(v, if i == k { 1.0 } else { 0.0 });
+            let cells = (0..2)
+                .map(|c| Cell {
+                    w: vec![
+                        seed(3 * c, m.cells[c].w[0]),
+                        seed(3 * c + 1, m.cells[c].w[1]),
+                    ],
+                    b: seed(3 * c + 2, m.cells[c].b),
+                })
+                .collect();
+            Chain {
+                cells,
+                gain: seed(6, m.gain),
+            }
+            .loss(D::cst(x))
+            .eps()
+        })
+        .collect();
+    assert!(dual_grad.iter().all(|g| g.abs() > 1e-4), "{dual_grad:?}");
+    let (value, g) = m.loss_grad(x);
+    assert_eq!(value, m.loss(x));
+    close(&flat(&g), &dual_grad, 1e-12);
+    check(
+        &m,
+        |m| m.loss(x),
+        |m| m.loss_grad(x),
+        |m, s| m.loss_vjp(x, s),
+        |m, t| m.loss_jvp(x, t),
+    );
+}

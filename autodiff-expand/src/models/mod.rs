@@ -411,6 +411,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
             let private = crate::emit::private();
             quote!(#ty: #private::StructParams<#float>)
         })
+        .chain(float_param_bound(&float, structs.iter().any(|s| s.calls)))
         .collect();
     let inner_where = match (where_clause, call_bounds.is_empty()) {
         (w, true) => quote!(#w),
@@ -633,6 +634,7 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
             let span = s.base.span();
             quote_spanned!(span=> #ty: #private::StructParams<#float>)
         })
+        .chain(float_param_bound(&float, structs.iter().any(|s| s.calls)))
         .collect();
     let where_clause = match where_clause {
         Some(w) => {
@@ -709,6 +711,15 @@ pub fn expand(function: &ItemFn, config: &Config) -> syn::Result<TokenStream> {
             #inner_jvp #turbofish (#(#forward_args,)* #(#tangent_args),*)
         }
     })
+}
+
+/// Where the float type is a type parameter (`impl<T: Float> Mlp<T>`) and the body calls
+/// methods of parts (`layer.forward(h)` with `layer: &Dense<T>`), those parts' `Params`
+/// impls need `T: Params<T>` (what `#[derive(Params)]` asks of a field of type `T`), which
+/// `T: Float` does not give; `f64` and `f32` have it, so the bound costs callers nothing.
+fn float_param_bound(float: &TokenStream, calls: bool) -> Option<TokenStream> {
+    let concrete = ["f32", "f64"].contains(&float.to_string().as_str());
+    (calls && !concrete).then(|| quote!(#float: ::autodiff::Params<#float>))
 }
 
 #[cfg(test)]
